@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Entry points for people and CI. The kernel module itself is described in
+# Kbuild; everything here drives it, the tests and the test VM.
+
+# The target kernel: Debian's 6.12 LTS. The newest installed 6.12 build tree
+# wins unless KVER or KDIR is given.
+KVER ?= $(shell ls -d /lib/modules/6.12.*-amd64/build 2>/dev/null | \
+		sed 's|/lib/modules/||; s|/build||' | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD ?= $(CURDIR)/build
+V ?= 0
+
+SELFTESTS_DIR := $(CURDIR)/selftests
+
+.PHONY: all module selftests deps demo check check-debug style install \
+	clean help
+
+all: module selftests
+
+help:
+	@echo 'make            build xtcp.ko and the selftests'
+	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
+	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
+	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
+	@echo 'make style      checkpatch --strict and shellcheck'
+	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod'
+	@echo 'make clean      remove build products'
+	@echo 'Variables: KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/)'
+
+module:
+	@test -d "$(KDIR)" || { echo "xtcp: no kernel build tree at '$(KDIR)';" \
+		"run scripts/deps.sh or pass KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 V=$(V) modules
+	@mkdir -p $(BUILD)
+	cp xtcp.ko $(BUILD)/xtcp.ko
+
+selftests:
+	$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD)
+
+deps:
+	@scripts/deps.sh
+
+demo: deps
+	$(MAKE) all
+	scripts/vm.sh --timeout 300 -- scripts/demo.sh
+
+check: deps
+	$(MAKE) style
+	$(MAKE) all
+	scripts/run-tests.sh
+
+check-debug: deps
+	scripts/debug-kernel.sh
+	$(MAKE) all KDIR=$$(scripts/debug-kernel.sh --print-kdir) \
+		BUILD=$(BUILD)/debug
+	scripts/run-tests.sh --debug
+
+style:
+	@scripts/style.sh
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	depmod -a $(KVER)
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD) clean 2>/dev/null
+	rm -rf $(BUILD)

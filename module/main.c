@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * xtcp: an experimental TCP variant under its own IP protocol number.
+ *
+ * Module init and exit only: a ladder whose labels name what they undo.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <net/net_namespace.h>
+
+#include "xtcp.h"
+
+int xtcp_protocol = IPPROTO_XTCP;
+module_param_named(proto, xtcp_protocol, int, 0444);
+MODULE_PARM_DESC(proto, "IP protocol number: 253 (default) or 254 (RFC 3692)");
+
+static int __net_init xtcp_net_init(struct net *net)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	int err;
+
+	xtcp_knobs_init(&xn->knobs);
+
+	xn->mib = alloc_percpu(struct xtcp_mib);
+	if (!xn->mib)
+		return -ENOMEM;
+
+	err = xtcp_sysctl_net_init(net);
+	if (err)
+		goto err_free_mib;
+
+	err = xtcp_proc_net_init(net);
+	if (err)
+		goto err_sysctl;
+
+	return 0;
+
+err_sysctl:
+	xtcp_sysctl_net_exit(net);
+err_free_mib:
+	free_percpu(xn->mib);
+	return err;
+}
+
+static void __net_exit xtcp_net_exit(struct net *net)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+
+	xtcp_proc_net_exit(net);
+	xtcp_sysctl_net_exit(net);
+	free_percpu(xn->mib);
+}
+
+unsigned int xtcp_net_id __read_mostly;
+
+static struct pernet_operations xtcp_net_ops = {
+	.init = xtcp_net_init,
+	.exit = xtcp_net_exit,
+	.id = &xtcp_net_id,
+	.size = sizeof(struct xtcp_net),
+};
+
+static int __init xtcp_init(void)
+{
+	int err;
+
+	/* Only the two RFC 3692 experimental numbers: never TCP's or any
+	 * other assigned protocol, even if its handler is not loaded now.
+	 */
+	if (xtcp_protocol != IPPROTO_XTCP && xtcp_protocol != IPPROTO_XTCP_ALT) {
+		pr_err("proto=%d refused: only %d or %d (RFC 3692 experimental) are allowed\n",
+		       xtcp_protocol, IPPROTO_XTCP, IPPROTO_XTCP_ALT);
+		return -EINVAL;
+	}
+
+	err = register_pernet_subsys(&xtcp_net_ops);
+	if (err)
+		return err;
+
+	err = xtcp_v4_init();
+	if (err)
+		goto err_pernet;
+
+	pr_info("IP protocol %d registered\n", xtcp_protocol);
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&xtcp_net_ops);
+	return err;
+}
+
+static void __exit xtcp_exit(void)
+{
+	xtcp_v4_exit();
+	unregister_pernet_subsys(&xtcp_net_ops);
+}
+
+module_init(xtcp_init);
+module_exit(xtcp_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("xtcp: experimental TCP variant with tunable connection lifetime");
+/* socket(AF_INET, SOCK_STREAM, 253) loads the module on demand. */
+MODULE_ALIAS("net-pf-" __stringify(PF_INET) "-proto-253-type-1");

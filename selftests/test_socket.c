@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Socket creation and the properties of a fresh socket. Where xtcp should
+ * look like TCP, both run the same test: Linux TCP is the oracle.
+ */
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "xtcp_test.h"
+
+FIXTURE(fresh) {
+	int fd;
+};
+
+FIXTURE_VARIANT(fresh) {
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(fresh, tcp) {
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(fresh, xtcp) {
+	.proto = IPPROTO_XTCP,
+};
+
+FIXTURE_SETUP(fresh)
+{
+	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(fresh)
+{
+	close(self->fd);
+}
+
+static int getsockopt_int(int fd, int level, int name)
+{
+	socklen_t len = sizeof(int);
+	int val;
+
+	if (getsockopt(fd, level, name, &val, &len))
+		return -errno;
+	return val;
+}
+
+TEST_F(fresh, identity)
+{
+	EXPECT_EQ(variant->proto, getsockopt_int(self->fd, SOL_SOCKET,
+						 SO_PROTOCOL));
+	EXPECT_EQ(SOCK_STREAM, getsockopt_int(self->fd, SOL_SOCKET, SO_TYPE));
+	EXPECT_EQ(AF_INET, getsockopt_int(self->fd, SOL_SOCKET, SO_DOMAIN));
+	EXPECT_EQ(0, getsockopt_int(self->fd, SOL_SOCKET, SO_ERROR));
+}
+
+TEST_F(fresh, unbound_name)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	memset(&sin, 0xff, sizeof(sin));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
+	EXPECT_EQ(sizeof(sin), len);
+	EXPECT_EQ(AF_INET, sin.sin_family);
+	EXPECT_EQ(0, sin.sin_port);
+	EXPECT_EQ(htonl(INADDR_ANY), sin.sin_addr.s_addr);
+
+	len = sizeof(sin);
+	EXPECT_EQ(-1, getpeername(self->fd, (struct sockaddr *)&sin, &len));
+	EXPECT_EQ(ENOTCONN, errno);
+}
+
+TEST_F(fresh, poll_unconnected)
+{
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN | POLLOUT };
+
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_EQ(POLLOUT | POLLHUP, pfd.revents);
+}
+
+TEST_F(fresh, ip_level_options)
+{
+	int tos = 0x10;
+
+	/* SOL_IP options reach the generic IPv4 code for both. */
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_IP, IP_TOS, &tos, sizeof(tos)));
+	EXPECT_EQ(tos, getsockopt_int(self->fd, SOL_IP, IP_TOS));
+}
+
+TEST(xtcp_other_types_refused)
+{
+	EXPECT_EQ(-1, socket(AF_INET, SOCK_DGRAM, IPPROTO_XTCP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	EXPECT_EQ(-1, socket(AF_INET, SOCK_SEQPACKET, IPPROTO_XTCP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+}
+
+TEST(xtcp_alt_number_unused)
+{
+	/* Loaded with the default proto=253, nothing serves 254. */
+	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP_ALT));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+}
+
+TEST(xtcp_unknown_option)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	socklen_t len = sizeof(int);
+	int val = 1;
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, setsockopt(fd, SOL_XTCP, 9999, &val, sizeof(val)));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	EXPECT_EQ(-1, getsockopt(fd, SOL_XTCP, 9999, &val, &len));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	close(fd);
+}
+
+TEST(xtcp_unimplemented_calls)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons(4242),
+	};
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	char c = 0;
+
+	/* Until the connection machinery exists every call says so. */
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, listen(fd, 1));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, send(fd, &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, recv(fd, &c, 1, MSG_DONTWAIT));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
