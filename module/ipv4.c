@@ -13,22 +13,6 @@
 
 #include "xtcp.h"
 
-static int xtcp_v4_rcv(struct sk_buff *skb)
-{
-	struct net *net = dev_net(skb->dev);
-
-	XTCP_INC_STATS(net, XTCP_MIB_INSEGS);
-
-	/* .no_policy is set: the IPsec policy check is ours to make. */
-	if (!xfrm4_policy_check(NULL, XFRM_POLICY_IN, skb))
-		goto drop;
-
-	/* No connection tables yet: nothing can match. */
-drop:
-	kfree_skb_reason(skb, SKB_DROP_REASON_NO_SOCKET);
-	return 0;
-}
-
 static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 {
 	return 0;

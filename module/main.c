@@ -28,9 +28,17 @@ static int __net_init xtcp_net_init(struct net *net)
 	if (!xn->mib)
 		return -ENOMEM;
 
-	err = xtcp_sysctl_net_init(net);
+	err = xtcp_hash_net_init(xn);
 	if (err)
 		goto err_free_mib;
+
+	err = xtcp_tw_net_init(xn);
+	if (err)
+		goto err_hash;
+
+	err = xtcp_sysctl_net_init(net);
+	if (err)
+		goto err_tw;
 
 	err = xtcp_proc_net_init(net);
 	if (err)
@@ -40,6 +48,10 @@ static int __net_init xtcp_net_init(struct net *net)
 
 err_sysctl:
 	xtcp_sysctl_net_exit(net);
+err_tw:
+	xtcp_tw_net_exit(xn);
+err_hash:
+	xtcp_hash_net_exit(xn);
 err_free_mib:
 	free_percpu(xn->mib);
 	return err;
@@ -51,6 +63,8 @@ static void __net_exit xtcp_net_exit(struct net *net)
 
 	xtcp_proc_net_exit(net);
 	xtcp_sysctl_net_exit(net);
+	xtcp_tw_net_exit(xn);
+	xtcp_hash_net_exit(xn);
 	free_percpu(xn->mib);
 }
 
@@ -76,9 +90,13 @@ static int __init xtcp_init(void)
 		return -EINVAL;
 	}
 
-	err = register_pernet_subsys(&xtcp_net_ops);
+	err = xtcp_tw_init();
 	if (err)
 		return err;
+
+	err = register_pernet_subsys(&xtcp_net_ops);
+	if (err)
+		goto err_tw;
 
 	err = xtcp_v4_init();
 	if (err)
@@ -89,6 +107,8 @@ static int __init xtcp_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&xtcp_net_ops);
+err_tw:
+	xtcp_tw_exit();
 	return err;
 }
 
@@ -96,6 +116,7 @@ static void __exit xtcp_exit(void)
 {
 	xtcp_v4_exit();
 	unregister_pernet_subsys(&xtcp_net_ops);
+	xtcp_tw_exit();
 }
 
 module_init(xtcp_init);

@@ -1,78 +1,1330 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Socket calls: the struct proto and struct proto_ops of xtcp.
+ * Socket calls: the struct proto and struct proto_ops of xtcp, and the
+ * state changes they cause.
  *
- * The connection machinery is not built yet: every call that needs it
- * answers -EOPNOTSUPP, so an application learns at once that the socket
- * cannot carry data rather than blocking or failing later.
+ * Socket lifetime: the owner reference from sk_alloc() (or the clone of a
+ * passive open) belongs to the file, or to the listener's accept queue
+ * until accept(); close() drops it. The connection table holds one
+ * reference while the socket is hashed and each pending timer holds one,
+ * so an orphan lives until it reaches CLOSED, then frees itself.
  */
 
+#include <linux/bpf-cgroup.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/sockios.h>
+#include <asm/ioctls.h>
+#include <linux/tcp.h>
 #include <net/inet_common.h>
+#include <net/inet_hashtables.h>
 #include <net/ip.h>
+#include <net/route.h>
 #include <net/sock.h>
+#include <net/tcp.h>
+#include <net/tcp_states.h>
 
 #include "xtcp.h"
+#include "trace.h"
+
+/* Largest payload of one skb: keeps allocations at order 2 or below. */
+#define XTCP_MAX_SEG_SIZE \
+	(SKB_WITH_OVERHEAD(4 * PAGE_SIZE) - MAX_HEADER - XTCP_MAX_HLEN)
+
+static struct xtcp_knobs *xtcp_knobs(const struct sock *sk)
+{
+	return &xtcp_pernet(sock_net(sk))->knobs;
+}
+
+/**
+ * xtcp_set_state() - change the state of a socket
+ * @sk: the socket
+ * @state: the new TCP_* state
+ *
+ * The one place that changes sk_state: it keeps CurrEstab, EstabResets
+ * and AttemptFails right and fires the tracepoints.
+ *
+ * Context: socket locked.
+ */
+void xtcp_set_state(struct sock *sk, int state)
+{
+	struct net *net = sock_net(sk);
+	int old = sk->sk_state;
+
+	if (old == state)
+		return;
+	trace_xtcp_set_state(sk, old, state);
+
+	/* RFC 1213 tcpCurrEstab: ESTABLISHED or CLOSE_WAIT. */
+	if ((old == TCP_ESTABLISHED || old == TCP_CLOSE_WAIT) &&
+	    state != TCP_ESTABLISHED && state != TCP_CLOSE_WAIT) {
+		XTCP_DEC_STATS(net, XTCP_MIB_CURRESTAB);
+		if (state == TCP_CLOSE)
+			XTCP_INC_STATS(net, XTCP_MIB_ESTABRESETS);
+	} else if (state == TCP_ESTABLISHED && old != TCP_CLOSE_WAIT) {
+		XTCP_INC_STATS(net, XTCP_MIB_CURRESTAB);
+	}
+	if (state == TCP_CLOSE &&
+	    (old == TCP_SYN_SENT || old == TCP_SYN_RECV))
+		XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
+
+	/* Also fires sock:inet_sock_set_state for generic tools. */
+	inet_sk_set_state(sk, state);
+}
+
+/**
+ * xtcp_sync_mss() - compute the send MSS from the route and the peer
+ * @sk: the socket, routed
+ * @peer_mss: MSS the peer announced
+ *
+ * Context: socket locked.
+ */
+void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct dst_entry *dst = __sk_dst_get(sk);
+	u32 mss = dst ? dst_mtu(dst) - sizeof(struct iphdr) - XTCP_BASE_HLEN :
+			XTCP_DEFAULT_MSS;
+
+	mss = min(mss, peer_mss);
+	if (xs->user_mss)
+		mss = min_t(u32, mss, xs->user_mss);
+	if (xs->ts_ok)
+		mss -= TCPOLEN_TSTAMP_ALIGNED;
+	xs->mss_cache = clamp_t(u32, mss, XTCP_MIN_MSS, XTCP_MAX_SEG_SIZE);
+}
+
+static void xtcp_set_advmss(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct dst_entry *dst = __sk_dst_get(sk);
+	u32 mss = dst ? dst_mtu(dst) - sizeof(struct iphdr) - XTCP_BASE_HLEN :
+			XTCP_DEFAULT_MSS;
+
+	if (xs->user_mss)
+		mss = min_t(u32, mss, xs->user_mss);
+	xs->advmss = min_t(u32, mss, 65535);
+	xs->mss_cache = clamp_t(u32, XTCP_DEFAULT_MSS, XTCP_MIN_MSS,
+				XTCP_MAX_SEG_SIZE);
+}
+
+static void xtcp_write_space(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	if (!sk_stream_is_writeable(sk) || !sk->sk_socket)
+		return;
+	clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
+						      EPOLLWRBAND);
+	if (wq && wq->fasync_list && !(sk->sk_shutdown & SEND_SHUTDOWN))
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+/* Connection state common to new sockets and passive children. */
+static void xtcp_init_conn(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xs->hashed = false;
+	xs->send_head = NULL;
+	skb_queue_head_init(&xs->out_of_order_queue);
+	xs->rto = XTCP_TIMEOUT_INIT;
+	xs->srtt_us = 0;
+	xs->rttvar_us = 0;
+	xs->backoff = 0;
+	xs->retransmits = 0;
+	xs->probes_out = 0;
+	xs->total_retrans = 0;
+	xs->packets_out = 0;
+	xs->cwnd = XTCP_INIT_CWND;
+	xs->cwnd_cnt = 0;
+	xs->ssthresh = U32_MAX;
+	xs->dup_acks = 0;
+	xs->in_recovery = 0;
+	xs->fin_queued = 0;
+	xs->ack_pending = 0;
+	xs->ack_quick = 0;
+	xs->snd_wscale = 0;
+	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xs->wscale_ok = 1;
+	xs->rcv_wnd = 0;
+	xs->listener = NULL;
+	INIT_LIST_HEAD(&xs->accept_node);
+	INIT_LIST_HEAD(&xs->accept_list);
+	spin_lock_init(&xs->accept_lock);
+	xs->accept_ready = 0;
+	xs->accept_pending = 0;
+	xs->deferred = 0;
+	xtcp_init_timers(sk);
+}
 
 static int xtcp_init_sock(struct sock *sk)
 {
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xtcp_init_conn(sk);
+	xs->nodelay = 0;
+	xs->user_mss = 0;
+	xs->keepidle = 0;
+	xs->keepintvl = 0;
+	xs->keepcnt = 0;
+	xs->linger2 = 0;
+	xs->msl = 0;
 	sk->sk_state = TCP_CLOSE;
+	sk->sk_write_space = xtcp_write_space;
+	/* Freed after a grace period: lookups run under RCU only. */
+	sock_set_flag(sk, SOCK_RCU_FREE);
 	return 0;
+}
+
+static void xtcp_purge_queues(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue))) {
+		sk_wmem_queued_add(sk, -skb->truesize);
+		kfree_skb(skb);
+	}
+	xs->send_head = NULL;
+	xs->packets_out = 0;
+	__skb_queue_purge(&xs->out_of_order_queue);
+}
+
+/**
+ * xtcp_done() - the connection is over: move to CLOSED and let go
+ * @sk: the socket
+ *
+ * Unhashes the socket, stops its timers and frees its queues. An orphan
+ * is then freed when the last reference goes; a socket still owned by the
+ * application is woken and stays until close().
+ *
+ * Context: socket locked; the caller holds a reference.
+ */
+void xtcp_done(struct sock *sk)
+{
+	xtcp_set_state(sk, TCP_CLOSE);
+	xtcp_clear_timers(sk);
+	xtcp_ehash_remove(sk);
+	xtcp_purge_queues(sk);
+	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK) ||
+	    sock_flag(sk, SOCK_DEAD))
+		xtcp_put_port(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+}
+
+/**
+ * xtcp_reset() - a RST was accepted: report it and close
+ * @sk: the socket
+ *
+ * Context: socket locked; the caller holds a reference.
+ */
+void xtcp_reset(struct sock *sk)
+{
+	int err;
+
+	switch (sk->sk_state) {
+	case TCP_SYN_SENT:
+		err = ECONNREFUSED;
+		break;
+	case TCP_CLOSE_WAIT:
+		err = EPIPE;
+		break;
+	case TCP_CLOSE:
+		return;
+	default:
+		err = ECONNRESET;
+	}
+	WRITE_ONCE(sk->sk_err, err);
+	xtcp_done(sk);
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk_error_report(sk);
+}
+
+/*
+ * Unlink a child from its listener: whoever takes it off the list owns
+ * the child's fate. Returns true if the caller did.
+ */
+static bool xtcp_child_unlink(struct sock *child)
+{
+	struct xtcp_sock *xs = xtcp_sk(child);
+	struct sock *listener = xs->listener;
+	struct xtcp_sock *lxs;
+	bool owned = false;
+
+	if (!listener)
+		return false;
+	lxs = xtcp_sk(listener);
+	spin_lock_bh(&lxs->accept_lock);
+	if (!list_empty(&xs->accept_node)) {
+		list_del_init(&xs->accept_node);
+		if (child->sk_state == TCP_SYN_RECV)
+			lxs->accept_pending--;
+		else
+			lxs->accept_ready--;
+		owned = true;
+	}
+	spin_unlock_bh(&lxs->accept_lock);
+	return owned;
+}
+
+/* With the child locked: forget the listener, drop our reference on it. */
+static void xtcp_child_detach(struct sock *child)
+{
+	struct xtcp_sock *xs = xtcp_sk(child);
+
+	if (xs->listener) {
+		sock_put(xs->listener);
+		xs->listener = NULL;
+	}
+}
+
+/**
+ * xtcp_child_abort() - drop a passive child still in SYN_RCVD
+ * @sk: the child (RST received, or SYN-ACK retries exhausted)
+ *
+ * RFC 9293 3.10.7.4: a passive open that gets a RST returns to LISTEN,
+ * which for us means the child disappears and the listener carries on.
+ *
+ * Context: child locked; the caller holds a reference.
+ */
+void xtcp_child_abort(struct sock *sk)
+{
+	bool owned = xtcp_child_unlink(sk);
+
+	xtcp_done(sk);
+	if (!owned)
+		return;		/* the listener's close() disposes of it */
+	xtcp_child_detach(sk);
+	sock_orphan(sk);
+	sock_put(sk);		/* the owner reference */
+}
+
+/* Listener close: dispose of every child not yet accepted. */
+static void xtcp_listen_flush(struct sock *sk)
+{
+	struct xtcp_sock *lxs = xtcp_sk(sk);
+	struct xtcp_sock *xs;
+	struct sock *child;
+
+	for (;;) {
+		spin_lock_bh(&lxs->accept_lock);
+		xs = list_first_entry_or_null(&lxs->accept_list,
+					      struct xtcp_sock, accept_node);
+		if (!xs) {
+			spin_unlock_bh(&lxs->accept_lock);
+			break;
+		}
+		child = &xs->inet.sk;
+		list_del_init(&xs->accept_node);
+		if (child->sk_state == TCP_SYN_RECV)
+			lxs->accept_pending--;
+		else
+			lxs->accept_ready--;
+		spin_unlock_bh(&lxs->accept_lock);
+
+		local_bh_disable();
+		bh_lock_sock(child);
+		xtcp_child_detach(child);
+		if (child->sk_state != TCP_CLOSE) {
+			xtcp_send_active_reset(child, GFP_ATOMIC);
+			xtcp_done(child);
+		}
+		sock_orphan(child);
+		bh_unlock_sock(child);
+		local_bh_enable();
+		sock_put(child);	/* the owner reference */
+	}
+}
+
+static void xtcp_listen_end(struct sock *sk)
+{
+	xtcp_set_state(sk, TCP_CLOSE);
+	xtcp_listen_stop(sk);
+	xtcp_listen_flush(sk);
+	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+		xtcp_put_port(sk);
+}
+
+/*
+ * What close() or shutdown(SHUT_WR) does to each state (RFC 9293 3.10.4),
+ * and whether a FIN must be sent.
+ */
+#define XTCP_ACTION_FIN (1 << 4)
+#define XTCP_STATE_MASK 0x0f
+
+static const unsigned char xtcp_close_table[TCP_MAX_STATES] = {
+	[0]			= TCP_CLOSE,
+	[TCP_ESTABLISHED]	= TCP_FIN_WAIT1 | XTCP_ACTION_FIN,
+	[TCP_SYN_SENT]		= TCP_CLOSE,
+	[TCP_SYN_RECV]		= TCP_FIN_WAIT1 | XTCP_ACTION_FIN,
+	[TCP_FIN_WAIT1]		= TCP_FIN_WAIT1,
+	[TCP_FIN_WAIT2]		= TCP_FIN_WAIT2,
+	[TCP_TIME_WAIT]		= TCP_CLOSE,
+	[TCP_CLOSE]		= TCP_CLOSE,
+	[TCP_CLOSE_WAIT]	= TCP_LAST_ACK | XTCP_ACTION_FIN,
+	[TCP_LAST_ACK]		= TCP_LAST_ACK,
+	[TCP_LISTEN]		= TCP_CLOSE,
+	[TCP_CLOSING]		= TCP_CLOSING,
+	[TCP_NEW_SYN_RECV]	= TCP_CLOSE,
+	[TCP_BOUND_INACTIVE]	= TCP_CLOSE,
+};
+
+static bool xtcp_close_state(struct sock *sk)
+{
+	int next = xtcp_close_table[sk->sk_state];
+
+	if ((next & XTCP_STATE_MASK) == TCP_CLOSE)
+		xtcp_done(sk);
+	else
+		xtcp_set_state(sk, next & XTCP_STATE_MASK);
+	return next & XTCP_ACTION_FIN;
+}
+
+static void xtcp_shutdown(struct sock *sk, int how)
+{
+	if (!(how & SEND_SHUTDOWN))
+		return;
+	if ((1 << sk->sk_state) &
+	    (TCPF_ESTABLISHED | TCPF_SYN_RECV | TCPF_CLOSE_WAIT)) {
+		if (xtcp_close_state(sk))
+			xtcp_send_fin(sk);
+	}
+}
+
+static void xtcp_abort_close(struct sock *sk)
+{
+	xtcp_send_active_reset(sk, sk->sk_allocation);
+	xtcp_done(sk);
 }
 
 static void xtcp_close(struct sock *sk, long timeout)
 {
-	sk_common_release(sk);
-}
+	bool unread = false;
+	struct sk_buff *skb;
 
-static int xtcp_bind(struct sock *sk, struct sockaddr *uaddr, int addr_len)
-{
-	return -EOPNOTSUPP;
-}
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 
-static int xtcp_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
-{
-	return -EOPNOTSUPP;
+	if (sk->sk_state == TCP_LISTEN) {
+		xtcp_listen_end(sk);
+		goto adjudge;
+	}
+
+	/* Unread data: RFC 2525 section 2.17, reset rather than lose it
+	 * silently.
+	 */
+	while ((skb = __skb_dequeue(&sk->sk_receive_queue))) {
+		if (skb->len)
+			unread = true;
+		kfree_skb(skb);
+	}
+	sk_mem_reclaim(sk);
+
+	if (sk->sk_state == TCP_CLOSE)
+		goto adjudge;
+
+	if (unread && (1 << sk->sk_state) & (TCPF_ESTABLISHED |
+					      TCPF_CLOSE_WAIT |
+					      TCPF_FIN_WAIT1 |
+					      TCPF_FIN_WAIT2 |
+					      TCPF_SYN_RECV)) {
+		xtcp_abort_close(sk);
+	} else if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
+		if ((1 << sk->sk_state) & ~(TCPF_SYN_SENT | TCPF_CLOSE))
+			XTCP_INC_STATS(sock_net(sk), XTCP_MIB_LINGERABORTS);
+		xtcp_abort_close(sk);
+	} else if (xtcp_close_state(sk)) {
+		xtcp_send_fin(sk);
+	}
+
+	/* SO_LINGER > 0: wait for the FIN to be acknowledged. */
+	sk_stream_wait_close(sk, timeout);
+
+adjudge:
+	sock_hold(sk);
+	sock_orphan(sk);
+
+	if (sk->sk_state == TCP_FIN_WAIT2)
+		xtcp_fin_wait2_start(sk);
+	if (sk->sk_state == TCP_CLOSE)
+		xtcp_done(sk);
+
+	release_sock(sk);
+	sock_put(sk);
+	sock_put(sk);		/* the owner reference */
 }
 
 static int xtcp_disconnect(struct sock *sk, int flags)
 {
-	return -EOPNOTSUPP;
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int old = sk->sk_state;
+
+	if (old == TCP_LISTEN) {
+		xtcp_listen_end(sk);
+	} else if ((1 << old) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT |
+				 TCPF_FIN_WAIT1 | TCPF_FIN_WAIT2 |
+				 TCPF_SYN_RECV | TCPF_CLOSING |
+				 TCPF_LAST_ACK)) {
+		xtcp_send_active_reset(sk, gfp_any());
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		xtcp_done(sk);
+	} else if (old == TCP_SYN_SENT) {
+		WRITE_ONCE(sk->sk_err, ECONNRESET);
+		xtcp_done(sk);
+	}
+
+	__skb_queue_purge(&sk->sk_receive_queue);
+	xtcp_purge_queues(sk);
+	inet_sk(sk)->inet_dport = 0;
+	inet_sk(sk)->inet_daddr = 0;
+	if (!(sk->sk_userlocks & SOCK_BINDADDR_LOCK))
+		inet_reset_saddr(sk);
+	WRITE_ONCE(sk->sk_shutdown, 0);
+	sock_reset_flag(sk, SOCK_DONE);
+	xtcp_init_conn(sk);
+	xs->rcv_nxt = 0;
+	xs->copied_seq = 0;
+	xs->write_seq = 0;
+	sk_dst_reset(sk);
+	sk_error_report(sk);
+	return 0;
+}
+
+static int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr,
+			       int addr_len)
+{
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, &addr_len);
+}
+
+static int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr,
+			   int addr_len)
+{
+	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
+	struct inet_sock *inet = inet_sk(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	__be16 orig_sport, orig_dport;
+	__be32 daddr, nexthop;
+	struct flowi4 *fl4;
+	struct rtable *rt;
+	u32 iss;
+	int err;
+
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (usin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (!usin->sin_port)
+		return -EADDRNOTAVAIL;
+	if (sk->sk_state != TCP_CLOSE)
+		return -EISCONN;
+
+	nexthop = daddr = usin->sin_addr.s_addr;
+	orig_sport = inet->inet_sport;
+	orig_dport = usin->sin_port;
+	fl4 = &inet->cork.fl.u.ip4;
+	rt = ip_route_connect(fl4, nexthop, inet->inet_saddr,
+			      sk->sk_bound_dev_if, sk->sk_protocol,
+			      orig_sport, orig_dport, sk);
+	if (IS_ERR(rt)) {
+		err = PTR_ERR(rt);
+		if (err == -ENETUNREACH)
+			IP_INC_STATS(sock_net(sk), IPSTATS_MIB_OUTNOROUTES);
+		return err;
+	}
+	if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) {
+		ip_rt_put(rt);
+		return -ENETUNREACH;
+	}
+
+	if (!inet->inet_saddr) {
+		inet->inet_saddr = fl4->saddr;
+		sk_rcv_saddr_set(sk, fl4->saddr);
+	}
+	inet->inet_dport = usin->sin_port;
+	sk_daddr_set(sk, daddr);
+
+	xtcp_set_state(sk, TCP_SYN_SENT);
+	xs->tw_reused = 0;
+	err = xtcp_hash_connect(sk);
+	if (err)
+		goto failure;
+
+	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
+			       inet->inet_sport, inet->inet_dport, sk);
+	if (IS_ERR(rt)) {
+		err = PTR_ERR(rt);
+		rt = NULL;
+		goto failure;
+	}
+	sk->sk_gso_type = 0;
+	sk_setup_caps(sk, &rt->dst);
+	rt = NULL;
+
+	xs->ts_ok = !!READ_ONCE(xtcp_knobs(sk)->sysctl_timestamps);
+	xs->wscale_ok = 1;
+	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xtcp_set_advmss(sk);
+	iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
+	/* RFC 6191: above anything the TIME_WAIT predecessor sent. */
+	xs->iss = xs->tw_reused ? xs->iss : iss;
+	xs->tw_reused = 0;
+	xs->rcv_wnd = min_t(u32, max(READ_ONCE(sk->sk_rcvbuf) / 2, 0),
+			    65535);
+	xs->rcv_wup = 0;
+	atomic_set(&inet->inet_id, get_random_u16());
+
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_ACTIVEOPENS);
+	err = xtcp_send_syn(sk);
+	if (err)
+		goto failure;
+	return 0;
+
+failure:
+	xtcp_set_state(sk, TCP_CLOSE);
+	xtcp_ehash_remove(sk);
+	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+		xtcp_put_port(sk);
+	ip_rt_put(rt);
+	sk->sk_route_caps = 0;
+	inet->inet_dport = 0;
+	return err;
+}
+
+/**
+ * xtcp_conn_request() - a SYN reached a listener: create the child
+ * @sk: the listener, locked
+ * @skb: the SYN, control block and options filled
+ * @opts: its options
+ *
+ * The child is a full socket in SYN_RCVD, hashed like any connection and
+ * kept on the listener's accept list until accept() takes it.
+ *
+ * Context: softirq (listener locked) or backlog processing.
+ */
+void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
+		       const struct xtcp_opts *opts)
+{
+	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_sock *lxs = xtcp_sk(sk);
+	const struct iphdr *iph = ip_hdr(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	struct net *net = sock_net(sk);
+	struct inet_sock *newinet;
+	struct xtcp_sock *xs;
+	struct sock *child;
+	struct flowi4 *fl4;
+	struct rtable *rt;
+
+	/* A full accept queue drops the SYN, as Linux does: the peer
+	 * retries, and by then accept() may have made room.
+	 */
+	if (READ_ONCE(lxs->accept_ready) >= READ_ONCE(sk->sk_max_ack_backlog) ||
+	    READ_ONCE(lxs->accept_pending) >=
+	    READ_ONCE(xtcp_knobs(sk)->sysctl_max_syn_backlog)) {
+		XTCP_INC_STATS(net, XTCP_MIB_LISTENDROPS);
+		return;
+	}
+
+	child = sk_clone_lock(sk, GFP_ATOMIC);
+	if (!child)
+		return;
+	xs = xtcp_sk(child);
+	newinet = inet_sk(child);
+
+	RCU_INIT_POINTER(newinet->inet_opt, NULL);
+	newinet->mc_list = NULL;
+	INIT_HLIST_NODE(&child->sk_bind_node);
+	xtcp_init_conn(child);
+	child->sk_write_space = xtcp_write_space;
+	child->sk_ack_backlog = 0;
+
+	sk_daddr_set(child, iph->saddr);
+	sk_rcv_saddr_set(child, iph->daddr);
+	newinet->inet_saddr = iph->daddr;
+	newinet->inet_dport = th->source;
+	newinet->inet_sport = th->dest;
+	newinet->inet_num = ntohs(th->dest);
+	atomic_set(&newinet->inet_id, get_random_u16());
+	child->sk_state = TCP_SYN_RECV;
+
+	fl4 = &newinet->cork.fl.u.ip4;
+	rt = ip_route_output_ports(net, fl4, child, iph->saddr, iph->daddr,
+				   th->source, th->dest, child->sk_protocol,
+				   READ_ONCE(newinet->tos) & INET_DSCP_MASK,
+				   child->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		goto free_clone;
+	sk_setup_caps(child, &rt->dst);
+
+	xs->ts_ok = !!opts->ts_ok;
+	xs->wscale_ok = opts->wscale >= 0;
+	xtcp_set_advmss(child);
+	xs->irs = cb->seq;
+	xs->rcv_nxt = cb->seq + 1;
+	xs->copied_seq = xs->rcv_nxt;
+	xs->rcv_wup = xs->rcv_nxt;
+	xs->snd_wnd = ntohs(th->window);
+	xs->snd_wl1 = cb->seq;
+	xs->max_window = xs->snd_wnd;
+	xs->rcv_wnd = min_t(u32, max(READ_ONCE(child->sk_rcvbuf) / 2, 0),
+			    65535);
+	if (opts->wscale >= 0) {
+		xs->snd_wscale = opts->wscale;
+	} else {
+		xs->snd_wscale = 0;
+		xs->rcv_wscale = 0;
+	}
+	if (xs->ts_ok) {
+		xs->ts_recent = opts->tsval;
+		xs->ts_recent_stamp = ktime_get_seconds();
+	}
+	xtcp_sync_mss(child, opts->mss ?: XTCP_DEFAULT_MSS);
+
+	xs->tuple.laddr = iph->daddr;
+	xs->tuple.raddr = iph->saddr;
+	xs->tuple.lport = th->dest;
+	xs->tuple.rport = th->source;
+	xs->iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
+	if (xtcp_ehash_insert(child))
+		goto free_clone;
+	xtcp_inherit_port(child);
+
+	sock_hold(sk);
+	xs->listener = sk;
+	spin_lock(&lxs->accept_lock);
+	list_add_tail(&xs->accept_node, &lxs->accept_list);
+	lxs->accept_pending++;
+	spin_unlock(&lxs->accept_lock);
+
+	trace_xtcp_set_state(child, TCP_LISTEN, TCP_SYN_RECV);
+	XTCP_INC_STATS(net, XTCP_MIB_PASSIVEOPENS);
+	xtcp_send_syn(child);
+
+	bh_unlock_sock(child);
+	/* sk_clone_lock() gave two references: one stays with the owner
+	 * (the accept list, then the file), the table took its own.
+	 */
+	sock_put(child);
+	return;
+
+free_clone:
+	child->sk_state = TCP_CLOSE;
+	sk_dst_reset(child);
+	sk_free_unlock_clone(child);
+}
+
+static int xtcp_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sock->state != SS_UNCONNECTED || sock->type != SOCK_STREAM)
+		goto out;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	err = 0;
+	if (sk->sk_state == TCP_LISTEN)
+		goto out;
+	err = -EINVAL;
+	if (sk->sk_state != TCP_CLOSE)
+		goto out;
+
+	if (!inet_sk(sk)->inet_num) {
+		err = -EAGAIN;
+		if (xtcp_get_port(sk, 0))
+			goto out;
+		inet_sk(sk)->inet_sport = htons(inet_sk(sk)->inet_num);
+	}
+	err = xtcp_listen_start(sk);
+	if (err)
+		goto out;
+	sk->sk_ack_backlog = 0;
+	xtcp_set_state(sk, TCP_LISTEN);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static long xtcp_wait_for_connect(struct sock *sk, long timeo)
+{
+	struct xtcp_sock *lxs = xtcp_sk(sk);
+	DEFINE_WAIT(wait);
+	int err;
+
+	for (;;) {
+		prepare_to_wait_exclusive(sk_sleep(sk), &wait,
+					  TASK_INTERRUPTIBLE);
+		release_sock(sk);
+		if (!READ_ONCE(lxs->accept_ready))
+			timeo = schedule_timeout(timeo);
+		sched_annotate_sleep();
+		lock_sock(sk);
+		err = 0;
+		if (READ_ONCE(lxs->accept_ready))
+			break;
+		err = -EINVAL;
+		if (sk->sk_state != TCP_LISTEN)
+			break;
+		err = sock_intr_errno(timeo);
+		if (signal_pending(current))
+			break;
+		err = -EAGAIN;
+		if (!timeo)
+			break;
+	}
+	finish_wait(sk_sleep(sk), &wait);
+	return err;
 }
 
 static struct sock *xtcp_accept(struct sock *sk, struct proto_accept_arg *arg)
 {
-	arg->err = -EOPNOTSUPP;
-	return NULL;
+	struct xtcp_sock *lxs = xtcp_sk(sk);
+	struct sock *child = NULL;
+	struct xtcp_sock *xs;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sk->sk_state != TCP_LISTEN)
+		goto out;
+
+	if (!READ_ONCE(lxs->accept_ready)) {
+		long timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
+
+		err = -EAGAIN;
+		if (!timeo)
+			goto out;
+		err = xtcp_wait_for_connect(sk, timeo);
+		if (err)
+			goto out;
+	}
+
+	/* Ready children sit behind the SYN_RCVD ones in arrival order. */
+	spin_lock_bh(&lxs->accept_lock);
+	list_for_each_entry(xs, &lxs->accept_list, accept_node) {
+		if (xs->inet.sk.sk_state != TCP_SYN_RECV) {
+			child = &xs->inet.sk;
+			list_del_init(&xs->accept_node);
+			lxs->accept_ready--;
+			break;
+		}
+	}
+	spin_unlock_bh(&lxs->accept_lock);
+	err = -EAGAIN;
+	if (!child)
+		goto out;
+
+	local_bh_disable();
+	bh_lock_sock(child);
+	xtcp_child_detach(child);
+	bh_unlock_sock(child);
+	local_bh_enable();
+	err = 0;
+out:
+	release_sock(sk);
+	arg->err = err;
+	return child;
 }
 
-static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t len)
+/* Skip the FIN, if received: it is not a byte the user can read. */
+static u32 xtcp_inq(const struct sock *sk)
 {
-	return -EOPNOTSUPP;
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 inq = READ_ONCE(xs->rcv_nxt) - READ_ONCE(xs->copied_seq);
+
+	if (inq && sock_flag(sk, SOCK_DONE))
+		inq--;
+	return inq;
+}
+
+static void xtcp_cleanup_rbuf(struct sock *sk, int copied)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int space, cur;
+
+	if (copied <= 0 || !((1 << sk->sk_state) &
+			     (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
+			      TCPF_FIN_WAIT2)))
+		return;
+	/* Send a window update when reading opened at least two segments
+	 * (RFC 9293 3.8.6.2.2, receiver-side silly window avoidance).
+	 */
+	space = (READ_ONCE(sk->sk_rcvbuf) -
+		 atomic_read(&sk->sk_rmem_alloc)) / 2;
+	cur = (int)(xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt);
+	if (space - max(cur, 0) >= 2 * (int)xs->mss_cache ||
+	    (cur <= 0 && space > 0))
+		xtcp_send_ack(sk);
 }
 
 static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
-	return -EOPNOTSUPP;
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 peek_seq, *seq;
+	int copied = 0, target;
+	long timeo;
+
+	if (flags & MSG_ERRQUEUE)
+		return inet_recv_error(sk, msg, len, addr_len);
+	if (flags & MSG_OOB)
+		return -EINVAL;
+
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		copied = -ENOTCONN;
+		goto out;
+	}
+
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	seq = &xs->copied_seq;
+	if (flags & MSG_PEEK) {
+		peek_seq = xs->copied_seq;
+		seq = &peek_seq;
+	}
+
+	do {
+		struct sk_buff *skb, *last = NULL;
+		bool fin = false;
+		u32 offset = 0;
+
+		skb_queue_walk(&sk->sk_receive_queue, skb) {
+			struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+			last = skb;
+			offset = *seq - cb->seq;
+			if (offset < skb->len)
+				goto found;
+			if (cb->flags & XTCPHDR_FIN) {
+				fin = true;
+				goto found;
+			}
+			if (WARN_ON_ONCE(!(flags & MSG_PEEK)))
+				break;
+		}
+
+		if (copied >= target && !READ_ONCE(sk->sk_backlog.tail))
+			break;
+		if (copied) {
+			if (sk->sk_err || sk->sk_state == TCP_CLOSE ||
+			    (sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
+			    signal_pending(current))
+				break;
+		} else {
+			if (sock_flag(sk, SOCK_DONE))
+				break;
+			if (sk->sk_err) {
+				copied = sock_error(sk);
+				break;
+			}
+			if (sk->sk_shutdown & RCV_SHUTDOWN)
+				break;
+			if (sk->sk_state == TCP_CLOSE) {
+				copied = -ENOTCONN;
+				break;
+			}
+			if (!timeo) {
+				copied = -EAGAIN;
+				break;
+			}
+			if (signal_pending(current)) {
+				copied = sock_intr_errno(timeo);
+				break;
+			}
+		}
+
+		xtcp_cleanup_rbuf(sk, copied);
+		sk_wait_data(sk, &timeo, last);
+		continue;
+
+found:
+		if (!fin) {
+			size_t used = min_t(size_t, skb->len - offset, len);
+			int err;
+
+			err = skb_copy_datagram_msg(skb, offset, msg, used);
+			if (err) {
+				if (!copied)
+					copied = -EFAULT;
+				break;
+			}
+			*seq += used;
+			copied += used;
+			len -= used;
+			if (used + offset < skb->len)
+				continue;
+			if (!(XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN)) {
+				if (!(flags & MSG_PEEK))
+					sk_eat_skb(sk, skb);
+				continue;
+			}
+		}
+		/* The FIN: count it as read, and stop at EOF. */
+		++*seq;
+		if (!(flags & MSG_PEEK))
+			sk_eat_skb(sk, skb);
+		break;
+	} while (len > 0);
+
+	xtcp_cleanup_rbuf(sk, copied);
+out:
+	release_sock(sk);
+	return copied;
+}
+
+static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int flags = msg->msg_flags;
+	int copied = 0, err;
+	long timeo;
+
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+
+	if ((1 << sk->sk_state) & ~(TCPF_ESTABLISHED | TCPF_CLOSE_WAIT)) {
+		err = sk_stream_wait_connect(sk, &timeo);
+		if (err)
+			goto do_error;
+	}
+	err = -EPIPE;
+	if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN))
+		goto do_error;
+
+	while (msg_data_left(msg)) {
+		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+		__wsum csum;
+		int copy, off;
+
+		if (!skb || !xs->send_head || skb->len >= xs->mss_cache ||
+		    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN) ||
+		    !skb_tailroom(skb)) {
+			if (!sk_stream_memory_free(sk))
+				goto wait_for_space;
+			skb = xtcp_alloc_data_skb(sk, sk->sk_allocation);
+			if (!skb)
+				goto wait_for_space;
+			xtcp_queue_data_skb(sk, skb);
+		}
+
+		copy = min_t(size_t, msg_data_left(msg),
+			     min_t(int, xs->mss_cache - skb->len,
+				   skb_tailroom(skb)));
+		off = skb->len;
+		if (!csum_and_copy_from_iter_full(skb_put(skb, copy), copy,
+						  &csum, &msg->msg_iter)) {
+			__skb_trim(skb, off);
+			err = -EFAULT;
+			goto do_error;
+		}
+		skb->csum = csum_block_add(skb->csum, csum, off);
+		XTCP_SKB_CB(skb)->end_seq += copy;
+		xs->write_seq += copy;
+		copied += copy;
+		continue;
+
+wait_for_space:
+		set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+		xtcp_write_xmit(sk, true);
+		err = sk_stream_wait_memory(sk, &timeo);
+		if (err)
+			goto do_error;
+		if (sk->sk_err || (sk->sk_shutdown & SEND_SHUTDOWN)) {
+			err = -EPIPE;
+			goto do_error;
+		}
+	}
+	xtcp_write_xmit(sk, false);
+	release_sock(sk);
+	return copied;
+
+do_error:
+	if (copied) {
+		xtcp_write_xmit(sk, false);
+		release_sock(sk);
+		return copied;
+	}
+	err = sk_stream_error(sk, flags, err);
+	release_sock(sk);
+	return err;
+}
+
+static int xtcp_ioctl(struct sock *sk, int cmd, int *karg)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	switch (cmd) {
+	case SIOCINQ:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		*karg = xtcp_inq(sk);
+		return 0;
+	case SIOCOUTQ:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		*karg = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
+		return 0;
+	case SIOCOUTQNSD:
+		if (sk->sk_state == TCP_LISTEN)
+			return -EINVAL;
+		*karg = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_nxt);
+		return 0;
+	default:
+		return -ENOIOCTLCMD;
+	}
 }
 
 static int xtcp_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
 {
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int val, err = 0;
+
 	if (level != SOL_XTCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
-	return -ENOPROTOOPT;
+
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	lock_sock(sk);
+	switch (optname) {
+	case XTCP_NODELAY:
+		xs->nodelay = !!val;
+		if (val)
+			xtcp_write_xmit(sk, true);
+		break;
+	case XTCP_MAXSEG:
+		if (val && (val < XTCP_MIN_MSS || val > 65535))
+			err = -EINVAL;
+		else
+			xs->user_mss = val;
+		break;
+	case XTCP_KEEPIDLE:
+		if (val < 1 || val > 32767)
+			err = -EINVAL;
+		else
+			xs->keepidle = val;
+		if (!err)
+			xtcp_keepalive_reset(sk);
+		break;
+	case XTCP_KEEPINTVL:
+		if (val < 1 || val > 32767)
+			err = -EINVAL;
+		else
+			xs->keepintvl = val;
+		break;
+	case XTCP_KEEPCNT:
+		if (val < 1 || val > 127)
+			err = -EINVAL;
+		else
+			xs->keepcnt = val;
+		break;
+	case XTCP_LINGER2:
+		if (val > 3600)
+			err = -EINVAL;
+		else
+			xs->linger2 = val < 0 ? -1 : val;
+		break;
+	case XTCP_MSL:
+		if (val < 0 || val > 600000)
+			err = -EINVAL;
+		else
+			xs->msl = val;
+		break;
+	default:
+		err = -ENOPROTOOPT;
+	}
+	release_sock(sk);
+	return err;
+}
+
+/**
+ * xtcp_keepidle() - idle time before the first keepalive probe
+ * @sk: the socket
+ *
+ * Context: any.
+ * Return: seconds, the socket's option or the namespace's knob.
+ */
+int xtcp_keepidle(const struct sock *sk)
+{
+	return READ_ONCE(xtcp_sk(sk)->keepidle) ?:
+	       READ_ONCE(xtcp_knobs(sk)->sysctl_keepalive_time);
+}
+
+/**
+ * xtcp_keepintvl() - time between keepalive probes
+ * @sk: the socket
+ *
+ * Context: any.
+ * Return: seconds.
+ */
+int xtcp_keepintvl(const struct sock *sk)
+{
+	return READ_ONCE(xtcp_sk(sk)->keepintvl) ?:
+	       READ_ONCE(xtcp_knobs(sk)->sysctl_keepalive_intvl);
+}
+
+/**
+ * xtcp_keepcnt() - keepalive probes before giving up
+ * @sk: the socket
+ *
+ * Context: any.
+ * Return: a count.
+ */
+int xtcp_keepcnt(const struct sock *sk)
+{
+	return READ_ONCE(xtcp_sk(sk)->keepcnt) ?:
+	       READ_ONCE(xtcp_knobs(sk)->sysctl_keepalive_probes);
+}
+
+/**
+ * xtcp_msl() - the MSL that governs this socket's TIME_WAIT
+ * @sk: the socket
+ *
+ * Context: any.
+ * Return: milliseconds.
+ */
+int xtcp_msl(const struct sock *sk)
+{
+	return READ_ONCE(xtcp_sk(sk)->msl) ?:
+	       READ_ONCE(xtcp_knobs(sk)->sysctl_msl);
+}
+
+/**
+ * xtcp_fin_timeout() - lifetime of this socket's orphaned FIN_WAIT_2
+ * @sk: the socket
+ *
+ * Context: any.
+ * Return: seconds.
+ */
+int xtcp_fin_timeout(const struct sock *sk)
+{
+	int linger2 = READ_ONCE(xtcp_sk(sk)->linger2);
+
+	if (linger2 > 0)
+		return linger2;
+	return READ_ONCE(xtcp_knobs(sk)->sysctl_fin_timeout);
+}
+
+static void xtcp_get_info(struct sock *sk, struct xtcp_info *info)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	memset(info, 0, sizeof(*info));
+	info->xtcpi_state = sk->sk_state;
+	info->xtcpi_retransmits = xs->retransmits;
+	info->xtcpi_probes = xs->probes_out;
+	info->xtcpi_backoff = xs->backoff;
+	if (xs->ts_ok)
+		info->xtcpi_options |= XTCPI_OPT_TIMESTAMPS;
+	if (xs->wscale_ok)
+		info->xtcpi_options |= XTCPI_OPT_WSCALE;
+	info->xtcpi_snd_wscale = xs->snd_wscale;
+	info->xtcpi_rcv_wscale = xs->rcv_wscale;
+	info->xtcpi_rto = jiffies_to_usecs(xs->rto);
+	info->xtcpi_snd_mss = xs->mss_cache;
+	info->xtcpi_advmss = xs->advmss;
+	info->xtcpi_unacked = xs->packets_out;
+	info->xtcpi_rtt = xs->srtt_us >> 3;
+	info->xtcpi_rttvar = xs->rttvar_us >> 2;
+	info->xtcpi_snd_ssthresh = xs->ssthresh;
+	info->xtcpi_snd_cwnd = xs->cwnd;
+	info->xtcpi_total_retrans = xs->total_retrans;
+	info->xtcpi_snd_wnd = xs->snd_wnd;
+	info->xtcpi_rcv_wnd = xs->rcv_wnd;
+	info->xtcpi_msl = xtcp_msl(sk);
+	info->xtcpi_ts_recent = xs->ts_recent;
+	info->xtcpi_ts_val = xs->ts_ok ? xtcp_ts_now(xs) : 0;
+	info->xtcpi_snd_una = xs->snd_una;
+	info->xtcpi_snd_nxt = xs->snd_nxt;
+	info->xtcpi_rcv_nxt = xs->rcv_nxt;
 }
 
 static int xtcp_getsockopt(struct sock *sk, int level, int optname,
 			   char __user *optval, int __user *optlen)
 {
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_info info;
+	int val, len;
+
 	if (level != SOL_XTCP)
 		return ip_getsockopt(sk, level, optname, optval, optlen);
-	return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+
+	switch (optname) {
+	case XTCP_INFO:
+		lock_sock(sk);
+		xtcp_get_info(sk, &info);
+		release_sock(sk);
+		len = min_t(unsigned int, len, sizeof(info));
+		if (put_user(len, optlen) || copy_to_user(optval, &info, len))
+			return -EFAULT;
+		return 0;
+	case XTCP_NODELAY:
+		val = xs->nodelay;
+		break;
+	case XTCP_MAXSEG:
+		val = xs->mss_cache;
+		if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
+			val = xs->user_mss ?: XTCP_DEFAULT_MSS;
+		break;
+	case XTCP_KEEPIDLE:
+		val = xtcp_keepidle(sk);
+		break;
+	case XTCP_KEEPINTVL:
+		val = xtcp_keepintvl(sk);
+		break;
+	case XTCP_KEEPCNT:
+		val = xtcp_keepcnt(sk);
+		break;
+	case XTCP_LINGER2:
+		val = READ_ONCE(xs->linger2);
+		if (val >= 0)
+			val = xtcp_fin_timeout(sk);
+		break;
+	case XTCP_MSL:
+		val = xtcp_msl(sk);
+		break;
+	default:
+		return -ENOPROTOOPT;
+	}
+
+	len = min_t(unsigned int, len, sizeof(int));
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
+static void xtcp_destroy_sock(struct sock *sk)
+{
+	xtcp_clear_timers(sk);
+	xtcp_purge_queues(sk);
+}
+
+static void xtcp_unhash(struct sock *sk)
+{
+	xtcp_ehash_remove(sk);
 }
 
 static int xtcp_hash(struct sock *sk)
@@ -80,45 +1332,83 @@ static int xtcp_hash(struct sock *sk)
 	return 0;
 }
 
-static void xtcp_unhash(struct sock *sk)
+static void xtcp_keepalive(struct sock *sk, int valbool)
 {
+	xtcp_keepalive_reset(sk);
 }
 
 struct proto xtcp_prot = {
 	.name = "XTCP",
 	.owner = THIS_MODULE,
 	.init = xtcp_init_sock,
+	.destroy = xtcp_destroy_sock,
 	.close = xtcp_close,
-	.bind = xtcp_bind,
-	.connect = xtcp_connect,
+	.pre_connect = xtcp_v4_pre_connect,
+	.connect = xtcp_v4_connect,
 	.disconnect = xtcp_disconnect,
 	.accept = xtcp_accept,
+	.ioctl = xtcp_ioctl,
+	.shutdown = xtcp_shutdown,
 	.sendmsg = xtcp_sendmsg,
 	.recvmsg = xtcp_recvmsg,
 	.setsockopt = xtcp_setsockopt,
 	.getsockopt = xtcp_getsockopt,
+	.keepalive = xtcp_keepalive,
+	.backlog_rcv = xtcp_v4_do_rcv,
+	.release_cb = xtcp_release_cb,
 	.hash = xtcp_hash,
 	.unhash = xtcp_unhash,
+	.get_port = xtcp_get_port,
+	.put_port = xtcp_put_port,
 	.no_autobind = true,
 	.obj_size = sizeof(struct xtcp_sock),
+	.slab_flags = SLAB_ACCOUNT,
 };
 
 static __poll_t xtcp_poll(struct file *file, struct socket *sock,
 			  poll_table *wait)
 {
 	struct sock *sk = sock->sk;
+	__poll_t mask = 0;
+	u8 shutdown;
+	int state;
 
 	sock_poll_wait(file, sock, wait);
 
-	/* An unconnected stream socket, as tcp_poll() reports it. */
-	if (sk->sk_state == TCP_CLOSE)
-		return EPOLLOUT | EPOLLWRNORM | EPOLLHUP;
-	return 0;
-}
+	state = inet_sk_state_load(sk);
+	if (state == TCP_LISTEN)
+		return READ_ONCE(xtcp_sk(sk)->accept_ready) ?
+		       EPOLLIN | EPOLLRDNORM : 0;
 
-static int xtcp_listen(struct socket *sock, int backlog)
-{
-	return -EOPNOTSUPP;
+	/* As tcp_poll(): HUP when both directions are shut or closed. */
+	shutdown = READ_ONCE(sk->sk_shutdown);
+	if (shutdown == SHUTDOWN_MASK || state == TCP_CLOSE)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+
+	if (state != TCP_SYN_SENT && state != TCP_SYN_RECV) {
+		if (xtcp_inq(sk))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (!(shutdown & SEND_SHUTDOWN)) {
+			if (sk_stream_is_writeable(sk)) {
+				mask |= EPOLLOUT | EPOLLWRNORM;
+			} else {
+				set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+				smp_mb__after_atomic();
+				if (sk_stream_is_writeable(sk))
+					mask |= EPOLLOUT | EPOLLWRNORM;
+			}
+		} else {
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		}
+	}
+
+	smp_rmb();
+	if (READ_ONCE(sk->sk_err) ||
+	    !skb_queue_empty_lockless(&sk->sk_error_queue))
+		mask |= EPOLLERR;
+	return mask;
 }
 
 const struct proto_ops xtcp_stream_ops = {

@@ -47,6 +47,12 @@ static const struct xtcp_knob xtcp_knob_table[] = {
 	XTCP_KNOB(keepalive_time, 7200, 1, 32767),
 	XTCP_KNOB(keepalive_intvl, 75, 1, 32767),
 	XTCP_KNOB(keepalive_probes, 9, 1, 127),
+	XTCP_KNOB(timestamps, 1, 0, 1),
+	XTCP_KNOB(syn_retries, 6, 1, 127),
+	XTCP_KNOB(synack_retries, 5, 1, 127),
+	XTCP_KNOB(retries2, 15, 1, 127),
+	XTCP_KNOB(rto_min, 200, 1, 120000),
+	XTCP_KNOB(max_syn_backlog, 1024, 1, 65535),
 };
 
 #define XTCP_NR_KNOBS ARRAY_SIZE(xtcp_knob_table)

@@ -6,23 +6,275 @@
 #ifndef _XTCP_H
 #define _XTCP_H
 
+#include <linux/rhashtable-types.h>
+#include <linux/seq_file.h>
+#include <linux/tcp.h>
 #include <linux/types.h>
 #include <net/inet_sock.h>
 #include <net/netns/generic.h>
 #include <net/snmp.h>
 #include <uapi/linux/xtcp.h>
 
+#define XTCP_BHASH_SIZE 512
+
+/**
+ * struct xtcp_tuple - lookup key of a connection or TIME_WAIT bucket
+ * @laddr: local address
+ * @raddr: remote address
+ * @lport: local port
+ * @rport: remote port
+ */
+struct xtcp_tuple {
+	__be32 laddr;
+	__be32 raddr;
+	__be16 lport;
+	__be16 rport;
+};
+
+/* Segment flags as in the TCP header's 13th byte. */
+#define XTCPHDR_FIN	0x01
+#define XTCPHDR_SYN	0x02
+#define XTCPHDR_RST	0x04
+#define XTCPHDR_PSH	0x08
+#define XTCPHDR_ACK	0x10
+#define XTCPHDR_URG	0x20
+
+#define XTCP_BASE_HLEN		20
+#define XTCP_MAX_OPT_LEN	40
+#define XTCP_MAX_HLEN		(XTCP_BASE_HLEN + XTCP_MAX_OPT_LEN)
+#define XTCP_MIN_MSS		88
+#define XTCP_DEFAULT_MSS	536
+#define XTCP_RCV_WSCALE		7	/* our window scale when the peer agrees */
+#define XTCP_INIT_CWND		10	/* RFC 6928 */
+#define XTCP_TIMEOUT_INIT	HZ	/* RFC 6298 initial RTO */
+#define XTCP_RTO_MAX		(120 * HZ)
+#define XTCP_DELACK_MAX		(HZ / 25)
+#define XTCP_DELACK_MIN		(HZ / 50)
+
+/**
+ * struct xtcp_opts - options of one segment, parsed or to be written
+ * @mss: MSS option value, 0 if absent
+ * @wscale: window scale shift, -1 if absent
+ * @sack_ok: SACK-permitted seen (never acted upon)
+ * @ts_ok: timestamps option present
+ * @tsval: timestamp value
+ * @tsecr: timestamp echo reply
+ */
+struct xtcp_opts {
+	u16 mss;
+	s8 wscale;
+	u8 sack_ok:1,
+	   ts_ok:1;
+	u32 tsval;
+	u32 tsecr;
+};
+
+/**
+ * struct xtcp_skb_cb - per-segment control block in skb->cb
+ * @seq: first sequence number
+ * @end_seq: @seq + SYN + FIN + payload length
+ * @ack_seq: acknowledgment number (received segments)
+ * @when: jiffies of the last transmission (sent segments, for Karn)
+ * @flags: XTCPHDR_* flags
+ * @retrans: the segment was retransmitted; its RTT sample is ambiguous
+ * @tw_isn: ISN for a SYN that replaced a TIME_WAIT bucket, 0 if none
+ * @opts: parsed options (received segments)
+ */
+struct xtcp_skb_cb {
+	u32 seq;
+	u32 end_seq;
+	u32 ack_seq;
+	unsigned long when;
+	u8 flags;
+	u8 retrans;
+	u32 tw_isn;
+	struct xtcp_opts opts;
+};
+
+#define XTCP_SKB_CB(skb) ((struct xtcp_skb_cb *)&((skb)->cb[0]))
+
+/* Wrap-safe sequence comparisons (RFC 9293 section 3.4). */
+static inline bool xtcp_before(u32 a, u32 b)
+{
+	return (s32)(a - b) < 0;
+}
+
+#define xtcp_after(a, b) xtcp_before(b, a)
+
+static inline bool xtcp_between(u32 seq, u32 lo, u32 hi)
+{
+	return hi - lo >= seq - lo;	/* lo <= seq <= hi */
+}
+
+enum xtcp_timer_event {
+	XTCP_EV_RETRANS,
+	XTCP_EV_DELACK,
+	XTCP_EV_KEEPALIVE,
+};
+
 /**
  * struct xtcp_sock - an xtcp socket
  * @inet: the generic IPv4 socket; must stay first (inet_sk() casts)
+ * @tuple: the 4-tuple while in the connection table
+ * @node: link in the connection table (established, SYN_SENT, SYN_RCVD)
+ * @hashed: @node is in the connection table
+ * @iss: our initial sequence number
+ * @snd_una: oldest unacknowledged sequence number
+ * @snd_nxt: next sequence number to send
+ * @write_seq: sequence number after the last byte queued by the user
+ * @snd_wnd: peer's receive window, bytes (scaled)
+ * @snd_wl1: segment sequence used for the last window update
+ * @snd_wl2: segment acknowledgment used for the last window update
+ * @max_window: largest window the peer ever offered
+ * @irs: peer's initial sequence number
+ * @rcv_nxt: next sequence number expected from the peer
+ * @copied_seq: first sequence number not yet read by the user
+ * @rcv_wup: @rcv_nxt when the window was last advertised
+ * @rcv_wnd: window last advertised, bytes
+ * @mss_cache: current send MSS (payload bytes per segment)
+ * @advmss: MSS we advertise
+ * @user_mss: MSS clamp set with XTCP_MAXSEG, 0 if none
+ * @snd_wscale: shift applied to the peer's window field
+ * @rcv_wscale: shift applied to our window field
+ * @wscale_ok: window scaling negotiated
+ * @ts_ok: timestamps negotiated
+ * @nodelay: Nagle disabled
+ * @tw_reused: connect() took the 4-tuple of a TIME_WAIT bucket; @iss
+ *	was set above the bucket's snd_nxt
+ * @dup_acks: consecutive duplicate ACKs
+ * @in_recovery: NewReno fast recovery in progress
+ * @fin_queued: a FIN was queued (the last skb of the write queue carries it)
+ * @ts_off: per-connection offset of our timestamp clock
+ * @ts_recent: last timestamp value received in order (PAWS)
+ * @ts_recent_stamp: seconds when @ts_recent was recorded
+ * @srtt_us: smoothed RTT << 3, microseconds
+ * @rttvar_us: RTT variance << 2, microseconds
+ * @rto: current retransmission timeout, jiffies
+ * @backoff: exponential backoff shift of @rto
+ * @retransmits: consecutive timeouts without progress
+ * @total_retrans: segments retransmitted over the connection's life
+ * @packets_out: segments sent and not yet acknowledged
+ * @cwnd: congestion window, segments
+ * @cwnd_cnt: ACKs counted towards the next congestion avoidance increase
+ * @ssthresh: slow start threshold, segments
+ * @high_seq: @snd_nxt when fast recovery started (RFC 6582 "recover")
+ * @ack_pending: an ACK is owed to the peer
+ * @ack_quick: the owed ACK must not be delayed
+ * @probes_out: keepalive or zero-window probes without answer
+ * @keepidle: XTCP_KEEPIDLE, s, 0 for the sysctl
+ * @keepintvl: XTCP_KEEPINTVL, s, 0 for the sysctl
+ * @keepcnt: XTCP_KEEPCNT, 0 for the sysctl
+ * @linger2: XTCP_LINGER2, s, 0 for the sysctl, negative: no FIN_WAIT_2 hold
+ * @msl: XTCP_MSL, ms, 0 for the sysctl
+ * @rcv_tstamp: jiffies of the last segment received (keepalive idle time)
+ * @send_head: first queued segment not yet sent, NULL if none
+ * @out_of_order_queue: received segments beyond @rcv_nxt, in order
+ * @retransmit_timer: RTO, SYN and zero-window probe timer
+ * @delack_timer: delayed ACK timer
+ * @listener: for a passive child not yet accepted, its listener
+ * @accept_node: link in the listener's @accept_list
+ * @accept_lock: protects @accept_list and @accept_node of children
+ * @accept_list: children of a listener, SYN_RCVD and established
+ * @accept_ready: children on @accept_list ready for accept()
+ * @accept_pending: children on @accept_list still in SYN_RCVD
+ * @deferred: timer events that found the socket owned by the user
+ *
+ * Locking: fields are protected by the socket lock (lock_sock() in process
+ * context, bh_lock_sock() in softirq), except the accept list, which is
+ * under @accept_lock of the listener because children change state in
+ * softirq with only their own lock held.
  */
 struct xtcp_sock {
 	struct inet_sock inet;
+
+	struct xtcp_tuple tuple;
+	struct rhash_head node;
+	bool hashed;
+
+	u32 iss;
+	u32 snd_una;
+	u32 snd_nxt;
+	u32 write_seq;
+	u32 snd_wnd;
+	u32 snd_wl1;
+	u32 snd_wl2;
+	u32 max_window;
+
+	u32 irs;
+	u32 rcv_nxt;
+	u32 copied_seq;
+	u32 rcv_wup;
+	u32 rcv_wnd;
+
+	u32 mss_cache;
+	u16 advmss;
+	u16 user_mss;
+	u8 snd_wscale;
+	u8 rcv_wscale;
+	u8 wscale_ok:1,
+	   ts_ok:1,
+	   nodelay:1,
+	   in_recovery:1,
+	   fin_queued:1,
+	   ack_pending:1,
+	   ack_quick:1,
+	   tw_reused:1;
+	u8 dup_acks;
+
+	u32 ts_off;
+	u32 ts_recent;
+	u32 ts_recent_stamp;
+
+	u32 srtt_us;
+	u32 rttvar_us;
+	u32 rto;
+	u8 backoff;
+	u8 retransmits;
+	u8 probes_out;
+	u32 total_retrans;
+	u32 packets_out;
+	u32 cwnd;
+	u32 cwnd_cnt;
+	u32 ssthresh;
+	u32 high_seq;
+
+	int keepidle;
+	int keepintvl;
+	int keepcnt;
+	int linger2;
+	int msl;
+	unsigned long rcv_tstamp;
+
+	struct sk_buff *send_head;
+	struct sk_buff_head out_of_order_queue;
+
+	struct timer_list retransmit_timer;
+	struct timer_list delack_timer;
+
+	struct sock *listener;
+	struct list_head accept_node;
+	spinlock_t accept_lock;
+	struct list_head accept_list;
+	u32 accept_ready;
+	u32 accept_pending;
+
+	unsigned long deferred;
 };
 
 static inline struct xtcp_sock *xtcp_sk(const struct sock *sk)
 {
 	return (struct xtcp_sock *)sk;
+}
+
+/* Monotonic millisecond clock for timestamps (RFC 7323: no wall time). */
+static inline u32 xtcp_clock_ms(void)
+{
+	return (u32)div_u64(ktime_get_ns(), NSEC_PER_MSEC);
+}
+
+static inline u32 xtcp_ts_now(const struct xtcp_sock *xs)
+{
+	return xtcp_clock_ms() + xs->ts_off;
 }
 
 /* Counters, shown by name in /proc/net/xtcp_stats (see proc.c). */
@@ -46,6 +298,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_KEEPALIVEPROBES,
 	XTCP_MIB_KEEPALIVETIMEOUTS,
 	XTCP_MIB_LINGERABORTS,
+	XTCP_MIB_LISTENDROPS,
 	__XTCP_MIB_MAX
 };
 
@@ -65,6 +318,13 @@ struct xtcp_mib {
  * @sysctl_keepalive_time: idle time before the first keepalive probe, s
  * @sysctl_keepalive_intvl: time between keepalive probes, s
  * @sysctl_keepalive_probes: unanswered probes before the connection is dropped
+ * @sysctl_timestamps: offer RFC 7323 timestamps on active opens
+ * @sysctl_syn_retries: SYN retransmissions before connect() gives up
+ * @sysctl_synack_retries: SYN-ACK retransmissions before a passive
+ *	open is dropped
+ * @sysctl_retries2: data retransmissions before the connection is dropped
+ * @sysctl_rto_min: lower bound of the retransmission timeout, ms
+ * @sysctl_max_syn_backlog: half-open connections per listener
  *
  * Each is an int so that proc_dointvec_minmax() can validate it; readers
  * on fast paths use READ_ONCE() because writers do not lock.
@@ -80,6 +340,12 @@ struct xtcp_knobs {
 	int sysctl_keepalive_time;
 	int sysctl_keepalive_intvl;
 	int sysctl_keepalive_probes;
+	int sysctl_timestamps;
+	int sysctl_syn_retries;
+	int sysctl_synack_retries;
+	int sysctl_retries2;
+	int sysctl_rto_min;
+	int sysctl_max_syn_backlog;
 };
 
 enum xtcp_tw_overflow {
@@ -94,15 +360,87 @@ enum xtcp_tw_reuse {
 };
 
 /**
+ * struct xtcp_tw - a TIME_WAIT bucket: what a closed connection must
+ * remember for 2 x MSL, and nothing more
+ * @tuple: the 4-tuple, hash key
+ * @node: link in the bucket table
+ * @bind_node: link in the port index, so bind() sees the port in use
+ * @expiry_node: link in the expiry list, earliest first
+ * @expires: jiffies when the bucket dies
+ * @created: jiffies when the connection entered TIME_WAIT
+ * @snd_nxt: our next sequence number
+ * @rcv_nxt: next sequence number expected from the peer
+ * @ts_recent: peer's last timestamp, if @ts_ok
+ * @ts_off: our timestamp clock offset, to answer with consistent values
+ * @duration: 2 x MSL of this connection, ms
+ * @rcv_wscale: the window scale we announced
+ * @ts_ok: timestamps were in use
+ * @reuse: the socket had SO_REUSEADDR (bind() may take the port)
+ * @dead: unlinked, waiting for RCU readers to finish
+ * @rcu: deferred free; lookups run under RCU
+ */
+struct xtcp_tw {
+	struct xtcp_tuple tuple;
+	struct rhash_head node;
+	struct hlist_node bind_node;
+	struct list_head expiry_node;
+	unsigned long expires;
+	unsigned long created;
+	u32 snd_nxt;
+	u32 rcv_nxt;
+	u32 ts_recent;
+	u32 ts_off;
+	u32 duration;
+	u8 rcv_wscale;
+	u8 ts_ok;
+	u8 reuse;
+	u8 dead;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct xtcp_tw_table - the TIME_WAIT buckets of a namespace
+ * @hash: buckets by 4-tuple, RCU lookups
+ * @expiry: every bucket, earliest expiry first
+ * @bhash: buckets by local port, for bind() conflicts
+ * @count: number of buckets
+ * @timer: fires at the earliest expiry; the one timer for all buckets
+ * @dying: the namespace is going away: no new buckets, no re-arming
+ *
+ * All under the namespace's bind_lock (timewait.c).
+ */
+struct xtcp_tw_table {
+	struct rhashtable hash;
+	struct list_head expiry;
+	struct hlist_head bhash[XTCP_BHASH_SIZE];
+	u32 count;
+	struct timer_list timer;
+	bool dying;
+};
+
+/**
  * struct xtcp_net - per network namespace state
  * @knobs: the sysctl values
  * @sysctl_hdr: registration of this namespace's net.xtcp table
  * @mib: per-cpu counters
+ * @ehash: connections by 4-tuple (SYN_SENT to LAST_ACK), RCU lookups
+ * @bind_lock: serializes writers of @bhash, @lhash and the TIME_WAIT
+ *	port index; taken with BHs off
+ * @bhash: sockets holding a local port, by port (sk_bind_node)
+ * @lhash: listeners by port (sk_node), RCU lookups
+ * @port_hint: RFC 6056 algorithm 3 counter for ephemeral ports
+ * @tw: TIME_WAIT buckets
  */
 struct xtcp_net {
 	struct xtcp_knobs knobs;
 	struct ctl_table_header *sysctl_hdr;
 	DEFINE_SNMP_STAT(struct xtcp_mib, mib);
+	struct rhashtable ehash;
+	spinlock_t bind_lock;
+	struct hlist_head bhash[XTCP_BHASH_SIZE];
+	struct hlist_head lhash[XTCP_BHASH_SIZE];
+	u32 port_hint;
+	struct xtcp_tw_table tw;
 };
 
 extern unsigned int xtcp_net_id;
@@ -127,6 +465,92 @@ void xtcp_v4_exit(void);
 /* proto.c */
 extern struct proto xtcp_prot;
 extern const struct proto_ops xtcp_stream_ops;
+void xtcp_set_state(struct sock *sk, int state);
+void xtcp_sync_mss(struct sock *sk, u32 peer_mss);
+void xtcp_done(struct sock *sk);
+void xtcp_reset(struct sock *sk);
+void xtcp_child_abort(struct sock *sk);
+void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
+		       const struct xtcp_opts *opts);
+int xtcp_keepidle(const struct sock *sk);
+int xtcp_keepintvl(const struct sock *sk);
+int xtcp_keepcnt(const struct sock *sk);
+int xtcp_msl(const struct sock *sk);
+int xtcp_fin_timeout(const struct sock *sk);
+
+/* input.c */
+int xtcp_v4_rcv(struct sk_buff *skb);
+int xtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
+			    const struct xtcp_opts *opts);
+void xtcp_schedule_ack(struct sock *sk, bool quick);
+void xtcp_ack_sent(struct sock *sk);
+
+/* output.c */
+struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
+void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
+void xtcp_rearm_rto(struct sock *sk);
+void xtcp_write_xmit(struct sock *sk, bool force_push);
+int xtcp_retransmit_head(struct sock *sk);
+int xtcp_send_syn(struct sock *sk);
+void xtcp_send_fin(struct sock *sk);
+void xtcp_send_ack(struct sock *sk);
+void xtcp_send_probe(struct sock *sk);
+void xtcp_send_active_reset(struct sock *sk, gfp_t gfp);
+void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
+			u32 ack, u8 flags, u16 win,
+			const struct xtcp_opts *opts);
+void xtcp_v4_send_reset(struct net *net, struct sk_buff *in);
+
+/* options.c */
+int xtcp_parse_options(const struct tcphdr *th, bool syn,
+		       struct xtcp_opts *opts);
+unsigned int xtcp_options_size(const struct xtcp_opts *opts);
+void xtcp_write_options(__be32 *ptr, const struct xtcp_opts *opts);
+
+/* timer.c */
+void xtcp_init_timers(struct sock *sk);
+void xtcp_clear_timers(struct sock *sk);
+void xtcp_release_cb(struct sock *sk);
+void xtcp_keepalive_reset(struct sock *sk);
+void xtcp_fin_wait2_start(struct sock *sk);
+
+/* hash.c */
+int xtcp_hash_net_init(struct xtcp_net *xn);
+void xtcp_hash_net_exit(struct xtcp_net *xn);
+int xtcp_ehash_insert(struct sock *sk);
+void xtcp_ehash_remove(struct sock *sk);
+struct sock *xtcp_ehash_lookup(struct net *net, const struct xtcp_tuple *t);
+struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
+				  __be16 dport, int dif);
+int xtcp_get_port(struct sock *sk, unsigned short snum);
+void xtcp_put_port(struct sock *sk);
+void xtcp_inherit_port(struct sock *child);
+int xtcp_listen_start(struct sock *sk);
+void xtcp_listen_stop(struct sock *sk);
+int xtcp_hash_connect(struct sock *sk);
+u32 xtcp_port_offset(__be32 saddr, __be32 daddr, __be16 dport);
+u32 xtcp_secure_seq(const struct xtcp_tuple *t, u32 *ts_off);
+void xtcp_ehash_walk(struct net *net, void (*fn)(struct sock *sk, void *arg),
+		     void *arg);
+void xtcp_lhash_walk(struct net *net, void (*fn)(struct sock *sk, void *arg),
+		     void *arg);
+
+/* timewait.c */
+int xtcp_tw_init(void);
+void xtcp_tw_exit(void);
+int xtcp_tw_net_init(struct xtcp_net *xn);
+void xtcp_tw_net_exit(struct xtcp_net *xn);
+void xtcp_time_wait(struct sock *sk);
+bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
+		 const struct xtcp_tuple *t);
+int xtcp_tw_check_reuse(struct sock *sk);
+bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
+			   bool reuse);
+u32 xtcp_tw_count(struct net *net);
+int xtcp_tw_show(struct seq_file *seq, struct net *net, int sl,
+		 void (*fmt)(struct seq_file *seq, int sl,
+			     const struct xtcp_tw *tw, long ms_left));
 
 /* sysctl.c */
 void xtcp_knobs_init(struct xtcp_knobs *knobs);

@@ -15,7 +15,7 @@ static const char * const counters[] = {
 	"CurrEstab", "InSegs", "OutSegs", "RetransSegs", "InErrs",
 	"InCsumErrors", "OutRsts", "TimeWait", "TWOverflow", "TWReused",
 	"TWKilledByRST", "TWRecycledBySYN", "KeepaliveProbes",
-	"KeepaliveTimeouts", "LingerAborts",
+	"KeepaliveTimeouts", "LingerAborts", "ListenDrops",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \

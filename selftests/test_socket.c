@@ -120,29 +120,4 @@ TEST(xtcp_unknown_option)
 	close(fd);
 }
 
-TEST(xtcp_unimplemented_calls)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-		.sin_port = htons(4242),
-	};
-	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
-	char c = 0;
-
-	/* Until the connection machinery exists every call says so. */
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(-1, listen(fd, 1));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(-1, send(fd, &c, 1, MSG_DONTWAIT));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(-1, recv(fd, &c, 1, MSG_DONTWAIT));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	close(fd);
-}
-
 TEST_HARNESS_MAIN

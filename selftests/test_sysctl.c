@@ -62,6 +62,30 @@ FIXTURE_VARIANT_ADD(knob, keepalive_probes) {
 	.name = "keepalive_probes", .def = 9, .min = 1, .max = 127,
 };
 
+FIXTURE_VARIANT_ADD(knob, timestamps) {
+	.name = "timestamps", .def = 1, .min = 0, .max = 1,
+};
+
+FIXTURE_VARIANT_ADD(knob, syn_retries) {
+	.name = "syn_retries", .def = 6, .min = 1, .max = 127,
+};
+
+FIXTURE_VARIANT_ADD(knob, synack_retries) {
+	.name = "synack_retries", .def = 5, .min = 1, .max = 127,
+};
+
+FIXTURE_VARIANT_ADD(knob, retries2) {
+	.name = "retries2", .def = 15, .min = 1, .max = 127,
+};
+
+FIXTURE_VARIANT_ADD(knob, rto_min) {
+	.name = "rto_min", .def = 200, .min = 1, .max = 120000,
+};
+
+FIXTURE_VARIANT_ADD(knob, max_syn_backlog) {
+	.name = "max_syn_backlog", .def = 1024, .min = 1, .max = 65535,
+};
+
 FIXTURE_SETUP(knob)
 {
 	ASSERT_EQ(0, xtcp_sysctl_get(variant->name, &self->saved));

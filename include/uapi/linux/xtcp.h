@@ -29,4 +29,44 @@
 #define XTCP_INFO		11	/* struct xtcp_info, read only */
 #define XTCP_MSL		200	/* int, ms: this socket's MSL */
 
+/* xtcpi_options bits */
+#define XTCPI_OPT_TIMESTAMPS	1
+#define XTCPI_OPT_WSCALE	2
+
+/**
+ * struct xtcp_info - what getsockopt(SOL_XTCP, XTCP_INFO) reports
+ *
+ * Times are in microseconds unless the name says otherwise; windows in
+ * bytes; cwnd and ssthresh in segments. Fields are only ever appended:
+ * a shorter optlen gets a prefix.
+ */
+struct xtcp_info {
+	__u8	xtcpi_state;		/* TCP_* state number */
+	__u8	xtcpi_retransmits;	/* consecutive timeouts */
+	__u8	xtcpi_probes;		/* unanswered keepalive/zero-window probes */
+	__u8	xtcpi_backoff;		/* RTO backoff shift */
+	__u8	xtcpi_options;		/* XTCPI_OPT_* */
+	__u8	xtcpi_snd_wscale;
+	__u8	xtcpi_rcv_wscale;
+	__u8	xtcpi_pad;
+
+	__u32	xtcpi_rto;
+	__u32	xtcpi_snd_mss;
+	__u32	xtcpi_advmss;
+	__u32	xtcpi_unacked;		/* segments in flight */
+	__u32	xtcpi_rtt;		/* smoothed */
+	__u32	xtcpi_rttvar;
+	__u32	xtcpi_snd_ssthresh;
+	__u32	xtcpi_snd_cwnd;
+	__u32	xtcpi_total_retrans;
+	__u32	xtcpi_snd_wnd;
+	__u32	xtcpi_rcv_wnd;
+	__u32	xtcpi_msl;		/* ms, what TIME_WAIT will use */
+	__u32	xtcpi_ts_recent;	/* last timestamp from the peer */
+	__u32	xtcpi_ts_val;		/* our timestamp clock now */
+	__u32	xtcpi_snd_una;
+	__u32	xtcpi_snd_nxt;
+	__u32	xtcpi_rcv_nxt;
+};
+
 #endif /* _UAPI_LINUX_XTCP_H */

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Connection, listener and port tables, one set per network namespace.
+ *
+ * ehash   connections by 4-tuple (rhashtable, RCU lookups, one socket
+ *         reference held while hashed)
+ * lhash   listeners by local port (RCU hlist, no reference: a listener
+ *         unhashes itself under bind_lock before it can be freed, and
+ *         sockets are freed after an RCU grace period, SOCK_RCU_FREE)
+ * bhash   every socket holding a local port, by port (sk_bind_node),
+ *         plus the TIME_WAIT port index of timewait.c; under bind_lock
+ *
+ * bind_lock is the only lock taken here; it nests inside a socket lock
+ * and is taken with BHs disabled because the receive path may unhash.
+ */
+
+#include <linux/rhashtable.h>
+#include <linux/siphash.h>
+#include <net/inet_hashtables.h>
+#include <net/ip.h>
+#include <net/sock.h>
+
+#include "xtcp.h"
+
+const struct rhashtable_params xtcp_ehash_params = {
+	.key_len = sizeof(struct xtcp_tuple),
+	.key_offset = offsetof(struct xtcp_sock, tuple),
+	.head_offset = offsetof(struct xtcp_sock, node),
+	.automatic_shrinking = true,
+};
+
+static unsigned int xtcp_port_slot(u16 port)
+{
+	return port & (XTCP_BHASH_SIZE - 1);
+}
+
+/**
+ * xtcp_hash_net_init() - set up the tables of a namespace
+ * @xn: the namespace's state
+ *
+ * Context: process context, pernet init.
+ * Return: 0 or -errno.
+ */
+int xtcp_hash_net_init(struct xtcp_net *xn)
+{
+	int i;
+
+	spin_lock_init(&xn->bind_lock);
+	for (i = 0; i < XTCP_BHASH_SIZE; i++) {
+		INIT_HLIST_HEAD(&xn->bhash[i]);
+		INIT_HLIST_HEAD(&xn->lhash[i]);
+	}
+	get_random_bytes(&xn->port_hint, sizeof(xn->port_hint));
+	return rhashtable_init(&xn->ehash, &xtcp_ehash_params);
+}
+
+/**
+ * xtcp_hash_net_exit() - free the tables of a namespace
+ * @xn: the namespace's state
+ *
+ * Context: process context, pernet exit. Every socket of the namespace is
+ * gone (each holds a namespace reference), so the tables are empty.
+ */
+void xtcp_hash_net_exit(struct xtcp_net *xn)
+{
+	rhashtable_destroy(&xn->ehash);
+}
+
+static void xtcp_tuple_of(const struct sock *sk, struct xtcp_tuple *t)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	t->laddr = inet->inet_saddr;
+	t->raddr = inet->inet_daddr;
+	t->lport = inet->inet_sport;
+	t->rport = inet->inet_dport;
+}
+
+/**
+ * xtcp_ehash_insert() - put a connection into the connection table
+ * @sk: socket with its four addresses set
+ *
+ * Context: socket locked.
+ * Return: 0, or -EEXIST when another connection has the same 4-tuple.
+ */
+int xtcp_ehash_insert(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int err;
+
+	if (WARN_ON_ONCE(xs->hashed))
+		return -EEXIST;
+	xtcp_tuple_of(sk, &xs->tuple);
+	err = rhashtable_lookup_insert_fast(&xn->ehash, &xs->node,
+					    xtcp_ehash_params);
+	if (err)
+		return err;
+	sock_hold(sk);
+	xs->hashed = true;
+	return 0;
+}
+
+/**
+ * xtcp_ehash_remove() - take a connection out of the connection table
+ * @sk: the socket; the caller holds a reference of its own
+ *
+ * Context: socket locked.
+ */
+void xtcp_ehash_remove(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!xs->hashed)
+		return;
+	rhashtable_remove_fast(&xn->ehash, &xs->node, xtcp_ehash_params);
+	xs->hashed = false;
+	__sock_put(sk);
+}
+
+/**
+ * xtcp_ehash_lookup() - find the connection a segment belongs to
+ * @net: namespace
+ * @t: 4-tuple seen from this host
+ *
+ * Context: any; takes the RCU read lock itself.
+ * Return: the socket with a reference held, or NULL.
+ */
+struct sock *xtcp_ehash_lookup(struct net *net, const struct xtcp_tuple *t)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	struct xtcp_sock *xs;
+	struct sock *sk = NULL;
+
+	rcu_read_lock();
+	xs = rhashtable_lookup(&xn->ehash, t, xtcp_ehash_params);
+	if (xs && refcount_inc_not_zero(&xs->inet.sk.sk_refcnt))
+		sk = &xs->inet.sk;
+	rcu_read_unlock();
+	return sk;
+}
+
+/**
+ * xtcp_listener_lookup() - find the listener for a segment
+ * @net: namespace
+ * @daddr: destination address of the segment
+ * @dport: destination port
+ * @dif: receiving device index
+ *
+ * An exact address match wins over a wildcard one.
+ *
+ * Context: any; takes the RCU read lock itself.
+ * Return: the listener with a reference held, or NULL.
+ */
+struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
+				  __be16 dport, int dif)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	u16 port = ntohs(dport);
+	struct sock *sk, *best = NULL;
+
+	rcu_read_lock();
+	sk_for_each_rcu(sk, &xn->lhash[xtcp_port_slot(port)]) {
+		const struct inet_sock *inet = inet_sk(sk);
+
+		if (inet->inet_num != port)
+			continue;
+		if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif)
+			continue;
+		if (inet->inet_rcv_saddr == daddr) {
+			best = sk;
+			break;
+		}
+		if (!inet->inet_rcv_saddr && !best)
+			best = sk;
+	}
+	if (best && !refcount_inc_not_zero(&best->sk_refcnt))
+		best = NULL;
+	rcu_read_unlock();
+	return best;
+}
+
+static bool xtcp_addr_overlap(__be32 a, __be32 b)
+{
+	return !a || !b || a == b;
+}
+
+static bool xtcp_dev_overlap(const struct sock *a, const struct sock *b)
+{
+	return !a->sk_bound_dev_if || !b->sk_bound_dev_if ||
+	       a->sk_bound_dev_if == b->sk_bound_dev_if;
+}
+
+/*
+ * TCP's bind rule: two sockets may share a port when their addresses
+ * differ, or when both set SO_REUSEADDR and the other is not listening.
+ */
+static bool xtcp_bind_conflict(struct xtcp_net *xn, const struct sock *sk,
+			       u16 port)
+{
+	__be32 addr = inet_sk(sk)->inet_rcv_saddr;
+	struct sock *sk2;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	sk_for_each_bound(sk2, &xn->bhash[xtcp_port_slot(port)]) {
+		if (sk2 == sk || inet_sk(sk2)->inet_num != port)
+			continue;
+		if (!xtcp_addr_overlap(addr, inet_sk(sk2)->inet_rcv_saddr) ||
+		    !xtcp_dev_overlap(sk, sk2))
+			continue;
+		if (sk->sk_reuse && sk2->sk_reuse &&
+		    sk2->sk_state != TCP_LISTEN)
+			continue;
+		return true;
+	}
+	return xtcp_tw_port_conflict(xn, addr, port, sk->sk_reuse);
+}
+
+static void __xtcp_bind_add(struct xtcp_net *xn, struct sock *sk, u16 port)
+{
+	lockdep_assert_held(&xn->bind_lock);
+
+	inet_sk(sk)->inet_num = port;
+	sk_add_bind_node(sk, &xn->bhash[xtcp_port_slot(port)]);
+}
+
+/**
+ * xtcp_get_port() - struct proto .get_port: bind to a port
+ * @sk: the socket
+ * @snum: the port, or 0 for any free ephemeral port
+ *
+ * Context: socket locked, called from inet_bind() and listen().
+ * Return: 0, or nonzero when the port is taken (inet_bind() reports
+ * EADDRINUSE).
+ */
+int xtcp_get_port(struct sock *sk, unsigned short snum)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	int low, high, remaining, i;
+	u32 offset;
+	int err = -EADDRINUSE;
+
+	spin_lock_bh(&xn->bind_lock);
+	if (snum) {
+		if (!xtcp_bind_conflict(xn, sk, snum)) {
+			__xtcp_bind_add(xn, sk, snum);
+			err = 0;
+		}
+		goto out;
+	}
+
+	inet_sk_get_local_port_range(sk, &low, &high);
+	remaining = high - low + 1;
+	offset = get_random_u32_below(remaining);
+	for (i = 0; i < remaining; i++) {
+		u16 port = low + (offset + i) % remaining;
+
+		if (inet_is_local_reserved_port(sock_net(sk), port))
+			continue;
+		if (!xtcp_bind_conflict(xn, sk, port)) {
+			__xtcp_bind_add(xn, sk, port);
+			err = 0;
+			break;
+		}
+	}
+out:
+	spin_unlock_bh(&xn->bind_lock);
+	return err;
+}
+
+/**
+ * xtcp_put_port() - release the local port of a socket
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_put_port(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+
+	spin_lock_bh(&xn->bind_lock);
+	hlist_del_init(&sk->sk_bind_node);
+	spin_unlock_bh(&xn->bind_lock);
+	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+		inet_sk(sk)->inet_num = 0;
+}
+
+/**
+ * xtcp_inherit_port() - give a passive child its listener's port
+ * @child: the new connection
+ *
+ * Context: child locked (softirq).
+ */
+void xtcp_inherit_port(struct sock *child)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(child));
+
+	spin_lock_bh(&xn->bind_lock);
+	__xtcp_bind_add(xn, child, inet_sk(child)->inet_num);
+	spin_unlock_bh(&xn->bind_lock);
+}
+
+/**
+ * xtcp_listen_start() - make a bound socket reachable as a listener
+ * @sk: the socket, bound, in TCP_CLOSE
+ *
+ * Context: socket locked.
+ * Return: 0 or -EADDRINUSE when another listener owns the address.
+ */
+int xtcp_listen_start(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	u16 port = inet_sk(sk)->inet_num;
+	__be32 addr = inet_sk(sk)->inet_rcv_saddr;
+	struct sock *sk2;
+	int err = 0;
+
+	spin_lock_bh(&xn->bind_lock);
+	sk_for_each(sk2, &xn->lhash[xtcp_port_slot(port)]) {
+		if (inet_sk(sk2)->inet_num == port &&
+		    xtcp_addr_overlap(addr, inet_sk(sk2)->inet_rcv_saddr) &&
+		    xtcp_dev_overlap(sk, sk2)) {
+			err = -EADDRINUSE;
+			goto out;
+		}
+	}
+	sk_add_node_rcu(sk, &xn->lhash[xtcp_port_slot(port)]);
+out:
+	spin_unlock_bh(&xn->bind_lock);
+	return err;
+}
+
+/**
+ * xtcp_listen_stop() - unhash a listener
+ * @sk: the listener
+ *
+ * Context: socket locked. Lookups may still see @sk until an RCU grace
+ * period ends; they take a reference and find it no longer listening.
+ */
+void xtcp_listen_stop(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+
+	spin_lock_bh(&xn->bind_lock);
+	sk_del_node_init_rcu(sk);
+	spin_unlock_bh(&xn->bind_lock);
+}
+
+static bool xtcp_port_shareable(struct xtcp_net *xn, u16 port)
+{
+	struct sock *sk2;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	/* An ephemeral port may serve several connections to different
+	 * peers, but never shadow a bound or listening socket.
+	 */
+	sk_for_each_bound(sk2, &xn->bhash[xtcp_port_slot(port)]) {
+		if (inet_sk(sk2)->inet_num != port)
+			continue;
+		if (sk2->sk_userlocks & SOCK_BINDPORT_LOCK ||
+		    sk2->sk_state == TCP_LISTEN || sk2->sk_state == TCP_CLOSE)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Try one local port for a connect(): the 4-tuple must be unused, or held
+ * by a TIME_WAIT bucket that may be reused (timewait.c decides).
+ */
+static int __xtcp_connect_try(struct xtcp_net *xn, struct sock *sk, u16 port)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	int err;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	inet->inet_sport = htons(port);
+	err = xtcp_tw_check_reuse(sk);
+	if (err)
+		return err;
+	return xtcp_ehash_insert(sk);
+}
+
+/**
+ * xtcp_hash_connect() - choose the local port of a connecting socket and
+ * hash it
+ * @sk: the socket, addresses and destination port set, state SYN_SENT
+ *
+ * Ephemeral ports follow RFC 6056 algorithm 3: the search starts at a
+ * keyed hash of the destination plus a counter, so consecutive connections
+ * to one peer use consecutive ports and nobody can guess them.
+ *
+ * Context: socket locked.
+ * Return: 0, or -EADDRNOTAVAIL when no usable 4-tuple is left.
+ */
+int xtcp_hash_connect(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	struct inet_sock *inet = inet_sk(sk);
+	int low, high, remaining, i, err;
+	u32 offset;
+
+	spin_lock_bh(&xn->bind_lock);
+	if (inet->inet_num) {
+		err = __xtcp_connect_try(xn, sk, inet->inet_num);
+		spin_unlock_bh(&xn->bind_lock);
+		return err ? -EADDRNOTAVAIL : 0;
+	}
+
+	inet_sk_get_local_port_range(sk, &low, &high);
+	remaining = high - low + 1;
+	offset = xtcp_port_offset(inet->inet_saddr, inet->inet_daddr,
+				  inet->inet_dport) + xn->port_hint;
+	err = -EADDRNOTAVAIL;
+	for (i = 0; i < remaining; i++) {
+		u16 port = low + (offset + i) % remaining;
+
+		if (inet_is_local_reserved_port(sock_net(sk), port))
+			continue;
+		if (!xtcp_port_shareable(xn, port))
+			continue;
+		if (!__xtcp_connect_try(xn, sk, port)) {
+			__xtcp_bind_add(xn, sk, port);
+			xn->port_hint += i + 2;
+			err = 0;
+			break;
+		}
+	}
+	if (err)
+		inet->inet_sport = 0;
+	spin_unlock_bh(&xn->bind_lock);
+	return err;
+}
+
+static siphash_aligned_key_t xtcp_secret;
+
+/**
+ * xtcp_port_offset() - RFC 6056 algorithm 3 starting offset
+ * @saddr: local address
+ * @daddr: remote address
+ * @dport: remote port
+ *
+ * Context: any.
+ * Return: a keyed hash of the destination.
+ */
+u32 xtcp_port_offset(__be32 saddr, __be32 daddr, __be16 dport)
+{
+	net_get_random_once(&xtcp_secret, sizeof(xtcp_secret));
+	return siphash_3u32((__force u32)saddr, (__force u32)daddr,
+			    (__force u32)dport, &xtcp_secret);
+}
+
+/**
+ * xtcp_secure_seq() - initial sequence number and timestamp offset
+ * @t: the 4-tuple of the connection, seen from this host
+ * @ts_off: where to store the timestamp clock offset
+ *
+ * RFC 6528: ISN = M + F(4-tuple, secret), M a 250 kHz-ish clock (one tick
+ * every 64 ns, as Linux TCP). The timestamp offset comes from the same keyed
+ * hash, so one 4-tuple always gets the same offset: a reincarnation of a
+ * connection then sends timestamps above those of its TIME_WAIT ancestor,
+ * which is what tw_reuse and RFC 6191 rely on.
+ *
+ * Context: any.
+ * Return: the ISN.
+ */
+u32 xtcp_secure_seq(const struct xtcp_tuple *t, u32 *ts_off)
+{
+	u64 h;
+
+	net_get_random_once(&xtcp_secret, sizeof(xtcp_secret));
+	h = siphash_4u32((__force u32)t->laddr, (__force u32)t->raddr,
+			 (__force u32)t->lport << 16 | (__force u32)t->rport,
+			 0x78746370, &xtcp_secret);
+	*ts_off = h >> 32;
+	return (u32)h + (u32)(ktime_get_real_ns() >> 6);
+}
+
+/**
+ * xtcp_ehash_walk() - call @fn for every connection of a namespace
+ * @net: namespace
+ * @fn: callback; runs under RCU, must not sleep, sees unlocked sockets
+ * @arg: passed to @fn
+ *
+ * Context: process context.
+ */
+void xtcp_ehash_walk(struct net *net, void (*fn)(struct sock *sk, void *arg),
+		     void *arg)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	struct rhashtable_iter iter;
+	struct xtcp_sock *xs;
+
+	rhashtable_walk_enter(&xn->ehash, &iter);
+	rhashtable_walk_start(&iter);
+	while ((xs = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(xs)) {
+			if (PTR_ERR(xs) == -EAGAIN)
+				continue;
+			break;
+		}
+		fn(&xs->inet.sk, arg);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+/**
+ * xtcp_lhash_walk() - call @fn for every listener of a namespace
+ * @net: namespace
+ * @fn: callback; runs under RCU, must not sleep
+ * @arg: passed to @fn
+ *
+ * Context: process context.
+ */
+void xtcp_lhash_walk(struct net *net, void (*fn)(struct sock *sk, void *arg),
+		     void *arg)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	struct sock *sk;
+	int i;
+
+	rcu_read_lock();
+	for (i = 0; i < XTCP_BHASH_SIZE; i++)
+		sk_for_each_rcu(sk, &xn->lhash[i])
+			fn(sk, arg);
+	rcu_read_unlock();
+}

@@ -1,0 +1,873 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive path: validation, lookup and per-state segment processing,
+ * following the event processing of RFC 9293 section 3.10.7 step by step.
+ *
+ * Every segment is validated before any lookup: length, data offset,
+ * checksum, flag combinations and options. A malformed segment is dropped
+ * and counted (InErrs, InCsumErrors) and never reaches a socket.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/tcp.h>
+#include <net/xfrm.h>
+
+#include "xtcp.h"
+#include "trace.h"
+
+/* Challenge ACKs (RFC 5961 section 7): at most this many per second. */
+#define XTCP_CHALLENGE_ACK_LIMIT 100
+
+static void xtcp_challenge_ack(struct sock *sk)
+{
+	static DEFINE_RATELIMIT_STATE(rs, HZ, XTCP_CHALLENGE_ACK_LIMIT);
+
+	if (__ratelimit(&rs))
+		xtcp_send_ack(sk);
+}
+
+/**
+ * xtcp_schedule_ack() - note that the peer is owed an ACK
+ * @sk: the socket
+ * @quick: send it when the current segment is processed, not delayed
+ *
+ * Context: socket locked.
+ */
+void xtcp_schedule_ack(struct sock *sk, bool quick)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (quick || xs->ack_pending) {
+		/* RFC 5681 4.2: ACK at least every second full segment. */
+		xs->ack_quick = 1;
+	} else if (!timer_pending(&xs->delack_timer)) {
+		sk_reset_timer(sk, &xs->delack_timer,
+			       jiffies + XTCP_DELACK_MAX);
+	}
+	xs->ack_pending = 1;
+}
+
+/**
+ * xtcp_ack_sent() - an ACK of rcv_nxt left; nothing is owed any more
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_ack_sent(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xs->ack_pending = 0;
+	xs->ack_quick = 0;
+	if (timer_pending(&xs->delack_timer))
+		sk_stop_timer(sk, &xs->delack_timer);
+}
+
+static void xtcp_rtt_sample(struct sock *sk, long rtt_us)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 rto_min = msecs_to_jiffies(READ_ONCE(xtcp_pernet(sock_net(sk))->knobs.sysctl_rto_min));
+	long m = max(rtt_us, 1L);
+
+	/* RFC 6298 section 2, in the fixed point of Jacobson's code. */
+	if (!xs->srtt_us) {
+		xs->srtt_us = m << 3;
+		xs->rttvar_us = m << 1;
+	} else {
+		long err = m - (xs->srtt_us >> 3);
+
+		xs->srtt_us += err;
+		xs->rttvar_us += abs(err) - (xs->rttvar_us >> 2);
+	}
+	xs->rto = usecs_to_jiffies((xs->srtt_us >> 3) + xs->rttvar_us);
+	xs->rto = clamp_t(u32, xs->rto, rto_min, XTCP_RTO_MAX);
+}
+
+static void xtcp_cong_on_ack(struct xtcp_sock *xs, u32 acked)
+{
+	if (xs->cwnd < xs->ssthresh) {
+		xs->cwnd += acked;		/* slow start */
+		return;
+	}
+	xs->cwnd_cnt += acked;			/* congestion avoidance */
+	if (xs->cwnd_cnt >= xs->cwnd) {
+		xs->cwnd_cnt -= xs->cwnd;
+		xs->cwnd++;
+	}
+}
+
+static void xtcp_enter_recovery(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	/* RFC 6582 section 3.2 steps 2-4 (NewReno). */
+	xs->ssthresh = max(xs->packets_out / 2, 2U);
+	xs->cwnd = xs->ssthresh + 3;
+	xs->high_seq = xs->snd_nxt;
+	xs->in_recovery = 1;
+	xtcp_retransmit_head(sk);
+}
+
+/* Free what the ACK covers; return the number of segments freed. */
+static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+	u32 acked = 0;
+
+	*rtt_us = -1;
+	while ((skb = skb_peek(&sk->sk_write_queue)) &&
+	       skb != xs->send_head) {
+		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+		if (xtcp_after(cb->end_seq, ack))
+			break;
+		/* Karn: a retransmitted segment gives no RTT sample. */
+		if (!cb->retrans)
+			*rtt_us = jiffies_to_usecs(jiffies - cb->when);
+		__skb_unlink(skb, &sk->sk_write_queue);
+		sk_wmem_queued_add(sk, -skb->truesize);
+		kfree_skb(skb);
+		xs->packets_out--;
+		acked++;
+	}
+	return acked;
+}
+
+static void xtcp_new_space(struct sock *sk)
+{
+	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+		sk->sk_write_space(sk);
+}
+
+/*
+ * RFC 9293 3.10.7.4 fifth step for the synchronized states: the ACK field.
+ * Returns false when the segment must be dropped.
+ */
+static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
+		     const struct xtcp_opts *opts)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 ack = cb->ack_seq;
+	u32 wnd = ntohs(tcp_hdr(skb)->window) << xs->snd_wscale;
+	bool window_changed = false;
+	long rtt_us;
+	u32 acked;
+
+	if (xtcp_after(ack, xs->snd_nxt)) {
+		/* Acknowledges something not yet sent. */
+		xtcp_schedule_ack(sk, true);
+		return false;
+	}
+	if (xtcp_before(ack, xs->snd_una - xs->max_window)) {
+		/* RFC 5961 section 5.2: too old to be believed. */
+		xtcp_challenge_ack(sk);
+		return false;
+	}
+
+	/* Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule). */
+	if (xtcp_before(xs->snd_wl1, cb->seq) ||
+	    (xs->snd_wl1 == cb->seq && !xtcp_before(ack, xs->snd_wl2))) {
+		window_changed = xs->snd_wnd != wnd;
+		xs->snd_wnd = wnd;
+		xs->snd_wl1 = cb->seq;
+		xs->snd_wl2 = ack;
+		xs->max_window = max(xs->max_window, wnd);
+	}
+
+	if (xtcp_after(ack, xs->snd_una)) {
+		acked = xtcp_clean_write_queue(sk, ack, &rtt_us);
+		xs->snd_una = ack;
+		xs->dup_acks = 0;
+		xs->retransmits = 0;
+		xs->backoff = 0;
+		xs->probes_out = 0;
+
+		if (xs->ts_ok && opts->ts_ok && opts->tsecr)
+			rtt_us = (long)(xtcp_ts_now(xs) - opts->tsecr) *
+				 USEC_PER_MSEC;
+		if (rtt_us >= 0)
+			xtcp_rtt_sample(sk, rtt_us);
+
+		if (xs->in_recovery) {
+			if (!xtcp_before(ack, xs->high_seq)) {
+				xs->in_recovery = 0;	/* full ACK */
+				xs->cwnd = xs->ssthresh;
+			} else {
+				/* Partial ACK (RFC 6582 3.2 step 5). */
+				xtcp_retransmit_head(sk);
+				xs->cwnd = max(xs->cwnd - acked + 1, 1U);
+			}
+		} else {
+			xtcp_cong_on_ack(xs, acked);
+		}
+
+		if (xs->packets_out)
+			xtcp_rearm_rto(sk);
+		else if (!xs->send_head)
+			sk_stop_timer(sk, &xs->retransmit_timer);
+		if (acked)
+			xtcp_new_space(sk);
+	} else if (ack == xs->snd_una && xs->packets_out &&
+		   skb->len == 0 && !window_changed &&
+		   !(cb->flags & (XTCPHDR_SYN | XTCPHDR_FIN))) {
+		/* RFC 5681 section 2 duplicate ACK. */
+		if (++xs->dup_acks == 3 && !xs->in_recovery)
+			xtcp_enter_recovery(sk);
+		else if (xs->in_recovery)
+			xs->cwnd++;
+	}
+
+	if (window_changed && xs->snd_wnd && xs->send_head &&
+	    !xs->packets_out)
+		sk_stop_timer(sk, &xs->retransmit_timer);
+	return true;
+}
+
+static bool xtcp_our_fin_acked(const struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+
+	return xs->fin_queued && xs->snd_una == xs->write_seq;
+}
+
+/* RFC 9293 3.10.7.4 eighth step: a FIN, now in sequence. */
+static void xtcp_fin(struct sock *sk)
+{
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	sock_set_flag(sk, SOCK_DONE);
+	xtcp_schedule_ack(sk, true);
+
+	switch (sk->sk_state) {
+	case TCP_SYN_RECV:
+	case TCP_ESTABLISHED:
+		xtcp_set_state(sk, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT1:
+		/* Simultaneous close, unless this segment acked our FIN. */
+		if (xtcp_our_fin_acked(sk)) {
+			xtcp_send_ack(sk);
+			xtcp_time_wait(sk);
+			return;
+		}
+		xtcp_set_state(sk, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT2:
+		xtcp_send_ack(sk);
+		xtcp_time_wait(sk);
+		return;
+	default:
+		/* CLOSE_WAIT, CLOSING, LAST_ACK: a retransmitted FIN. */
+		break;
+	}
+
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		if ((sk->sk_shutdown == SHUTDOWN_MASK) ||
+		    sk->sk_state == TCP_CLOSE)
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+		else
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+	}
+}
+
+/* Drop the bytes before @seq already received; false if @skb was freed. */
+static bool xtcp_trim_head(struct sk_buff *skb, u32 seq)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+	if (cb->seq == seq)
+		return true;
+	if (!pskb_pull(skb, seq - cb->seq)) {
+		kfree_skb(skb);
+		return false;
+	}
+	cb->seq = seq;
+	return true;
+}
+
+static void xtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	bool fin = XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN;
+
+	xs->rcv_nxt = XTCP_SKB_CB(skb)->end_seq;
+	if (skb->len || fin) {
+		skb_set_owner_r(skb, sk);
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
+	} else {
+		kfree_skb(skb);
+	}
+	if (fin)
+		xtcp_fin(sk);
+}
+
+/* Move segments the new rcv_nxt made contiguous from the OOO queue. */
+static void xtcp_ofo_drain(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = skb_peek(&xs->out_of_order_queue))) {
+		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+		if (xtcp_after(cb->seq, xs->rcv_nxt))
+			break;
+		__skb_unlink(skb, &xs->out_of_order_queue);
+		if (!xtcp_after(cb->end_seq, xs->rcv_nxt)) {
+			kfree_skb(skb);		/* fully duplicate */
+			continue;
+		}
+		/* Already charged when it entered the OOO queue. */
+		skb_orphan(skb);
+		if (!xtcp_trim_head(skb, xs->rcv_nxt))
+			continue;
+		xtcp_queue_rcv(sk, skb);
+		if (sk->sk_state == TCP_CLOSE)
+			break;
+	}
+}
+
+static void xtcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff_head *q = &xs->out_of_order_queue;
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct sk_buff *pos;
+
+	/* Keep the queue sorted by seq; drop exact and covered duplicates. */
+	skb_queue_reverse_walk(q, pos) {
+		struct xtcp_skb_cb *pcb = XTCP_SKB_CB(pos);
+
+		if (!xtcp_after(pcb->seq, cb->seq)) {
+			if (!xtcp_after(cb->end_seq, pcb->end_seq)) {
+				kfree_skb(skb);
+				return;
+			}
+			break;
+		}
+	}
+	skb_set_owner_r(skb, sk);
+	if (pos == (struct sk_buff *)q)
+		__skb_queue_head(q, skb);
+	else
+		__skb_queue_after(q, pos, skb);
+}
+
+/* RFC 9293 3.10.7.4 seventh step: segment text (and FIN, eighth step). */
+static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (cb->seq == cb->end_seq) {
+		kfree_skb(skb);
+		return;
+	}
+
+	/* A slow reader must not make us hold unbounded memory: beyond the
+	 * receive buffer, drop; the sender retransmits.
+	 */
+	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
+	    skb->len) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
+		xtcp_schedule_ack(sk, true);
+		return;
+	}
+
+	if (!xtcp_after(cb->end_seq, xs->rcv_nxt)) {
+		/* Entirely old: a retransmission; tell the peer again. */
+		kfree_skb(skb);
+		xtcp_schedule_ack(sk, true);
+		return;
+	}
+
+	if (xtcp_after(cb->seq, xs->rcv_nxt)) {
+		/* A hole: keep it, and send a duplicate ACK at once. */
+		xtcp_ofo_insert(sk, skb);
+		xtcp_schedule_ack(sk, true);
+		return;
+	}
+
+	if (!xtcp_trim_head(skb, xs->rcv_nxt))
+		return;
+	xtcp_queue_rcv(sk, skb);
+	if (!skb_queue_empty(&xs->out_of_order_queue)) {
+		xtcp_ofo_drain(sk);
+		xtcp_schedule_ack(sk, true);
+	} else {
+		xtcp_schedule_ack(sk, false);
+	}
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_data_ready(sk);
+}
+
+/* RFC 9293 3.10.7.4 first step: is the segment acceptable? */
+static bool xtcp_sequence_ok(const struct xtcp_sock *xs,
+			     const struct xtcp_skb_cb *cb, u32 len)
+{
+	u32 wnd = max_t(s32, xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt, 0);
+
+	if (!len && !wnd)
+		return cb->seq == xs->rcv_nxt;
+	if (!len)
+		return !xtcp_before(cb->seq, xs->rcv_nxt) &&
+		       xtcp_before(cb->seq, xs->rcv_nxt + wnd);
+	if (!wnd)
+		return false;
+	/* Any part of the segment inside the window will do. */
+	return xtcp_before(cb->seq, xs->rcv_nxt + wnd) &&
+	       xtcp_after(cb->end_seq, xs->rcv_nxt);
+}
+
+static void xtcp_apply_syn_options(struct sock *sk,
+				   const struct xtcp_opts *opts)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 peer_mss = opts->mss ?: XTCP_DEFAULT_MSS;
+
+	if (opts->wscale >= 0 && xs->wscale_ok) {
+		xs->snd_wscale = opts->wscale;
+	} else {
+		xs->wscale_ok = 0;
+		xs->snd_wscale = 0;
+		xs->rcv_wscale = 0;
+	}
+	if (opts->ts_ok && xs->ts_ok) {
+		xs->ts_recent = opts->tsval;
+		xs->ts_recent_stamp = ktime_get_seconds();
+	} else {
+		xs->ts_ok = 0;
+	}
+	xtcp_sync_mss(sk, peer_mss);
+}
+
+static void xtcp_established(struct sock *sk)
+{
+	xtcp_set_state(sk, TCP_ESTABLISHED);
+	xtcp_sk(sk)->rcv_tstamp = jiffies;
+	xtcp_keepalive_reset(sk);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+	}
+}
+
+/* RFC 9293 3.10.7.3: SYN_SENT. */
+static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
+			     const struct xtcp_opts *opts)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	bool ack = cb->flags & XTCPHDR_ACK;
+
+	/* First: the ACK must cover our SYN and nothing more. */
+	if (ack && (!xtcp_after(cb->ack_seq, xs->iss) ||
+		    xtcp_after(cb->ack_seq, xs->snd_nxt))) {
+		if (!(cb->flags & XTCPHDR_RST))
+			xtcp_v4_send_reset(sock_net(sk), skb);
+		goto drop;
+	}
+
+	/* Second: a RST is only believed with an acceptable ACK. */
+	if (cb->flags & XTCPHDR_RST) {
+		if (ack)
+			xtcp_reset(sk);
+		goto drop;
+	}
+
+	/* Fourth: SYN. */
+	if (!(cb->flags & XTCPHDR_SYN))
+		goto drop;
+
+	xs->irs = cb->seq;
+	xs->rcv_nxt = cb->seq + 1;
+	xs->rcv_wup = xs->rcv_nxt;
+	xs->copied_seq = xs->rcv_nxt;
+	xtcp_apply_syn_options(sk, opts);
+
+	if (ack) {
+		long rtt_us;
+
+		xs->snd_wnd = ntohs(tcp_hdr(skb)->window);
+		xs->snd_wl1 = cb->seq;
+		xs->snd_wl2 = cb->ack_seq;
+		xs->max_window = xs->snd_wnd;
+		xtcp_clean_write_queue(sk, cb->ack_seq, &rtt_us);
+		xs->snd_una = cb->ack_seq;
+		if (rtt_us >= 0)
+			xtcp_rtt_sample(sk, rtt_us);
+		xs->retransmits = 0;
+		xs->backoff = 0;
+		sk_stop_timer(sk, &xs->retransmit_timer);
+		xtcp_established(sk);
+		/* Data in the SYN-ACK is not taken; the peer resends it. */
+		xtcp_send_ack(sk);
+		xtcp_write_xmit(sk, false);
+		goto drop;
+	}
+
+	/* Simultaneous open: our SYN becomes a SYN-ACK. */
+	xs->snd_wnd = ntohs(tcp_hdr(skb)->window);
+	xs->snd_wl1 = cb->seq;
+	xtcp_set_state(sk, TCP_SYN_RECV);
+	if (!skb_queue_empty(&sk->sk_write_queue))
+		XTCP_SKB_CB(skb_peek(&sk->sk_write_queue))->flags |=
+			XTCPHDR_ACK;
+	xtcp_retransmit_head(sk);
+drop:
+	kfree_skb(skb);
+}
+
+/* A passive child in SYN_RCVD became ESTABLISHED: queue it for accept. */
+static void xtcp_child_ready(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sock *listener = xs->listener;
+	struct xtcp_sock *lxs;
+
+	if (!listener)
+		return;
+	lxs = xtcp_sk(listener);
+	spin_lock(&lxs->accept_lock);
+	if (!list_empty(&xs->accept_node)) {
+		list_move_tail(&xs->accept_node, &lxs->accept_list);
+		lxs->accept_pending--;
+		lxs->accept_ready++;
+	}
+	spin_unlock(&lxs->accept_lock);
+	listener->sk_data_ready(listener);
+}
+
+/**
+ * xtcp_rcv_state_process() - process a segment for a non-listening socket
+ * @sk: the socket, locked
+ * @skb: the segment, validated, header pulled, control block filled
+ * @opts: its parsed options
+ *
+ * Consumes @skb.
+ *
+ * Context: socket locked (softirq, or backlog processing in process context).
+ */
+void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
+			    const struct xtcp_opts *opts)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 len = cb->end_seq - cb->seq;
+
+	switch (sk->sk_state) {
+	case TCP_CLOSE:
+		/* RFC 9293 3.10.7.1 */
+		if (!(cb->flags & XTCPHDR_RST))
+			xtcp_v4_send_reset(sock_net(sk), skb);
+		kfree_skb(skb);
+		return;
+	case TCP_SYN_SENT:
+		xtcp_rcv_synsent(sk, skb, opts);
+		skb = NULL;
+		goto out;
+	default:
+		break;
+	}
+
+	xs->rcv_tstamp = jiffies;
+
+	/* A retransmitted SYN while our SYN-ACK is unanswered. */
+	if (sk->sk_state == TCP_SYN_RECV && cb->flags & XTCPHDR_SYN &&
+	    !(cb->flags & XTCPHDR_ACK) && cb->seq == xs->irs) {
+		xtcp_retransmit_head(sk);
+		goto drop;
+	}
+
+	/* PAWS (RFC 7323 section 5.3), then the first step. */
+	if (xs->ts_ok && opts->ts_ok && !(cb->flags & XTCPHDR_RST) &&
+	    (s32)(opts->tsval - xs->ts_recent) < 0 &&
+	    ktime_get_seconds() - xs->ts_recent_stamp < 24 * 24 * 3600) {
+		xtcp_schedule_ack(sk, true);
+		goto drop;
+	}
+	if (!xtcp_sequence_ok(xs, cb, len)) {
+		if (!(cb->flags & XTCPHDR_RST))
+			xtcp_schedule_ack(sk, true);
+		goto drop;
+	}
+
+	/* Second step: RST (RFC 5961 section 3.2). */
+	if (cb->flags & XTCPHDR_RST) {
+		if (cb->seq != xs->rcv_nxt) {
+			xtcp_challenge_ack(sk);
+			goto drop;
+		}
+		trace_xtcp_receive_reset(sk);
+		if (sk->sk_state == TCP_SYN_RECV && xs->listener)
+			xtcp_child_abort(sk);	/* back to LISTEN */
+		else
+			xtcp_reset(sk);
+		goto drop;
+	}
+
+	/* Fourth step: SYN in a synchronized state (RFC 5961 section 4). */
+	if (cb->flags & XTCPHDR_SYN) {
+		xtcp_challenge_ack(sk);
+		goto drop;
+	}
+
+	/* Fifth step: ACK. */
+	if (!(cb->flags & XTCPHDR_ACK))
+		goto drop;
+
+	if (sk->sk_state == TCP_SYN_RECV) {
+		if (!xtcp_after(cb->ack_seq, xs->snd_una) ||
+		    xtcp_after(cb->ack_seq, xs->snd_nxt)) {
+			xtcp_v4_send_reset(sock_net(sk), skb);
+			goto drop;
+		}
+		xs->snd_wl1 = cb->seq - 1;	/* let the ACK set the window */
+		xtcp_established(sk);
+		xtcp_child_ready(sk);
+	}
+
+	/* Timestamps to echo (RFC 7323 section 4.3). */
+	if (xs->ts_ok && opts->ts_ok && !xtcp_after(cb->seq, xs->rcv_wup)) {
+		xs->ts_recent = opts->tsval;
+		xs->ts_recent_stamp = ktime_get_seconds();
+	}
+
+	if (!xtcp_ack(sk, skb, opts))
+		goto drop;
+
+	switch (sk->sk_state) {
+	case TCP_FIN_WAIT1:
+		if (xtcp_our_fin_acked(sk)) {
+			xtcp_set_state(sk, TCP_FIN_WAIT2);
+			WRITE_ONCE(sk->sk_shutdown,
+				   sk->sk_shutdown | SEND_SHUTDOWN);
+			if (sock_flag(sk, SOCK_DEAD))
+				xtcp_fin_wait2_start(sk);
+			else
+				sk->sk_state_change(sk);
+		}
+		break;
+	case TCP_CLOSING:
+		if (xtcp_our_fin_acked(sk)) {
+			xtcp_time_wait(sk);
+			goto drop;
+		}
+		break;
+	case TCP_LAST_ACK:
+		if (xtcp_our_fin_acked(sk)) {
+			xtcp_done(sk);
+			goto drop;
+		}
+		break;
+	}
+
+	/* Seventh step: text. After close() nobody would read it: RST. */
+	switch (sk->sk_state) {
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+		if (sk->sk_shutdown & RCV_SHUTDOWN && skb->len &&
+		    sock_flag(sk, SOCK_DEAD) &&
+		    xtcp_after(cb->end_seq - !!(cb->flags & XTCPHDR_FIN),
+			       xs->rcv_nxt)) {
+			xtcp_send_active_reset(sk, GFP_ATOMIC);
+			xtcp_reset(sk);
+			goto drop;
+		}
+		fallthrough;
+	case TCP_ESTABLISHED:
+		xtcp_data_queue(sk, skb);
+		skb = NULL;
+		break;
+	default:
+		/* CLOSE_WAIT, CLOSING, LAST_ACK: the peer already sent FIN;
+		 * a retransmitted FIN still wants its ACK.
+		 */
+		if (cb->flags & XTCPHDR_FIN)
+			xtcp_schedule_ack(sk, true);
+		break;
+	}
+
+out:
+	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_SYN_SENT) {
+		xtcp_write_xmit(sk, false);
+		if (xs->ack_quick)
+			xtcp_send_ack(sk);
+	}
+drop:
+	kfree_skb(skb);
+}
+
+/* RFC 9293 3.10.7.2: LISTEN. */
+static void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
+			    const struct xtcp_opts *opts)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+	if (cb->flags & XTCPHDR_RST)
+		goto drop;
+	if (cb->flags & XTCPHDR_ACK) {
+		xtcp_v4_send_reset(sock_net(sk), skb);
+		goto drop;
+	}
+	if (cb->flags & XTCPHDR_SYN)
+		xtcp_conn_request(sk, skb, opts);
+drop:
+	kfree_skb(skb);
+}
+
+/**
+ * xtcp_v4_do_rcv() - process a segment for a locked socket
+ * @sk: the socket
+ * @skb: the segment, as prepared by xtcp_v4_rcv()
+ *
+ * Also the backlog handler (struct proto .backlog_rcv).
+ *
+ * Context: socket locked.
+ * Return: 0.
+ */
+int xtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	const struct xtcp_opts *opts = &XTCP_SKB_CB(skb)->opts;
+
+	if (sk->sk_state == TCP_LISTEN)
+		xtcp_listen_rcv(sk, skb, opts);
+	else
+		xtcp_rcv_state_process(sk, skb, opts);
+	return 0;
+}
+
+static bool xtcp_flags_valid(u8 flags)
+{
+	/* Combinations no stack sends: scans and attacks. */
+	if ((flags & XTCPHDR_SYN) && (flags & (XTCPHDR_FIN | XTCPHDR_RST)))
+		return false;
+	return true;
+}
+
+/**
+ * xtcp_v4_rcv() - IP protocol handler
+ * @skb: a segment addressed to this host
+ *
+ * Context: softirq.
+ * Return: 0 (the segment is always consumed).
+ */
+int xtcp_v4_rcv(struct sk_buff *skb)
+{
+	struct net *net = dev_net(skb->dev);
+	enum skb_drop_reason reason;
+	const struct tcphdr *th;
+	const struct iphdr *iph;
+	struct xtcp_skb_cb *cb;
+	struct xtcp_tuple t;
+	struct sock *sk;
+
+	reason = SKB_DROP_REASON_NOT_SPECIFIED;
+	if (skb->pkt_type != PACKET_HOST)
+		goto discard;
+
+	XTCP_INC_STATS(net, XTCP_MIB_INSEGS);
+
+	reason = SKB_DROP_REASON_PKT_TOO_SMALL;
+	if (!pskb_may_pull(skb, sizeof(struct tcphdr)))
+		goto bad_segment;
+	th = tcp_hdr(skb);
+	reason = SKB_DROP_REASON_TCP_INVALID_SEQUENCE;
+	if (th->doff < XTCP_BASE_HLEN / 4)
+		goto bad_segment;
+	reason = SKB_DROP_REASON_PKT_TOO_SMALL;
+	if (!pskb_may_pull(skb, th->doff * 4))
+		goto bad_segment;
+
+	if (skb_checksum_init(skb, xtcp_protocol, inet_compute_pseudo) ||
+	    (!skb_csum_unnecessary(skb) && __skb_checksum_complete(skb)))
+		goto csum_error;
+
+	th = tcp_hdr(skb);
+	iph = ip_hdr(skb);
+	reason = SKB_DROP_REASON_TCP_FLAGS;
+	if (!xtcp_flags_valid(tcp_flag_byte(th)))
+		goto bad_segment;
+	cb = XTCP_SKB_CB(skb);
+	reason = SKB_DROP_REASON_NOT_SPECIFIED;
+	if (xtcp_parse_options(th, th->syn, &cb->opts))
+		goto bad_segment;
+	if (ipv4_is_multicast(iph->daddr) || ipv4_is_lbcast(iph->daddr) ||
+	    ipv4_is_zeronet(iph->saddr))
+		goto discard;
+
+	cb->seq = ntohl(th->seq);
+	cb->end_seq = cb->seq + th->syn + th->fin + skb->len - th->doff * 4;
+	cb->ack_seq = ntohl(th->ack_seq);
+	cb->flags = tcp_flag_byte(th);
+	cb->when = 0;
+	cb->retrans = 0;
+
+	/* From here on the skb's data is the payload. */
+	__skb_pull(skb, th->doff * 4);
+
+	t.laddr = iph->daddr;
+	t.raddr = iph->saddr;
+	t.lport = th->dest;
+	t.rport = th->source;
+
+	sk = xtcp_ehash_lookup(net, &t);
+	if (!sk) {
+		if (xtcp_tw_rcv(net, skb, &t))
+			return 0;
+		sk = xtcp_listener_lookup(net, iph->daddr, th->dest,
+					  inet_iif(skb));
+	}
+	if (!sk)
+		goto no_socket;
+
+	reason = SKB_DROP_REASON_XFRM_POLICY;
+	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb))
+		goto discard_put;
+	nf_reset_ct(skb);
+	reason = SKB_DROP_REASON_SOCKET_FILTER;
+	if (sk_filter(sk, skb))
+		goto discard_put;
+
+	bh_lock_sock_nested(sk);
+	if (!sock_owned_by_user(sk)) {
+		xtcp_v4_do_rcv(sk, skb);
+	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+					   READ_ONCE(sk->sk_sndbuf))) {
+		bh_unlock_sock(sk);
+		sock_put(sk);
+		reason = SKB_DROP_REASON_SOCKET_BACKLOG;
+		goto discard;
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	return 0;
+
+no_socket:
+	reason = SKB_DROP_REASON_NO_SOCKET;
+	if (!xfrm4_policy_check(NULL, XFRM_POLICY_IN, skb))
+		goto discard;
+	xtcp_v4_send_reset(net, skb);
+	goto discard;
+
+csum_error:
+	reason = SKB_DROP_REASON_TCP_CSUM;
+	XTCP_INC_STATS(net, XTCP_MIB_INCSUMERRORS);
+bad_segment:
+	XTCP_INC_STATS(net, XTCP_MIB_INERRS);
+	goto discard;
+
+discard_put:
+	sock_put(sk);
+discard:
+	kfree_skb_reason(skb, reason);
+	return 0;
+}

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Building and sending segments: the write queue, data transmission under
+ * the send and congestion windows, retransmission, ACK, FIN and RST.
+ *
+ * The write queue (sk_write_queue) holds every segment from snd_una on:
+ * those before send_head were sent and await their ACK, send_head and
+ * after are still to go. Each skb is one segment of at most mss_cache
+ * payload bytes whose payload checksum (skb->csum) was computed while it
+ * was copied from user space; sending pushes the header onto a clone and
+ * completes the checksum in software (design.md: no device offloads
+ * protocol 253).
+ */
+
+#include <linux/skbuff.h>
+#include <linux/tcp.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <net/tcp.h>
+
+#include "xtcp.h"
+#include "trace.h"
+
+static u16 xtcp_select_window(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int space = READ_ONCE(sk->sk_rcvbuf) -
+		    atomic_read(&sk->sk_rmem_alloc);
+	u32 win, cur;
+
+	/* Half the free buffer: the rest pays for skb overhead. */
+	win = max(space, 0) / 2;
+	win = min_t(u32, win, 65535U << xs->rcv_wscale);
+	win = round_down(win, 1U << xs->rcv_wscale);
+
+	/* Never take back a window already offered (RFC 9293 3.8.6). */
+	cur = xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt;
+	if ((s32)cur > 0 && win < cur)
+		win = round_up(cur, 1U << xs->rcv_wscale);
+
+	xs->rcv_wnd = win;
+	xs->rcv_wup = xs->rcv_nxt;
+	return win >> xs->rcv_wscale;
+}
+
+static void xtcp_fill_opts(struct sock *sk, u8 flags, struct xtcp_opts *opts)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	memset(opts, 0, sizeof(*opts));
+	opts->wscale = -1;
+	if (flags & XTCPHDR_SYN) {
+		opts->mss = xs->advmss;
+		/* A SYN offers; a SYN-ACK answers what the peer offered. */
+		if (sk->sk_state == TCP_SYN_SENT || xs->wscale_ok)
+			opts->wscale = xs->rcv_wscale;
+		if (sk->sk_state == TCP_SYN_SENT ?
+		    READ_ONCE(xtcp_pernet(sock_net(sk))->knobs.sysctl_timestamps) :
+		    xs->ts_ok)
+			opts->ts_ok = 1;
+	} else if (xs->ts_ok) {
+		opts->ts_ok = 1;
+	}
+	if (opts->ts_ok) {
+		opts->tsval = xtcp_ts_now(xs);
+		opts->tsecr = xs->ts_recent;
+	}
+}
+
+/*
+ * Push the header onto a copy of @oskb and hand it to IP. The original
+ * stays in the write queue for retransmission.
+ */
+static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
+			     gfp_t gfp)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(oskb);
+	struct inet_sock *inet = inet_sk(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_opts opts;
+	unsigned int hlen;
+	struct sk_buff *skb;
+	struct tcphdr *th;
+	int err;
+
+	/* A clone still in flight shares our headroom: copy instead. */
+	if (unlikely(skb_cloned(oskb)))
+		skb = pskb_copy(oskb, gfp);
+	else
+		skb = skb_clone(oskb, gfp);
+	if (unlikely(!skb))
+		return -ENOBUFS;
+
+	xtcp_fill_opts(sk, cb->flags, &opts);
+	hlen = XTCP_BASE_HLEN + xtcp_options_size(&opts);
+
+	th = skb_push(skb, hlen);
+	skb_reset_transport_header(skb);
+	memset(th, 0, XTCP_BASE_HLEN);
+	th->source = inet->inet_sport;
+	th->dest = inet->inet_dport;
+	th->seq = htonl(cb->seq);
+	th->doff = hlen / 4;
+	tcp_flag_byte(th) = cb->flags;
+	if (cb->flags & XTCPHDR_ACK)
+		th->ack_seq = htonl(xs->rcv_nxt);
+	if (cb->flags & XTCPHDR_SYN)
+		th->window = htons(min(xs->rcv_wnd, 65535U));
+	else
+		th->window = htons(xtcp_select_window(sk));
+	xtcp_write_options((__be32 *)(th + 1), &opts);
+
+	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
+				      skb->len, sk->sk_protocol,
+				      csum_partial(th, hlen, skb->csum));
+	skb->ip_summed = CHECKSUM_NONE;
+
+	if (cb->flags & XTCPHDR_ACK)
+		xtcp_ack_sent(sk);
+
+	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
+	skb_set_owner_w(skb, sk);
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTSEGS);
+	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	return net_xmit_eval(err);
+}
+
+static struct sk_buff *xtcp_alloc_skb(struct sock *sk, unsigned int size,
+				      gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(MAX_HEADER + XTCP_MAX_HLEN + size, gfp);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, MAX_HEADER + XTCP_MAX_HLEN);
+	skb->csum = 0;
+	memset(skb->cb, 0, sizeof(skb->cb));
+	return skb;
+}
+
+/* Queue a control or data skb at the tail of the write queue. */
+static void xtcp_queue_skb(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	sk_wmem_queued_add(sk, skb->truesize);
+	if (!xs->send_head)
+		xs->send_head = skb;
+	xs->write_seq = XTCP_SKB_CB(skb)->end_seq;
+}
+
+/**
+ * xtcp_alloc_data_skb() - a new data segment for the write queue
+ * @sk: the socket
+ * @gfp: allocation flags
+ *
+ * Context: socket locked.
+ * Return: an empty skb with room for one segment, not yet queued, or NULL.
+ */
+struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	skb = xtcp_alloc_skb(sk, xtcp_sk(sk)->mss_cache, gfp);
+	if (!skb)
+		return NULL;
+	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
+	return skb;
+}
+
+/**
+ * xtcp_queue_data_skb() - append a filled data segment to the write queue
+ * @sk: the socket
+ * @skb: from xtcp_alloc_data_skb(), payload added
+ *
+ * Context: socket locked.
+ */
+void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+	cb->seq = xtcp_sk(sk)->write_seq;
+	cb->end_seq = cb->seq + skb->len;
+	xtcp_queue_skb(sk, skb);
+}
+
+static unsigned long xtcp_rto(const struct xtcp_sock *xs)
+{
+	return min_t(unsigned long, (unsigned long)xs->rto << xs->backoff,
+		     XTCP_RTO_MAX);
+}
+
+/**
+ * xtcp_rearm_rto() - restart the retransmission timer (RFC 6298 5.3)
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_rearm_rto(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	sk_reset_timer(sk, &xs->retransmit_timer, jiffies + xtcp_rto(xs));
+}
+
+static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+
+	/* RFC 9293 3.7.4: hold back a small last segment while data is
+	 * unacknowledged, unless it carries our FIN.
+	 */
+	return !xs->nodelay && skb->len < xs->mss_cache && xs->packets_out &&
+	       !(XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN) &&
+	       skb == skb_peek_tail(&sk->sk_write_queue);
+}
+
+/**
+ * xtcp_write_xmit() - send what the windows allow
+ * @sk: the socket
+ * @force_push: ignore Nagle (the caller has no more data coming)
+ *
+ * Context: socket locked.
+ */
+void xtcp_write_xmit(struct sock *sk, bool force_push)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = xs->send_head)) {
+		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+		if (xs->packets_out >= xs->cwnd)
+			break;
+		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
+		    !(cb->flags & XTCPHDR_SYN)) {
+			/* Zero window: the retransmit timer probes it. */
+			if (!xs->packets_out &&
+			    !timer_pending(&xs->retransmit_timer))
+				xtcp_rearm_rto(sk);
+			break;
+		}
+		if (!force_push && xtcp_nagle_holds(sk, skb))
+			break;
+
+		if (xtcp_transmit_skb(sk, skb, sk_gfp_mask(sk, GFP_ATOMIC)))
+			break;
+		cb->when = jiffies;
+		xs->snd_nxt = cb->end_seq;
+		xs->packets_out++;
+		xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
+				NULL : skb->next;
+		if (!timer_pending(&xs->retransmit_timer))
+			xtcp_rearm_rto(sk);
+	}
+}
+
+/**
+ * xtcp_retransmit_head() - send the oldest unacknowledged segment again
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ * Return: 0 or -errno from the transmission.
+ */
+int xtcp_retransmit_head(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+	int err;
+
+	if (!skb || skb == xs->send_head)
+		return 0;
+	err = xtcp_transmit_skb(sk, skb, GFP_ATOMIC);
+	if (err)
+		return err;
+	XTCP_SKB_CB(skb)->retrans = 1;
+	XTCP_SKB_CB(skb)->when = jiffies;
+	xs->total_retrans++;
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_RETRANSSEGS);
+	trace_xtcp_retransmit(sk, XTCP_SKB_CB(skb)->seq);
+	return 0;
+}
+
+/**
+ * xtcp_send_syn() - queue and send our SYN or SYN-ACK
+ * @sk: the socket in SYN_SENT or SYN_RCVD
+ *
+ * The SYN sits in the write queue like data, so that the retransmit
+ * timer resends it and the ACK of it frees it.
+ *
+ * Context: socket locked.
+ * Return: 0 or -ENOBUFS.
+ */
+int xtcp_send_syn(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_skb_cb *cb;
+	struct sk_buff *skb;
+
+	skb = xtcp_alloc_skb(sk, 0, sk_gfp_mask(sk, GFP_ATOMIC));
+	if (!skb)
+		return -ENOBUFS;
+	cb = XTCP_SKB_CB(skb);
+	cb->seq = xs->iss;
+	cb->end_seq = xs->iss + 1;
+	cb->flags = XTCPHDR_SYN;
+	if (sk->sk_state == TCP_SYN_RECV)
+		cb->flags |= XTCPHDR_ACK;
+	xs->snd_una = xs->iss;
+	xs->snd_nxt = xs->iss;
+	xs->write_seq = xs->iss;
+	xtcp_queue_skb(sk, skb);
+	xtcp_write_xmit(sk, true);
+	return 0;
+}
+
+/**
+ * xtcp_send_fin() - queue our FIN after any data and send what we can
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_send_fin(struct sock *sk)
+{
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_write_queue);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (xs->fin_queued)
+		return;
+	xs->fin_queued = 1;
+
+	if (tail && xs->send_head && !(XTCP_SKB_CB(tail)->flags &
+				       XTCPHDR_SYN)) {
+		/* Ride on the last unsent data segment. */
+		XTCP_SKB_CB(tail)->flags |= XTCPHDR_FIN;
+		XTCP_SKB_CB(tail)->end_seq++;
+		xs->write_seq++;
+	} else {
+		struct sk_buff *skb;
+
+		/* The FIN must be sent: wait for memory as TCP does. */
+		skb = xtcp_alloc_skb(sk, 0, sk->sk_allocation | __GFP_NOFAIL);
+		XTCP_SKB_CB(skb)->seq = xs->write_seq;
+		XTCP_SKB_CB(skb)->end_seq = xs->write_seq + 1;
+		XTCP_SKB_CB(skb)->flags = XTCPHDR_FIN | XTCPHDR_ACK;
+		xtcp_queue_skb(sk, skb);
+	}
+	xtcp_write_xmit(sk, true);
+}
+
+/**
+ * xtcp_send_ack() - send a pure ACK now
+ * @sk: a synchronized socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_send_ack(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
+		return;
+	skb = xtcp_alloc_skb(sk, 0, GFP_ATOMIC);
+	if (!skb) {
+		/* Try again from the delayed ACK timer. */
+		xtcp_schedule_ack(sk, true);
+		return;
+	}
+	XTCP_SKB_CB(skb)->seq = xs->snd_nxt;
+	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
+	xtcp_transmit_skb(sk, skb, GFP_ATOMIC);
+	kfree_skb(skb);
+}
+
+/**
+ * xtcp_send_probe() - keepalive or zero-window probe
+ * @sk: a synchronized socket
+ *
+ * An ACK with seq = snd_una - 1 (RFC 9293 3.8.4): old data, so the peer
+ * must answer it with an ACK carrying its current window.
+ *
+ * Context: socket locked.
+ */
+void xtcp_send_probe(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	skb = xtcp_alloc_skb(sk, 0, GFP_ATOMIC);
+	if (!skb)
+		return;
+	XTCP_SKB_CB(skb)->seq = xs->snd_una - 1;
+	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
+	xtcp_transmit_skb(sk, skb, GFP_ATOMIC);
+	kfree_skb(skb);
+}
+
+/**
+ * xtcp_send_active_reset() - abort: send RST for a synchronized socket
+ * @sk: the socket
+ * @gfp: allocation flags
+ *
+ * Context: socket locked.
+ */
+void xtcp_send_active_reset(struct sock *sk, gfp_t gfp)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	skb = xtcp_alloc_skb(sk, 0, gfp);
+	if (!skb)
+		return;
+	XTCP_SKB_CB(skb)->seq = xs->snd_nxt;
+	XTCP_SKB_CB(skb)->flags = XTCPHDR_RST | XTCPHDR_ACK;
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTRSTS);
+	trace_xtcp_send_reset(sk);
+	xtcp_transmit_skb(sk, skb, gfp);
+	kfree_skb(skb);
+}
+
+/**
+ * xtcp_v4_send_reply() - answer a segment without a socket
+ * @net: namespace
+ * @in: the segment answered; its headers are valid
+ * @seq: sequence number of the answer
+ * @ack: acknowledgment number, used when @flags has ACK
+ * @flags: XTCPHDR_* flags
+ * @win: window field
+ * @opts: options to write, or NULL
+ *
+ * Used for RSTs to unknown 4-tuples and for ACKs from TIME_WAIT buckets.
+ *
+ * Context: softirq or process context with BHs disabled.
+ */
+void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
+			u32 ack, u8 flags, u16 win,
+			const struct xtcp_opts *opts)
+{
+	const struct tcphdr *ith = tcp_hdr(in);
+	const struct iphdr *iiph = ip_hdr(in);
+	unsigned int hlen = XTCP_BASE_HLEN;
+	struct sk_buff *skb;
+	struct flowi4 fl4;
+	struct rtable *rt;
+	struct tcphdr *th;
+	struct iphdr *iph;
+
+	if (opts)
+		hlen += xtcp_options_size(opts);
+
+	memset(&fl4, 0, sizeof(fl4));
+	flowi4_init_output(&fl4, 0, in->mark, 0, RT_SCOPE_UNIVERSE,
+			   xtcp_protocol, 0, iiph->saddr, iiph->daddr,
+			   ith->source, ith->dest, sock_net_uid(net, NULL));
+	rt = ip_route_output_key(net, &fl4);
+	if (IS_ERR(rt))
+		return;
+
+	skb = alloc_skb(MAX_HEADER + hlen, GFP_ATOMIC);
+	if (!skb) {
+		ip_rt_put(rt);
+		return;
+	}
+	skb_reserve(skb, MAX_HEADER + hlen);
+	skb_dst_set(skb, &rt->dst);
+
+	th = skb_push(skb, hlen);
+	skb_reset_transport_header(skb);
+	memset(th, 0, XTCP_BASE_HLEN);
+	th->source = ith->dest;
+	th->dest = ith->source;
+	th->seq = htonl(seq);
+	th->ack_seq = (flags & XTCPHDR_ACK) ? htonl(ack) : 0;
+	th->doff = hlen / 4;
+	tcp_flag_byte(th) = flags;
+	th->window = htons(win);
+	if (opts)
+		xtcp_write_options((__be32 *)(th + 1), opts);
+	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen,
+				      xtcp_protocol, csum_partial(th, hlen, 0));
+
+	iph = skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) / 4;
+	iph->tos = 0;
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->protocol = xtcp_protocol;
+	iph->saddr = fl4.saddr;
+	iph->daddr = fl4.daddr;
+	ip_select_ident(net, skb, NULL);
+
+	XTCP_INC_STATS(net, XTCP_MIB_OUTSEGS);
+	if (flags & XTCPHDR_RST)
+		XTCP_INC_STATS(net, XTCP_MIB_OUTRSTS);
+	ip_local_out(net, NULL, skb);
+}
+
+/**
+ * xtcp_v4_send_reset() - RST in answer to a segment (RFC 9293 3.10.7.1)
+ * @net: namespace
+ * @in: the offending segment, not itself a RST
+ *
+ * Context: softirq or process context with BHs disabled.
+ */
+void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
+{
+	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(in);
+
+	if (tcp_hdr(in)->rst)
+		return;
+	/* Never answer broadcast or multicast. */
+	if (skb_rtable(in) && skb_rtable(in)->rt_type != RTN_LOCAL)
+		return;
+
+	if (tcp_hdr(in)->ack)
+		xtcp_v4_send_reply(net, in, cb->ack_seq, 0, XTCPHDR_RST, 0,
+				   NULL);
+	else
+		xtcp_v4_send_reply(net, in, 0, cb->end_seq,
+				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
+}

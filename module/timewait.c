@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TIME_WAIT buckets (behaviour.md section 3).
+ *
+ * When a connection enters TIME_WAIT its socket is freed and a small
+ * struct xtcp_tw takes its place: the 4-tuple, the sequence and timestamp
+ * state needed to answer the peer, and the expiry time. Buckets live in a
+ * per-namespace rhashtable (RCU lookups from the receive path and from
+ * connect()), in a port index (so bind() sees the port in use) and on one
+ * expiry list kept in expiry order, driven by a single timer per namespace.
+ * Nearly every insertion and every 2MSL restart lands at or near the tail
+ * of that list, so keeping it ordered costs O(1) in practice.
+ *
+ * Locking: xn->bind_lock (BHs off) protects the list, the port index,
+ * insertion into and removal from the hash, and the count. Readers under
+ * RCU take bind_lock and re-check @dead before acting on a bucket; buckets
+ * are freed after a grace period.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/rhashtable.h>
+#include <linux/slab.h>
+#include <net/ip.h>
+#include <net/tcp.h>
+
+#include "xtcp.h"
+
+/* Expiry work per timer run; the rest waits for the next jiffy. */
+#define XTCP_TW_REAP_BATCH 1024
+
+static struct kmem_cache *xtcp_tw_cachep __read_mostly;
+
+static const struct rhashtable_params xtcp_tw_params = {
+	.key_len = sizeof(struct xtcp_tuple),
+	.key_offset = offsetof(struct xtcp_tw, tuple),
+	.head_offset = offsetof(struct xtcp_tw, node),
+	.automatic_shrinking = true,
+};
+
+static unsigned int xtcp_tw_slot(__be16 port)
+{
+	return ntohs(port) & (XTCP_BHASH_SIZE - 1);
+}
+
+static void xtcp_tw_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(xtcp_tw_cachep, container_of(head, struct xtcp_tw,
+						     rcu));
+}
+
+static void __xtcp_tw_kill(struct xtcp_net *xn, struct xtcp_tw *tw)
+{
+	lockdep_assert_held(&xn->bind_lock);
+
+	rhashtable_remove_fast(&xn->tw.hash, &tw->node, xtcp_tw_params);
+	hlist_del(&tw->bind_node);
+	list_del(&tw->expiry_node);
+	tw->dead = 1;
+	xn->tw.count--;
+	call_rcu(&tw->rcu, xtcp_tw_free_rcu);
+}
+
+/* Put @tw at its place in the expiry list, searching from the tail. */
+static void __xtcp_tw_schedule(struct xtcp_net *xn, struct xtcp_tw *tw)
+{
+	struct xtcp_tw *pos;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	tw->expires = jiffies + msecs_to_jiffies(tw->duration);
+	list_for_each_entry_reverse(pos, &xn->tw.expiry, expiry_node)
+		if (!time_after(pos->expires, tw->expires))
+			break;
+	list_add(&tw->expiry_node, &pos->expiry_node);
+
+	if (list_first_entry(&xn->tw.expiry, struct xtcp_tw,
+			     expiry_node) == tw && !xn->tw.dying)
+		mod_timer(&xn->tw.timer, tw->expires);
+}
+
+static void __xtcp_tw_reschedule(struct xtcp_net *xn, struct xtcp_tw *tw)
+{
+	list_del(&tw->expiry_node);
+	__xtcp_tw_schedule(xn, tw);
+}
+
+static void xtcp_tw_timer(struct timer_list *t)
+{
+	struct xtcp_net *xn = container_of(t, struct xtcp_net, tw.timer);
+	struct xtcp_tw *tw, *next;
+	int budget = XTCP_TW_REAP_BATCH;
+
+	spin_lock(&xn->bind_lock);
+	list_for_each_entry_safe(tw, next, &xn->tw.expiry, expiry_node) {
+		if (time_before(jiffies, tw->expires)) {
+			if (!xn->tw.dying)
+				mod_timer(&xn->tw.timer, tw->expires);
+			break;
+		}
+		if (!budget--) {
+			if (!xn->tw.dying)
+				mod_timer(&xn->tw.timer, jiffies + 1);
+			break;
+		}
+		__xtcp_tw_kill(xn, tw);
+	}
+	spin_unlock(&xn->bind_lock);
+}
+
+/**
+ * xtcp_time_wait() - the active closer's connection enters TIME_WAIT
+ * @sk: the socket, its FIN acknowledged and the peer's FIN received
+ *
+ * A bucket replaces the socket unless the cap says otherwise
+ * (max_tw_buckets, tw_overflow); the socket itself goes to CLOSED.
+ *
+ * Context: socket locked; the caller holds a reference.
+ */
+void xtcp_time_wait(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_tw *tw = NULL;
+	int max;
+
+	xtcp_set_state(sk, TCP_TIME_WAIT);
+
+	spin_lock_bh(&xn->bind_lock);
+	if (xn->tw.dying)
+		goto out;
+	max = READ_ONCE(xn->knobs.sysctl_max_tw_buckets);
+	if (xn->tw.count >= max) {
+		if (READ_ONCE(xn->knobs.sysctl_tw_overflow) !=
+		    XTCP_TW_OVERFLOW_EVICT_OLDEST || !xn->tw.count ||
+		    !max) {
+			XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWOVERFLOW);
+			net_info_ratelimited("xtcp: time wait bucket table overflow\n");
+			goto out;
+		}
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWOVERFLOW);
+		__xtcp_tw_kill(xn, list_first_entry(&xn->tw.expiry,
+						    struct xtcp_tw,
+						    expiry_node));
+	}
+
+	tw = kmem_cache_alloc(xtcp_tw_cachep, GFP_ATOMIC);
+	if (!tw)
+		goto out;
+	tw->tuple = xs->tuple;
+	tw->created = jiffies;
+	tw->snd_nxt = xs->snd_nxt;
+	tw->rcv_nxt = xs->rcv_nxt;
+	tw->ts_recent = xs->ts_recent;
+	tw->ts_off = xs->ts_off;
+	tw->duration = 2 * xtcp_msl(sk);
+	tw->rcv_wscale = xs->rcv_wscale;
+	tw->ts_ok = xs->ts_ok;
+	tw->reuse = sk->sk_reuse != SK_NO_REUSE;
+	tw->dead = 0;
+	if (rhashtable_lookup_insert_fast(&xn->tw.hash, &tw->node,
+					  xtcp_tw_params)) {
+		kmem_cache_free(xtcp_tw_cachep, tw);
+		goto out;
+	}
+	hlist_add_head(&tw->bind_node,
+		       &xn->tw.bhash[xtcp_tw_slot(tw->tuple.lport)]);
+	xn->tw.count++;
+	__xtcp_tw_schedule(xn, tw);
+out:
+	spin_unlock_bh(&xn->bind_lock);
+	xtcp_done(sk);
+}
+
+static void xtcp_tw_send_ack(struct net *net, struct sk_buff *skb,
+			     const struct xtcp_tw *tw)
+{
+	struct xtcp_opts opts = { .wscale = -1 };
+
+	if (tw->ts_ok) {
+		opts.ts_ok = 1;
+		opts.tsval = xtcp_clock_ms() + tw->ts_off;
+		opts.tsecr = tw->ts_recent;
+	}
+	xtcp_v4_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt, XTCPHDR_ACK,
+			   U16_MAX >> tw->rcv_wscale, &opts);
+}
+
+/**
+ * xtcp_tw_rcv() - a segment for a 4-tuple in TIME_WAIT
+ * @net: namespace
+ * @skb: the segment, validated, control block filled
+ * @t: its 4-tuple from this host's point of view
+ *
+ * RFC 9293 3.10.7.4 for TIME-WAIT, with RFC 1337 and RFC 6191. A new SYN
+ * that is clearly newer kills the bucket and is handed back to the caller
+ * for the listener, with the ISN to use in the control block.
+ *
+ * Context: softirq.
+ * Return: true if the segment was consumed here.
+ */
+bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
+		 const struct xtcp_tuple *t)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	const struct xtcp_opts *opts = &cb->opts;
+	bool rst = cb->flags & XTCPHDR_RST;
+	bool consumed = true;
+	struct xtcp_tw *tw;
+	bool paws_reject;
+
+	rcu_read_lock();
+	tw = rhashtable_lookup(&xn->tw.hash, t, xtcp_tw_params);
+	if (!tw) {
+		rcu_read_unlock();
+		return false;
+	}
+	spin_lock(&xn->bind_lock);
+	if (tw->dead) {
+		consumed = false;
+		goto out;
+	}
+
+	paws_reject = tw->ts_ok && opts->ts_ok &&
+		      (s32)(opts->tsval - tw->ts_recent) < 0;
+
+	/* In window: only a RST or a bare ACK can be. */
+	if (!paws_reject && cb->seq == tw->rcv_nxt &&
+	    (cb->seq == cb->end_seq || rst)) {
+		if (!rst) {
+			__xtcp_tw_reschedule(xn, tw);
+		} else if (!READ_ONCE(xn->knobs.sysctl_rfc1337)) {
+			XTCP_INC_STATS(net, XTCP_MIB_TWKILLEDBYRST);
+			__xtcp_tw_kill(xn, tw);
+		}
+		goto out;
+	}
+
+	/* RFC 6191: a new SYN, newer by timestamp or by sequence. */
+	if ((cb->flags & (XTCPHDR_SYN | XTCPHDR_RST | XTCPHDR_ACK)) ==
+	    XTCPHDR_SYN && !paws_reject &&
+	    (xtcp_after(cb->seq, tw->rcv_nxt) ||
+	     (tw->ts_ok && opts->ts_ok &&
+	      (s32)(tw->ts_recent - opts->tsval) < 0))) {
+		cb->tw_isn = tw->snd_nxt + 65535 + 2 ?: 1;
+		XTCP_INC_STATS(net, XTCP_MIB_TWRECYCLEDBYSYN);
+		__xtcp_tw_kill(xn, tw);
+		consumed = false;
+		goto out;
+	}
+
+	if (!rst) {
+		/* A retransmitted FIN (our last ACK was lost), or an old
+		 * duplicate: ACK it, and for a FIN restart 2MSL.
+		 */
+		if (paws_reject || cb->flags & XTCPHDR_ACK)
+			__xtcp_tw_reschedule(xn, tw);
+		xtcp_tw_send_ack(net, skb, tw);
+	}
+out:
+	spin_unlock(&xn->bind_lock);
+	rcu_read_unlock();
+	if (consumed)
+		kfree_skb(skb);
+	return consumed;
+}
+
+/**
+ * xtcp_tw_check_reuse() - may connect() take a 4-tuple held in TIME_WAIT?
+ * @sk: the connecting socket, its four addresses set
+ *
+ * behaviour.md section 3: with tw_reuse on (or on for loopback), a bucket
+ * of a connection that used timestamps and is older than tw_reuse_delay
+ * is replaced; the new ISN goes above the old snd_nxt. Timestamps are
+ * newer by construction: the offset is a function of the 4-tuple and the
+ * clock only moves forward.
+ *
+ * Context: socket locked, xn->bind_lock held.
+ * Return: 0 if the 4-tuple is free (or was freed), -EADDRNOTAVAIL if not.
+ */
+int xtcp_tw_check_reuse(struct sock *sk)
+{
+	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
+	const struct inet_sock *inet = inet_sk(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_tuple t;
+	struct xtcp_tw *tw;
+	int reuse;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	if (!xn->tw.count)
+		return 0;
+	t.laddr = inet->inet_saddr;
+	t.raddr = inet->inet_daddr;
+	t.lport = inet->inet_sport;
+	t.rport = inet->inet_dport;
+	tw = rhashtable_lookup_fast(&xn->tw.hash, &t, xtcp_tw_params);
+	if (!tw)
+		return 0;
+
+	reuse = READ_ONCE(xn->knobs.sysctl_tw_reuse);
+	if (reuse == XTCP_TW_REUSE_LOOPBACK)
+		reuse = ipv4_is_loopback(t.laddr) || ipv4_is_loopback(t.raddr);
+	if (!reuse || !tw->ts_ok ||
+	    time_before(jiffies, tw->created +
+			msecs_to_jiffies(READ_ONCE(xn->knobs.sysctl_tw_reuse_delay))))
+		return -EADDRNOTAVAIL;
+
+	xs->iss = tw->snd_nxt + 65535 + 2 ?: 1;
+	xs->tw_reused = 1;
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWREUSED);
+	__xtcp_tw_kill(xn, tw);
+	return 0;
+}
+
+/**
+ * xtcp_tw_port_conflict() - does a TIME_WAIT bucket forbid a bind()?
+ * @xn: namespace state
+ * @addr: the local address asked for (0: any)
+ * @port: the local port asked for
+ * @reuse: the binding socket has SO_REUSEADDR
+ *
+ * As in TCP: a port held in TIME_WAIT can be bound only when both the new
+ * socket and the old connection had SO_REUSEADDR.
+ *
+ * Context: xn->bind_lock held.
+ * Return: true on conflict.
+ */
+bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
+			   bool reuse)
+{
+	struct xtcp_tw *tw;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	hlist_for_each_entry(tw, &xn->tw.bhash[port & (XTCP_BHASH_SIZE - 1)],
+			     bind_node) {
+		if (ntohs(tw->tuple.lport) != port)
+			continue;
+		if (addr && tw->tuple.laddr && addr != tw->tuple.laddr)
+			continue;
+		if (reuse && tw->reuse)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/**
+ * xtcp_tw_show() - print the buckets for /proc/net/xtcp
+ * @seq: the seq_file
+ * @net: namespace
+ * @sl: line number of the first bucket
+ * @fmt: one line of the table, see proc.c
+ *
+ * Context: process context.
+ * Return: the next line number.
+ */
+int xtcp_tw_show(struct seq_file *seq, struct net *net, int sl,
+		 void (*fmt)(struct seq_file *seq, int sl,
+			     const struct xtcp_tw *tw, long ms_left))
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	struct xtcp_tw *tw;
+
+	spin_lock_bh(&xn->bind_lock);
+	list_for_each_entry(tw, &xn->tw.expiry, expiry_node) {
+		long left = (long)(tw->expires - jiffies);
+
+		fmt(seq, sl++, tw, left > 0 ? jiffies_to_msecs(left) : 0);
+	}
+	spin_unlock_bh(&xn->bind_lock);
+	return sl;
+}
+
+/**
+ * xtcp_tw_count() - current number of buckets
+ * @net: namespace
+ *
+ * Context: any.
+ * Return: the count.
+ */
+u32 xtcp_tw_count(struct net *net)
+{
+	return READ_ONCE(xtcp_pernet(net)->tw.count);
+}
+
+/**
+ * xtcp_tw_net_init() - the TIME_WAIT table of a new namespace
+ * @xn: namespace state
+ *
+ * Context: process context, pernet init.
+ * Return: 0 or -errno.
+ */
+int xtcp_tw_net_init(struct xtcp_net *xn)
+{
+	int i;
+
+	INIT_LIST_HEAD(&xn->tw.expiry);
+	for (i = 0; i < XTCP_BHASH_SIZE; i++)
+		INIT_HLIST_HEAD(&xn->tw.bhash[i]);
+	xn->tw.count = 0;
+	xn->tw.dying = false;
+	timer_setup(&xn->tw.timer, xtcp_tw_timer, 0);
+	return rhashtable_init(&xn->tw.hash, &xtcp_tw_params);
+}
+
+/**
+ * xtcp_tw_net_exit() - purge the buckets of a dying namespace
+ * @xn: namespace state
+ *
+ * Also runs for every namespace at module unload: buckets do not pin the
+ * module, they are dropped here. No timer runs afterwards.
+ *
+ * Context: process context, pernet exit.
+ */
+void xtcp_tw_net_exit(struct xtcp_net *xn)
+{
+	struct xtcp_tw *tw, *next;
+
+	spin_lock_bh(&xn->bind_lock);
+	xn->tw.dying = true;
+	spin_unlock_bh(&xn->bind_lock);
+	timer_shutdown_sync(&xn->tw.timer);
+
+	spin_lock_bh(&xn->bind_lock);
+	list_for_each_entry_safe(tw, next, &xn->tw.expiry, expiry_node)
+		__xtcp_tw_kill(xn, tw);
+	spin_unlock_bh(&xn->bind_lock);
+	rhashtable_destroy(&xn->tw.hash);
+}
+
+/**
+ * xtcp_tw_init() - create the bucket cache
+ *
+ * Context: module init.
+ * Return: 0 or -ENOMEM.
+ */
+int xtcp_tw_init(void)
+{
+	xtcp_tw_cachep = KMEM_CACHE(xtcp_tw, 0);
+	return xtcp_tw_cachep ? 0 : -ENOMEM;
+}
+
+/**
+ * xtcp_tw_exit() - destroy the bucket cache
+ *
+ * Context: module exit, after every namespace was purged.
+ */
+void xtcp_tw_exit(void)
+{
+	rcu_barrier();	/* pending xtcp_tw_free_rcu() calls */
+	kmem_cache_destroy(xtcp_tw_cachep);
+}

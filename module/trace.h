@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * xtcp tracepoints: usable from perf trace, bpftrace and trace-cmd as
+ * xtcp:xtcp_set_state and friends. Unlike sock:inet_sock_set_state, the
+ * state change event also reports TIME_WAIT.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM xtcp
+
+#if !defined(_XTCP_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _XTCP_TRACE_H
+
+#include <linux/tracepoint.h>
+#include <net/sock.h>
+#include <net/inet_sock.h>
+
+#define xtcp_state_name(state)					\
+	__print_symbolic(state,					\
+		{ TCP_ESTABLISHED, "ESTABLISHED" },		\
+		{ TCP_SYN_SENT, "SYN_SENT" },			\
+		{ TCP_SYN_RECV, "SYN_RCVD" },			\
+		{ TCP_FIN_WAIT1, "FIN_WAIT_1" },		\
+		{ TCP_FIN_WAIT2, "FIN_WAIT_2" },		\
+		{ TCP_TIME_WAIT, "TIME_WAIT" },			\
+		{ TCP_CLOSE, "CLOSED" },			\
+		{ TCP_CLOSE_WAIT, "CLOSE_WAIT" },		\
+		{ TCP_LAST_ACK, "LAST_ACK" },			\
+		{ TCP_LISTEN, "LISTEN" },			\
+		{ TCP_CLOSING, "CLOSING" })
+
+DECLARE_EVENT_CLASS(xtcp_sock_event,
+	TP_PROTO(const struct sock *sk),
+	TP_ARGS(sk),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__be32, saddr)
+		__field(__be32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(int, state)
+	),
+	TP_fast_assign(
+		const struct inet_sock *inet = inet_sk(sk);
+
+		__entry->skaddr = sk;
+		__entry->saddr = inet->inet_saddr;
+		__entry->daddr = inet->inet_daddr;
+		__entry->sport = ntohs(inet->inet_sport);
+		__entry->dport = ntohs(inet->inet_dport);
+		__entry->state = sk->sk_state;
+	),
+	TP_printk("sk=%p %pI4:%u > %pI4:%u state=%s", __entry->skaddr,
+		  &__entry->saddr, __entry->sport, &__entry->daddr,
+		  __entry->dport, xtcp_state_name(__entry->state))
+);
+
+DEFINE_EVENT(xtcp_sock_event, xtcp_send_reset,
+	TP_PROTO(const struct sock *sk),
+	TP_ARGS(sk)
+);
+
+DEFINE_EVENT(xtcp_sock_event, xtcp_receive_reset,
+	TP_PROTO(const struct sock *sk),
+	TP_ARGS(sk)
+);
+
+TRACE_EVENT(xtcp_set_state,
+	TP_PROTO(const struct sock *sk, int oldstate, int newstate),
+	TP_ARGS(sk, oldstate, newstate),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__be32, saddr)
+		__field(__be32, daddr)
+		__field(__u16, sport)
+		__field(__u16, dport)
+		__field(int, oldstate)
+		__field(int, newstate)
+	),
+	TP_fast_assign(
+		const struct inet_sock *inet = inet_sk(sk);
+
+		__entry->skaddr = sk;
+		__entry->saddr = inet->inet_saddr;
+		__entry->daddr = inet->inet_daddr;
+		__entry->sport = ntohs(inet->inet_sport);
+		__entry->dport = ntohs(inet->inet_dport);
+		__entry->oldstate = oldstate;
+		__entry->newstate = newstate;
+	),
+	TP_printk("sk=%p %pI4:%u > %pI4:%u %s -> %s", __entry->skaddr,
+		  &__entry->saddr, __entry->sport, &__entry->daddr,
+		  __entry->dport, xtcp_state_name(__entry->oldstate),
+		  xtcp_state_name(__entry->newstate))
+);
+
+TRACE_EVENT(xtcp_retransmit,
+	TP_PROTO(const struct sock *sk, u32 seq),
+	TP_ARGS(sk, seq),
+	TP_STRUCT__entry(
+		__field(const void *, skaddr)
+		__field(__u32, seq)
+		__field(int, state)
+	),
+	TP_fast_assign(
+		__entry->skaddr = sk;
+		__entry->seq = seq;
+		__entry->state = sk->sk_state;
+	),
+	TP_printk("sk=%p seq=%u state=%s", __entry->skaddr, __entry->seq,
+		  xtcp_state_name(__entry->state))
+);
+
+#endif /* _XTCP_TRACE_H */
+
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE trace
+#include <trace/define_trace.h>

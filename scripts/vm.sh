@@ -1,0 +1,617 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm.sh - run a command as root in a throwaway qemu VM with xtcp.ko loaded.
+#
+# The build host cannot load modules, so every run boots Debian's kernel in
+# qemu. The guest sees the host's root file system read-only over 9p and
+# runs the host's own bash, tools, module and test binaries; a second,
+# writable 9p share (the "out" directory, mounted at the same path as on
+# the host) carries results back. A run passes only on a positive signal:
+# the guest writes a verdict byte to the isa-debug-exit port after CMD has
+# finished and its status is on the out share. Panics, reboots, timeouts
+# and kernel log errors (oops, warning, KFENCE, ...) fail the run.
+#
+# See usage() for the interface and docs/design.md section 4 for the
+# measurements behind the choices.
+
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$(realpath -m "${BUILD:-$REPO/build}")
+VMDIR=$BUILD/vm
+# shellcheck source-path=SCRIPTDIR/..
+# shellcheck source=selftests/lib.sh disable=SC1091
+source "$REPO/selftests/lib.sh"
+
+# isa-debug-exit: qemu exits with (byte << 1) | 1 when the guest writes a
+# byte to port 0xf4. 42 gives 85, which neither qemu (0/1), timeout(1)
+# (124/137) nor a signal produce.
+VERDICT_BYTE=42
+VERDICT_RC=$(((VERDICT_BYTE << 1) | 1))
+# Modules the initramfs needs to mount the host's root (in load order of
+# dependencies, which are resolved from modules.dep anyway).
+INITRAMFS_MODULES=(netfs 9pnet 9pnet_virtio 9p)
+# 9p's largest message for the virtio transport in 6.12; larger values are
+# clamped with a warning.
+MSIZE=512000
+# Page-cache mode of the read-only root share; see "cache" in the report of
+# measurements in run_qemu(). The out share always uses cache=none so that
+# every write reaches the host at once.
+ROOT_CACHE=${XTCP_VM_9P_CACHE:-loose}
+KEEP_RUNS=10
+
+usage() {
+	cat <<EOF
+Usage: scripts/vm.sh [options] -- CMD [ARGS...]
+
+Boot the test VM, load the module, run CMD as root in the repository's top
+directory and exit with CMD's status.
+
+Options:
+  --timeout SEC   kill the VM after SEC seconds (default 600)
+  --kernel FILE   kernel image (default /boot/vmlinuz-KVER, or
+                  KDIR/arch/x86/boot/bzImage with --kdir)
+  --kdir DIR      build tree of that kernel (for its release and built-in
+                  module list)
+  --modules DIR   the guest kernel's modules (default /lib/modules/KVER)
+  --module FILE   module to insmod (default \$BUILD/xtcp.ko)
+  --no-module     do not load any module
+  --icount        deterministic guest clock: -icount shift=0,sleep=off
+  --accel A       kvm, tcg or auto (default auto: KVM if a probe boot works)
+  --smp N         virtual CPUs (default 2)
+  --mem SIZE      guest memory (default 2G)
+  --append ARGS   extra kernel command line arguments
+  --out DIR       writable share for results (default a fresh
+                  \$BUILD/vm/run.XXXXXX)
+  --log FILE      console log (default OUT/console.log)
+  -q, --quiet     console only to the log; print CMD's output afterwards
+  -h, --help      this text
+
+KVER is the newest /lib/modules/6.12.*-amd64. Environment variables named
+XTCP_* and BUILD are passed to CMD. In the guest, XTCP_OUT names the out
+directory.
+
+Exit status: CMD's status; 1 if the VM failed (panic, timeout, no verdict)
+or the kernel log shows errors while CMD succeeded; 2 for setup errors.
+OUT/verdict holds one word for callers: pass, cmd-failed, kernel-errors
+or vm-failed.
+EOF
+}
+
+# Setup errors are one line and exit 2, distinct from test failures.
+die() {
+	echo "vm.sh: $*" >&2
+	exit 2
+}
+
+say() {
+	echo "vm: $*"
+}
+
+# --- Options -------------------------------------------------------------
+
+TIMEOUT=600
+KERNEL=
+KDIR=
+MODDIR=
+MODULE=$BUILD/xtcp.ko
+ICOUNT=0
+ACCEL=auto
+SMP=2
+MEM=2G
+APPEND=
+OUT=
+LOG=
+QUIET=0
+CMD=()
+
+parse_args() {
+	while (($#)); do
+		case $1 in
+		--timeout) TIMEOUT=${2:?}; shift ;;
+		--kernel) KERNEL=${2:?}; shift ;;
+		--kdir) KDIR=${2:?}; shift ;;
+		--modules) MODDIR=${2:?}; shift ;;
+		--module) MODULE=${2:?}; shift ;;
+		--no-module) MODULE= ;;
+		--icount) ICOUNT=1 ;;
+		--accel) ACCEL=${2:?}; shift ;;
+		--smp) SMP=${2:?}; shift ;;
+		--mem) MEM=${2:?}; shift ;;
+		--append) APPEND=${2?}; shift ;;
+		--out) OUT=${2:?}; shift ;;
+		--log) LOG=${2:?}; shift ;;
+		-q | --quiet) QUIET=1 ;;
+		-h | --help) usage; exit 0 ;;
+		--) shift; CMD=("$@"); break ;;
+		*) usage >&2; exit 2 ;;
+		esac
+		shift
+	done
+	((${#CMD[@]})) || { usage >&2; exit 2; }
+	[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants seconds, got '$TIMEOUT'"
+	[[ $SMP =~ ^[0-9]+$ ]] || die "--smp wants a number, got '$SMP'"
+	case $ACCEL in kvm | tcg | auto) ;; *) die "--accel: kvm, tcg or auto" ;; esac
+	if ((ICOUNT)); then
+		[[ $ACCEL != kvm ]] || die "--icount needs TCG"
+		ACCEL=tcg
+	fi
+	return 0
+}
+
+# --- Kernel, modules and tools -------------------------------------------
+
+# The release string embedded in a bzImage: the setup header holds, at
+# offset 0x20e, a pointer (relative to 0x200) to the version string.
+kernel_release_of() {
+	local ptr
+
+	ptr=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
+	[[ $ptr =~ ^[0-9]+$ ]] || return 1
+	dd if="$1" bs=1 skip=$((ptr + 0x200)) count=128 status=none |
+		tr '\0' '\n' | head -n 1 | cut -d ' ' -f 1
+}
+
+# Choose kernel image, release (KREL) and the guest's module directory.
+find_kernel() {
+	if [[ -n $KDIR ]]; then
+		[[ -d $KDIR ]] || die "no kernel build tree at $KDIR"
+		KDIR=$(realpath "$KDIR")
+		KERNEL=${KERNEL:-$KDIR/arch/x86/boot/bzImage}
+		if [[ -r $KDIR/include/config/kernel.release ]]; then
+			KREL=$(<"$KDIR/include/config/kernel.release")
+		fi
+	fi
+	if [[ -z $KERNEL ]]; then
+		KREL=$(find /lib/modules -maxdepth 1 -name '6.12.*-amd64' \
+			-printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
+		[[ -n $KREL ]] || die "no Debian 6.12 kernel in /lib/modules; run scripts/deps.sh"
+		KERNEL=/boot/vmlinuz-$KREL
+	fi
+	[[ -r $KERNEL ]] || die "kernel image $KERNEL missing or unreadable; run scripts/deps.sh"
+	KERNEL=$(realpath "$KERNEL")
+	if [[ -z ${KREL:-} ]]; then
+		KREL=$(kernel_release_of "$KERNEL") ||
+			die "cannot read the release of $KERNEL; pass --kdir"
+	fi
+	if [[ -z $MODDIR && -d /lib/modules/$KREL/kernel ]]; then
+		MODDIR=/lib/modules/$KREL
+	fi
+	if [[ -n $MODDIR ]]; then
+		[[ -d $MODDIR ]] || die "no module directory $MODDIR"
+		MODDIR=$(realpath "$MODDIR")
+	fi
+	return 0
+}
+
+check_tools() {
+	local tool
+
+	for tool in qemu-system-x86_64 timeout cpio xz busybox; do
+		command -v "$tool" >/dev/null ||
+			die "$tool not found; run scripts/deps.sh"
+	done
+	# The initramfs has no C library: busybox must be the static build.
+	BUSYBOX=$(command -v busybox)
+	if ldd "$BUSYBOX" >/dev/null 2>&1; then
+		die "$BUSYBOX is dynamically linked; install busybox-static"
+	fi
+	if [[ -n $MODULE ]]; then
+		[[ -r $MODULE ]] || die "module $MODULE not found; run make (or pass --no-module)"
+		MODULE=$(realpath "$MODULE")
+	fi
+	return 0
+}
+
+# Is module NAME built into the guest kernel?
+module_builtin() {
+	local name=$1 list
+
+	for list in "${MODDIR:+$MODDIR/modules.builtin}" \
+		"${KDIR:+$KDIR/modules.builtin}"; do
+		[[ -n $list && -r $list ]] || continue
+		grep -q -E "(^|/)${name}\.ko\$" "$list" && return 0
+	done
+	return 1
+}
+
+# Print the module files (relative to MODDIR) needed for NAME, dependencies
+# first. modules.dep lists a module's whole dependency closure, the module
+# loaded last by modprobe first, so the list is reversed.
+module_load_order() {
+	local name=$1 line deps i
+
+	line=$(grep -E "(^|/)${name}\.ko(\.xz|\.zst|\.gz)?:" \
+		"$MODDIR/modules.dep" 2>/dev/null) || return 1
+	read -r -a deps <<<"${line#*:}"
+	for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
+		echo "${deps[i]}"
+	done
+	echo "${line%%:*}"
+}
+
+# Fill INITRAMFS_KOS with the module files the initramfs must load, in
+# order, without built-ins and duplicates.
+resolve_initramfs_modules() {
+	local name ko base order
+	local -A seen=()
+
+	INITRAMFS_KOS=()
+	for name in "${INITRAMFS_MODULES[@]}"; do
+		module_builtin "$name" && continue
+		[[ -n $MODDIR ]] ||
+			die "9p module $name is neither built in nor in a module directory (pass --modules)"
+		order=$(module_load_order "$name") ||
+			die "9p module $name is neither built in nor in $MODDIR/modules.dep"
+		for ko in $order; do
+			base=${ko##*/}
+			base=${base%%.ko*}
+			[[ -z ${seen[$ko]:-} ]] || continue
+			seen[$ko]=1
+			module_builtin "$base" || INITRAMFS_KOS+=("$ko")
+		done
+	done
+	return 0
+}
+
+# --- Initramfs -----------------------------------------------------------
+
+# The initramfs /init (busybox sh): load 9p, mount the host root read-only
+# plus tmpfs for the writable system directories and the out share, then
+# switch_root into scripts/guest-init.sh. It also answers the KVM probe.
+initramfs_init() {
+	cat <<'EOF'
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t devtmpfs dev /dev
+# Without a /dev/console node in the archive the kernel started us with no
+# standard streams.
+[ -t 1 ] || exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+
+fail() {
+	echo "xtcp-vm initramfs: $*"
+	poweroff -f
+}
+
+verdict() {
+	printf "\\$(printf %03o "$1")" |
+		dd of=/dev/port bs=1 seek=244 count=1 conv=notrunc 2>/dev/null
+}
+
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	xtcp_vm_out=*) out=${arg#*=} ;;
+	xtcp_vm_init=*) init=${arg#*=} ;;
+	xtcp_vm_cache=*) cache=${arg#*=} ;;
+	xtcp_vm_verdict=*) vbyte=${arg#*=} ;;
+	xtcp_vm_probe=1) verdict "$vbyte"; fail "probe: no debug-exit device" ;;
+	esac
+done
+[ -n "$out" ] && [ -n "$init" ] || fail "missing xtcp_vm_out/xtcp_vm_init"
+
+for ko in $(cat /modules.order); do
+	insmod "/modules/$ko" || fail "insmod $ko failed"
+done
+opts=trans=virtio,version=9p2000.L,msize=@MSIZE@
+mount -t 9p -o "$opts,cache=$cache,ro" hostroot /newroot ||
+	fail "cannot mount the host root over 9p"
+mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+mount -t tmpfs -o mode=1777 tmpfs /newroot/var/tmp
+mount -t tmpfs -o mode=0755 tmpfs /newroot/run
+# After the tmpfs mounts, so an out directory below /tmp stays visible.
+mkdir -p "/newroot$out"
+mount -t 9p -o "$opts,cache=none" xtcpout "/newroot$out" ||
+	fail "cannot mount the out share at $out"
+# The system mounts guest-init.sh would make, done here where each mount
+# is a static busybox applet instead of a dynamically linked program read
+# over 9p (about 0.1 s each under TCG). guest-init.sh skips what exists.
+for fs in dev proc sys; do
+	mount --move "/$fs" "/newroot/$fs"
+done
+cd /newroot/dev
+mkdir -p pts shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts pts
+mount -t tmpfs -o mode=1777 tmpfs shm
+ln -sfn /proc/self/fd fd
+ln -sfn /proc/self/fd/0 stdin
+ln -sfn /proc/self/fd/1 stdout
+ln -sfn /proc/self/fd/2 stderr
+mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /newroot/sys/kernel/tracing 2>/dev/null
+cd /
+exec switch_root /newroot /bin/bash "$init" "$out"
+EOF
+}
+
+# Build (or reuse) the initramfs for this kernel. It is rebuilt whenever an
+# input changes: /init, busybox or one of the module files.
+build_initramfs() {
+	local key stage ko name
+
+	mkdir -p "$VMDIR"
+	INITRAMFS=$VMDIR/initramfs-$KREL.cpio
+	key=$({
+		initramfs_init
+		echo "$KREL $MSIZE"
+		stat -L -c '%n %s %Y' "$BUSYBOX"
+		for ko in "${INITRAMFS_KOS[@]}"; do
+			stat -L -c '%n %s %Y' "$MODDIR/$ko"
+		done
+	} | sha256sum | cut -d ' ' -f 1)
+	if [[ -r $INITRAMFS && "$(cat "$INITRAMFS.key" 2>/dev/null)" == "$key" ]]; then
+		return 0
+	fi
+
+	say "building initramfs for $KREL (modules: ${INITRAMFS_KOS[*]##*/})"
+	stage=$(mktemp -d "$VMDIR/initramfs.XXXXXX")
+	mkdir -p "$stage"/{bin,dev,proc,sys,newroot,modules}
+	cp "$BUSYBOX" "$stage/bin/busybox"
+	initramfs_init | sed "s/@MSIZE@/$MSIZE/" >"$stage/init"
+	chmod 755 "$stage/init"
+	# Lets the kernel hand /init its console; /init copes without it when
+	# mknod is not allowed.
+	mknod "$stage/dev/console" c 5 1 2>/dev/null || true
+	: >"$stage/modules.order"
+	for ko in "${INITRAMFS_KOS[@]}"; do
+		name=${ko##*/}
+		name=${name%%.ko*}.ko
+		case $ko in
+		*.xz) xz -dc "$MODDIR/$ko" >"$stage/modules/$name" ;;
+		*.zst) zstd -qdc "$MODDIR/$ko" >"$stage/modules/$name" ;;
+		*.gz) gzip -dc "$MODDIR/$ko" >"$stage/modules/$name" ;;
+		*) cp "$MODDIR/$ko" "$stage/modules/$name" ;;
+		esac
+		echo "$name" >>"$stage/modules.order"
+	done
+	# Uncompressed: unpacking is faster than decompressing under TCG.
+	(cd "$stage" && find . | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --quiet) >"$INITRAMFS.tmp"
+	rm -rf "$stage"
+	mv "$INITRAMFS.tmp" "$INITRAMFS"
+	echo "$key" >"$INITRAMFS.key"
+}
+
+# --- Acceleration --------------------------------------------------------
+
+# /dev/kvm may exist and still fail (nested virtualization refusing the
+# guest), so KVM is used only after a probe boot reached the initramfs and
+# delivered a verdict. The answer is cached per host kernel, qemu and
+# guest kernel.
+choose_accel() {
+	local probe=$VMDIR/kvm-probe key result
+
+	if [[ $ACCEL != auto ]]; then
+		return 0
+	fi
+	ACCEL=tcg
+	[[ -r /dev/kvm && -w /dev/kvm ]] || return 0
+
+	key="$(uname -r) $(qemu-system-x86_64 --version | head -n 1) $(stat -c '%n %s %Y' "$KERNEL")"
+	if [[ -r $probe && "$(head -n 1 "$probe")" == "$key" ]]; then
+		result=$(sed -n 2p "$probe")
+	else
+		say "probing KVM (cached in $probe)"
+		result=no
+		if timeout -k 5 30 qemu-system-x86_64 -machine q35,accel=kvm \
+			-m 256M -nodefaults -no-reboot -display none -nic none \
+			-serial none -device isa-debug-exit,iobase=0xf4,iosize=4 \
+			-kernel "$KERNEL" -initrd "$INITRAMFS" \
+			-append "console=ttyS0 panic=-1 xtcp_vm_verdict=$VERDICT_BYTE xtcp_vm_probe=1" \
+			</dev/null >/dev/null 2>&1; then
+			:
+		elif (($? == VERDICT_RC)); then
+			result=yes
+		fi
+		printf '%s\n%s\n' "$key" "$result" >"$probe"
+	fi
+	[[ $result == yes ]] && ACCEL=kvm
+	return 0
+}
+
+# --- The run -------------------------------------------------------------
+
+# Create the out directory, clear what a previous run may have left and
+# write the parameters guest-init.sh sources.
+prepare_out() {
+	local var
+	local -a env=()
+
+	mkdir -p "$VMDIR"
+	if [[ -z $OUT ]]; then
+		OUT=$(mktemp -d "$VMDIR/run.XXXXXX")
+		prune_runs
+	fi
+	mkdir -p "$OUT"
+	OUT=$(realpath "$OUT")
+	# Paths travel on the kernel command line.
+	[[ $OUT != *[[:space:]]* && $REPO != *[[:space:]]* ]] ||
+		die "paths with white space are not supported: $OUT"
+	rm -f "$OUT"/{status,verdict,guest-error,boot-time,cmd-time,dmesg,cmd.log,params}
+	LOG=$(realpath -m "${LOG:-$OUT/console.log}")
+
+	env+=("BUILD=$BUILD")
+	while read -r var; do
+		env+=("$var=${!var}")
+	done < <(compgen -e | grep '^XTCP_' || true)
+
+	local XTCP_VM_CMD=("${CMD[@]}") XTCP_VM_ENV=("${env[@]}")
+	local XTCP_VM_REPO=$REPO XTCP_VM_MODULE=$MODULE
+	local XTCP_VM_MODULES_DIR=$MODDIR XTCP_VM_BUSYBOX=$BUSYBOX
+	local XTCP_VM_VERDICT=$VERDICT_BYTE
+	declare -p XTCP_VM_CMD XTCP_VM_ENV XTCP_VM_REPO XTCP_VM_MODULE \
+		XTCP_VM_MODULES_DIR XTCP_VM_BUSYBOX XTCP_VM_VERDICT >"$OUT/params"
+}
+
+# Keep the newest KEEP_RUNS default out directories.
+prune_runs() {
+	local old
+
+	while read -r old; do
+		[[ -n $old && $old != "$OUT" ]] && rm -rf -- "$old"
+	done < <(find "$VMDIR" -maxdepth 1 -name 'run.*' -type d -printf '%T@ %p\n' |
+		sort -rn | tail -n +$((KEEP_RUNS + 1)) | cut -d ' ' -f 2-)
+}
+
+kernel_cmdline() {
+	local args=(
+		console=ttyS0 printk.time=1
+		# Warnings and worse reach the console; all of it is in dmesg.
+		loglevel=5
+		panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1
+		hung_task_panic=1 kfence.sample_interval=100
+		slub_debug=FZPU page_poison=1
+		# Test runners mark test boundaries in the kernel log.
+		printk.devkmsg=on
+		xtcp_vm_verdict="$VERDICT_BYTE"
+		xtcp_vm_out="$OUT" xtcp_vm_init="$REPO/scripts/guest-init.sh"
+		xtcp_vm_cache="$ROOT_CACHE"
+	)
+	echo "${args[*]}${APPEND:+ $APPEND}"
+}
+
+# Boot and wait. Sets QEMU_RC. The console goes to the terminal and LOG, or
+# only to LOG with --quiet. qemu's stdin is /dev/null: the terminal stays
+# usable and Ctrl-C still stops qemu.
+run_qemu() {
+	local console qemu=()
+
+	if ((QUIET)); then
+		console=file,id=con0,path=$LOG
+	else
+		console=stdio,id=con0,signal=on,logfile=$LOG
+	fi
+	qemu=(qemu-system-x86_64
+		-machine "q35,accel=$ACCEL" -smp "$SMP" -m "$MEM"
+		-nodefaults -no-reboot -display none -nic none
+		-chardev "$console" -serial chardev:con0
+		-device "isa-debug-exit,iobase=0xf4,iosize=4"
+		-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
+		-device "virtio-9p-pci,fsdev=root,mount_tag=hostroot"
+		-fsdev "local,id=out,path=$OUT,security_model=none,multidevs=remap"
+		-device "virtio-9p-pci,fsdev=out,mount_tag=xtcpout"
+		-kernel "$KERNEL" -initrd "$INITRAMFS"
+		-append "$(kernel_cmdline)")
+	((ICOUNT)) && qemu+=(-icount "shift=0,sleep=off")
+
+	say "booting $KREL ($ACCEL, $SMP CPUs, $MEM), out $OUT"
+	QEMU_RC=0
+	timeout --foreground -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null || QEMU_RC=$?
+}
+
+# --- Judging -------------------------------------------------------------
+
+# Lines of FILE that are kernel messages matching the error patterns. On
+# the console only timestamped lines count, so that CMD's own output ("
+# WARNING: ..." from a tool) cannot fail the run.
+kernel_errors_in() {
+	local file=$1 console=$2
+
+	[[ -r $file ]] || return 0
+	if ((console)); then
+		grep -a -n -E "\[ *[0-9]+\.[0-9]+\] .*($XTCP_KERNEL_ERROR_RE)" "$file" || true
+	else
+		grep -a -n -E "$XTCP_KERNEL_ERROR_RE" "$file" || true
+	fi
+}
+
+# Print the first hits of FILE with context so the failure is readable
+# without opening the log.
+show_errors() {
+	local file=$1 hits=$2 first
+
+	echo "vm: kernel log errors in $file:"
+	head -n 10 <<<"$hits" | tr -d '\r' | sed 's/^/vm:   /'
+	first=${hits%%:*}
+	echo "vm: context:"
+	sed -n "$((first > 5 ? first - 5 : 1)),$((first + 30))p" "$file" |
+		tr -d '\r' | sed 's/^/vm: | /'
+}
+
+# Decide the run's outcome. Sets VERDICT and returns the exit status.
+judge() {
+	local status hits any=0
+
+	if [[ $QEMU_RC == "$VERDICT_RC" && -r $OUT/status ]]; then
+		status=$(<"$OUT/status")
+		VERDICT=pass
+		((status == 0)) || VERDICT="cmd-failed"
+	else
+		status=1
+		VERDICT=vm-failed
+		if ((QEMU_RC == 124 || QEMU_RC == 137)); then
+			say "FAIL: timeout after $TIMEOUT s, VM killed"
+		elif grep -a -q 'Kernel panic' "$LOG" 2>/dev/null; then
+			say "FAIL: kernel panic (no verdict)"
+		elif [[ -s $OUT/guest-error ]]; then
+			say "FAIL: guest setup failed: $(<"$OUT/guest-error")"
+		elif ((QEMU_RC == 0)); then
+			say "FAIL: the guest stopped without a verdict (reboot or power off)"
+		else
+			say "FAIL: qemu exited with status $QEMU_RC, no verdict"
+		fi
+	fi
+
+	hits=$(kernel_errors_in "$LOG" 1)
+	if [[ -n $hits ]]; then
+		show_errors "$LOG" "$hits"
+		any=1
+	fi
+	# The saved kernel log also has what the console level filtered out;
+	# show it in full only when the console had nothing.
+	hits=$(kernel_errors_in "$OUT/dmesg" 0)
+	if [[ -n $hits ]] && ((any)); then
+		say "and $(wc -l <<<"$hits") matching lines in $OUT/dmesg"
+	elif [[ -n $hits ]]; then
+		show_errors "$OUT/dmesg" "$hits"
+		any=1
+	fi
+	if ((any)); then
+		say "FAIL: kernel log errors; full console log: $LOG"
+		[[ $VERDICT == vm-failed ]] || VERDICT=kernel-errors
+		((status != 0)) || status=1
+	elif [[ $VERDICT == vm-failed ]]; then
+		say "full console log: $LOG"
+	fi
+	echo "$VERDICT" >"$OUT/verdict"
+	return "$status"
+}
+
+# One line of timing: guest uptime when CMD started (kernel start to CMD),
+# CMD's own duration and the wall time including qemu and firmware.
+report_times() {
+	local boot='?' cmd='?'
+
+	[[ -r $OUT/boot-time ]] && boot=$(<"$OUT/boot-time")
+	[[ -r $OUT/cmd-time ]] && cmd=$(<"$OUT/cmd-time")
+	say "boot ${boot} s (kernel start to CMD), CMD ${cmd} s, wall $((SECONDS - START)) s, $ACCEL"
+}
+
+main() {
+	local rc=0
+
+	START=$SECONDS
+	parse_args "$@"
+	find_kernel
+	check_tools
+	resolve_initramfs_modules
+	build_initramfs
+	choose_accel
+	prepare_out
+	run_qemu
+	if ((QUIET)) && [[ -r $OUT/cmd.log ]]; then
+		cat "$OUT/cmd.log"
+	fi
+	judge || rc=$?
+	report_times
+	if [[ $VERDICT == pass || $VERDICT == cmd-failed ]]; then
+		say "CMD exited with status $rc"
+	fi
+	exit "$rc"
+}
+
+main "$@"

@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Helpers for the xtcp shell selftests and the test runners.
+#
+# Source it, do not run it. It only defines variables and functions, so it
+# is safe under `set -euo pipefail`. The test programs live in
+# $BUILD/selftests while this file stays in the source tree; selftests/run.sh
+# exports its path as XTCP_LIB:
+#
+#	# shellcheck source=selftests/lib.sh
+#	source "${XTCP_LIB:-$(dirname "$0")/lib.sh}"
+#
+# Contents:
+#	XTCP_KERNEL_ERROR_RE	kernel log lines that fail a test or a VM run
+#	ktap_plan N, ktap_ok NAME, ktap_fail NAME [REASON],
+#	ktap_skip NAME REASON, ktap_finished
+#				TAP output with kselftest exit codes
+#	wait_for CMD TIMEOUT_MS	poll a condition until a deadline
+#	netns_pair [A B], netns_pair_cleanup
+#				two namespaces joined by a veth pair
+#	xtcp_sysctl_get NAME [NETNS], xtcp_sysctl_set NAME VALUE [NETNS]
+#				net.xtcp.* knobs, optionally in a named netns
+
+# Kernel log patterns that mean the kernel or the module misbehaved: oopses,
+# warnings, memory debugging (KFENCE, slub_debug poisoning, KASAN, UBSAN,
+# kmemleak), lockdep, hung tasks and RCU stalls, and the leak message of
+# kmem_cache_destroy() at rmmod time. Extended regular expression.
+XTCP_KERNEL_ERROR_RE='BUG:|WARNING:|Oops|KFENCE:|Call Trace:'
+XTCP_KERNEL_ERROR_RE+='|Poison overwritten|blocked for more than'
+XTCP_KERNEL_ERROR_RE+='|general protection fault|kernel BUG'
+XTCP_KERNEL_ERROR_RE+='|Slab cache still has objects|UBSAN:|KASAN:'
+XTCP_KERNEL_ERROR_RE+='|possible circular locking|unreferenced object'
+XTCP_KERNEL_ERROR_RE+='|suspected memory leak|RCU stall'
+XTCP_KERNEL_ERROR_RE+='|rcu_(sched|preempt|bh) self-detected stall'
+XTCP_KERNEL_ERROR_RE+='|rcu: INFO: .*detected stall|Kernel panic'
+# The kselftest exit code for "skipped".
+KSFT_SKIP=4
+
+# --- KTAP output ---------------------------------------------------------
+
+KTAP_NUM=0
+KTAP_PASS=0
+KTAP_FAIL=0
+KTAP_SKIP=0
+
+# ktap_plan N: the header and the number of cases that will follow.
+ktap_plan() {
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+ktap_ok() {
+	KTAP_NUM=$((KTAP_NUM + 1))
+	KTAP_PASS=$((KTAP_PASS + 1))
+	echo "ok $KTAP_NUM $1"
+}
+
+# ktap_fail NAME [REASON]
+ktap_fail() {
+	KTAP_NUM=$((KTAP_NUM + 1))
+	KTAP_FAIL=$((KTAP_FAIL + 1))
+	echo "not ok $KTAP_NUM $1${2:+ # $2}"
+}
+
+# ktap_skip NAME REASON
+ktap_skip() {
+	KTAP_NUM=$((KTAP_NUM + 1))
+	KTAP_SKIP=$((KTAP_SKIP + 1))
+	echo "ok $KTAP_NUM $1 # SKIP ${2:-}"
+}
+
+# ktap_finished: print the totals and exit like a kselftest: 1 if any case
+# failed, 4 (skip) if every case was skipped, else 0.
+ktap_finished() {
+	echo "# Totals: pass:$KTAP_PASS fail:$KTAP_FAIL skip:$KTAP_SKIP"
+	if ((KTAP_FAIL > 0)); then
+		exit 1
+	elif ((KTAP_PASS == 0 && KTAP_SKIP > 0)); then
+		exit "$KSFT_SKIP"
+	fi
+	exit 0
+}
+
+# --- Waiting -------------------------------------------------------------
+
+# Milliseconds on the wall clock, from bash itself (no fork per poll).
+_xtcp_now_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+
+	echo $((us / 1000))
+}
+
+# wait_for CMD TIMEOUT_MS: evaluate the shell command CMD until it succeeds
+# or TIMEOUT_MS milliseconds have passed. Under TCG a fixed sleep is either
+# too short on a loaded host or wastes time on an idle one, so tests wait
+# on the condition they need. Polls every 10 ms at first, backing off to
+# 100 ms. Returns 0 when CMD succeeded, 1 on timeout.
+wait_for() {
+	local cmd=$1 timeout_ms=${2:-5000}
+	local deadline delay delay_ms=10
+
+	deadline=$(($(_xtcp_now_ms) + timeout_ms))
+	until eval "$cmd"; do
+		if (($(_xtcp_now_ms) >= deadline)); then
+			echo "# wait_for: no success within ${timeout_ms} ms: $cmd" >&2
+			return 1
+		fi
+		printf -v delay '0.%03d' "$delay_ms"
+		sleep "$delay"
+		delay_ms=$((delay_ms * 2 > 100 ? 100 : delay_ms * 2))
+	done
+	return 0
+}
+
+# --- Network namespaces --------------------------------------------------
+
+NS_A_ADDR=10.0.1.1
+NS_B_ADDR=10.0.1.2
+
+# netns_pair [A B]: create network namespaces A and B (default: unique
+# names), bring lo up in both and join them with a veth pair named veth0 on
+# both sides, A=10.0.1.1/24, B=10.0.1.2/24. Sets NS_A and NS_B. The
+# addresses exist only inside these namespaces of the test VM. Pair it with
+# `trap netns_pair_cleanup EXIT`; selftests/run.sh also drops everything a
+# test leaves behind when the test ends.
+netns_pair() {
+	NS_A=${1:-xtcp-a-$$}
+	NS_B=${2:-xtcp-b-$$}
+
+	ip netns add "$NS_A"
+	ip netns add "$NS_B"
+	ip -n "$NS_A" link set lo up
+	ip -n "$NS_B" link set lo up
+	ip -n "$NS_A" link add veth0 type veth peer name veth0 netns "$NS_B"
+	ip -n "$NS_A" addr add "$NS_A_ADDR/24" dev veth0
+	ip -n "$NS_B" addr add "$NS_B_ADDR/24" dev veth0
+	ip -n "$NS_A" link set veth0 up
+	ip -n "$NS_B" link set veth0 up
+}
+
+netns_pair_cleanup() {
+	[[ -n ${NS_A:-} ]] && ip netns del "$NS_A" 2>/dev/null
+	[[ -n ${NS_B:-} ]] && ip netns del "$NS_B" 2>/dev/null
+	return 0
+}
+
+# --- Sysctls -------------------------------------------------------------
+
+# Run a command in the named netns, or here when the name is empty.
+_xtcp_in_netns() {
+	local ns=$1
+
+	shift
+	if [[ -n $ns ]]; then
+		ip netns exec "$ns" "$@"
+	else
+		"$@"
+	fi
+}
+
+# xtcp_sysctl_get NAME [NETNS]: print net.xtcp.NAME.
+xtcp_sysctl_get() {
+	_xtcp_in_netns "${2:-}" cat "/proc/sys/net/xtcp/$1"
+}
+
+# xtcp_sysctl_set NAME VALUE [NETNS]: set net.xtcp.NAME; fails if the
+# kernel rejects the value.
+xtcp_sysctl_set() {
+	echo "$2" | _xtcp_in_netns "${3:-}" tee "/proc/sys/net/xtcp/$1" >/dev/null
+}
