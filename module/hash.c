@@ -22,7 +22,7 @@
 
 #include "xtcp.h"
 
-const struct rhashtable_params xtcp_ehash_params = {
+static const struct rhashtable_params xtcp_ehash_params = {
 	.key_len = sizeof(struct xtcp_tuple),
 	.key_offset = offsetof(struct xtcp_sock, tuple),
 	.head_offset = offsetof(struct xtcp_sock, node),

@@ -361,7 +361,7 @@ static void xtcp_listen_end(struct sock *sk)
  * What close() or shutdown(SHUT_WR) does to each state (RFC 9293 3.10.4),
  * and whether a FIN must be sent.
  */
-#define XTCP_ACTION_FIN (1 << 4)
+#define XTCP_ACTION_FIN BIT(4)
 #define XTCP_STATE_MASK 0x0f
 
 static const unsigned char xtcp_close_table[TCP_MAX_STATES] = {
@@ -532,7 +532,8 @@ static int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr,
 	if (sk->sk_state != TCP_CLOSE)
 		return -EISCONN;
 
-	nexthop = daddr = usin->sin_addr.s_addr;
+	daddr = usin->sin_addr.s_addr;
+	nexthop = daddr;
 	orig_sport = inet->inet_sport;
 	orig_dport = usin->sin_port;
 	fl4 = &inet->cork.fl.u.ip4;
@@ -642,6 +643,8 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
 		return;
+	/* sk_clone_lock() returns the child locked; tell sparse. */
+	__acquire(&child->sk_lock.slock);
 	xs = xtcp_sk(child);
 	newinet = inet_sk(child);
 
@@ -724,6 +727,7 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 free_clone:
 	child->sk_state = TCP_CLOSE;
 	sk_dst_reset(child);
+	__release(&child->sk_lock.slock);
 	sk_free_unlock_clone(child);
 }
 
@@ -1395,6 +1399,10 @@ static __poll_t xtcp_poll(struct file *file, struct socket *sock,
 				mask |= EPOLLOUT | EPOLLWRNORM;
 			} else {
 				set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+				/* Pairs with the ACK path freeing space before
+				 * it tests SOCK_NOSPACE: one of us sees the
+				 * other (as in tcp_poll()).
+				 */
 				smp_mb__after_atomic();
 				if (sk_stream_is_writeable(sk))
 					mask |= EPOLLOUT | EPOLLWRNORM;
@@ -1404,6 +1412,7 @@ static __poll_t xtcp_poll(struct file *file, struct socket *sock,
 		}
 	}
 
+	/* sk_err is set before the state change that woke us. */
 	smp_rmb();
 	if (READ_ONCE(sk->sk_err) ||
 	    !skb_queue_empty_lockless(&sk->sk_error_queue))

@@ -159,11 +159,10 @@ static void xtcp_timer_fire(struct sock *sk, enum xtcp_timer_event ev)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	bh_lock_sock(sk);
-	if (!sock_owned_by_user(sk)) {
+	if (!sock_owned_by_user(sk))
 		xtcp_timer_handlers[ev](sk);
-	} else if (!test_and_set_bit(ev, &xs->deferred)) {
+	else if (!test_and_set_bit(ev, &xs->deferred))
 		sock_hold(sk);
-	}
 	bh_unlock_sock(sk);
 	sock_put(sk);		/* the timer's reference */
 }

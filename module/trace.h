@@ -28,86 +28,84 @@
 		{ TCP_LISTEN, "LISTEN" },			\
 		{ TCP_CLOSING, "CLOSING" })
 
-DECLARE_EVENT_CLASS(xtcp_sock_event,
-	TP_PROTO(const struct sock *sk),
-	TP_ARGS(sk),
-	TP_STRUCT__entry(
-		__field(const void *, skaddr)
-		__field(__be32, saddr)
-		__field(__be32, daddr)
-		__field(__u16, sport)
-		__field(__u16, dport)
-		__field(int, state)
-	),
-	TP_fast_assign(
-		const struct inet_sock *inet = inet_sk(sk);
+#ifndef _XTCP_TRACE_HELPERS
+#define _XTCP_TRACE_HELPERS
+/* Addresses are kept as bytes, as the tcp tracepoints do. */
+static inline void xtcp_tp_addrs(const struct sock *sk, u8 *saddr, u8 *daddr,
+				 u16 *sport, u16 *dport)
+{
+	const struct inet_sock *inet = inet_sk(sk);
 
-		__entry->skaddr = sk;
-		__entry->saddr = inet->inet_saddr;
-		__entry->daddr = inet->inet_daddr;
-		__entry->sport = ntohs(inet->inet_sport);
-		__entry->dport = ntohs(inet->inet_dport);
-		__entry->state = sk->sk_state;
-	),
-	TP_printk("sk=%p %pI4:%u > %pI4:%u state=%s", __entry->skaddr,
-		  &__entry->saddr, __entry->sport, &__entry->daddr,
-		  __entry->dport, xtcp_state_name(__entry->state))
+	memcpy(saddr, &inet->inet_saddr, 4);
+	memcpy(daddr, &inet->inet_daddr, 4);
+	*sport = ntohs(inet->inet_sport);
+	*dport = ntohs(inet->inet_dport);
+}
+#endif
+
+DECLARE_EVENT_CLASS(xtcp_sock_event,
+		    TP_PROTO(const struct sock *sk),
+		    TP_ARGS(sk),
+		    TP_STRUCT__entry(__field(const void *, skaddr)
+				     __array(__u8, saddr, 4)
+				     __array(__u8, daddr, 4)
+				     __field(__u16, sport)
+				     __field(__u16, dport)
+				     __field(int, state)),
+		    TP_fast_assign(__entry->skaddr = sk;
+				   xtcp_tp_addrs(sk, __entry->saddr,
+						 __entry->daddr,
+						 &__entry->sport,
+						 &__entry->dport);
+				   __entry->state = sk->sk_state;),
+		    TP_printk("sk=%p %pI4:%u > %pI4:%u state=%s",
+			      __entry->skaddr, __entry->saddr,
+			      __entry->sport, __entry->daddr, __entry->dport,
+			      xtcp_state_name(__entry->state))
 );
 
 DEFINE_EVENT(xtcp_sock_event, xtcp_send_reset,
-	TP_PROTO(const struct sock *sk),
-	TP_ARGS(sk)
+	     TP_PROTO(const struct sock *sk),
+	     TP_ARGS(sk)
 );
 
 DEFINE_EVENT(xtcp_sock_event, xtcp_receive_reset,
-	TP_PROTO(const struct sock *sk),
-	TP_ARGS(sk)
+	     TP_PROTO(const struct sock *sk),
+	     TP_ARGS(sk)
 );
 
 TRACE_EVENT(xtcp_set_state,
-	TP_PROTO(const struct sock *sk, int oldstate, int newstate),
-	TP_ARGS(sk, oldstate, newstate),
-	TP_STRUCT__entry(
-		__field(const void *, skaddr)
-		__field(__be32, saddr)
-		__field(__be32, daddr)
-		__field(__u16, sport)
-		__field(__u16, dport)
-		__field(int, oldstate)
-		__field(int, newstate)
-	),
-	TP_fast_assign(
-		const struct inet_sock *inet = inet_sk(sk);
-
-		__entry->skaddr = sk;
-		__entry->saddr = inet->inet_saddr;
-		__entry->daddr = inet->inet_daddr;
-		__entry->sport = ntohs(inet->inet_sport);
-		__entry->dport = ntohs(inet->inet_dport);
-		__entry->oldstate = oldstate;
-		__entry->newstate = newstate;
-	),
-	TP_printk("sk=%p %pI4:%u > %pI4:%u %s -> %s", __entry->skaddr,
-		  &__entry->saddr, __entry->sport, &__entry->daddr,
-		  __entry->dport, xtcp_state_name(__entry->oldstate),
-		  xtcp_state_name(__entry->newstate))
+	    TP_PROTO(const struct sock *sk, int oldstate, int newstate),
+	    TP_ARGS(sk, oldstate, newstate),
+	    TP_STRUCT__entry(__field(const void *, skaddr)
+			     __array(__u8, saddr, 4)
+			     __array(__u8, daddr, 4)
+			     __field(__u16, sport)
+			     __field(__u16, dport)
+			     __field(int, oldstate)
+			     __field(int, newstate)),
+	    TP_fast_assign(__entry->skaddr = sk;
+			   xtcp_tp_addrs(sk, __entry->saddr, __entry->daddr,
+					 &__entry->sport, &__entry->dport);
+			   __entry->oldstate = oldstate;
+			   __entry->newstate = newstate;),
+	    TP_printk("sk=%p %pI4:%u > %pI4:%u %s -> %s", __entry->skaddr,
+		      __entry->saddr, __entry->sport, __entry->daddr,
+		      __entry->dport, xtcp_state_name(__entry->oldstate),
+		      xtcp_state_name(__entry->newstate))
 );
 
 TRACE_EVENT(xtcp_retransmit,
-	TP_PROTO(const struct sock *sk, u32 seq),
-	TP_ARGS(sk, seq),
-	TP_STRUCT__entry(
-		__field(const void *, skaddr)
-		__field(__u32, seq)
-		__field(int, state)
-	),
-	TP_fast_assign(
-		__entry->skaddr = sk;
-		__entry->seq = seq;
-		__entry->state = sk->sk_state;
-	),
-	TP_printk("sk=%p seq=%u state=%s", __entry->skaddr, __entry->seq,
-		  xtcp_state_name(__entry->state))
+	    TP_PROTO(const struct sock *sk, u32 seq),
+	    TP_ARGS(sk, seq),
+	    TP_STRUCT__entry(__field(const void *, skaddr)
+			     __field(__u32, seq)
+			     __field(int, state)),
+	    TP_fast_assign(__entry->skaddr = sk;
+			   __entry->seq = seq;
+			   __entry->state = sk->sk_state;),
+	    TP_printk("sk=%p seq=%u state=%s", __entry->skaddr, __entry->seq,
+		      xtcp_state_name(__entry->state))
 );
 
 #endif /* _XTCP_TRACE_H */

@@ -253,7 +253,7 @@ struct xtcp_sock {
 
 	struct sock *listener;
 	struct list_head accept_node;
-	spinlock_t accept_lock;
+	spinlock_t accept_lock;		/* see "Locking" above */
 	struct list_head accept_list;
 	u32 accept_ready;
 	u32 accept_pending;
@@ -436,7 +436,7 @@ struct xtcp_net {
 	struct ctl_table_header *sysctl_hdr;
 	DEFINE_SNMP_STAT(struct xtcp_mib, mib);
 	struct rhashtable ehash;
-	spinlock_t bind_lock;
+	spinlock_t bind_lock;		/* see above and hash.c */
 	struct hlist_head bhash[XTCP_BHASH_SIZE];
 	struct hlist_head lhash[XTCP_BHASH_SIZE];
 	u32 port_hint;

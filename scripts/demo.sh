@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# demo.sh - what `make demo` runs inside the test VM (scripts/vm.sh loaded
+# the freshly built xtcp.ko already): the knobs, the procfs files, an echo
+# over IP protocol 253 with its states, TIME_WAIT entries with their
+# remaining time, a lower MSL making them expire sooner, and the counters.
+
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+demo=tools/xtcp_demo.py
+
+say() {
+	printf '\n=== %s\n' "$*"
+}
+
+# TIME_WAIT entries whose remote port is $1 (hex, as /proc/net/xtcp shows).
+count_tw_to() {
+	awk -v p=":$1" 'NR > 1 && $4 == "06" && substr($3, 9) == p' \
+		/proc/net/xtcp | wc -l
+}
+
+say "xtcp.ko is loaded; its module parameter:"
+grep -E '^xtcp ' /proc/modules
+echo "proto=$(cat /sys/module/xtcp/parameters/proto)"
+
+say "Per-namespace knobs (sysctl net.xtcp):"
+sysctl net.xtcp
+
+say "Capturing the exchange with tcpdump -ni lo 'ip proto 253'"
+tcpdump -ni lo -l 'ip proto 253' >/tmp/capture.txt 2>/tmp/tcpdump.err &
+capture=$!
+# tcpdump needs a moment to open the device; wait until it says so.
+for _ in $(seq 100); do
+	grep -q listening /tmp/tcpdump.err && break
+	sleep 0.1
+done
+
+say "A client and a server exchange data over protocol 253:"
+python3 "$demo" echo 5001
+
+sleep 0.5	# let the last segments reach the capture
+kill -INT "$capture"
+wait "$capture" || true
+say "The segments on the wire (tcpdump shows protocol 253 raw; decode with"
+echo "    tshark -d ip.proto==253,tcp):"
+cat /tmp/capture.txt
+
+say "Ten more connections, client closing first: ten TIME_WAIT entries,"
+echo "each with 2 x msl = $((2 * $(sysctl -n net.xtcp.msl))) ms to live:"
+python3 "$demo" churn 5002 10
+python3 "$demo" show "after 10 client-first closes"
+
+say "Lower the MSL to 500 ms: new entries live 1 s, the old ones keep theirs"
+sysctl -w net.xtcp.msl=500
+python3 "$demo" churn 5003 5
+python3 "$demo" show "5 new entries at msl=500"
+deadline=$((SECONDS + 20))
+while [ "$(count_tw_to 138B)" -gt 0 ] && [ $SECONDS -lt $deadline ]; do
+	sleep 0.1
+done
+python3 "$demo" show "the msl=500 entries are gone, the msl=30000 ones remain"
+
+say "Counters (/proc/net/xtcp_stats):"
+cat /proc/net/xtcp_stats
+echo
+echo "demo: done"
