@@ -172,9 +172,27 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 		return false;
 	}
 
-	/* Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule). */
-	if (xtcp_before(xs->snd_wl1, cb->seq) ||
-	    (xs->snd_wl1 == cb->seq && !xtcp_before(ack, xs->snd_wl2))) {
+	/* Any ACK not older than SND.UNA answers a keepalive or window
+	 * probe: the peer is alive, the probe count starts over (as
+	 * tcp_ack() does). A probe's answer acknowledges nothing new.
+	 */
+	if (!xtcp_before(ack, xs->snd_una))
+		xs->probes_out = 0;
+
+	/* Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule). The
+	 * usable window is counted from SND.UNA, so the window must come
+	 * with the ACK that set SND.UNA: an ACK that advances SND.UNA always
+	 * brings its window (an old segment retransmitted with a new ACK
+	 * fails the WL1 test, yet its window is the newest), and an ACK
+	 * below SND.UNA never does (a late segment with a higher SEQ passes
+	 * it, but its window was relative to its older ACK). Otherwise the
+	 * right edge moves past what the peer offered. Linux does the same
+	 * (tcp_may_update_window(), old_ack in tcp_ack()).
+	 */
+	if (!xtcp_before(ack, xs->snd_una) &&
+	    (xtcp_after(ack, xs->snd_una) ||
+	     xtcp_before(xs->snd_wl1, cb->seq) ||
+	     (xs->snd_wl1 == cb->seq && !xtcp_before(ack, xs->snd_wl2)))) {
 		window_changed = xs->snd_wnd != wnd;
 		xs->snd_wnd = wnd;
 		xs->snd_wl1 = cb->seq;
@@ -188,7 +206,6 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 		xs->dup_acks = 0;
 		xs->retransmits = 0;
 		xs->backoff = 0;
-		xs->probes_out = 0;
 
 		if (xs->ts_ok && opts->ts_ok && opts->tsecr)
 			rtt_us = (long)(xtcp_ts_now(xs) - opts->tsecr) *
@@ -203,7 +220,11 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 			} else {
 				/* Partial ACK (RFC 6582 3.2 step 5). */
 				xtcp_retransmit_head(sk);
-				xs->cwnd = max(xs->cwnd - acked + 1, 1U);
+				/* Deflate by the amount acked, add back one
+				 * segment; unsigned, so never below 1.
+				 */
+				xs->cwnd = xs->cwnd > acked ?
+					   xs->cwnd - acked + 1 : 1;
 			}
 		} else {
 			xtcp_cong_on_ack(xs, acked);
@@ -409,6 +430,24 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		sk->sk_data_ready(sk);
 }
 
+/*
+ * Answer a segment that failed the acceptability or PAWS test (RFC 9293
+ * 3.10.7.4 first step, RFC 7323 section 5.3): "send an acknowledgment in
+ * reply" now, not when something else is sent. A retransmission of data
+ * we already have is the peer's only sign that our ACK of it was lost;
+ * without this reply two ends that each retransmit what the other has
+ * wait on each other forever. A segment without sequence space (a pure
+ * ACK) is not answered at once, so that two ends that disagree cannot
+ * trade ACKs endlessly; its ACK rides on our next segment.
+ */
+static void xtcp_dupack(struct sock *sk, u32 len)
+{
+	if (len)
+		xtcp_send_ack(sk);
+	else
+		xtcp_schedule_ack(sk, true);
+}
+
 /* RFC 9293 3.10.7.4 first step: is the segment acceptable? */
 static bool xtcp_sequence_ok(const struct xtcp_sock *xs,
 			     const struct xtcp_skb_cb *cb, u32 len)
@@ -536,13 +575,14 @@ static void xtcp_child_ready(struct sock *sk)
 	if (!listener)
 		return;
 	lxs = xtcp_sk(listener);
-	spin_lock(&lxs->accept_lock);
+	/* _bh: the backlog runs this in process context too. */
+	spin_lock_bh(&lxs->accept_lock);
 	if (!list_empty(&xs->accept_node)) {
 		list_move_tail(&xs->accept_node, &lxs->accept_list);
 		lxs->accept_pending--;
 		lxs->accept_ready++;
 	}
-	spin_unlock(&lxs->accept_lock);
+	spin_unlock_bh(&lxs->accept_lock);
 	listener->sk_data_ready(listener);
 }
 
@@ -580,6 +620,20 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 
 	xs->rcv_tstamp = jiffies;
 
+	/* Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK, its SYN
+	 * again with an ACK of ours, completes the open as the ACK it
+	 * carries; the SYN itself is old news.
+	 */
+	if (sk->sk_state == TCP_SYN_RECV && !xs->listener &&
+	    (cb->flags & (XTCPHDR_SYN | XTCPHDR_ACK | XTCPHDR_RST)) ==
+	    (XTCPHDR_SYN | XTCPHDR_ACK) &&
+	    cb->seq == xs->irs && cb->end_seq == xs->rcv_nxt &&
+	    cb->ack_seq == xs->snd_nxt) {
+		cb->seq = cb->end_seq;
+		cb->flags &= ~XTCPHDR_SYN;
+		len = 0;
+	}
+
 	/* A retransmitted SYN while our SYN-ACK is unanswered. */
 	if (sk->sk_state == TCP_SYN_RECV && cb->flags & XTCPHDR_SYN &&
 	    !(cb->flags & XTCPHDR_ACK) && cb->seq == xs->irs) {
@@ -591,12 +645,12 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 	if (xs->ts_ok && opts->ts_ok && !(cb->flags & XTCPHDR_RST) &&
 	    (s32)(opts->tsval - xs->ts_recent) < 0 &&
 	    ktime_get_seconds() - xs->ts_recent_stamp < 24 * 24 * 3600) {
-		xtcp_schedule_ack(sk, true);
+		xtcp_dupack(sk, len);
 		goto drop;
 	}
 	if (!xtcp_sequence_ok(xs, cb, len)) {
 		if (!(cb->flags & XTCPHDR_RST))
-			xtcp_schedule_ack(sk, true);
+			xtcp_dupack(sk, len);
 		goto drop;
 	}
 
@@ -646,7 +700,13 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 
 	switch (sk->sk_state) {
 	case TCP_FIN_WAIT1:
-		if (xtcp_our_fin_acked(sk)) {
+		/* A FIN in order in this same segment takes us from here
+		 * straight to TIME_WAIT (eighth step, xtcp_fin()): no
+		 * FIN_WAIT_2 in between.
+		 */
+		if (xtcp_our_fin_acked(sk) &&
+		    !(cb->flags & XTCPHDR_FIN &&
+		      !xtcp_after(cb->seq, xs->rcv_nxt))) {
 			xtcp_set_state(sk, TCP_FIN_WAIT2);
 			WRITE_ONCE(sk->sk_shutdown,
 				   sk->sk_shutdown | SEND_SHUTDOWN);
@@ -810,6 +870,7 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 	cb->flags = tcp_flag_byte(th);
 	cb->when = 0;
 	cb->retrans = 0;
+	cb->tw_isn = 0;
 
 	/* From here on the skb's data is the payload. */
 	__skb_pull(skb, th->doff * 4);

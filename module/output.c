@@ -218,6 +218,58 @@ static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
 	       skb == skb_peek_tail(&sk->sk_write_queue);
 }
 
+/*
+ * Cut @skb, queued and not yet sent, after @len payload bytes: the rest,
+ * with the FIN if there is one, moves to a new skb right behind it. Both
+ * payload checksums are computed again.
+ */
+static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	u32 rest = skb->len - len;
+	struct xtcp_skb_cb *ncb;
+	struct sk_buff *nskb;
+
+	if (skb_cloned(skb) || skb_is_nonlinear(skb))
+		return -EBUSY;
+	nskb = xtcp_alloc_skb(sk, rest, sk_gfp_mask(sk, GFP_ATOMIC));
+	if (!nskb)
+		return -ENOBUFS;
+	skb_put_data(nskb, skb->data + len, rest);
+	nskb->csum = csum_partial(nskb->data, rest, 0);
+	ncb = XTCP_SKB_CB(nskb);
+	ncb->seq = cb->seq + len;
+	ncb->end_seq = cb->end_seq;
+	ncb->flags = cb->flags;
+
+	__skb_trim(skb, len);
+	skb->csum = csum_partial(skb->data, len, 0);
+	cb->end_seq = cb->seq + len;
+	cb->flags &= ~XTCPHDR_FIN;
+
+	__skb_queue_after(&sk->sk_write_queue, skb, nskb);
+	sk_wmem_queued_add(sk, nskb->truesize);
+	return 0;
+}
+
+/*
+ * Sender-side silly window avoidance (RFC 9293 3.8.6.2.1): a segment
+ * larger than the usable window is cut to fit once the usable window is
+ * at least half the largest window the peer ever offered. Without this a
+ * peer whose whole buffer is smaller than one of our segments would never
+ * get another byte. Returns true if @skb fits now.
+ */
+static bool xtcp_fit_window(struct sock *sk, struct sk_buff *skb)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 usable = xs->snd_una + xs->snd_wnd - XTCP_SKB_CB(skb)->seq;
+
+	if ((s32)usable <= 0 || usable > skb->len ||
+	    usable < xs->max_window / 2)
+		return false;
+	return !xtcp_split_skb(sk, skb, usable);
+}
+
 /**
  * xtcp_write_xmit() - send what the windows allow
  * @sk: the socket
@@ -236,7 +288,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 		if (xs->packets_out >= xs->cwnd)
 			break;
 		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
-		    !(cb->flags & XTCPHDR_SYN)) {
+		    !(cb->flags & XTCPHDR_SYN) && !xtcp_fit_window(sk, skb)) {
 			/* Zero window: the retransmit timer probes it. */
 			if (!xs->packets_out &&
 			    !timer_pending(&xs->retransmit_timer))

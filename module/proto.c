@@ -631,9 +631,11 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	struct rtable *rt;
 
 	/* A full accept queue drops the SYN, as Linux does: the peer
-	 * retries, and by then accept() may have made room.
+	 * retries, and by then accept() may have made room. Full means
+	 * more than the backlog (sk_acceptq_is_full()): listen(fd, n)
+	 * holds n + 1 connections, and listen(fd, 0) one.
 	 */
-	if (READ_ONCE(lxs->accept_ready) >= READ_ONCE(sk->sk_max_ack_backlog) ||
+	if (READ_ONCE(lxs->accept_ready) > READ_ONCE(sk->sk_max_ack_backlog) ||
 	    READ_ONCE(lxs->accept_pending) >=
 	    READ_ONCE(xtcp_knobs(sk)->sysctl_max_syn_backlog)) {
 		XTCP_INC_STATS(net, XTCP_MIB_LISTENDROPS);
@@ -702,16 +704,21 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	xs->tuple.lport = th->dest;
 	xs->tuple.rport = th->source;
 	xs->iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
+	/* RFC 6191: a SYN that replaced a TIME_WAIT bucket gets an ISN
+	 * above anything that connection sent (xtcp_tw_rcv() chose it).
+	 */
+	if (cb->tw_isn)
+		xs->iss = cb->tw_isn;
 	if (xtcp_ehash_insert(child))
 		goto free_clone;
 	xtcp_inherit_port(child);
 
 	sock_hold(sk);
 	xs->listener = sk;
-	spin_lock(&lxs->accept_lock);
+	spin_lock_bh(&lxs->accept_lock);
 	list_add_tail(&xs->accept_node, &lxs->accept_list);
 	lxs->accept_pending++;
-	spin_unlock(&lxs->accept_lock);
+	spin_unlock_bh(&lxs->accept_lock);
 
 	trace_xtcp_set_state(child, TCP_LISTEN, TCP_SYN_RECV);
 	XTCP_INC_STATS(net, XTCP_MIB_PASSIVEOPENS);
@@ -865,13 +872,19 @@ static void xtcp_cleanup_rbuf(struct sock *sk, int copied)
 			     (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 			      TCPF_FIN_WAIT2)))
 		return;
-	/* Send a window update when reading opened at least two segments
-	 * (RFC 9293 3.8.6.2.2, receiver-side silly window avoidance).
+	/* Send a window update when reading moved the right edge by two
+	 * segments, or by half the window we can offer at most if that is
+	 * less (RFC 9293 3.8.6.2.2, receiver-side silly window avoidance:
+	 * min(Fr * RCV.BUFF, Eff.snd.MSS)). Without the second bound a
+	 * buffer smaller than two segments would never announce its space.
 	 */
 	space = (READ_ONCE(sk->sk_rcvbuf) -
 		 atomic_read(&sk->sk_rmem_alloc)) / 2;
+	/* Compare what we could announce, not the raw free space. */
+	space = min_t(int, space, 65535U << xs->rcv_wscale);
 	cur = (int)(xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt);
-	if (space - max(cur, 0) >= 2 * (int)xs->mss_cache ||
+	if (space - max(cur, 0) >= min(2 * (int)xs->mss_cache,
+				       READ_ONCE(sk->sk_rcvbuf) / 4) ||
 	    (cur <= 0 && space > 0))
 		xtcp_send_ack(sk);
 }
@@ -1338,6 +1351,10 @@ static int xtcp_hash(struct sock *sk)
 
 static void xtcp_keepalive(struct sock *sk, int valbool)
 {
+	/* sk_setsockopt() calls this before it sets SOCK_KEEPOPEN, and
+	 * xtcp_keepalive_reset() goes by the flag: set it first.
+	 */
+	sock_valbool_flag(sk, SOCK_KEEPOPEN, valbool);
 	xtcp_keepalive_reset(sk);
 }
 

@@ -112,8 +112,10 @@ static void xtcp_keepalive_handler(struct sock *sk)
 	unsigned long idle, idle_max;
 
 	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
-		/* fin_timeout: the peer never closed its side. */
-		xtcp_send_active_reset(sk, GFP_ATOMIC);
+		/* fin_timeout: the peer never closed its side. Go quietly,
+		 * as Linux does: a RST would end the peer's CLOSE_WAIT, which
+		 * is for its application to end (behaviour.md section 5).
+		 */
 		xtcp_done(sk);
 		return;
 	}

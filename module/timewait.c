@@ -135,7 +135,8 @@ void xtcp_time_wait(struct sock *sk)
 		    XTCP_TW_OVERFLOW_EVICT_OLDEST || !xn->tw.count ||
 		    !max) {
 			XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWOVERFLOW);
-			net_info_ratelimited("xtcp: time wait bucket table overflow\n");
+			/* pr_fmt() supplies the "xtcp: " prefix. */
+			net_info_ratelimited("time wait bucket table overflow\n");
 			goto out;
 		}
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWOVERFLOW);
