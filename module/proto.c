@@ -128,14 +128,11 @@ static void xtcp_write_space(struct sock *sk)
 	rcu_read_unlock();
 }
 
-/* Connection state common to new sockets and passive children. */
-static void xtcp_init_conn(struct sock *sk)
+/* Connection state, reset for each new connection on a socket. */
+static void xtcp_reset_conn(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
-	xs->hashed = false;
-	xs->send_head = NULL;
-	skb_queue_head_init(&xs->out_of_order_queue);
 	xs->rto = XTCP_TIMEOUT_INIT;
 	xs->srtt_us = 0;
 	xs->rttvar_us = 0;
@@ -156,14 +153,30 @@ static void xtcp_init_conn(struct sock *sk)
 	xs->rcv_wscale = XTCP_RCV_WSCALE;
 	xs->wscale_ok = 1;
 	xs->rcv_wnd = 0;
+	xs->accept_ready = 0;
+	xs->accept_pending = 0;
+	xs->last_oow_ack = 0;
+}
+
+/*
+ * Structures of a new socket or passive child, set up once: a socket
+ * reused by connect() after disconnect() keeps them, since a deferred
+ * timer event may still hold a reference through @deferred.
+ */
+static void xtcp_init_conn(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xs->hashed = false;
+	xs->send_head = NULL;
+	skb_queue_head_init(&xs->out_of_order_queue);
 	xs->listener = NULL;
 	INIT_LIST_HEAD(&xs->accept_node);
 	INIT_LIST_HEAD(&xs->accept_list);
 	spin_lock_init(&xs->accept_lock);
-	xs->accept_ready = 0;
-	xs->accept_pending = 0;
 	xs->deferred = 0;
 	xtcp_init_timers(sk);
+	xtcp_reset_conn(sk);
 }
 
 static int xtcp_init_sock(struct sock *sk)
@@ -493,7 +506,7 @@ static int xtcp_disconnect(struct sock *sk, int flags)
 		inet_reset_saddr(sk);
 	WRITE_ONCE(sk->sk_shutdown, 0);
 	sock_reset_flag(sk, SOCK_DONE);
-	xtcp_init_conn(sk);
+	xtcp_reset_conn(sk);
 	xs->rcv_nxt = 0;
 	xs->copied_seq = 0;
 	xs->write_seq = 0;

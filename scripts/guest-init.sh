@@ -46,12 +46,13 @@ trap 'fatal "line $LINENO: \"$BASH_COMMAND\" failed"' ERR
 trap '((VERDICT_SENT)) || fatal "guest-init.sh exited early"' EXIT
 
 # Written by vm.sh: XTCP_VM_CMD (array), XTCP_VM_ENV (array of NAME=value),
-# XTCP_VM_REPO, XTCP_VM_MODULE, XTCP_VM_MODULES_DIR, XTCP_VM_BUSYBOX,
-# XTCP_VM_VERDICT. Sourced at top level so the arrays stay global.
+# XTCP_VM_REPO, XTCP_VM_MODULE, XTCP_VM_MODULES_DIR, XTCP_VM_KDIR,
+# XTCP_VM_BUSYBOX, XTCP_VM_VERDICT. Sourced at top level so that the
+# arrays stay global.
 # shellcheck source=/dev/null
 source "$OUT/params"
 
-# Is PATH a mount point? Reads the mount table with builtins only.
+# Is $1 a mount point? Reads the mount table with builtins only.
 is_mounted() {
 	local _dev mnt _rest
 
@@ -92,6 +93,16 @@ mount_system() {
 	fi
 }
 
+# Does the kernel know file system type $1 (built in or loaded)?
+fs_supported() {
+	local line
+
+	while read -r line; do
+		[[ ${line##*[[:space:]]} == "$1" ]] && return 0
+	done </proc/filesystems
+	return 1
+}
+
 # Tests install xtcp.ko into /lib/modules/$(uname -r)/extra and run depmod
 # to check autoloading through the module alias, so /lib/modules becomes an
 # overlay: the host's directory below, tmpfs above.
@@ -99,7 +110,7 @@ writable_modules() {
 	local krel dir=/run/xtcp-vm/modules
 
 	read -r krel </proc/sys/kernel/osrelease
-	grep -qw overlay /proc/filesystems || modprobe overlay
+	fs_supported overlay || modprobe overlay
 	mkdir -p "$dir/upper" "$dir/work" "$dir/upper2" "$dir/work2"
 	mount -t overlay overlay \
 		-o "lowerdir=/lib/modules,upperdir=$dir/upper,workdir=$dir/work" \
@@ -112,14 +123,21 @@ writable_modules() {
 		mount -t overlay overlay \
 			-o "lowerdir=$XTCP_VM_MODULES_DIR,upperdir=$dir/upper2,workdir=$dir/work2" \
 			"/lib/modules/$krel"
+	elif [[ -z $XTCP_VM_MODULES_DIR && -r $XTCP_VM_KDIR/modules.builtin ]]; then
+		# A kernel with everything built in (the debug kernel): tell
+		# modprobe so, or `modprobe veth` fails although veth is there.
+		cp "$XTCP_VM_KDIR"/modules.{builtin,builtin.modinfo,order} \
+			"/lib/modules/$krel/" 2>/dev/null || true
+		depmod -a "$krel"
 	fi
 }
 
 setup_system() {
-	local var
+	local var lo_flags
 
 	echo xtcp-vm >/proc/sys/kernel/hostname
-	ip link set lo up
+	read -r lo_flags </sys/class/net/lo/flags
+	((lo_flags & 1)) || ip link set lo up
 	ulimit -c 0
 	export HOME=/tmp TERM=${TERM:-linux} XTCP_OUT=$OUT
 	for var in "${XTCP_VM_ENV[@]}"; do

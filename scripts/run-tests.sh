@@ -27,7 +27,8 @@ TEST_ARGS=()
 
 usage() {
 	cat <<EOF
-Usage: scripts/run-tests.sh [--debug] [--timeout SEC] [-q] [TEST... | --list FILE]
+Usage: scripts/run-tests.sh [--debug] [--timeout SEC] [-q]
+                            [TEST... | --list FILE]
 
   --debug        use the debug kernel (KASAN, lockdep, kmemleak) from
                  scripts/debug-kernel.sh and \$BUILD/debug; longer timeouts
@@ -65,15 +66,27 @@ parse_args() {
 # The debug lane: kernel image and build tree come from debug-kernel.sh,
 # the module and tests from $BUILD/debug (see the Makefile's check-debug).
 setup_debug() {
-	local kernel kdir
+	local kernel kdir mods
 
 	if ! kernel=$("$REPO/scripts/debug-kernel.sh" --print-kernel) ||
 		! kdir=$("$REPO/scripts/debug-kernel.sh" --print-kdir); then
-		echo "run-tests: scripts/debug-kernel.sh did not name a debug kernel" >&2
+		echo "run-tests: scripts/debug-kernel.sh did not name a debug kernel"
+		summary 0 1 0
 		exit 2
 	fi
 	BUILD=$BUILD/debug
 	VM_ARGS+=(--kernel "$kernel" --kdir "$kdir")
+	# Its installed modules, if it has any (everything the VM needs is
+	# built in).
+	if mods=$("$REPO/scripts/debug-kernel.sh" --print-modules 2>/dev/null) &&
+		[[ -d $mods ]]; then
+		VM_ARGS+=(--modules "$mods")
+	fi
+}
+
+# The last line of every run.
+summary() {
+	echo "$1 passed, $2 failed, $3 skipped"
 }
 
 # Count the results file. Prints "FAIL ..." lines for each failure, then
@@ -90,6 +103,7 @@ count_results() {
 		cp = cf = cs = np = 0
 	}
 	/^1\.\.[0-9]+/ && !plan { plan = substr($0, 4) + 0; next }
+	/^# selftests: xtcp: / { current = $4; next }
 	# A case inside a program: its output is prefixed with "# ".
 	/^# (not )?ok [0-9]+([ \t]|$)/ {
 		line = substr($0, 3)
@@ -111,6 +125,7 @@ count_results() {
 		if ((i = index($0, " # ")))
 			reason = substr($0, i + 3)
 		seen++
+		finished[name] = 1
 		if (name != "module_unload")
 			programs++
 		if (cp + cf + cs == 0) {
@@ -139,12 +154,13 @@ count_results() {
 		next
 	}
 	END {
-		if (cp + cf + cs) {
-			# The program running when the VM died: keep its cases;
-			# it counts as missing below.
+		# The program running when the VM died or the run timed out:
+		# keep the cases it finished; it counts as missing below.
+		if (current != "" && !(current in finished)) {
 			add_cases()
 			for (j = 1; j <= np; j++)
-				print "FAIL (unfinished): " pending[j]
+				print "FAIL " current ": " pending[j]
+			print "FAIL " current ": did not finish"
 		}
 		missing = plan - seen
 		if (missing < 0)
@@ -215,7 +231,7 @@ main() {
 	if ((programs == 0)); then
 		echo "run-tests: no test program ran"
 	fi
-	echo "$pass passed, $fail failed, $skip skipped"
+	summary "$pass" "$fail" "$skip"
 	((fail == 0 && programs > 0))
 }
 

@@ -17,7 +17,7 @@
 #	ktap_skip NAME REASON, ktap_finished
 #				TAP output with kselftest exit codes
 #	wait_for CMD TIMEOUT_MS	poll a condition until a deadline
-#	netns_pair [A B], netns_pair_cleanup
+#	netns_pair, netns_pair_cleanup
 #				two namespaces joined by a veth pair
 #	xtcp_sysctl_get NAME [NETNS], xtcp_sysctl_set NAME VALUE [NETNS]
 #				net.xtcp.* knobs, optionally in a named netns
@@ -118,15 +118,15 @@ wait_for() {
 NS_A_ADDR=10.0.1.1
 NS_B_ADDR=10.0.1.2
 
-# netns_pair [A B]: create network namespaces A and B (default: unique
-# names), bring lo up in both and join them with a veth pair named veth0 on
-# both sides, A=10.0.1.1/24, B=10.0.1.2/24. Sets NS_A and NS_B. The
-# addresses exist only inside these namespaces of the test VM. Pair it with
-# `trap netns_pair_cleanup EXIT`; selftests/run.sh also drops everything a
-# test leaves behind when the test ends.
+# netns_pair: create two network namespaces, $NS_A and $NS_B (unique names
+# unless set before the call), bring lo up in both and join them with a
+# veth pair named veth0 on both sides: A has 10.0.1.1/24 ($NS_A_ADDR), B
+# 10.0.1.2/24 ($NS_B_ADDR). These addresses exist only inside the test
+# VM's private namespaces. Pair it with `trap netns_pair_cleanup EXIT`;
+# selftests/run.sh also drops whatever a test leaves behind.
 netns_pair() {
-	NS_A=${1:-xtcp-a-$$}
-	NS_B=${2:-xtcp-b-$$}
+	NS_A=${NS_A:-xtcp-a-$$}
+	NS_B=${NS_B:-xtcp-b-$$}
 
 	ip netns add "$NS_A"
 	ip netns add "$NS_B"

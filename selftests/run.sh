@@ -157,14 +157,17 @@ run_one() {
 		emit "not ok $num $name # missing"
 		return 1
 	fi
+	emit "# selftests: xtcp: $name"
 	taint_before=$(tainted)
 	kmsg_mark "begin $num $name"
+	# Straight into the results file too: if the kernel dies during the
+	# test, its output so far is still there.
 	(cd "$(dirname "$path")" &&
 		timeout -k 10 "$TIMEOUT" unshare --net --pid --fork --mount-proc \
 			bash -c "$NS_WRAPPER" bash stdbuf -oL -eL "$path") 2>&1 |
-		sed -u 's/^/# /' | tee "$log" || rc=${PIPESTATUS[0]}
+		sed -u 's/^/# /' | tee -a "$log" ${RESULTS:+"$RESULTS"} ||
+		rc=${PIPESTATUS[0]}
 	kmsg_mark "end $num $name"
-	[[ -z $RESULTS ]] || cat "$log" >>"$RESULTS"
 
 	case $rc in
 	0 | "$KSFT_SKIP") ;;
@@ -266,7 +269,10 @@ main() {
 		((${#TESTS[@]} == 0)) || printf '%s\n' "${TESTS[@]##*/}"
 		return 0
 	fi
-	[[ $(id -u) == 0 ]] || { echo "run.sh: needs root (run it in scripts/vm.sh)" >&2; exit 2; }
+	if [[ $(id -u) != 0 ]]; then
+		echo "run.sh: needs root (run it in scripts/vm.sh)" >&2
+		exit 2
+	fi
 
 	WORK=$(mktemp -d)
 	trap 'rm -rf "$WORK"' EXIT

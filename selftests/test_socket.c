@@ -91,12 +91,20 @@ TEST_F(fresh, ip_level_options)
 	EXPECT_EQ(tos, getsockopt_int(self->fd, SOL_IP, IP_TOS));
 }
 
+/* Other socket types: refused with the errno TCP's number gets. */
 TEST(xtcp_other_types_refused)
 {
-	EXPECT_EQ(-1, socket(AF_INET, SOCK_DGRAM, IPPROTO_XTCP));
-	EXPECT_EQ(EPROTONOSUPPORT, errno);
-	EXPECT_EQ(-1, socket(AF_INET, SOCK_SEQPACKET, IPPROTO_XTCP));
-	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	static const int types[] = { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RDM };
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int tcp_errno;
+
+		ASSERT_EQ(-1, socket(AF_INET, types[i], IPPROTO_TCP));
+		tcp_errno = errno;
+		EXPECT_EQ(-1, socket(AF_INET, types[i], IPPROTO_XTCP));
+		EXPECT_EQ(tcp_errno, errno) TH_LOG("type %d", types[i]);
+	}
 }
 
 TEST(xtcp_alt_number_unused)

@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# deps.sh - install the Debian packages xtcp needs to build, test and check.
+#
+# Idempotent and quick when everything is present: each package is checked
+# with dpkg-query first, and apt-get runs only for the missing ones.
+
+set -euo pipefail
+
+# Everything the project needs from Debian (12, bookworm). Add new needs
+# here.
+PACKAGES=(
+	# The target kernel, its build tree and source (checkpatch.pl, the
+	# kselftest headers, the debug kernel).
+	linux-image-6.12-amd64 linux-headers-6.12-amd64 linux-source-6.12
+	# The test VM.
+	qemu-system-x86 busybox-static iproute2 kmod cpio xz-utils
+	# Style gate.
+	shellcheck sparse
+	# Building the module, the tests and the debug kernel.
+	gcc make python3 bc flex bison libelf-dev libssl-dev
+	# Used by tests inside the VM.
+	tcpdump
+	# make bench: the plot of the results.
+	python3-matplotlib
+)
+
+# Print the packages that are not installed (one dpkg-query for all).
+missing_packages() {
+	local pkg
+	local -A installed=()
+
+	while read -r pkg; do
+		installed[$pkg]=1
+	done < <(dpkg-query -W -f '${Package} ${db:Status-Status}\n' \
+		"${PACKAGES[@]}" 2>/dev/null | awk '$2 == "installed" { print $1 }')
+	for pkg in "${PACKAGES[@]}"; do
+		[[ -n ${installed[$pkg]:-} ]] || echo "$pkg"
+	done
+}
+
+# Run a command as root: directly, or through sudo.
+as_root() {
+	if ((EUID == 0)); then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		echo "deps: need root or sudo to run: $*" >&2
+		exit 1
+	fi
+}
+
+main() {
+	local -a missing
+
+	command -v dpkg-query >/dev/null || {
+		echo "deps: dpkg-query not found; this script supports Debian only" >&2
+		exit 1
+	}
+	mapfile -t missing < <(missing_packages)
+	if ((${#missing[@]} == 0)); then
+		echo "deps: all ${#PACKAGES[@]} packages present"
+		return 0
+	fi
+
+	echo "deps: missing ${#missing[@]} of ${#PACKAGES[@]}: ${missing[*]}"
+	as_root apt-get update
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${missing[@]}"
+
+	mapfile -t missing < <(missing_packages)
+	if ((${#missing[@]})); then
+		echo "deps: still missing after apt-get: ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "deps: all ${#PACKAGES[@]} packages present"
+}
+
+main "$@"
