@@ -430,6 +430,9 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		sk->sk_data_ready(sk);
 }
 
+/* Linux's net.ipv4.tcp_invalid_ratelimit default: 500 ms. */
+#define XTCP_OOW_ACK_INTERVAL	(HZ / 2)
+
 /*
  * Answer a segment that failed the acceptability or PAWS test (RFC 9293
  * 3.10.7.4 first step, RFC 7323 section 5.3): "send an acknowledgment in
@@ -437,15 +440,25 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
  * we already have is the peer's only sign that our ACK of it was lost;
  * without this reply two ends that each retransmit what the other has
  * wait on each other forever. A segment without sequence space (a pure
- * ACK) is not answered at once, so that two ends that disagree cannot
- * trade ACKs endlessly; its ACK rides on our next segment.
+ * ACK) is answered at most once per XTCP_OOW_ACK_INTERVAL, as Linux does
+ * (tcp_oow_rate_limited()): two ends that disagree cannot trade ACKs
+ * endlessly, and a keepalive probe, a bare ACK below our rcv_nxt (RFC
+ * 9293 3.8.4), still gets the answer that keeps its connection alive.
  */
 static void xtcp_dupack(struct sock *sk, u32 len)
 {
-	if (len)
-		xtcp_send_ack(sk);
-	else
-		xtcp_schedule_ack(sk, true);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!len) {
+		if (xs->last_oow_ack &&
+		    time_before(jiffies, xs->last_oow_ack +
+					 XTCP_OOW_ACK_INTERVAL)) {
+			xtcp_schedule_ack(sk, true);
+			return;
+		}
+		xs->last_oow_ack = jiffies ?: 1;
+	}
+	xtcp_send_ack(sk);
 }
 
 /* RFC 9293 3.10.7.4 first step: is the segment acceptable? */

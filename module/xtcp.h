@@ -167,6 +167,8 @@ enum xtcp_timer_event {
  * @linger2: XTCP_LINGER2, s, 0 for the sysctl, negative: no FIN_WAIT_2 hold
  * @msl: XTCP_MSL, ms, 0 for the sysctl
  * @rcv_tstamp: jiffies of the last segment received (keepalive idle time)
+ * @last_oow_ack: jiffies of the last ACK sent for an unacceptable segment
+ *	without sequence space (rate limit, see xtcp_dupack())
  * @send_head: first queued segment not yet sent, NULL if none
  * @out_of_order_queue: received segments beyond @rcv_nxt, in order
  * @retransmit_timer: RTO, SYN and zero-window probe timer
@@ -244,6 +246,7 @@ struct xtcp_sock {
 	int linger2;
 	int msl;
 	unsigned long rcv_tstamp;
+	unsigned long last_oow_ack;
 
 	struct sk_buff *send_head;
 	struct sk_buff_head out_of_order_queue;
