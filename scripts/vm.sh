@@ -294,6 +294,7 @@ for arg in $(cat /proc/cmdline); do
 	xtcp_vm_out=*) out=${arg#*=} ;;
 	xtcp_vm_init=*) init=${arg#*=} ;;
 	xtcp_vm_cache=*) cache=${arg#*=} ;;
+	xtcp_vm_keep=*) keep=$(echo "${arg#*=}" | tr ':' ' ') ;;
 	xtcp_vm_verdict=*) vbyte=${arg#*=} ;;
 	xtcp_vm_probe=1) verdict "$vbyte"; fail "probe: no debug-exit device" ;;
 	esac
@@ -306,9 +307,24 @@ done
 opts=trans=virtio,version=9p2000.L,msize=@MSIZE@
 mount -t 9p -o "$opts,cache=$cache,ro" hostroot /newroot ||
 	fail "cannot mount the host root over 9p"
+# Host paths below /tmp, /var/tmp or /run that the run needs (a checkout
+# or build directory there): held aside while the tmpfs mounts cover
+# those directories, then put back at the same path.
+i=0
+for p in $keep; do
+	mkdir -p "/keep/$i"
+	mount --bind "/newroot$p" "/keep/$i" || fail "cannot keep $p"
+	i=$((i + 1))
+done
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
 mount -t tmpfs -o mode=1777 tmpfs /newroot/var/tmp
 mount -t tmpfs -o mode=0755 tmpfs /newroot/run
+i=0
+for p in $keep; do
+	mkdir -p "/newroot$p"
+	mount --move "/keep/$i" "/newroot$p" || fail "cannot put back $p"
+	i=$((i + 1))
+done
 # After the tmpfs mounts, so an out directory below /tmp stays visible.
 mkdir -p "/newroot$out"
 mount -t 9p -o "$opts,cache=none" xtcpout "/newroot$out" ||
@@ -467,7 +483,32 @@ prune_runs() {
 		sort -rn | tail -n +$((KEEP_RUNS + 1)) | cut -d ' ' -f 2-)
 }
 
+# Host paths the guest's tmpfs mounts would hide, colon-separated: the
+# repository, the build directory and the module's directory when they lie
+# below /tmp, /var/tmp or /run (a CI checkout, say), outermost first.
+keep_paths() {
+	local p k
+	local -a keep=()
+
+	for p in "$REPO" "$BUILD" ${MODULE:+"$(dirname "$MODULE")"}; do
+		case $p in
+		/tmp/* | /var/tmp/* | /run/*) ;;
+		*) continue ;;
+		esac
+		for k in "${keep[@]}"; do
+			[[ $p == "$k" || $p == "$k"/* ]] && continue 2
+		done
+		keep+=("$p")
+	done
+	(
+		IFS=:
+		echo "${keep[*]}"
+	)
+}
+
 kernel_cmdline() {
+	local keep
+	keep=$(keep_paths)
 	local args=(
 		console=ttyS0 printk.time=1
 		# Warnings and worse reach the console; all of it is in dmesg.
@@ -480,6 +521,7 @@ kernel_cmdline() {
 		xtcp_vm_verdict="$VERDICT_BYTE"
 		xtcp_vm_out="$OUT" xtcp_vm_init="$REPO/scripts/guest-init.sh"
 		xtcp_vm_cache="$ROOT_CACHE"
+		${keep:+xtcp_vm_keep="$keep"}
 	)
 	echo "${args[*]}${APPEND:+ $APPEND}"
 }
