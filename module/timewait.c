@@ -194,8 +194,9 @@ static void xtcp_tw_send_ack(struct net *net, struct sk_buff *skb,
  * @t: its 4-tuple from this host's point of view
  *
  * RFC 9293 3.10.7.4 for TIME-WAIT, with RFC 1337 and RFC 6191. A new SYN
- * that is clearly newer kills the bucket and is handed back to the caller
- * for the listener, with the ISN to use in the control block.
+ * that is clearly newer, for a port with a listener, kills the bucket and
+ * is handed back to the caller for that listener, with the ISN to use in
+ * the control block.
  *
  * Context: softirq.
  * Return: true if the segment was consumed here.
@@ -207,6 +208,7 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	const struct xtcp_opts *opts = &cb->opts;
 	bool rst = cb->flags & XTCPHDR_RST;
+	struct sock *listener = NULL;
 	bool consumed = true;
 	struct xtcp_tw *tw;
 	bool paws_reject;
@@ -244,11 +246,19 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 	    (xtcp_after(cb->seq, tw->rcv_nxt) ||
 	     (tw->ts_ok && opts->ts_ok &&
 	      (s32)(tw->ts_recent - opts->tsval) < 0))) {
-		cb->tw_isn = tw->snd_nxt + 65535 + 2 ?: 1;
-		XTCP_INC_STATS(net, XTCP_MIB_TWRECYCLEDBYSYN);
-		__xtcp_tw_kill(xn, tw);
-		consumed = false;
-		goto out;
+		/* Only a listener can take the 4-tuple over; without one
+		 * the SYN is answered from TIME_WAIT below and the entry
+		 * stays, as in Linux (tcp_v4_rcv(), TCP_TW_SYN).
+		 */
+		listener = xtcp_listener_lookup(net, t->laddr, t->lport,
+						inet_iif(skb));
+		if (listener) {
+			cb->tw_isn = tw->snd_nxt + 65535 + 2 ?: 1;
+			XTCP_INC_STATS(net, XTCP_MIB_TWRECYCLEDBYSYN);
+			__xtcp_tw_kill(xn, tw);
+			consumed = false;
+			goto out;
+		}
 	}
 
 	if (!rst) {
@@ -262,6 +272,8 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 out:
 	spin_unlock(&xn->bind_lock);
 	rcu_read_unlock();
+	if (listener)
+		sock_put(listener);
 	if (consumed)
 		kfree_skb(skb);
 	return consumed;

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * close() and what follows it (behaviour.md section 3): SO_LINGER with a
+ * zero and a nonzero time, and the life of an orphaned FIN_WAIT_2
+ * (fin_timeout, TCP_LINGER2/XTCP_LINGER2). Every test runs for Linux TCP,
+ * the oracle, and for xtcp with the same expectations; counters only TCP
+ * or only xtcp has are checked for that one.
+ *
+ * A live peer is a socket over loopback; a peer that never acknowledges
+ * is the scripted peer of xtcp_peer.h.
+ */
+
+#include <netinet/tcp.h>
+
+/*
+ * The harness's wrapper around each test keeps its fork() result in a
+ * local across the setjmp() that ASSERT_*() return to; once a test body is
+ * inlined there, GCC warns that it might be clobbered. Should it be, a
+ * failed assertion still fails the test (the process aborts).
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#include "kselftest_harness.h"
+#include "xtcp_peer.h"
+#include "xtcp_test.h"
+
+#define KADDR		"10.9.0.1"
+#define PADDR		"10.9.0.2"
+#define LOOPBACK	"127.0.0.1"
+#define PEER_ISN	0x60000000u
+#define IPV4_SYSCTL	"/proc/sys/net/ipv4/"
+#define ANY_FLAGS	(XP_SYN | XP_ACK | XP_RST | XP_FIN)
+#define ST_FIN_WAIT1	0x04
+#define ST_FIN_WAIT2	0x05
+#define ST_TIME_WAIT	0x06
+#define ST_CLOSE_WAIT	0x08
+
+/* Evaluate @cond every 2 ms until it holds or @ms pass; its last value. */
+#define wait_until(cond, ms) ({						\
+	__s64 __deadline = xp_now_ms() + (ms);				\
+	bool __ok;							\
+									\
+	while (!(__ok = (cond)) && xp_now_ms() < __deadline)		\
+		usleep(2000);						\
+	__ok;								\
+})
+
+static_assert(XTCP_LINGER2 == TCP_LINGER2, "option numbers");
+
+FIXTURE(lg) {
+	struct xp_peer p;
+};
+
+FIXTURE_VARIANT(lg) {
+	int proto;
+	int level;
+	const char *proc;
+	const char *fin_timeout;
+	const char *aborts;	/* counter of SO_LINGER {1, 0} aborts */
+};
+
+FIXTURE_VARIANT_ADD(lg, tcp) {
+	.proto = IPPROTO_TCP,
+	.level = SOL_TCP,
+	.proc = "/proc/net/tcp",
+	.fin_timeout = IPV4_SYSCTL "tcp_fin_timeout",
+	.aborts = "TCPAbortOnData",	/* TcpExt; Linux counts it there */
+};
+
+FIXTURE_VARIANT_ADD(lg, xtcp) {
+	.proto = IPPROTO_XTCP,
+	.level = SOL_XTCP,
+	.proc = "/proc/net/xtcp",
+	.fin_timeout = XTCP_SYSCTL_DIR "fin_timeout",
+	.aborts = "LingerAborts",
+};
+
+FIXTURE_SETUP(lg)
+{
+	int err;
+
+	err = xp_unshare_net();
+	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
+	/* Orphans left retransmitting to the peer die quickly. */
+	if (variant->proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 2));
+	} else {
+		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "2"));
+		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_orphan_retries",
+					     "1"));
+	}
+	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
+	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
+}
+
+FIXTURE_TEARDOWN(lg)
+{
+	xp_close(&self->p);
+}
+
+static struct sockaddr_in sin_of(const char *addr, __u16 port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return sin;
+}
+
+static int set_int(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
+}
+
+static int get_int(int fd, int level, int name)
+{
+	socklen_t len = sizeof(int);
+	int val;
+
+	return getsockopt(fd, level, name, &val, &len) ? -errno : val;
+}
+
+static int set_linger(int fd, int onoff, int secs)
+{
+	struct linger l = { .l_onoff = onoff, .l_linger = secs };
+
+	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) ? -errno : 0;
+}
+
+static int local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len))
+		return -errno;
+	return ntohs(sin.sin_port);
+}
+
+/* Value of "TcpExt: @name" in /proc/net/netstat, or -errno. */
+static long tcpext(const char *name)
+{
+	char hdr[4096], val[4096], *hs, *vs, *h, *v;
+	long found = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -errno;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		h = strtok_r(hdr, "\n ", &hs);
+		v = strtok_r(val, "\n ", &vs);
+		while (h && v) {
+			if (!strcmp(h, name)) {
+				found = atol(v);
+				break;
+			}
+			h = strtok_r(NULL, "\n ", &hs);
+			v = strtok_r(NULL, "\n ", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static long aborts(const FIXTURE_VARIANT(lg) *variant)
+{
+	if (variant->proto == IPPROTO_TCP)
+		return tcpext(variant->aborts);
+	return xtcp_counter(variant->aborts);
+}
+
+/*
+ * Lines of @path (the /proc/net/tcp layout) with local port @lport,
+ * remote port @rport and state @st, each ignored when negative.
+ */
+static int proc_count(const char *path, int lport, int rport, int st)
+{
+	unsigned int lp, rp, s;
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%x %x", &lp, &rp, &s) != 3)
+			continue;
+		if ((lport < 0 || lp == (unsigned int)lport) &&
+		    (rport < 0 || rp == (unsigned int)rport) &&
+		    (st < 0 || s == (unsigned int)st))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* A connected pair over loopback: client in *@cfd, the accepted socket
+ * returned. -errno on failure.
+ */
+static int lo_pair(int proto, int *cfd)
+{
+	struct sockaddr_in sin = sin_of(LOOPBACK, 0);
+	socklen_t len = sizeof(sin);
+	int lfd, sfd = -1;
+
+	*cfd = -1;
+	lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (lfd < 0)
+		return -errno;
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len))
+		goto out;
+	*cfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)))
+		goto out;
+	sfd = accept(lfd, NULL, NULL);
+out:
+	if (sfd < 0) {
+		sfd = -errno;
+		if (*cfd >= 0)
+			close(*cfd);
+		*cfd = -1;
+	}
+	close(lfd);
+	return sfd;
+}
+
+/* recv() on @fd once it is readable: 0 (EOF), a byte count, or -errno. */
+static int recv_ready(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[16];
+	int n;
+
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -ETIMEDOUT;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	return n < 0 ? -errno : n;
+}
+
+/* One connection between the kernel and the scripted peer. */
+struct conn {
+	int fd;
+	__u16 kport;
+	__u16 pport;
+	__u32 k_nxt;
+	__u32 p_nxt;
+	__u32 k_tsval;
+	__u32 p_tsval;
+	bool ts;
+};
+
+static void peer_seg(const struct xp_peer *p, struct conn *c,
+		     struct xp_seg *s, unsigned int flags)
+{
+	xp_seg_init(p, s);
+	s->sport = c->pport;
+	s->dport = c->kport;
+	s->seq = c->p_nxt;
+	s->ack = c->k_nxt;
+	s->flags = flags;
+	if (c->ts) {
+		s->ts = true;
+		c->p_tsval += 10;
+		s->tsval = c->p_tsval;
+		s->tsecr = c->k_tsval;
+	}
+}
+
+/*
+ * The next segment of @c from the kernel with (flags & @mask) == @flags
+ * within @timeout_ms; others are passed over. 0 or -errno.
+ */
+static int kernel_seg(struct xp_peer *p, struct conn *c, struct xp_seg *r,
+		      unsigned int mask, unsigned int flags, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms, left;
+	int err;
+
+	for (;;) {
+		left = deadline - xp_now_ms();
+		err = xp_recv(p, r, left > 0 ? left : 0);
+		if (err)
+			return err;
+		if (r->dport != c->pport || (c->kport && r->sport != c->kport))
+			continue;
+		if (r->ts)
+			c->k_tsval = r->tsval;
+		if ((r->flags & mask) == flags)
+			return 0;
+		p->skipped++;
+		xp_seg_fmt(r, p->last_skipped, sizeof(p->last_skipped));
+	}
+}
+
+/* Active open of a new blocking socket to the peer's @pport. */
+static void kernel_connect(struct __test_metadata *_metadata,
+			   const FIXTURE_VARIANT(lg) *variant,
+			   struct xp_peer *p, struct conn *c, __u16 pport)
+{
+	struct sockaddr_in sin = sin_of(PADDR, pport);
+	struct pollfd pfd = { .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	struct xp_seg syn, s, r;
+	int err, soerr = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->pport = pport;
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, c->fd);
+	ASSERT_EQ(-1, connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(EINPROGRESS, errno);
+	err = kernel_seg(p, c, &syn, ANY_FLAGS, XP_SYN, 3000);
+	ASSERT_EQ(0, err) TH_LOG("no SYN: %s", strerror(-err));
+	c->kport = syn.sport;
+	c->k_nxt = syn.seq + 1;
+	c->p_nxt = PEER_ISN;
+	c->ts = syn.ts;
+	c->p_tsval = 1000;
+	peer_seg(p, c, &s, XP_SYN | XP_ACK);
+	s.mss = 1460;
+	ASSERT_EQ(0, xp_send(p, &s));
+	c->p_nxt++;
+	err = kernel_seg(p, c, &r, ANY_FLAGS, XP_ACK, 3000);
+	ASSERT_EQ(0, err) TH_LOG("no ACK: %s", strerror(-err));
+	pfd.fd = c->fd;
+	ASSERT_EQ(1, poll(&pfd, 1, 3000));
+	ASSERT_EQ(0, getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
+	ASSERT_EQ(0, soerr);
+	ASSERT_EQ(0, fcntl(c->fd, F_SETFL, 0));
+}
+
+/* SO_LINGER {1, 0}: close() aborts with a RST and leaves nothing. */
+TEST_F(lg, zero_linger_aborts)
+{
+	int cfd, sfd, cport, sport;
+	long before;
+	__s64 t0;
+
+	sfd = lo_pair(variant->proto, &cfd);
+	ASSERT_LE(0, sfd) TH_LOG("pair: %s", strerror(-sfd));
+	cport = local_port(cfd);
+	sport = local_port(sfd);
+	before = aborts(variant);
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, set_linger(cfd, 1, 0));
+
+	t0 = xp_now_ms();
+	EXPECT_EQ(0, close(cfd));
+	EXPECT_GE(500, xp_now_ms() - t0);
+	EXPECT_EQ(-ECONNRESET, recv_ready(sfd, 2000));
+	EXPECT_EQ(0, proc_count(variant->proc, cport, sport, -1));
+	EXPECT_EQ(0, proc_count(variant->proc, -1, -1, ST_TIME_WAIT));
+	EXPECT_EQ(before + 1, aborts(variant));
+	close(sfd);
+}
+
+/* On the wire: SO_LINGER {1, 0} sends a RST at snd_nxt instead of a FIN. */
+TEST_F(lg, zero_linger_sends_rst)
+{
+	struct xp_seg r;
+	struct conn c;
+	int err;
+
+	kernel_connect(_metadata, variant, &self->p, &c, 6002);
+	ASSERT_EQ(0, set_linger(c.fd, 1, 0));
+	EXPECT_EQ(0, close(c.fd));
+	err = kernel_seg(&self->p, &c, &r, 0, 0, 3000);
+	ASSERT_EQ(0, err) TH_LOG("nothing sent: %s", strerror(-err));
+	TH_LOG("close() sent %s", XP_SEG_STR(&r));
+	EXPECT_EQ(XP_RST, r.flags & (XP_RST | XP_FIN | XP_SYN));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_EQ(0, proc_count(variant->proc, c.kport, c.pport, -1));
+	EXPECT_EQ(-ETIMEDOUT, kernel_seg(&self->p, &c, &r, 0, 0, 300));
+}
+
+/* SO_LINGER {1, 2} with a live peer: close() returns once the FIN is
+ * acknowledged, which loopback does at once; FIN_WAIT_2 follows.
+ */
+TEST_F(lg, linger_returns_when_fin_acked)
+{
+	int cfd, sfd, cport, sport;
+	__s64 t0, took;
+
+	sfd = lo_pair(variant->proto, &cfd);
+	ASSERT_LE(0, sfd);
+	cport = local_port(cfd);
+	sport = local_port(sfd);
+	ASSERT_EQ(0, set_linger(cfd, 1, 2));
+
+	t0 = xp_now_ms();
+	EXPECT_EQ(0, close(cfd));
+	took = xp_now_ms() - t0;
+	TH_LOG("close() took %lld ms", (long long)took);
+	EXPECT_GE(1000, took);
+	/* Returned because the FIN was acknowledged, not for the time. */
+	EXPECT_EQ(1, proc_count(variant->proc, cport, sport, ST_FIN_WAIT2));
+	EXPECT_EQ(0, recv_ready(sfd, 1000));
+	close(sfd);
+}
+
+/*
+ * SO_LINGER {1, 2} with a peer that never acknowledges: close() gives up
+ * after about 2 s and the connection goes on closing in the background.
+ */
+TEST_F(lg, linger_times_out_unacked)
+{
+	struct xp_seg r, s;
+	struct conn c;
+	__s64 t0, took;
+	int err;
+
+	/* Enough retransmissions of the FIN to outlast the linger time. */
+	if (variant->proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 6));
+	} else {
+		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "6"));
+	}
+	kernel_connect(_metadata, variant, &self->p, &c, 6001);
+	ASSERT_EQ(0, set_linger(c.fd, 1, 2));
+	t0 = xp_now_ms();
+	EXPECT_EQ(0, close(c.fd));
+	took = xp_now_ms() - t0;
+	TH_LOG("close() took %lld ms", (long long)took);
+	EXPECT_LE(1800, took);
+	EXPECT_GE(4000, took);
+
+	err = kernel_seg(&self->p, &c, &r, ANY_FLAGS, XP_FIN | XP_ACK, 0);
+	ASSERT_EQ(0, err) TH_LOG("no FIN: %s", strerror(-err));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_EQ(1, proc_count(variant->proc, c.kport, c.pport,
+				ST_FIN_WAIT1));
+
+	/* The peer resets it: the orphan is gone. */
+	peer_seg(&self->p, &c, &s, XP_RST);
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_TRUE(wait_until(!proc_count(variant->proc, c.kport, c.pport,
+					   -1), 1000));
+}
+
+/*
+ * An orphaned FIN_WAIT_2 (the peer acknowledged our FIN but keeps its
+ * side open) lasts fin_timeout; the peer's CLOSE_WAIT is its own affair
+ * and stays (behaviour.md section 5).
+ */
+TEST_F(lg, orphan_fin_wait2_fin_timeout)
+{
+	int cfd, sfd, cport, sport;
+	__s64 t0, took;
+
+	ASSERT_EQ(0, xtcp_write_file(variant->fin_timeout, "1"));
+	sfd = lo_pair(variant->proto, &cfd);
+	ASSERT_LE(0, sfd);
+	cport = local_port(cfd);
+	sport = local_port(sfd);
+
+	t0 = xp_now_ms();
+	close(cfd);
+	EXPECT_EQ(0, recv_ready(sfd, 1000));
+	ASSERT_TRUE(wait_until(proc_count(variant->proc, cport, sport,
+					  ST_FIN_WAIT2) == 1, 1000));
+	ASSERT_TRUE(wait_until(!proc_count(variant->proc, cport, sport, -1),
+			       5000));
+	took = xp_now_ms() - t0;
+	TH_LOG("orphaned FIN_WAIT_2 lasted about %lld ms (fin_timeout 1 s)",
+	       (long long)took);
+	EXPECT_LE(700, took);
+	EXPECT_GE(3000, took);
+
+	EXPECT_EQ(1, proc_count(variant->proc, sport, cport, ST_CLOSE_WAIT));
+	EXPECT_EQ(0, get_int(sfd, SOL_SOCKET, SO_ERROR));
+	close(sfd);
+}
+
+/*
+ * TCP_LINGER2/XTCP_LINGER2 on the socket overrides fin_timeout; another
+ * orphan, without it, is still there when the first one is gone.
+ */
+TEST_F(lg, linger2_option_overrides)
+{
+	int cfd, sfd, cfd2, sfd2, cport, sport, cport2, sport2;
+	__s64 t0, took;
+
+	ASSERT_EQ(0, xtcp_write_file(variant->fin_timeout, "30"));
+	sfd = lo_pair(variant->proto, &cfd);
+	ASSERT_LE(0, sfd);
+	sfd2 = lo_pair(variant->proto, &cfd2);
+	ASSERT_LE(0, sfd2);
+	cport = local_port(cfd);
+	sport = local_port(sfd);
+	cport2 = local_port(cfd2);
+	sport2 = local_port(sfd2);
+	EXPECT_EQ(30, get_int(cfd, variant->level, TCP_LINGER2));
+	ASSERT_EQ(0, set_int(cfd, variant->level, TCP_LINGER2, 1));
+	EXPECT_EQ(1, get_int(cfd, variant->level, TCP_LINGER2));
+
+	t0 = xp_now_ms();
+	close(cfd);
+	close(cfd2);
+	ASSERT_TRUE(wait_until(proc_count(variant->proc, cport, sport,
+					  ST_FIN_WAIT2) == 1, 1000));
+	ASSERT_TRUE(wait_until(!proc_count(variant->proc, cport, sport, -1),
+			       5000));
+	took = xp_now_ms() - t0;
+	TH_LOG("FIN_WAIT_2 with LINGER2=1 (fin_timeout 30) lasted about %lld ms",
+	       (long long)took);
+	EXPECT_LE(700, took);
+	EXPECT_GE(3000, took);
+	EXPECT_EQ(1, proc_count(variant->proc, cport2, sport2, ST_FIN_WAIT2));
+	EXPECT_EQ(1, proc_count(variant->proc, sport, cport, ST_CLOSE_WAIT));
+	close(sfd);
+	close(sfd2);
+}
+
+/*
+ * LINGER2 < 0: no FIN_WAIT_2 at all; once the FIN is acknowledged the
+ * connection is reset, and the peer's CLOSE_WAIT ends with EPIPE.
+ */
+TEST_F(lg, negative_linger2_resets)
+{
+	int cfd, sfd, cport, sport;
+
+	sfd = lo_pair(variant->proto, &cfd);
+	ASSERT_LE(0, sfd);
+	cport = local_port(cfd);
+	sport = local_port(sfd);
+	ASSERT_EQ(0, set_int(cfd, variant->level, TCP_LINGER2, -1));
+	EXPECT_EQ(-1, get_int(cfd, variant->level, TCP_LINGER2));
+
+	close(cfd);
+	EXPECT_TRUE(wait_until(!proc_count(variant->proc, sport, cport, -1),
+			       2000));
+	EXPECT_EQ(0, proc_count(variant->proc, cport, sport, -1));
+	EXPECT_EQ(EPIPE, get_int(sfd, SOL_SOCKET, SO_ERROR));
+	close(sfd);
+}
+
+TEST_HARNESS_MAIN
