@@ -102,6 +102,18 @@ static void xtcp_cong_on_ack(struct xtcp_sock *xs, u32 acked)
 	}
 }
 
+/*
+ * Duplicate ACKs that signal a loss. RFC 5827 early retransmit: with two
+ * or three segments in flight and nothing new to send, three duplicates
+ * can never arrive; one fewer than the segments in flight will do.
+ */
+static u32 xtcp_dupthresh(const struct xtcp_sock *xs)
+{
+	if (xs->packets_out >= 2 && xs->packets_out < 4 && !xs->send_head)
+		return xs->packets_out - 1;
+	return 3;
+}
+
 static void xtcp_enter_recovery(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -240,10 +252,11 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 		   skb->len == 0 && !window_changed &&
 		   !(cb->flags & (XTCPHDR_SYN | XTCPHDR_FIN))) {
 		/* RFC 5681 section 2 duplicate ACK. */
-		if (++xs->dup_acks == 3 && !xs->in_recovery)
-			xtcp_enter_recovery(sk);
-		else if (xs->in_recovery)
+		xs->dup_acks++;
+		if (xs->in_recovery)
 			xs->cwnd++;
+		else if (xs->dup_acks >= xtcp_dupthresh(xs))
+			xtcp_enter_recovery(sk);
 	}
 
 	if (window_changed && xs->snd_wnd && xs->send_head &&

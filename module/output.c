@@ -281,11 +281,19 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct sk_buff *skb;
+	u32 cwnd = xs->cwnd;
+
+	/* RFC 3042 limited transmit: each of the first two duplicate ACKs
+	 * lets one new segment out, so that a small window can still
+	 * produce the duplicates fast retransmit needs.
+	 */
+	if (!xs->in_recovery)
+		cwnd += min_t(u32, xs->dup_acks, 2);
 
 	while ((skb = xs->send_head)) {
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
-		if (xs->packets_out >= xs->cwnd)
+		if (xs->packets_out >= cwnd)
 			break;
 		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
 		    !(cb->flags & XTCPHDR_SYN) && !xtcp_fit_window(sk, skb)) {
