@@ -459,8 +459,8 @@ u32 xtcp_port_offset(__be32 saddr, __be32 daddr, __be16 dport)
  * @t: the 4-tuple of the connection, seen from this host
  * @ts_off: where to store the timestamp clock offset
  *
- * RFC 6528: ISN = M + F(4-tuple, secret), M a 250 kHz-ish clock (one tick
- * every 64 ns, as Linux TCP). The timestamp offset comes from the same keyed
+ * RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 64 ns
+ * (as Linux TCP). The timestamp offset comes from the same keyed
  * hash, so one 4-tuple always gets the same offset: a reincarnation of a
  * connection then sends timestamps above those of its TIME_WAIT ancestor,
  * which is what tw_reuse and RFC 6191 rely on.

@@ -21,14 +21,31 @@
 #include "xtcp.h"
 #include "trace.h"
 
-/* Challenge ACKs (RFC 5961 section 7): at most this many per second. */
-#define XTCP_CHALLENGE_ACK_LIMIT 100
+/* Linux's net.ipv4.tcp_invalid_ratelimit default: 500 ms. */
+#define XTCP_OOW_ACK_INTERVAL	(HZ / 2)
 
+/*
+ * At most one ACK per XTCP_OOW_ACK_INTERVAL in answer to segments that do
+ * not belong (out of window, or a RFC 5961 challenge), per socket. A
+ * host-wide budget would let an off-path attacker count the challenge ACKs
+ * of other connections (CVE-2016-5696); Linux moved to a per-socket limit
+ * for the same reason.
+ */
+static bool xtcp_oow_rate_limited(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (xs->last_oow_ack &&
+	    time_before(jiffies, xs->last_oow_ack + XTCP_OOW_ACK_INTERVAL))
+		return true;
+	xs->last_oow_ack = jiffies ?: 1;
+	return false;
+}
+
+/* RFC 5961 section 7: challenge ACKs, rate-limited per socket. */
 static void xtcp_challenge_ack(struct sock *sk)
 {
-	static DEFINE_RATELIMIT_STATE(rs, HZ, XTCP_CHALLENGE_ACK_LIMIT);
-
-	if (__ratelimit(&rs))
+	if (!xtcp_oow_rate_limited(sk))
 		xtcp_send_ack(sk);
 }
 
@@ -443,9 +460,6 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		sk->sk_data_ready(sk);
 }
 
-/* Linux's net.ipv4.tcp_invalid_ratelimit default: 500 ms. */
-#define XTCP_OOW_ACK_INTERVAL	(HZ / 2)
-
 /*
  * Answer a segment that failed the acceptability or PAWS test (RFC 9293
  * 3.10.7.4 first step, RFC 7323 section 5.3): "send an acknowledgment in
@@ -460,16 +474,9 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
  */
 static void xtcp_dupack(struct sock *sk, u32 len)
 {
-	struct xtcp_sock *xs = xtcp_sk(sk);
-
-	if (!len) {
-		if (xs->last_oow_ack &&
-		    time_before(jiffies, xs->last_oow_ack +
-					 XTCP_OOW_ACK_INTERVAL)) {
-			xtcp_schedule_ack(sk, true);
-			return;
-		}
-		xs->last_oow_ack = jiffies ?: 1;
+	if (!len && xtcp_oow_rate_limited(sk)) {
+		xtcp_schedule_ack(sk, true);
+		return;
 	}
 	xtcp_send_ack(sk);
 }

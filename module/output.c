@@ -55,9 +55,8 @@ static void xtcp_fill_opts(struct sock *sk, u8 flags, struct xtcp_opts *opts)
 		/* A SYN offers; a SYN-ACK answers what the peer offered. */
 		if (sk->sk_state == TCP_SYN_SENT || xs->wscale_ok)
 			opts->wscale = xs->rcv_wscale;
-		if (sk->sk_state == TCP_SYN_SENT ?
-		    READ_ONCE(xtcp_pernet(sock_net(sk))->knobs.sysctl_timestamps) :
-		    xs->ts_ok)
+		/* Fixed at connect() (the knob) or by the peer's SYN. */
+		if (xs->ts_ok)
 			opts->ts_ok = 1;
 	} else if (xs->ts_ok) {
 		opts->ts_ok = 1;

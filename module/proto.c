@@ -418,7 +418,9 @@ static void xtcp_shutdown(struct sock *sk, int how)
 
 static void xtcp_abort_close(struct sock *sk)
 {
-	xtcp_send_active_reset(sk, sk->sk_allocation);
+	/* Before the peer's SYN arrived there is nobody to reset. */
+	if (sk->sk_state != TCP_SYN_SENT)
+		xtcp_send_active_reset(sk, sk->sk_allocation);
 	xtcp_done(sk);
 }
 
@@ -1024,6 +1026,10 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	int flags = msg->msg_flags;
 	int copied = 0, err;
 	long timeo;
+
+	/* No urgent data: say so rather than send it as ordinary data. */
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
 
 	lock_sock(sk);
 	timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);

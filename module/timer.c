@@ -45,7 +45,7 @@ static void xtcp_retransmit_handler(struct sock *sk)
 			return;
 		}
 		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
-		if (xs->probes_out > READ_ONCE(knobs->sysctl_retries2)) {
+		if (xs->probes_out >= READ_ONCE(knobs->sysctl_retries2)) {
 			xtcp_timeout_error(sk);
 			return;
 		}

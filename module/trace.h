@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * xtcp tracepoints: usable from perf trace, bpftrace and trace-cmd as
- * xtcp:xtcp_set_state and friends. Unlike sock:inet_sock_set_state, the
- * state change event also reports TIME_WAIT.
+ * xtcp:xtcp_set_state and friends. The state change event reports every
+ * change of a socket, including the passive child's LISTEN -> SYN_RCVD
+ * and the hand-over to a TIME_WAIT bucket.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM xtcp

@@ -405,9 +405,26 @@ TEST_F(peer, syn_in_established)
 		EXPECT_EQ(c.kseq, r.seq);
 		EXPECT_EQ(0U, r.len);
 		EXPECT_EQ(ST_ESTABLISHED, proc_state(c.kport, c.pport));
+		/* Challenge ACKs are limited to one per 500 ms per socket
+		 * (RFC 5961 section 7, as Linux): let the interval pass.
+		 */
+		usleep(600 * 1000);
 	}
 	EXPECT_EQ(-ETIMEDOUT, xp_recv(&self->p, &r, 300))
 		TH_LOG("unexpected %s", XP_SEG_STR(&r));
+
+	/* Two in-window SYNs at once: the second finds the limit spent. */
+	for (i = 0; i < 2; i++) {
+		peer_seg(&self->p, &c, &s, XP_SYN);
+		s.seq = c.pseq + 1;
+		s.mss = 1460;
+		ASSERT_EQ(0, xp_send(&self->p, &s));
+	}
+	ASSERT_EQ(0, xp_recv(&self->p, &r, 3000));
+	EXPECT_EQ(XP_ACK, r.flags & CTL);
+	EXPECT_EQ(-ETIMEDOUT, xp_recv(&self->p, &r, 300))
+		TH_LOG("rate limit exceeded: %s", XP_SEG_STR(&r));
+	usleep(600 * 1000);
 
 	ASSERT_EQ(0, peer_data(&self->p, &c, "still", 5));
 	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq,

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -126,6 +127,41 @@ TEST(xtcp_unknown_option)
 	EXPECT_EQ(-1, getsockopt(fd, SOL_XTCP, 9999, &val, &len));
 	EXPECT_EQ(ENOPROTOOPT, errno);
 	close(fd);
+}
+
+/* No urgent data: MSG_OOB is refused both ways, never sent as data. */
+TEST(xtcp_no_urgent_data)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t len = sizeof(sin);
+	int lfd, cfd, afd, avail;
+	char c = 'x';
+
+	ASSERT_EQ(0, system("ip link set lo up"));
+	lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &len));
+	cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+
+	EXPECT_EQ(-1, send(cfd, &c, 1, MSG_OOB));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, recv(afd, &c, 1, MSG_OOB | MSG_DONTWAIT));
+	EXPECT_EQ(EINVAL, errno);
+	/* Nothing reached the peer. */
+	EXPECT_EQ(0, ioctl(afd, FIONREAD, &avail));
+	EXPECT_EQ(0, avail);
+	close(afd);
+	close(cfd);
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN
