@@ -743,7 +743,7 @@ TEST_F(stream, nonblocking_connect)
  */
 #define ESTAB_MS 300
 
-TEST_F_TIMEOUT(stream, accept_backlog, 60)
+TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 {
 	int cli[BACKLOG_CONNS], srv[BACKLOG_CONNS];
 	int cport[BACKLOG_CONNS], sport[BACKLOG_CONNS];

@@ -282,7 +282,7 @@ static int flow_recv(struct flow *f, unsigned char *buf, unsigned char *want)
  * 64 MiB each way at the same time over one connection, every byte of
  * both streams compared with what was sent; the time is only reported.
  */
-TEST_F_TIMEOUT(bulk, both_ways_64m, 300)
+TEST_F_TIMEOUT(bulk, both_ways_64m, XTCP_TIMEOUT(300))
 {
 	struct flow up = { .seed = 0x5eed0001ULL << 32, .bad_at = ~0ULL };
 	struct flow down = { .seed = 0x5eed0002ULL << 32, .bad_at = ~0ULL };
@@ -502,7 +502,7 @@ static bool echo_events(struct echo_state *st, int ms)
  * clients close, the server closes on EOF, and nothing is left but the
  * clients' TIME_WAIT (which a short MSL clears at once for xtcp).
  */
-TEST_F_TIMEOUT(bulk, thousand_echo, 300)
+TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 {
 	struct rlimit rl = { .rlim_cur = 4096, .rlim_max = 4096 };
 	struct epoll_event ev = { .events = EPOLLIN };

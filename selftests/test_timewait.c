@@ -1692,7 +1692,7 @@ FIXTURE_TEARDOWN(many)
  * The entries of a namespace die with it: the child process making them
  * exits, its namespace goes, and so do the objects of the bucket cache.
  */
-TEST_F_TIMEOUT(many, teardown_purges_netns, 150)
+TEST_F_TIMEOUT(many, teardown_purges_netns, XTCP_TIMEOUT(150))
 {
 	int ready[2], go[2], err = -1;
 	struct slab held, now;
@@ -1742,7 +1742,7 @@ TEST_F_TIMEOUT(many, teardown_purges_netns, 150)
  * Memory per entry, from the bucket cache: the object size must stay
  * within 128 bytes (a Linux tw_sock_TCP takes 256).
  */
-TEST_F_TIMEOUT(many, memory_per_entry, 150)
+TEST_F_TIMEOUT(many, memory_per_entry, XTCP_TIMEOUT(150))
 {
 	long object_size, slab_size, bytes, kfence;
 	struct slab now, tcp;

@@ -18,6 +18,20 @@
 
 #define XTCP_SYSCTL_DIR "/proc/sys/net/xtcp/"
 
+/*
+ * Harness timeouts, scaled for slow kernels: the debug lane (KASAN,
+ * lockdep) builds the tests with XTCP_TIMEOUT_SCALE=10. Only the harness's
+ * limits grow; what a test asserts stays the same.
+ */
+#ifndef XTCP_TIMEOUT_SCALE
+#define XTCP_TIMEOUT_SCALE 1
+#endif
+#define XTCP_TIMEOUT(s) ((s) * XTCP_TIMEOUT_SCALE)
+#ifdef TEST_TIMEOUT_DEFAULT
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT XTCP_TIMEOUT(30)
+#endif
+
 /* Read a whole small file into buf (NUL-terminated); -errno on failure. */
 static inline int xtcp_read_file(const char *path, char *buf, size_t len)
 {
