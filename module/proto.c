@@ -657,9 +657,15 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 		return;
 	}
 
+	/* From the backlog (release_sock()) this runs with BHs enabled.
+	 * The SYN-ACK sent below with the child locked would then run the
+	 * receive softirq right here on loopback, and the peer's ACK would
+	 * spin forever on the child's lock: keep BHs off until it is free.
+	 */
+	local_bh_disable();
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
-		return;
+		goto out;
 	/* sk_clone_lock() returns the child locked; tell sparse. */
 	__acquire(&child->sk_lock.slock);
 	xs = xtcp_sk(child);
@@ -744,13 +750,15 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	 * (the accept list, then the file), the table took its own.
 	 */
 	sock_put(child);
-	return;
+	goto out;
 
 free_clone:
 	child->sk_state = TCP_CLOSE;
 	sk_dst_reset(child);
 	__release(&child->sk_lock.slock);
 	sk_free_unlock_clone(child);
+out:
+	local_bh_enable();
 }
 
 static int xtcp_listen(struct socket *sock, int backlog)
