@@ -14,7 +14,7 @@ V ?= 0
 SELFTESTS_DIR := $(CURDIR)/selftests
 
 .PHONY: all module selftests deps demo check check-debug style install \
-	clean help
+	clean help bench
 
 all: module selftests
 
@@ -23,6 +23,7 @@ help:
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
+	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
 	@echo 'make style      checkpatch --strict and shellcheck'
 	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod'
 	@echo 'make clean      remove build products'
@@ -53,8 +54,12 @@ check: deps
 check-debug: deps
 	scripts/debug-kernel.sh
 	$(MAKE) all KDIR=$$(scripts/debug-kernel.sh --print-kdir) \
-		BUILD=$(BUILD)/debug
-	scripts/run-tests.sh --debug
+		BUILD=$(BUILD)/debug XTCP_TIMEOUT_SCALE=10
+	XTCP_TIMEOUT_SCALE=10 scripts/run-tests.sh --debug
+
+bench: deps
+	$(MAKE) module
+	scripts/bench.sh
 
 style:
 	@scripts/style.sh

@@ -154,16 +154,19 @@ static void xtcp_queue_skb(struct sock *sk, struct sk_buff *skb)
 /**
  * xtcp_alloc_data_skb() - a new data segment for the write queue
  * @sk: the socket
+ * @size: payload room wanted, at most mss_cache
  * @gfp: allocation flags
  *
  * Context: socket locked.
- * Return: an empty skb with room for one segment, not yet queued, or NULL.
+ * Return: an empty skb with room for at least @size bytes, not yet
+ * queued, or NULL.
  */
-struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp)
+struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, unsigned int size,
+				    gfp_t gfp)
 {
 	struct sk_buff *skb;
 
-	skb = xtcp_alloc_skb(sk, xtcp_sk(sk)->mss_cache, gfp);
+	skb = xtcp_alloc_skb(sk, min(size, xtcp_sk(sk)->mss_cache), gfp);
 	if (!skb)
 		return NULL;
 	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;

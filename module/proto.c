@@ -1053,6 +1053,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	while (msg_data_left(msg)) {
 		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+		unsigned int size;
 		__wsum csum;
 		int copy, off;
 
@@ -1061,7 +1062,16 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		    !skb_tailroom(skb)) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
-			skb = xtcp_alloc_data_skb(sk, sk->sk_allocation);
+			/* A whole segment's room when more of this write
+			 * follows or Nagle may hold the segment for later
+			 * writes; else just this write's bytes: a 1-byte
+			 * message must not cost an mss-sized (16 KiB,
+			 * zeroed) buffer.
+			 */
+			size = xs->mss_cache;
+			if (!xs->packets_out && !(flags & MSG_MORE))
+				size = min_t(size_t, size, msg_data_left(msg));
+			skb = xtcp_alloc_data_skb(sk, size, sk->sk_allocation);
 			if (!skb)
 				goto wait_for_space;
 			xtcp_queue_data_skb(sk, skb);

@@ -490,7 +490,8 @@ void xtcp_schedule_ack(struct sock *sk, bool quick);
 void xtcp_ack_sent(struct sock *sk);
 
 /* output.c */
-struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
+struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, unsigned int size,
+				    gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 void xtcp_rearm_rto(struct sock *sk);
 void xtcp_write_xmit(struct sock *sk, bool force_push);

@@ -475,8 +475,19 @@ TEST_F(lg, orphan_fin_wait2_fin_timeout)
 	EXPECT_LE(700, took);
 	EXPECT_GE(3000, took);
 
-	EXPECT_EQ(1, proc_count(variant->proc, sport, cport, ST_CLOSE_WAIT));
-	EXPECT_EQ(0, get_int(sfd, SOL_SOCKET, SO_ERROR));
+	/*
+	 * xtcp ends the orphan silently: the peer's CLOSE_WAIT stays. Linux
+	 * TCP is no oracle for this part: an orphan whose FIN is acked while
+	 * close() still owns the socket keeps a full socket and, with a
+	 * fin_timeout below 60 s, ends with a RST (tcp_rcv_state_process(),
+	 * sock_owned_by_user() branch); otherwise it becomes a timewait
+	 * socket that expires silently. On loopback either can happen.
+	 */
+	if (variant->proto != IPPROTO_TCP) {
+		EXPECT_EQ(1, proc_count(variant->proc, sport, cport,
+					ST_CLOSE_WAIT));
+		EXPECT_EQ(0, get_int(sfd, SOL_SOCKET, SO_ERROR));
+	}
 	close(sfd);
 }
 
@@ -515,7 +526,10 @@ TEST_F(lg, linger2_option_overrides)
 	EXPECT_LE(700, took);
 	EXPECT_GE(3000, took);
 	EXPECT_EQ(1, proc_count(variant->proc, cport2, sport2, ST_FIN_WAIT2));
-	EXPECT_EQ(1, proc_count(variant->proc, sport, cport, ST_CLOSE_WAIT));
+	/* As above: Linux TCP may end the orphan with a RST. */
+	if (variant->proto != IPPROTO_TCP)
+		EXPECT_EQ(1, proc_count(variant->proc, sport, cport,
+					ST_CLOSE_WAIT));
 	close(sfd);
 	close(sfd2);
 }
