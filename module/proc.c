@@ -100,21 +100,23 @@ static void xtcp_show_sock(struct sock *sk, void *arg)
 		txq = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
 	}
 
-	seq_printf(it->seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu\n",
+	seq_printf(it->seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
 		   it->sl++, inet->inet_rcv_saddr, inet->inet_num,
 		   inet->inet_daddr, ntohs(inet->inet_dport), state, txq, rxq,
 		   tr, when, xs->retransmits,
 		   from_kuid_munged(seq_user_ns(it->seq), sock_i_uid(sk)),
-		   xs->probes_out, sock_i_ino(sk));
+		   xs->probes_out, sock_i_ino(sk),
+		   jiffies_to_msecs(jiffies - READ_ONCE(xs->state_since)));
 }
 
 static void xtcp_show_tw(struct seq_file *seq, int sl,
 			 const struct xtcp_tw *tw, long ms_left)
 {
-	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu\n",
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
 		   sl, tw->tuple.laddr, ntohs(tw->tuple.lport),
 		   tw->tuple.raddr, ntohs(tw->tuple.rport), TCP_TIME_WAIT,
-		   0, 0, XTCP_TR_TIMEWAIT, ms_left, 0, 0, 0, 0UL);
+		   0, 0, XTCP_TR_TIMEWAIT, ms_left, 0, 0, 0, 0UL,
+		   jiffies_to_msecs(jiffies - tw->created));
 }
 
 static int xtcp_sockets_show(struct seq_file *seq, void *v)
@@ -122,7 +124,7 @@ static int xtcp_sockets_show(struct seq_file *seq, void *v)
 	struct net *net = seq_file_single_net(seq);
 	struct xtcp_proc_iter it = { .seq = seq };
 
-	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
+	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
 	xtcp_lhash_walk(net, xtcp_show_sock, &it);
 	xtcp_ehash_walk(net, xtcp_show_sock, &it);
 	xtcp_tw_show(seq, net, it.sl, xtcp_show_tw);

@@ -70,6 +70,7 @@ void xtcp_set_state(struct sock *sk, int state)
 	    (old == TCP_SYN_SENT || old == TCP_SYN_RECV))
 		XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
 
+	xtcp_sk(sk)->state_since = jiffies;
 	/* Also fires sock:inet_sock_set_state for generic tools. */
 	inet_sk_set_state(sk, state);
 }
@@ -192,6 +193,7 @@ static int xtcp_init_sock(struct sock *sk)
 	xs->linger2 = 0;
 	xs->msl = 0;
 	sk->sk_state = TCP_CLOSE;
+	xs->state_since = jiffies;
 	sk->sk_write_space = xtcp_write_space;
 	/* Freed after a grace period: lookups run under RCU only. */
 	sock_set_flag(sk, SOCK_RCU_FREE);
@@ -686,6 +688,7 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	newinet->inet_num = ntohs(th->dest);
 	atomic_set(&newinet->inet_id, get_random_u16());
 	child->sk_state = TCP_SYN_RECV;
+	xs->state_since = jiffies;
 
 	fl4 = &newinet->cork.fl.u.ip4;
 	rt = ip_route_output_ports(net, fl4, child, iph->saddr, iph->daddr,

@@ -167,6 +167,7 @@ enum xtcp_timer_event {
  * @linger2: XTCP_LINGER2, s, 0 for the sysctl, negative: no FIN_WAIT_2 hold
  * @msl: XTCP_MSL, ms, 0 for the sysctl
  * @rcv_tstamp: jiffies of the last segment received (keepalive idle time)
+ * @state_since: jiffies of the last state change (the age /proc shows)
  * @last_oow_ack: jiffies of the last ACK sent for an unacceptable segment
  *	without sequence space (rate limit, see xtcp_dupack())
  * @send_head: first queued segment not yet sent, NULL if none
@@ -246,6 +247,7 @@ struct xtcp_sock {
 	int linger2;
 	int msl;
 	unsigned long rcv_tstamp;
+	unsigned long state_since;
 	unsigned long last_oow_ack;
 
 	struct sk_buff *send_head;

@@ -4,7 +4,10 @@
  * their documented layout.
  */
 
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
@@ -19,7 +22,7 @@ static const char * const counters[] = {
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \
-	"rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n"
 
 /* 0 when both files look right in the current namespace, else a code. */
 static int check_proc_files(void)
@@ -71,6 +74,82 @@ TEST(stats_counter_count)
 		lines++;
 	fclose(f);
 	EXPECT_EQ((int)(sizeof(counters) / sizeof(counters[0])), lines);
+}
+
+/* age_ms of the line for local port @lport in state @st, or -1. */
+static long age_of(int lport, int st)
+{
+	unsigned int port, state;
+	char line[256];
+	long age = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/xtcp", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long inode;
+		unsigned int age_ms;
+
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu %u",
+			   &port, &state, &inode, &age_ms) == 4 &&
+		    (int)port == lport && (int)state == st)
+			age = age_ms;
+	}
+	fclose(f);
+	return age;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A socket stuck in CLOSE_WAIT is found by its age (behaviour.md section
+ * 5): the age_ms column counts from the state change and keeps growing;
+ * the protocol never times it out.
+ */
+TEST(close_wait_age)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t len = sizeof(sin);
+	int lfd, cfd, afd, sport;
+	long first, second, t0;
+	char c;
+
+	ASSERT_EQ(0, system("ip link set lo up"));
+	lfd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &len));
+	sport = ntohs(sin.sin_port);
+	cfd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&sin, sizeof(sin)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+
+	close(cfd);
+	ASSERT_EQ(0, recv(afd, &c, 1, 0));	/* EOF: now in CLOSE_WAIT */
+	t0 = now_ms();
+	first = age_of(sport, 0x08);
+	ASSERT_LE(0, first);
+	/* Wait for the age to move: a deadline, not a fixed sleep. */
+	while ((second = age_of(sport, 0x08)) <= first + 300 &&
+	       now_ms() - t0 < 10000)
+		usleep(50 * 1000);
+	EXPECT_LT(first + 300, second);
+	EXPECT_GE(now_ms() - t0 + first + 50, second);
+	close(afd);
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN
