@@ -125,7 +125,7 @@ fi
 echo "<6>xtcp-test: teardown begins" >/dev/kmsg
 
 # 1. The entries, and no socket left.
-xtcp_sysctl_set msl 60000
+xtcp_sysctl_set msl 600000	# the maximum: nothing expires meanwhile
 xtcp_sysctl_set max_tw_buckets $((2 * MANY))
 xtcp_sysctl_set tw_reuse 0
 echo "1024 65535" >/proc/sys/net/ipv4/ip_local_port_range
