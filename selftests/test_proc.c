@@ -34,7 +34,7 @@ static int check_proc_files(void)
 		return 1;
 	if (strncmp(buf, SOCKETS_HEADER, strlen(SOCKETS_HEADER)))
 		return 2;
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		if (xtcp_counter(counters[i]) < 0)
 			return 3;
 	return 0;
@@ -73,7 +73,7 @@ TEST(stats_counter_count)
 	while (fgets(line, sizeof(line), f))
 		lines++;
 	fclose(f);
-	EXPECT_EQ((int)(sizeof(counters) / sizeof(counters[0])), lines);
+	EXPECT_EQ((int)(ARRAY_SIZE(counters)), lines);
 }
 
 /* age_ms of the line for local port @lport in state @st, or -1. */

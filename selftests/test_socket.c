@@ -98,7 +98,7 @@ TEST(xtcp_other_types_refused)
 	static const int types[] = { SOCK_DGRAM, SOCK_SEQPACKET, SOCK_RDM };
 	size_t i;
 
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
 		int tcp_errno;
 
 		ASSERT_EQ(-1, socket(AF_INET, types[i], IPPROTO_TCP));
