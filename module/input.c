@@ -450,6 +450,9 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	if (!xtcp_trim_head(skb, xs->rcv_nxt))
 		return;
 	xtcp_queue_rcv(sk, skb);
+	/* Its FIN took us through TIME_WAIT to CLOSED: the ACK is sent. */
+	if (sk->sk_state == TCP_CLOSE)
+		return;
 	if (!skb_queue_empty(&xs->out_of_order_queue)) {
 		xtcp_ofo_drain(sk);
 		xtcp_schedule_ack(sk, true);
