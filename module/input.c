@@ -54,15 +54,27 @@ static void xtcp_challenge_ack(struct sock *sk)
  * @sk: the socket
  * @quick: send it when the current segment is processed, not delayed
  *
+ * A first segment starts the delayed-ACK timer; a second one is owed an
+ * ACK at once (RFC 5681 4.2). But if the data waiting to be read has
+ * grown since our last ACK, that ACK would announce a smaller window
+ * than the last: the application has yet to read, and its read sends
+ * the ACK with the full window (xtcp_cleanup_rbuf()). So does Linux TCP.
+ * Answering each pair of segments at once instead lets a sender's Nagle
+ * test pass with a partial segment every other time.
+ *
  * Context: socket locked.
  */
 void xtcp_schedule_ack(struct sock *sk, bool quick)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
-	if (quick || xs->ack_pending) {
-		/* RFC 5681 4.2: ACK at least every second full segment. */
+	if (quick) {
 		xs->ack_quick = 1;
+	} else if (xs->ack_pending) {
+		if (xtcp_free_window(sk) >= xs->rcv_wnd)
+			xs->ack_quick = 1;
+		else
+			xs->ack_deferred = 1;
 	} else if (!timer_pending(&xs->delack_timer)) {
 		sk_reset_timer(sk, &xs->delack_timer,
 			       jiffies + XTCP_DELACK_MAX);
@@ -82,6 +94,7 @@ void xtcp_ack_sent(struct sock *sk)
 
 	xs->ack_pending = 0;
 	xs->ack_quick = 0;
+	xs->ack_deferred = 0;
 	if (timer_pending(&xs->delack_timer))
 		sk_stop_timer(sk, &xs->delack_timer);
 }
@@ -162,7 +175,7 @@ static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 			*rtt_us = jiffies_to_usecs(jiffies - cb->when);
 		__skb_unlink(skb, &sk->sk_write_queue);
 		sk_wmem_queued_add(sk, -skb->truesize);
-		kfree_skb(skb);
+		__kfree_skb(skb);
 		xs->packets_out--;
 		acked++;
 	}

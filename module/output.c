@@ -6,10 +6,18 @@
  * The write queue (sk_write_queue) holds every segment from snd_una on:
  * those before send_head were sent and await their ACK, send_head and
  * after are still to go. Each skb is one segment of at most mss_cache
- * payload bytes whose payload checksum (skb->csum) was computed while it
- * was copied from user space; sending pushes the header onto a clone and
- * completes the checksum in software (design.md: no device offloads
- * protocol 253).
+ * payload bytes, held in page fragments behind an empty linear area kept
+ * for the headers; sending pushes the header onto a clone.
+ *
+ * The checksum: no device knows protocol 253, but a device with
+ * NETIF_F_HW_CSUM (loopback, veth, virtio_net) sums any protocol from
+ * csum_start, and loopback and veth hand the skb to the receiver still
+ * marked CHECKSUM_PARTIAL, so that nobody sums the data at all. On other
+ * routes the payload sum is taken while the data is copied from user
+ * space (skb->ip_summed == CHECKSUM_NONE on the queued skb, sum in
+ * skb->csum) and completed with the header's in software. Which of the
+ * two a segment gets is decided again at each transmission, from the
+ * route it leaves by.
  */
 
 #include <linux/skbuff.h>
@@ -22,17 +30,32 @@
 #include "xtcp.h"
 #include "trace.h"
 
+/**
+ * xtcp_free_window() - the receive window the free buffer allows now
+ * @sk: the socket
+ *
+ * Half the free receive buffer (the rest pays for skb overhead), within
+ * what the window field can say.
+ *
+ * Context: socket locked.
+ * Return: bytes, a multiple of the window scale unit.
+ */
+u32 xtcp_free_window(const struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	int space = READ_ONCE(sk->sk_rcvbuf) -
+		    atomic_read(&sk->sk_rmem_alloc);
+	u32 win;
+
+	win = max(space, 0) / 2;
+	win = min_t(u32, win, 65535U << xs->rcv_wscale);
+	return round_down(win, 1U << xs->rcv_wscale);
+}
+
 static u16 xtcp_select_window(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	int space = READ_ONCE(sk->sk_rcvbuf) -
-		    atomic_read(&sk->sk_rmem_alloc);
-	u32 win, cur;
-
-	/* Half the free buffer: the rest pays for skb overhead. */
-	win = max(space, 0) / 2;
-	win = min_t(u32, win, 65535U << xs->rcv_wscale);
-	win = round_down(win, 1U << xs->rcv_wscale);
+	u32 win = xtcp_free_window(sk), cur;
 
 	/* Never take back a window already offered (RFC 9293 3.8.6). */
 	cur = xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt;
@@ -68,28 +91,79 @@ static void xtcp_fill_opts(struct sock *sk, u8 flags, struct xtcp_opts *opts)
 }
 
 /*
- * Push the header onto a copy of @oskb and hand it to IP. The original
- * stays in the write queue for retransmission.
+ * May the segments of @sk leave with CHECKSUM_PARTIAL? Only through a
+ * device that sums any protocol: NETIF_F_IP_CSUM promises TCP and UDP
+ * alone, and the stack would not know to fall back for protocol 253.
+ * An IPsec route (header_len) keeps to software.
+ */
+static bool xtcp_csum_offload(struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_check(sk, 0);
+
+	return dst && !dst->header_len && dst->dev &&
+	       (dst->dev->features & NETIF_F_HW_CSUM);
+}
+
+/* Fill in th->check of @skb, whose transport header is set. */
+static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
+			  bool payload_summed)
+{
+	unsigned int hlen = skb_transport_offset(skb) + tcp_hdrlen(skb);
+	struct inet_sock *inet = inet_sk(sk);
+	struct tcphdr *th = tcp_hdr(skb);
+	__wsum csum;
+
+	if (xtcp_csum_offload(sk)) {
+		skb->ip_summed = CHECKSUM_PARTIAL;
+		skb->csum_start = skb_transport_header(skb) - skb->head;
+		skb->csum_offset = offsetof(struct tcphdr, check);
+		th->check = ~csum_tcpudp_magic(inet->inet_saddr,
+					       inet->inet_daddr, skb->len,
+					       sk->sk_protocol, 0);
+		return;
+	}
+	/* The payload sum, if the copy did not take it, covers what
+	 * follows the header; skb->csum of a clone is the queued skb's.
+	 */
+	if (payload_summed)
+		csum = skb->csum;
+	else
+		csum = skb_checksum(skb, hlen, skb->len - hlen, 0);
+	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
+				      skb->len, sk->sk_protocol,
+				      csum_partial(th, tcp_hdrlen(skb), csum));
+	skb->ip_summed = CHECKSUM_NONE;
+}
+
+/*
+ * Push the header onto @oskb and hand it to IP. A queued segment is sent
+ * as a clone (@clone_it) and stays in the write queue for retransmission;
+ * a pure ACK or RST is sent itself and consumed.
  */
 static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
-			     gfp_t gfp)
+			     bool clone_it, gfp_t gfp)
 {
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(oskb);
 	struct inet_sock *inet = inet_sk(sk);
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct xtcp_opts opts;
+	bool payload_summed;
 	unsigned int hlen;
 	struct sk_buff *skb;
 	struct tcphdr *th;
 	int err;
 
-	/* A clone still in flight shares our headroom: copy instead. */
-	if (unlikely(skb_cloned(oskb)))
-		skb = pskb_copy(oskb, gfp);
-	else
-		skb = skb_clone(oskb, gfp);
-	if (unlikely(!skb))
-		return -ENOBUFS;
+	payload_summed = oskb->ip_summed == CHECKSUM_NONE;
+	skb = oskb;
+	if (clone_it) {
+		/* A clone still in flight shares our headroom: copy. */
+		if (unlikely(skb_cloned(oskb)))
+			skb = pskb_copy(oskb, gfp);
+		else
+			skb = skb_clone(oskb, gfp);
+		if (unlikely(!skb))
+			return -ENOBUFS;
+	}
 
 	xtcp_fill_opts(sk, cb->flags, &opts);
 	hlen = XTCP_BASE_HLEN + xtcp_options_size(&opts);
@@ -109,11 +183,7 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	else
 		th->window = htons(xtcp_select_window(sk));
 	xtcp_write_options((__be32 *)(th + 1), &opts);
-
-	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
-				      skb->len, sk->sk_protocol,
-				      csum_partial(th, hlen, skb->csum));
-	skb->ip_summed = CHECKSUM_NONE;
+	xtcp_set_csum(sk, skb, payload_summed);
 
 	if (cb->flags & XTCPHDR_ACK)
 		xtcp_ack_sent(sk);
@@ -125,16 +195,22 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	return net_xmit_eval(err);
 }
 
-static struct sk_buff *xtcp_alloc_skb(struct sock *sk, unsigned int size,
-				      gfp_t gfp)
+/*
+ * An skb with an empty linear area for the headers. Queued segments come
+ * from the fclone cache, so that the clone each transmission takes costs
+ * no allocation of its own.
+ */
+static struct sk_buff *xtcp_alloc_skb(struct sock *sk, bool fclone, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
-	skb = alloc_skb(MAX_HEADER + XTCP_MAX_HLEN + size, gfp);
+	skb = __alloc_skb(MAX_HEADER + XTCP_MAX_HLEN, gfp,
+			  fclone ? SKB_ALLOC_FCLONE : 0, NUMA_NO_NODE);
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, MAX_HEADER + XTCP_MAX_HLEN);
 	skb->csum = 0;
+	skb->ip_summed = CHECKSUM_NONE;
 	memset(skb->cb, 0, sizeof(skb->cb));
 	return skb;
 }
@@ -154,21 +230,24 @@ static void xtcp_queue_skb(struct sock *sk, struct sk_buff *skb)
 /**
  * xtcp_alloc_data_skb() - a new data segment for the write queue
  * @sk: the socket
- * @size: payload room wanted, at most mss_cache
  * @gfp: allocation flags
  *
+ * The payload goes into page fragments. If the route sums the segments
+ * (xtcp_csum_offload()) the copy need not: the skb is marked
+ * CHECKSUM_PARTIAL, else CHECKSUM_NONE and the copy keeps skb->csum.
+ *
  * Context: socket locked.
- * Return: an empty skb with room for at least @size bytes, not yet
- * queued, or NULL.
+ * Return: an empty skb, not yet queued, or NULL.
  */
-struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, unsigned int size,
-				    gfp_t gfp)
+struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
-	skb = xtcp_alloc_skb(sk, min(size, xtcp_sk(sk)->mss_cache), gfp);
+	skb = xtcp_alloc_skb(sk, true, gfp);
 	if (!skb)
 		return NULL;
+	if (xtcp_csum_offload(sk))
+		skb->ip_summed = CHECKSUM_PARTIAL;
 	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
 	return skb;
 }
@@ -176,7 +255,7 @@ struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, unsigned int size,
 /**
  * xtcp_queue_data_skb() - append a filled data segment to the write queue
  * @sk: the socket
- * @skb: from xtcp_alloc_data_skb(), payload added
+ * @skb: from xtcp_alloc_data_skb(), still empty: sendmsg fills it queued
  *
  * Context: socket locked.
  */
@@ -222,8 +301,8 @@ static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
 
 /*
  * Cut @skb, queued and not yet sent, after @len payload bytes: the rest,
- * with the FIN if there is one, moves to a new skb right behind it. Both
- * payload checksums are computed again.
+ * with the FIN if there is one, moves to a new skb right behind it. A
+ * payload sum kept by the copy is taken again for both.
  */
 static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 {
@@ -232,25 +311,29 @@ static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 	struct xtcp_skb_cb *ncb;
 	struct sk_buff *nskb;
 
-	if (skb_cloned(skb) || skb_is_nonlinear(skb))
+	if (skb_cloned(skb))
 		return -EBUSY;
-	nskb = xtcp_alloc_skb(sk, rest, sk_gfp_mask(sk, GFP_ATOMIC));
+	nskb = xtcp_alloc_skb(sk, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!nskb)
 		return -ENOBUFS;
-	skb_put_data(nskb, skb->data + len, rest);
-	nskb->csum = csum_partial(nskb->data, rest, 0);
+	sk_wmem_queued_add(sk, nskb->truesize);
+	skb_split(skb, nskb, len);
+	skb->truesize -= rest;
+	nskb->truesize += rest;
+	nskb->ip_summed = skb->ip_summed;
+	if (skb->ip_summed == CHECKSUM_NONE) {
+		skb->csum = skb_checksum(skb, 0, len, 0);
+		nskb->csum = skb_checksum(nskb, 0, rest, 0);
+	}
 	ncb = XTCP_SKB_CB(nskb);
 	ncb->seq = cb->seq + len;
 	ncb->end_seq = cb->end_seq;
 	ncb->flags = cb->flags;
 
-	__skb_trim(skb, len);
-	skb->csum = csum_partial(skb->data, len, 0);
 	cb->end_seq = cb->seq + len;
 	cb->flags &= ~XTCPHDR_FIN;
 
 	__skb_queue_after(&sk->sk_write_queue, skb, nskb);
-	sk_wmem_queued_add(sk, nskb->truesize);
 	return 0;
 }
 
@@ -308,7 +391,8 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 		if (!force_push && xtcp_nagle_holds(sk, skb))
 			break;
 
-		if (xtcp_transmit_skb(sk, skb, sk_gfp_mask(sk, GFP_ATOMIC)))
+		if (xtcp_transmit_skb(sk, skb, true,
+				      sk_gfp_mask(sk, GFP_ATOMIC)))
 			break;
 		cb->when = jiffies;
 		xs->snd_nxt = cb->end_seq;
@@ -335,7 +419,7 @@ int xtcp_retransmit_head(struct sock *sk)
 
 	if (!skb || skb == xs->send_head)
 		return 0;
-	err = xtcp_transmit_skb(sk, skb, GFP_ATOMIC);
+	err = xtcp_transmit_skb(sk, skb, true, GFP_ATOMIC);
 	if (err)
 		return err;
 	XTCP_SKB_CB(skb)->retrans = 1;
@@ -362,7 +446,7 @@ int xtcp_send_syn(struct sock *sk)
 	struct xtcp_skb_cb *cb;
 	struct sk_buff *skb;
 
-	skb = xtcp_alloc_skb(sk, 0, sk_gfp_mask(sk, GFP_ATOMIC));
+	skb = xtcp_alloc_skb(sk, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!skb)
 		return -ENOBUFS;
 	cb = XTCP_SKB_CB(skb);
@@ -404,7 +488,7 @@ void xtcp_send_fin(struct sock *sk)
 		struct sk_buff *skb;
 
 		/* The FIN must be sent: wait for memory as TCP does. */
-		skb = xtcp_alloc_skb(sk, 0, sk->sk_allocation | __GFP_NOFAIL);
+		skb = xtcp_alloc_skb(sk, true, sk->sk_allocation | __GFP_NOFAIL);
 		XTCP_SKB_CB(skb)->seq = xs->write_seq;
 		XTCP_SKB_CB(skb)->end_seq = xs->write_seq + 1;
 		XTCP_SKB_CB(skb)->flags = XTCPHDR_FIN | XTCPHDR_ACK;
@@ -426,7 +510,7 @@ void xtcp_send_ack(struct sock *sk)
 
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
 		return;
-	skb = xtcp_alloc_skb(sk, 0, GFP_ATOMIC);
+	skb = xtcp_alloc_skb(sk, false, GFP_ATOMIC);
 	if (!skb) {
 		/* Try again from the delayed ACK timer. */
 		xtcp_schedule_ack(sk, true);
@@ -434,8 +518,7 @@ void xtcp_send_ack(struct sock *sk)
 	}
 	XTCP_SKB_CB(skb)->seq = xs->snd_nxt;
 	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
-	xtcp_transmit_skb(sk, skb, GFP_ATOMIC);
-	kfree_skb(skb);
+	xtcp_transmit_skb(sk, skb, false, GFP_ATOMIC);
 }
 
 /**
@@ -452,13 +535,12 @@ void xtcp_send_probe(struct sock *sk)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct sk_buff *skb;
 
-	skb = xtcp_alloc_skb(sk, 0, GFP_ATOMIC);
+	skb = xtcp_alloc_skb(sk, false, GFP_ATOMIC);
 	if (!skb)
 		return;
 	XTCP_SKB_CB(skb)->seq = xs->snd_una - 1;
 	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
-	xtcp_transmit_skb(sk, skb, GFP_ATOMIC);
-	kfree_skb(skb);
+	xtcp_transmit_skb(sk, skb, false, GFP_ATOMIC);
 }
 
 /**
@@ -473,15 +555,14 @@ void xtcp_send_active_reset(struct sock *sk, gfp_t gfp)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct sk_buff *skb;
 
-	skb = xtcp_alloc_skb(sk, 0, gfp);
+	skb = xtcp_alloc_skb(sk, false, gfp);
 	if (!skb)
 		return;
 	XTCP_SKB_CB(skb)->seq = xs->snd_nxt;
 	XTCP_SKB_CB(skb)->flags = XTCPHDR_RST | XTCPHDR_ACK;
 	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTRSTS);
 	trace_xtcp_send_reset(sk);
-	xtcp_transmit_skb(sk, skb, gfp);
-	kfree_skb(skb);
+	xtcp_transmit_skb(sk, skb, false, gfp);
 }
 
 /**

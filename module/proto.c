@@ -29,10 +29,6 @@
 #include "xtcp.h"
 #include "trace.h"
 
-/* Largest payload of one skb: keeps allocations at order 2 or below. */
-#define XTCP_MAX_SEG_SIZE \
-	(SKB_WITH_OVERHEAD(4 * PAGE_SIZE) - MAX_HEADER - XTCP_MAX_HLEN)
-
 static struct xtcp_knobs *xtcp_knobs(const struct sock *sk)
 {
 	return &xtcp_pernet(sock_net(sk))->knobs;
@@ -75,6 +71,20 @@ void xtcp_set_state(struct sock *sk, int state)
 	inet_sk_set_state(sk, state);
 }
 
+/*
+ * The largest payload the route takes without fragmentation, the IP
+ * length field's limit included (loopback's MTU is 65536).
+ */
+static u32 xtcp_route_mss(const struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_get(sk);
+
+	if (!dst)
+		return XTCP_DEFAULT_MSS;
+	return min_t(u32, dst_mtu(dst), IP_MAX_MTU) - sizeof(struct iphdr) -
+	       XTCP_BASE_HLEN;
+}
+
 /**
  * xtcp_sync_mss() - compute the send MSS from the route and the peer
  * @sk: the socket, routed
@@ -85,30 +95,24 @@ void xtcp_set_state(struct sock *sk, int state)
 void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct dst_entry *dst = __sk_dst_get(sk);
-	u32 mss = dst ? dst_mtu(dst) - sizeof(struct iphdr) - XTCP_BASE_HLEN :
-			XTCP_DEFAULT_MSS;
+	u32 mss = min(xtcp_route_mss(sk), peer_mss);
 
-	mss = min(mss, peer_mss);
 	if (xs->user_mss)
 		mss = min_t(u32, mss, xs->user_mss);
 	if (xs->ts_ok)
 		mss -= TCPOLEN_TSTAMP_ALIGNED;
-	xs->mss_cache = clamp_t(u32, mss, XTCP_MIN_MSS, XTCP_MAX_SEG_SIZE);
+	xs->mss_cache = max_t(u32, mss, XTCP_MIN_MSS);
 }
 
 static void xtcp_set_advmss(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct dst_entry *dst = __sk_dst_get(sk);
-	u32 mss = dst ? dst_mtu(dst) - sizeof(struct iphdr) - XTCP_BASE_HLEN :
-			XTCP_DEFAULT_MSS;
+	u32 mss = xtcp_route_mss(sk);
 
 	if (xs->user_mss)
 		mss = min_t(u32, mss, xs->user_mss);
 	xs->advmss = min_t(u32, mss, 65535);
-	xs->mss_cache = clamp_t(u32, XTCP_DEFAULT_MSS, XTCP_MIN_MSS,
-				XTCP_MAX_SEG_SIZE);
+	xs->mss_cache = XTCP_DEFAULT_MSS;
 }
 
 static void xtcp_write_space(struct sock *sk)
@@ -150,6 +154,7 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->fin_queued = 0;
 	xs->ack_pending = 0;
 	xs->ack_quick = 0;
+	xs->ack_deferred = 0;
 	xs->snd_wscale = 0;
 	xs->rcv_wscale = XTCP_RCV_WSCALE;
 	xs->wscale_ok = 1;
@@ -898,20 +903,30 @@ static void xtcp_cleanup_rbuf(struct sock *sk, int copied)
 			     (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 			      TCPF_FIN_WAIT2)))
 		return;
-	/* Send a window update when reading moved the right edge by two
-	 * segments, or by half the window we can offer at most if that is
-	 * less (RFC 9293 3.8.6.2.2, receiver-side silly window avoidance:
-	 * min(Fr * RCV.BUFF, Eff.snd.MSS)). Without the second bound a
-	 * buffer smaller than two segments would never announce its space.
+	/* The data path left its ACK to us (xtcp_schedule_ack()). */
+	if (xs->ack_deferred) {
+		xtcp_send_ack(sk);
+		return;
+	}
+	/* Send a window update when reading at least doubled the window
+	 * the peer knows of, and moved its right edge by two segments or
+	 * by a quarter of the buffer if that is less (RFC 9293 3.8.6.2.2,
+	 * receiver-side silly window avoidance: min(Fr * RCV.BUFF,
+	 * Eff.snd.MSS)); or when the peer knows of no window at all. The
+	 * doubling is Linux TCP's rule: a sender with half its window left
+	 * has not stalled, and the ACKs of the data carry the window too.
+	 * Without the buffer bound a buffer smaller than two segments would
+	 * never announce its space.
 	 */
 	space = (READ_ONCE(sk->sk_rcvbuf) -
 		 atomic_read(&sk->sk_rmem_alloc)) / 2;
 	/* Compare what we could announce, not the raw free space. */
 	space = min_t(int, space, 65535U << xs->rcv_wscale);
-	cur = (int)(xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt);
-	if (space - max(cur, 0) >= min(2 * (int)xs->mss_cache,
-				       READ_ONCE(sk->sk_rcvbuf) / 4) ||
-	    (cur <= 0 && space > 0))
+	cur = max_t(int, xs->rcv_wup + xs->rcv_wnd - xs->rcv_nxt, 0);
+	if ((space >= 2 * cur &&
+	     space - cur >= min(2 * (int)xs->mss_cache,
+				READ_ONCE(sk->sk_rcvbuf) / 4)) ||
+	    (!cur && space > 0))
 		xtcp_send_ack(sk);
 }
 
@@ -1031,6 +1046,21 @@ out:
 	return copied;
 }
 
+/* A failed copy may leave a new segment empty: it must not be sent. */
+static void xtcp_remove_empty_skb(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!skb || skb->len || XTCP_SKB_CB(skb)->flags & ~XTCPHDR_ACK)
+		return;
+	if (xs->send_head == skb)
+		xs->send_head = NULL;
+	__skb_unlink(skb, &sk->sk_write_queue);
+	sk_wmem_queued_add(sk, -skb->truesize);
+	__kfree_skb(skb);
+}
+
 static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -1056,41 +1086,54 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	while (msg_data_left(msg)) {
 		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
-		unsigned int size;
-		__wsum csum;
-		int copy, off;
+		struct page_frag *pfrag = sk_page_frag(sk);
+		bool merge = false;
+		int copy, i = 0;
 
-		if (!skb || !xs->send_head || skb->len >= xs->mss_cache ||
-		    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN) ||
-		    !skb_tailroom(skb)) {
+		if (!sk_page_frag_refill(sk, pfrag))
+			goto wait_for_space;
+
+		/* Fill the last segment while it is unsent and not full. */
+		if (skb && xs->send_head && skb->len < xs->mss_cache &&
+		    !(XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN))) {
+			i = skb_shinfo(skb)->nr_frags;
+			merge = skb_can_coalesce(skb, i, pfrag->page,
+						 pfrag->offset);
+			if (!merge && i >= MAX_SKB_FRAGS)
+				skb = NULL;
+		} else {
+			skb = NULL;
+		}
+		if (!skb) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
-			/* A whole segment's room when more of this write
-			 * follows or Nagle may hold the segment for later
-			 * writes; else just this write's bytes: a 1-byte
-			 * message must not cost an mss-sized (16 KiB,
-			 * zeroed) buffer.
-			 */
-			size = xs->mss_cache;
-			if (!xs->packets_out && !(flags & MSG_MORE))
-				size = min_t(size_t, size, msg_data_left(msg));
-			skb = xtcp_alloc_data_skb(sk, size, sk->sk_allocation);
+			skb = xtcp_alloc_data_skb(sk, sk->sk_allocation);
 			if (!skb)
 				goto wait_for_space;
 			xtcp_queue_data_skb(sk, skb);
+			i = 0;
+			merge = false;
 		}
 
 		copy = min_t(size_t, msg_data_left(msg),
-			     min_t(int, xs->mss_cache - skb->len,
-				   skb_tailroom(skb)));
-		off = skb->len;
-		if (!csum_and_copy_from_iter_full(skb_put(skb, copy), copy,
-						  &csum, &msg->msg_iter)) {
-			__skb_trim(skb, off);
-			err = -EFAULT;
+			     min_t(u32, xs->mss_cache - skb->len,
+				   pfrag->size - pfrag->offset));
+		/* Sums the data as it copies if skb->ip_summed says so. */
+		err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb,
+					       pfrag->page, pfrag->offset,
+					       copy);
+		if (err) {
+			xtcp_remove_empty_skb(sk);
 			goto do_error;
 		}
-		skb->csum = csum_block_add(skb->csum, csum, off);
+		if (merge) {
+			skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], copy);
+		} else {
+			skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset,
+					   copy);
+			page_ref_inc(pfrag->page);
+		}
+		pfrag->offset += copy;
 		XTCP_SKB_CB(skb)->end_seq += copy;
 		xs->write_seq += copy;
 		copied += copy;

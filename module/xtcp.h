@@ -160,6 +160,8 @@ enum xtcp_timer_event {
  * @high_seq: @snd_nxt when fast recovery started (RFC 6582 "recover")
  * @ack_pending: an ACK is owed to the peer
  * @ack_quick: the owed ACK must not be delayed
+ * @ack_deferred: the owed ACK is due, but the reader will send it with
+ *	the window its read opens (xtcp_schedule_ack())
  * @probes_out: keepalive or zero-window probes without answer
  * @keepidle: XTCP_KEEPIDLE, s, 0 for the sysctl
  * @keepintvl: XTCP_KEEPINTVL, s, 0 for the sysctl
@@ -221,6 +223,7 @@ struct xtcp_sock {
 	   fin_queued:1,
 	   ack_pending:1,
 	   ack_quick:1,
+	   ack_deferred:1,
 	   tw_reused:1;
 	u8 dup_acks;
 
@@ -492,9 +495,9 @@ void xtcp_schedule_ack(struct sock *sk, bool quick);
 void xtcp_ack_sent(struct sock *sk);
 
 /* output.c */
-struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, unsigned int size,
-				    gfp_t gfp);
+struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
+u32 xtcp_free_window(const struct sock *sk);
 void xtcp_rearm_rto(struct sock *sk);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
 int xtcp_retransmit_head(struct sock *sk);
