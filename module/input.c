@@ -182,10 +182,37 @@ static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 	return acked;
 }
 
+/*
+ * Send buffer auto-tuning, after Linux TCP's tcp_sndbuf_expand(): at
+ * establishment, and whenever a writer that ran out of send buffer gets
+ * an ACK, the buffer grows to room for twice what the congestion
+ * and send windows let out per round trip, counting each segment's skb
+ * overhead, up to net.xtcp.wmem_max; never less, and not at all once
+ * SO_SNDBUF has fixed the size.
+ */
+static void xtcp_sndbuf_expand(struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u64 flight, segs, want;
+
+	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK)
+		return;
+	flight = min_t(u64, (u64)xs->cwnd * xs->mss_cache,
+		       max(xs->max_window, xs->mss_cache));
+	segs = DIV_ROUND_UP_ULL(flight, xs->mss_cache);
+	want = 2 * (flight + segs * SKB_TRUESIZE(MAX_HEADER + XTCP_MAX_HLEN));
+	want = min_t(u64, want,
+		     READ_ONCE(xtcp_pernet(sock_net(sk))->knobs.sysctl_wmem_max));
+	if (want > READ_ONCE(sk->sk_sndbuf))
+		WRITE_ONCE(sk->sk_sndbuf, want);
+}
+
 static void xtcp_new_space(struct sock *sk)
 {
-	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+	if (sk->sk_socket && test_bit(SOCK_NOSPACE, &sk->sk_socket->flags)) {
+		xtcp_sndbuf_expand(sk);
 		sk->sk_write_space(sk);
+	}
 }
 
 /*
@@ -541,6 +568,8 @@ static void xtcp_established(struct sock *sk)
 {
 	xtcp_set_state(sk, TCP_ESTABLISHED);
 	xtcp_sk(sk)->rcv_tstamp = jiffies;
+	/* Room for the initial window at once, as tcp_init_buffer_space(). */
+	xtcp_sndbuf_expand(sk);
 	xtcp_keepalive_reset(sk);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
@@ -579,6 +608,8 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 	xs->rcv_nxt = cb->seq + 1;
 	xs->rcv_wup = xs->rcv_nxt;
 	xs->copied_seq = xs->rcv_nxt;
+	xs->rcvq_seq = xs->copied_seq;
+	xs->rcvq_time = jiffies;
 	xtcp_apply_syn_options(sk, opts);
 
 	if (ack) {

@@ -200,6 +200,11 @@ static int xtcp_init_sock(struct sock *sk)
 	sk->sk_state = TCP_CLOSE;
 	xs->state_since = jiffies;
 	sk->sk_write_space = xtcp_write_space;
+	/* Starting sizes; both grow with the connection's needs. */
+	WRITE_ONCE(sk->sk_rcvbuf,
+		   READ_ONCE(xtcp_knobs(sk)->sysctl_rmem_default));
+	WRITE_ONCE(sk->sk_sndbuf,
+		   READ_ONCE(xtcp_knobs(sk)->sysctl_wmem_default));
 	/* Freed after a grace period: lookups run under RCU only. */
 	sock_set_flag(sk, SOCK_RCU_FREE);
 	return 0;
@@ -710,6 +715,8 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	xs->irs = cb->seq;
 	xs->rcv_nxt = cb->seq + 1;
 	xs->copied_seq = xs->rcv_nxt;
+	xs->rcvq_seq = xs->copied_seq;
+	xs->rcvq_time = jiffies;
 	xs->rcv_wup = xs->rcv_nxt;
 	xs->snd_wnd = ntohs(th->window);
 	xs->snd_wl1 = cb->seq;
@@ -894,6 +901,34 @@ static u32 xtcp_inq(const struct sock *sk)
 	return inq;
 }
 
+/*
+ * Receive buffer auto-tuning, after Linux TCP's dynamic right-sizing: at
+ * most once per round trip (and per jiffy), the buffer grows to four
+ * times what the application read during the last one, so that the
+ * window, half the buffer, holds two round trips of the rate the reader
+ * keeps up with. Up to net.xtcp.rmem_max, never down, and not at all once
+ * SO_RCVBUF has fixed the size.
+ */
+static void xtcp_rcv_space_adjust(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	unsigned long rtt = usecs_to_jiffies(xs->srtt_us >> 3);
+	u64 want;
+	u32 copied;
+
+	if (time_before(jiffies, xs->rcvq_time + max(rtt, 1UL)))
+		return;
+	copied = xs->copied_seq - xs->rcvq_seq;
+	xs->rcvq_seq = xs->copied_seq;
+	xs->rcvq_time = jiffies;
+	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
+		return;
+	want = min_t(u64, 4ULL * copied,
+		     READ_ONCE(xtcp_knobs(sk)->sysctl_rmem_max));
+	if (want > READ_ONCE(sk->sk_rcvbuf))
+		WRITE_ONCE(sk->sk_rcvbuf, want);
+}
+
 static void xtcp_cleanup_rbuf(struct sock *sk, int copied)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -1040,6 +1075,8 @@ found:
 		break;
 	} while (len > 0);
 
+	if (copied > 0 && !(flags & MSG_PEEK))
+		xtcp_rcv_space_adjust(sk);
 	xtcp_cleanup_rbuf(sk, copied);
 out:
 	release_sock(sk);

@@ -53,6 +53,10 @@ static const struct xtcp_knob xtcp_knob_table[] = {
 	XTCP_KNOB(retries2, 15, 1, 127),
 	XTCP_KNOB(rto_min, 200, 1, 120000),
 	XTCP_KNOB(max_syn_backlog, 1024, 1, 65535),
+	XTCP_KNOB(rmem_default, 131072, 4096, 1 << 30),
+	XTCP_KNOB(rmem_max, 6291456, 4096, 1 << 30),
+	XTCP_KNOB(wmem_default, 16384, 4096, 1 << 30),
+	XTCP_KNOB(wmem_max, 4194304, 4096, 1 << 30),
 };
 
 #define XTCP_NR_KNOBS ARRAY_SIZE(xtcp_knob_table)

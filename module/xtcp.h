@@ -131,6 +131,9 @@ enum xtcp_timer_event {
  * @copied_seq: first sequence number not yet read by the user
  * @rcv_wup: @rcv_nxt when the window was last advertised
  * @rcv_wnd: window last advertised, bytes
+ * @rcvq_seq: @copied_seq when the current receive buffer tuning period
+ *	began (xtcp_rcv_space_adjust())
+ * @rcvq_time: jiffies when it began
  * @mss_cache: current send MSS (payload bytes per segment)
  * @advmss: MSS we advertise
  * @user_mss: MSS clamp set with XTCP_MAXSEG, 0 if none
@@ -210,6 +213,8 @@ struct xtcp_sock {
 	u32 copied_seq;
 	u32 rcv_wup;
 	u32 rcv_wnd;
+	u32 rcvq_seq;
+	unsigned long rcvq_time;
 
 	u32 mss_cache;
 	u16 advmss;
@@ -354,6 +359,10 @@ struct xtcp_knobs {
 	int sysctl_retries2;
 	int sysctl_rto_min;
 	int sysctl_max_syn_backlog;
+	int sysctl_rmem_default;
+	int sysctl_rmem_max;
+	int sysctl_wmem_default;
+	int sysctl_wmem_max;
 };
 
 enum xtcp_tw_overflow {

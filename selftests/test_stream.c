@@ -2,7 +2,7 @@
 /*
  * The stream socket API of xtcp against Linux TCP on loopback: connection
  * set-up and refusal, half-close, resets, linger, the accept backlog, bind
- * rules, queue ioctls, receive flags and SIGPIPE. Every test runs once per
+ * rules, queue ioctls, receive flags, SIGPIPE and buffer auto-tuning. Every test runs once per
  * protocol with the same expectations (Linux TCP is the oracle), each in a
  * network namespace of its own, with TCP's and xtcp's knobs set alike.
  */
@@ -1197,6 +1197,158 @@ TEST_F(stream, epipe_after_reset)
 	EXPECT_EQ(-1, send(self->c.cli, "x", 1, 0));
 	EXPECT_EQ(EPIPE, errno);
 	EXPECT_EQ(1, sigpipes);
+}
+
+/*
+ * 13. Buffer sizes. Both protocols get the same starting sizes and
+ * ceilings (tcp_rmem/tcp_wmem, net.xtcp.{r,w}mem_{default,max}).
+ */
+#define BUF_RMEM_DEF 65536
+#define BUF_RMEM_MAX 2097152
+#define BUF_WMEM_DEF 16384
+#define BUF_WMEM_MAX 1048576
+#define BULK_LEN (16L << 20)
+
+static void set_buffer_knobs(struct __test_metadata *_metadata)
+{
+	char val[64];
+
+	snprintf(val, sizeof(val), "4096 %d %d\n", BUF_RMEM_DEF, BUF_RMEM_MAX);
+	ASSERT_EQ(0, xtcp_write_file("/proc/sys/net/ipv4/tcp_rmem", val));
+	snprintf(val, sizeof(val), "4096 %d %d\n", BUF_WMEM_DEF, BUF_WMEM_MAX);
+	ASSERT_EQ(0, xtcp_write_file("/proc/sys/net/ipv4/tcp_wmem", val));
+	ASSERT_EQ(0, xtcp_sysctl_set("rmem_default", BUF_RMEM_DEF));
+	ASSERT_EQ(0, xtcp_sysctl_set("rmem_max", BUF_RMEM_MAX));
+	ASSERT_EQ(0, xtcp_sysctl_set("wmem_default", BUF_WMEM_DEF));
+	ASSERT_EQ(0, xtcp_sysctl_set("wmem_max", BUF_WMEM_MAX));
+}
+
+struct bulk_send {
+	pthread_t thread;
+	int fd;
+	long len;
+	int err;
+};
+
+static unsigned char bulk_byte(long i)
+{
+	return (i * 7 + (i >> 13)) & 0xff;
+}
+
+static void *bulk_send_fn(void *arg)
+{
+	struct bulk_send *bs = arg;
+	static unsigned char buf[65536];
+	long sent = 0;
+
+	while (sent < bs->len) {
+		size_t n = sizeof(buf);
+		ssize_t w;
+		size_t i;
+
+		if ((long)n > bs->len - sent)
+			n = bs->len - sent;
+		for (i = 0; i < n; i++)
+			buf[i] = bulk_byte(sent + i);
+		w = send(bs->fd, buf, n, 0);
+		if (w <= 0) {
+			bs->err = w ? errno : EIO;
+			break;
+		}
+		sent += w;
+	}
+	shutdown(bs->fd, SHUT_WR);
+	return NULL;
+}
+
+/* Send BULK_LEN bytes cli -> srv; true if all arrived intact. */
+static bool bulk_transfer(struct __test_metadata *_metadata, struct conn *c)
+{
+	struct bulk_send bs = { .fd = c->cli, .len = BULK_LEN };
+	static unsigned char buf[262144];
+	long got = 0, bad = -1;
+	ssize_t n;
+
+	if (pthread_create(&bs.thread, NULL, bulk_send_fn, &bs))
+		return false;
+	while ((n = recv(c->srv, buf, sizeof(buf), 0)) > 0) {
+		ssize_t i;
+
+		for (i = 0; i < n && bad < 0; i++)
+			if (buf[i] != bulk_byte(got + i))
+				bad = got + i;
+		got += n;
+	}
+	pthread_join(bs.thread, NULL);
+	EXPECT_EQ(0, bs.err);
+	EXPECT_EQ(BULK_LEN, got);
+	EXPECT_EQ(-1, bad);
+	return !bs.err && got == BULK_LEN && bad < 0;
+}
+
+/*
+ * 13a. A new socket starts with the configured buffer sizes; once
+ * connected, the send buffer may already have grown to hold the initial
+ * window (Linux TCP's tcp_init_buffer_space()), within the ceiling.
+ */
+TEST_F(stream, buffers_default)
+{
+	int fd;
+
+	set_buffer_knobs(_metadata);
+	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(BUF_RMEM_DEF, get_int(fd, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_EQ(BUF_WMEM_DEF, get_int(fd, SOL_SOCKET, SO_SNDBUF));
+	close(fd);
+
+	open_conn(_metadata, variant->proto, &self->c);
+	EXPECT_EQ(BUF_RMEM_DEF, get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_LE(BUF_WMEM_DEF, get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_GE(BUF_WMEM_MAX, get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
+}
+
+/*
+ * 13b. A bulk transfer grows the receiver's and the sender's buffers,
+ * within the ceilings.
+ */
+TEST_F_TIMEOUT(stream, buffers_grow, XTCP_TIMEOUT(60))
+{
+	int rcv, snd;
+
+	set_buffer_knobs(_metadata);
+	open_conn(_metadata, variant->proto, &self->c);
+	ASSERT_TRUE(bulk_transfer(_metadata, &self->c));
+
+	rcv = get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF);
+	snd = get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF);
+	EXPECT_LT(BUF_RMEM_DEF, rcv);
+	EXPECT_GE(BUF_RMEM_MAX, rcv);
+	EXPECT_LT(BUF_WMEM_DEF, snd);
+	EXPECT_GE(BUF_WMEM_MAX, snd);
+}
+
+/*
+ * 13c. SO_RCVBUF and SO_SNDBUF fix the sizes: they stay through a bulk
+ * transfer.
+ */
+TEST_F_TIMEOUT(stream, buffers_locked, XTCP_TIMEOUT(60))
+{
+	int rcv, snd;
+
+	set_buffer_knobs(_metadata);
+	open_conn(_metadata, variant->proto, &self->c);
+	ASSERT_EQ(0, set_int(self->c.srv, SOL_SOCKET, SO_RCVBUF, 100000));
+	ASSERT_EQ(0, set_int(self->c.cli, SOL_SOCKET, SO_SNDBUF, 50000));
+	rcv = get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF);
+	snd = get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF);
+	/* Linux doubles the value asked for, for the skb overhead. */
+	EXPECT_EQ(200000, rcv);
+	EXPECT_EQ(100000, snd);
+	ASSERT_TRUE(bulk_transfer(_metadata, &self->c));
+
+	EXPECT_EQ(rcv, get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_EQ(snd, get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
 }
 
 TEST_HARNESS_MAIN

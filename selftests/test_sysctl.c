@@ -86,6 +86,22 @@ FIXTURE_VARIANT_ADD(knob, max_syn_backlog) {
 	.name = "max_syn_backlog", .def = 1024, .min = 1, .max = 65535,
 };
 
+FIXTURE_VARIANT_ADD(knob, rmem_default) {
+	.name = "rmem_default", .def = 131072, .min = 4096, .max = 1 << 30,
+};
+
+FIXTURE_VARIANT_ADD(knob, rmem_max) {
+	.name = "rmem_max", .def = 6291456, .min = 4096, .max = 1 << 30,
+};
+
+FIXTURE_VARIANT_ADD(knob, wmem_default) {
+	.name = "wmem_default", .def = 16384, .min = 4096, .max = 1 << 30,
+};
+
+FIXTURE_VARIANT_ADD(knob, wmem_max) {
+	.name = "wmem_max", .def = 4194304, .min = 4096, .max = 1 << 30,
+};
+
 FIXTURE_SETUP(knob)
 {
 	ASSERT_EQ(0, xtcp_sysctl_get(variant->name, &self->saved));
