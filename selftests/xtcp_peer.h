@@ -1018,4 +1018,157 @@ static inline int xp_drain(struct xp_peer *p)
 	return n;
 }
 
+/*
+ * One connection between a kernel socket and the peer, as the peer sees
+ * it. xp_conn_seg() builds the peer's next segment from it;
+ * xp_conn_expect() waits for the kernel's and learns its TSval.
+ */
+struct xp_conn {
+	int fd;			/* the kernel's socket */
+	__u16 kport;		/* kernel side port; 0: any, until learnt */
+	__u16 pport;		/* peer side port */
+	__u32 k_nxt;		/* kernel's next sequence number, acked as */
+	__u32 p_nxt;		/* peer's next sequence number */
+	bool ts;		/* timestamps in use */
+	__u32 p_tsval;		/* the peer's next TSval */
+	__u32 k_tsval;		/* the kernel's last TSval, echoed */
+};
+
+/*
+ * A segment from the peer on @c with @flags: ports, seq and ack as they
+ * stand; with timestamps, TSval c->p_tsval (which then advances by 10)
+ * and TSecr the kernel's last TSval.
+ */
+static inline void xp_conn_seg(const struct xp_peer *p, struct xp_conn *c,
+			       struct xp_seg *s, unsigned int flags)
+{
+	xp_seg_init(p, s);
+	s->sport = c->pport;
+	s->dport = c->kport;
+	s->seq = c->p_nxt;
+	s->ack = c->k_nxt;
+	s->flags = flags;
+	if (c->ts) {
+		s->ts = true;
+		s->tsval = c->p_tsval;
+		s->tsecr = c->k_tsval;
+		c->p_tsval += 10;
+	}
+}
+
+/* Send @len bytes of @data from the peer on @c, advancing c->p_nxt. */
+static inline int xp_conn_data(struct xp_peer *p, struct xp_conn *c,
+			       const void *data, size_t len)
+{
+	struct xp_seg s;
+
+	xp_conn_seg(p, c, &s, XP_ACK | XP_PSH);
+	s.data = data;
+	s.len = len;
+	c->p_nxt += len;
+	return xp_send(p, &s);
+}
+
+/*
+ * Wait up to @timeout_ms for the kernel's next segment on @c with
+ * (flags & @mask) == @flags. Segments of other connections are passed
+ * over silently, others of @c as xp_expect() does; the kernel's TSval is
+ * kept from every segment of @c. Returns as xp_recv().
+ */
+static inline int xp_conn_expect(struct xp_peer *p, struct xp_conn *c,
+				 struct xp_seg *r, unsigned int mask,
+				 unsigned int flags, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms, left;
+	int err;
+
+	for (;;) {
+		left = deadline - xp_now_ms();
+		err = xp_recv(p, r, left > 0 ? left : 0);
+		if (err)
+			return err;
+		if (r->dport != c->pport || (c->kport && r->sport != c->kport))
+			continue;
+		if (r->ts)
+			c->k_tsval = r->tsval;
+		if ((r->flags & mask) == flags)
+			return 0;
+		p->skipped++;
+		xp_seg_fmt(r, p->last_skipped, sizeof(p->last_skipped));
+	}
+}
+
+/* As xp_conn_expect(), for a segment that also acknowledges @ack. */
+static inline int xp_conn_expect_ack(struct xp_peer *p, struct xp_conn *c,
+				     struct xp_seg *r, unsigned int mask,
+				     unsigned int flags, __u32 ack,
+				     int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms, left;
+	int err;
+
+	do {
+		left = deadline - xp_now_ms();
+		err = xp_conn_expect(p, c, r, mask, flags, left > 0 ? left : 0);
+	} while (!err && r->ack != ack);
+	return err;
+}
+
+/*
+ * Active open of @fd, a new socket (bound or not), to the peer's @pport.
+ * The peer answers the SYN with ISN @pisn, window @window, MSS 1460 and,
+ * if @ts and the SYN offered them, timestamps; xp_conn_connect() returns
+ * once the kernel has ACKed the SYN-ACK and connect() has completed. @fd
+ * is left non-blocking. 0 or -errno: -EPROTO if connect() did not start
+ * or did not complete, the socket error if it failed.
+ */
+static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
+				  int fd, __u16 pport, __u32 pisn,
+				  __u16 window, bool ts)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(pport),
+		.sin_addr = p->paddr,
+	};
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	struct xp_seg syn, s, r;
+	int err, soerr;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->pport = pport;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK))
+		return -errno;
+	if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    errno != EINPROGRESS)
+		return -EPROTO;
+	err = xp_conn_expect(p, c, &syn, XP_SYN | XP_ACK | XP_RST | XP_FIN,
+			     XP_SYN, 3000);
+	if (err)
+		return err;
+	c->kport = syn.sport;
+	c->k_nxt = syn.seq + 1;
+	c->p_nxt = pisn;
+	c->ts = ts && syn.ts;
+	c->p_tsval = 1000;
+
+	xp_conn_seg(p, c, &s, XP_SYN | XP_ACK);
+	s.mss = 1460;
+	s.window = window;
+	err = xp_send(p, &s);
+	if (err)
+		return err;
+	c->p_nxt++;
+	err = xp_conn_expect_ack(p, c, &r, XP_SYN | XP_ACK | XP_RST | XP_FIN,
+				 XP_ACK, c->p_nxt, 3000);
+	if (err)
+		return err;
+	if (poll(&pfd, 1, 3000) != 1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len))
+		return -EPROTO;
+	return soerr ? -soerr : 0;
+}
+
 #endif /* _XTCP_PEER_H */

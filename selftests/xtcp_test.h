@@ -9,11 +9,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
+#include <linux/types.h>
 #include <linux/xtcp.h>
 
 #define XTCP_SYSCTL_DIR "/proc/sys/net/xtcp/"
@@ -122,6 +129,104 @@ static inline long xtcp_counter(const char *name)
 	}
 	fclose(f);
 	return found;
+}
+
+/* Value of "TcpExt: @name" in /proc/net/netstat (Linux TCP), or -errno. */
+static inline long xtcp_tcpext(const char *name)
+{
+	char hdr[4096], val[4096], *hs, *vs, *h, *v;
+	long found = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -errno;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		h = strtok_r(hdr, "\n ", &hs);
+		v = strtok_r(val, "\n ", &vs);
+		while (h && v) {
+			if (!strcmp(h, name)) {
+				found = atol(v);
+				break;
+			}
+			h = strtok_r(NULL, "\n ", &hs);
+			v = strtok_r(NULL, "\n ", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
+static inline __s64 xtcp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Evaluate @cond every 2 ms until it holds or @ms pass; its last value.
+ * Tests wait on conditions this way, never with a fixed sleep.
+ */
+#define xtcp_wait_until(cond, ms) ({					\
+	__s64 __deadline = xtcp_now_ms() + (ms);			\
+	bool __ok;							\
+									\
+	while (!(__ok = (cond)) && xtcp_now_ms() < __deadline)		\
+		usleep(2000);						\
+	__ok;								\
+})
+
+/* The IPv4 socket address @addr:@port. */
+static inline struct sockaddr_in xtcp_sin(const char *addr, __u16 port)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return sin;
+}
+
+/* poll() @fd for @events up to @timeout_ms; the revents, 0 on timeout. */
+static inline int xtcp_wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	return poll(&pfd, 1, timeout_ms) == 1 ? pfd.revents : 0;
+}
+
+static inline int xtcp_set_int(int fd, int level, int name, int val)
+{
+	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
+}
+
+/* An int socket option's value, or -errno. */
+static inline int xtcp_get_int(int fd, int level, int name)
+{
+	socklen_t len = sizeof(int);
+	int val;
+
+	if (getsockopt(fd, level, name, &val, &len))
+		return -errno;
+	return val;
+}
+
+/* The local port of @fd, or -errno. */
+static inline int xtcp_local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len))
+		return -errno;
+	return ntohs(sin.sin_port);
 }
 
 #endif /* _XTCP_TEST_H */
