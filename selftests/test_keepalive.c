@@ -32,16 +32,6 @@
 #define IPV4_SYSCTL	"/proc/sys/net/ipv4/"
 #define ANY_FLAGS	(XP_SYN | XP_ACK | XP_RST | XP_FIN)
 
-/* Evaluate @cond every 2 ms until it holds or @ms pass; its last value. */
-#define wait_until(cond, ms) ({						\
-	__s64 __deadline = xp_now_ms() + (ms);				\
-	bool __ok;							\
-									\
-	while (!(__ok = (cond)) && xp_now_ms() < __deadline)		\
-		usleep(2000);						\
-	__ok;								\
-})
-
 FIXTURE(ka) {
 	struct xp_peer p;
 };
@@ -101,64 +91,11 @@ FIXTURE_TEARDOWN(ka)
 	xp_close(&self->p);
 }
 
-static struct sockaddr_in sin_of(const char *addr, __u16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
-static int set_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
-}
-
-static int get_int(int fd, int level, int name)
-{
-	socklen_t len = sizeof(int);
-	int val;
-
-	return getsockopt(fd, level, name, &val, &len) ? -errno : val;
-}
-
-/* Value of "TcpExt: @name" in /proc/net/netstat, or -errno. */
-static long tcpext(const char *name)
-{
-	char hdr[4096], val[4096], *hs, *vs, *h, *v;
-	long found = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return -errno;
-	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
-		if (strncmp(hdr, "TcpExt:", 7))
-			continue;
-		h = strtok_r(hdr, "\n ", &hs);
-		v = strtok_r(val, "\n ", &vs);
-		while (h && v) {
-			if (!strcmp(h, name)) {
-				found = atol(v);
-				break;
-			}
-			h = strtok_r(NULL, "\n ", &hs);
-			v = strtok_r(NULL, "\n ", &vs);
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
 /* Keepalive probes sent in this namespace so far. */
 static long probes_sent(const FIXTURE_VARIANT(ka) *variant)
 {
 	if (variant->proto == IPPROTO_TCP)
-		return tcpext(variant->probes);
+		return xtcp_tcpext(variant->probes);
 	return xtcp_counter(variant->probes);
 }
 
@@ -166,150 +103,13 @@ static long probes_sent(const FIXTURE_VARIANT(ka) *variant)
 static int keepalive_on(const FIXTURE_VARIANT(ka) *variant, int fd,
 			int idle, int intvl, int cnt)
 {
-	int err = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+	int err = xtcp_set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
 
 	if (!err && idle)
-		err = set_int(fd, variant->level, TCP_KEEPIDLE, idle) ?:
-		      set_int(fd, variant->level, TCP_KEEPINTVL, intvl) ?:
-		      set_int(fd, variant->level, TCP_KEEPCNT, cnt);
+		err = xtcp_set_int(fd, variant->level, TCP_KEEPIDLE, idle) ?:
+		      xtcp_set_int(fd, variant->level, TCP_KEEPINTVL, intvl) ?:
+		      xtcp_set_int(fd, variant->level, TCP_KEEPCNT, cnt);
 	return err;
-}
-
-/* A connected pair over loopback: client in *@cfd, the accepted socket
- * returned. -errno on failure.
- */
-static int lo_pair(int proto, int *cfd)
-{
-	struct sockaddr_in sin = sin_of(LOOPBACK, 0);
-	socklen_t len = sizeof(sin);
-	int lfd, sfd = -1;
-
-	*cfd = -1;
-	lfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (lfd < 0)
-		return -errno;
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    listen(lfd, 1) ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &len))
-		goto out;
-	*cfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)))
-		goto out;
-	sfd = accept(lfd, NULL, NULL);
-out:
-	if (sfd < 0) {
-		sfd = -errno;
-		if (*cfd >= 0)
-			close(*cfd);
-		*cfd = -1;
-	}
-	close(lfd);
-	return sfd;
-}
-
-/* "ping" one way, "pong" back; 0 if both arrived intact. */
-static int echo(int a, int b)
-{
-	char buf[8];
-
-	if (send(a, "ping", 4, 0) != 4 || recv(b, buf, sizeof(buf), 0) != 4 ||
-	    memcmp(buf, "ping", 4))
-		return -1;
-	if (send(b, "pong", 4, 0) != 4 || recv(a, buf, sizeof(buf), 0) != 4 ||
-	    memcmp(buf, "pong", 4))
-		return -1;
-	return 0;
-}
-
-/* One connection between the kernel and the scripted peer. */
-struct conn {
-	int fd;
-	__u16 kport;
-	__u16 pport;
-	__u32 k_nxt;		/* next sequence number of the kernel side */
-	__u32 p_nxt;		/* next sequence number of the peer */
-	__u32 k_tsval;
-	__u32 p_tsval;
-	bool ts;
-};
-
-static void peer_seg(const struct xp_peer *p, struct conn *c,
-		     struct xp_seg *s, unsigned int flags)
-{
-	xp_seg_init(p, s);
-	s->sport = c->pport;
-	s->dport = c->kport;
-	s->seq = c->p_nxt;
-	s->ack = c->k_nxt;
-	s->flags = flags;
-	if (c->ts) {
-		s->ts = true;
-		c->p_tsval += 10;
-		s->tsval = c->p_tsval;
-		s->tsecr = c->k_tsval;
-	}
-}
-
-/*
- * The next segment of @c from the kernel with (flags & @mask) == @flags
- * within @timeout_ms; others are passed over. 0 or -errno.
- */
-static int kernel_seg(struct xp_peer *p, struct conn *c, struct xp_seg *r,
-		      unsigned int mask, unsigned int flags, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms, left;
-	int err;
-
-	for (;;) {
-		left = deadline - xp_now_ms();
-		err = xp_recv(p, r, left > 0 ? left : 0);
-		if (err)
-			return err;
-		if (r->dport != c->pport || (c->kport && r->sport != c->kport))
-			continue;
-		if (r->ts)
-			c->k_tsval = r->tsval;
-		if ((r->flags & mask) == flags)
-			return 0;
-		p->skipped++;
-		xp_seg_fmt(r, p->last_skipped, sizeof(p->last_skipped));
-	}
-}
-
-/* Active open of a new socket to the peer's @pport, with timestamps. */
-static void kernel_connect(struct __test_metadata *_metadata,
-			   const FIXTURE_VARIANT(ka) *variant,
-			   struct xp_peer *p, struct conn *c, __u16 pport)
-{
-	struct sockaddr_in sin = sin_of(PADDR, pport);
-	struct pollfd pfd = { .events = POLLOUT };
-	socklen_t len = sizeof(int);
-	struct xp_seg syn, s, r;
-	int err, soerr = -1;
-
-	memset(c, 0, sizeof(*c));
-	c->pport = pport;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
-	ASSERT_LE(0, c->fd);
-	ASSERT_EQ(-1, connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(EINPROGRESS, errno);
-	err = kernel_seg(p, c, &syn, ANY_FLAGS, XP_SYN, 3000);
-	ASSERT_EQ(0, err) TH_LOG("no SYN: %s", strerror(-err));
-	c->kport = syn.sport;
-	c->k_nxt = syn.seq + 1;
-	c->p_nxt = PEER_ISN;
-	c->ts = syn.ts;
-	c->p_tsval = 1000;
-	peer_seg(p, c, &s, XP_SYN | XP_ACK);
-	s.mss = 1460;
-	ASSERT_EQ(0, xp_send(p, &s));
-	c->p_nxt++;
-	err = kernel_seg(p, c, &r, ANY_FLAGS, XP_ACK, 3000);
-	ASSERT_EQ(0, err) TH_LOG("no ACK: %s", strerror(-err));
-	pfd.fd = c->fd;
-	ASSERT_EQ(1, poll(&pfd, 1, 3000));
-	ASSERT_EQ(0, getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
-	ASSERT_EQ(0, soerr);
 }
 
 /*
@@ -317,9 +117,9 @@ static void kernel_connect(struct __test_metadata *_metadata,
  * 3.8.4), so that the peer has to answer. Returns 0 or -errno.
  */
 static int next_probe(struct __test_metadata *_metadata, struct xp_peer *p,
-		      struct conn *c, struct xp_seg *r, int timeout_ms)
+		      struct xp_conn *c, struct xp_seg *r, int timeout_ms)
 {
-	int err = kernel_seg(p, c, r, ANY_FLAGS, XP_ACK, timeout_ms);
+	int err = xp_conn_expect(p, c, r, ANY_FLAGS, XP_ACK, timeout_ms);
 
 	if (err)
 		return err;
@@ -349,7 +149,7 @@ static int recv_error(int fd, int timeout_ms)
  */
 static void peer_gone(struct __test_metadata *_metadata,
 		      const FIXTURE_VARIANT(ka) *variant, struct xp_peer *p,
-		      struct conn *c, int idle, int intvl, int cnt)
+		      struct xp_conn *c, int idle, int intvl, int cnt)
 {
 	long timeouts = xtcp_counter("KeepaliveTimeouts");
 	long sent = probes_sent(variant);
@@ -367,7 +167,7 @@ static void peer_gone(struct __test_metadata *_metadata,
 		EXPECT_GE((i ? intvl : idle) * 1000 + 1500, t - prev);
 		prev = t;
 	}
-	err = kernel_seg(p, c, &r, XP_RST, XP_RST, 3000 * intvl);
+	err = xp_conn_expect(p, c, &r, XP_RST, XP_RST, 3000 * intvl);
 	ASSERT_EQ(0, err) TH_LOG("no RST after the probes: %s",
 				 strerror(-err));
 	TH_LOG("%s %lld ms after the last activity",
@@ -395,7 +195,7 @@ TEST_F(ka, alive_peer_keeps_connection)
 	long before;
 	__s64 t0;
 
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("pair: %s", strerror(-sfd));
 	before = probes_sent(variant);
 	ASSERT_LE(0, before);
@@ -403,14 +203,14 @@ TEST_F(ka, alive_peer_keeps_connection)
 	t0 = xp_now_ms();
 
 	/* One probe would be the last with cnt=1 if left unanswered. */
-	ASSERT_TRUE(wait_until(probes_sent(variant) >= before + 4, 8000))
+	ASSERT_TRUE(xtcp_wait_until(probes_sent(variant) >= before + 4, 8000))
 		TH_LOG("%ld probes in 8 s", probes_sent(variant) - before);
 	TH_LOG("4 probes in %lld ms", (long long)(xp_now_ms() - t0));
 	pfd.fd = cfd;
 	EXPECT_EQ(0, poll(&pfd, 1, 0));
-	soerr = get_int(cfd, SOL_SOCKET, SO_ERROR);
+	soerr = xtcp_get_int(cfd, SOL_SOCKET, SO_ERROR);
 	EXPECT_EQ(0, soerr) TH_LOG("%s", strerror(soerr));
-	EXPECT_EQ(0, echo(cfd, sfd));
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	close(cfd);
 	close(sfd);
 }
@@ -421,17 +221,17 @@ TEST_F(ka, traffic_postpones_probes)
 	int cfd, sfd, i;
 	long before;
 
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd);
 	ASSERT_EQ(0, keepalive_on(variant, cfd, 1, 1, 1));
 	before = probes_sent(variant);
 	for (i = 0; i < 6; i++) {
-		ASSERT_EQ(0, echo(cfd, sfd));
+		ASSERT_EQ(0, xtcp_echo(cfd, sfd));
 		/* Not idle for more than 300 ms at a time. */
-		ASSERT_FALSE(wait_until(probes_sent(variant) != before, 300));
+		ASSERT_FALSE(xtcp_wait_until(probes_sent(variant) != before, 300));
 	}
 	/* Then quiet: the probes start. */
-	EXPECT_TRUE(wait_until(probes_sent(variant) > before, 3000));
+	EXPECT_TRUE(xtcp_wait_until(probes_sent(variant) > before, 3000));
 	close(cfd);
 	close(sfd);
 }
@@ -439,9 +239,9 @@ TEST_F(ka, traffic_postpones_probes)
 /* The peer is gone: no answer, ETIMEDOUT after idle + cnt x intvl. */
 TEST_F(ka, gone_peer_times_out)
 {
-	struct conn c;
+	struct xp_conn c;
 
-	kernel_connect(_metadata, variant, &self->p, &c, 9001);
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9001, PEER_ISN, true));
 	ASSERT_EQ(0, keepalive_on(variant, c.fd, 1, 1, 2));
 	peer_gone(_metadata, variant, &self->p, &c, 1, 1, 2);
 	close(c.fd);
@@ -451,11 +251,11 @@ TEST_F(ka, gone_peer_times_out)
 TEST_F(ka, restarted_peer_resets)
 {
 	struct xp_seg r, s;
-	struct conn c;
+	struct xp_conn c;
 	__s64 t;
 	int err;
 
-	kernel_connect(_metadata, variant, &self->p, &c, 9002);
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9002, PEER_ISN, true));
 	ASSERT_EQ(0, keepalive_on(variant, c.fd, 1, 1, 3));
 	err = next_probe(_metadata, &self->p, &c, &r, 4000);
 	ASSERT_EQ(0, err) TH_LOG("no probe: %s", strerror(-err));
@@ -481,17 +281,17 @@ TEST_F(ka, restarted_peer_resets)
  */
 TEST_F(ka, sysctls_apply_without_options)
 {
-	struct conn c;
+	struct xp_conn c;
 
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_time, "1"));
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_intvl, "1"));
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_probes, "2"));
-	kernel_connect(_metadata, variant, &self->p, &c, 9003);
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9003, PEER_ISN, true));
 	ASSERT_EQ(0, keepalive_on(variant, c.fd, 0, 0, 0));
-	EXPECT_EQ(1, get_int(c.fd, SOL_SOCKET, SO_KEEPALIVE));
-	EXPECT_EQ(1, get_int(c.fd, variant->level, TCP_KEEPIDLE));
-	EXPECT_EQ(1, get_int(c.fd, variant->level, TCP_KEEPINTVL));
-	EXPECT_EQ(2, get_int(c.fd, variant->level, TCP_KEEPCNT));
+	EXPECT_EQ(1, xtcp_get_int(c.fd, SOL_SOCKET, SO_KEEPALIVE));
+	EXPECT_EQ(1, xtcp_get_int(c.fd, variant->level, TCP_KEEPIDLE));
+	EXPECT_EQ(1, xtcp_get_int(c.fd, variant->level, TCP_KEEPINTVL));
+	EXPECT_EQ(2, xtcp_get_int(c.fd, variant->level, TCP_KEEPCNT));
 	peer_gone(_metadata, variant, &self->p, &c, 1, 1, 2);
 	close(c.fd);
 }
@@ -502,35 +302,35 @@ TEST_F(ka, getsockopt_reports_effective_values)
 	int fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, get_int(fd, SOL_SOCKET, SO_KEEPALIVE));
+	EXPECT_EQ(0, xtcp_get_int(fd, SOL_SOCKET, SO_KEEPALIVE));
 	/* Defaults (Linux's): two hours, 75 s, 9 probes. */
-	EXPECT_EQ(7200, get_int(fd, variant->level, TCP_KEEPIDLE));
-	EXPECT_EQ(75, get_int(fd, variant->level, TCP_KEEPINTVL));
-	EXPECT_EQ(9, get_int(fd, variant->level, TCP_KEEPCNT));
+	EXPECT_EQ(7200, xtcp_get_int(fd, variant->level, TCP_KEEPIDLE));
+	EXPECT_EQ(75, xtcp_get_int(fd, variant->level, TCP_KEEPINTVL));
+	EXPECT_EQ(9, xtcp_get_int(fd, variant->level, TCP_KEEPCNT));
 
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_time, "100"));
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_intvl, "20"));
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_probes, "4"));
-	EXPECT_EQ(100, get_int(fd, variant->level, TCP_KEEPIDLE));
-	EXPECT_EQ(20, get_int(fd, variant->level, TCP_KEEPINTVL));
-	EXPECT_EQ(4, get_int(fd, variant->level, TCP_KEEPCNT));
+	EXPECT_EQ(100, xtcp_get_int(fd, variant->level, TCP_KEEPIDLE));
+	EXPECT_EQ(20, xtcp_get_int(fd, variant->level, TCP_KEEPINTVL));
+	EXPECT_EQ(4, xtcp_get_int(fd, variant->level, TCP_KEEPCNT));
 
-	ASSERT_EQ(0, set_int(fd, variant->level, TCP_KEEPIDLE, 5));
-	ASSERT_EQ(0, set_int(fd, variant->level, TCP_KEEPINTVL, 3));
-	ASSERT_EQ(0, set_int(fd, variant->level, TCP_KEEPCNT, 7));
+	ASSERT_EQ(0, xtcp_set_int(fd, variant->level, TCP_KEEPIDLE, 5));
+	ASSERT_EQ(0, xtcp_set_int(fd, variant->level, TCP_KEEPINTVL, 3));
+	ASSERT_EQ(0, xtcp_set_int(fd, variant->level, TCP_KEEPCNT, 7));
 	ASSERT_EQ(0, xtcp_write_file(variant->knob_time, "200"));
-	EXPECT_EQ(5, get_int(fd, variant->level, TCP_KEEPIDLE));
-	EXPECT_EQ(3, get_int(fd, variant->level, TCP_KEEPINTVL));
-	EXPECT_EQ(7, get_int(fd, variant->level, TCP_KEEPCNT));
+	EXPECT_EQ(5, xtcp_get_int(fd, variant->level, TCP_KEEPIDLE));
+	EXPECT_EQ(3, xtcp_get_int(fd, variant->level, TCP_KEEPINTVL));
+	EXPECT_EQ(7, xtcp_get_int(fd, variant->level, TCP_KEEPCNT));
 
 	/* Out of range: refused, the value stays. */
-	EXPECT_EQ(-EINVAL, set_int(fd, variant->level, TCP_KEEPIDLE, 0));
-	EXPECT_EQ(-EINVAL, set_int(fd, variant->level, TCP_KEEPIDLE, 32768));
-	EXPECT_EQ(-EINVAL, set_int(fd, variant->level, TCP_KEEPINTVL, 0));
-	EXPECT_EQ(-EINVAL, set_int(fd, variant->level, TCP_KEEPCNT, 0));
-	EXPECT_EQ(-EINVAL, set_int(fd, variant->level, TCP_KEEPCNT, 128));
-	EXPECT_EQ(5, get_int(fd, variant->level, TCP_KEEPIDLE));
-	EXPECT_EQ(7, get_int(fd, variant->level, TCP_KEEPCNT));
+	EXPECT_EQ(-EINVAL, xtcp_set_int(fd, variant->level, TCP_KEEPIDLE, 0));
+	EXPECT_EQ(-EINVAL, xtcp_set_int(fd, variant->level, TCP_KEEPIDLE, 32768));
+	EXPECT_EQ(-EINVAL, xtcp_set_int(fd, variant->level, TCP_KEEPINTVL, 0));
+	EXPECT_EQ(-EINVAL, xtcp_set_int(fd, variant->level, TCP_KEEPCNT, 0));
+	EXPECT_EQ(-EINVAL, xtcp_set_int(fd, variant->level, TCP_KEEPCNT, 128));
+	EXPECT_EQ(5, xtcp_get_int(fd, variant->level, TCP_KEEPIDLE));
+	EXPECT_EQ(7, xtcp_get_int(fd, variant->level, TCP_KEEPCNT));
 	close(fd);
 }
 

@@ -35,16 +35,6 @@
 #define ST_TIME_WAIT	0x06
 #define ST_CLOSE_WAIT	0x08
 
-/* Evaluate @cond every 2 ms until it holds or @ms pass; its last value. */
-#define wait_until(cond, ms) ({						\
-	__s64 __deadline = xp_now_ms() + (ms);				\
-	bool __ok;							\
-									\
-	while (!(__ok = (cond)) && xp_now_ms() < __deadline)		\
-		usleep(2000);						\
-	__ok;								\
-})
-
 static_assert(XTCP_LINGER2 == TCP_LINGER2, "option numbers");
 
 FIXTURE(lg) {
@@ -98,30 +88,6 @@ FIXTURE_TEARDOWN(lg)
 	xp_close(&self->p);
 }
 
-static struct sockaddr_in sin_of(const char *addr, __u16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
-static int set_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
-}
-
-static int get_int(int fd, int level, int name)
-{
-	socklen_t len = sizeof(int);
-	int val;
-
-	return getsockopt(fd, level, name, &val, &len) ? -errno : val;
-}
-
 static int set_linger(int fd, int onoff, int secs)
 {
 	struct linger l = { .l_onoff = onoff, .l_linger = secs };
@@ -129,49 +95,10 @@ static int set_linger(int fd, int onoff, int secs)
 	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) ? -errno : 0;
 }
 
-static int local_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len))
-		return -errno;
-	return ntohs(sin.sin_port);
-}
-
-/* Value of "TcpExt: @name" in /proc/net/netstat, or -errno. */
-static long tcpext(const char *name)
-{
-	char hdr[4096], val[4096], *hs, *vs, *h, *v;
-	long found = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/net/netstat", "r");
-	if (!f)
-		return -errno;
-	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
-		if (strncmp(hdr, "TcpExt:", 7))
-			continue;
-		h = strtok_r(hdr, "\n ", &hs);
-		v = strtok_r(val, "\n ", &vs);
-		while (h && v) {
-			if (!strcmp(h, name)) {
-				found = atol(v);
-				break;
-			}
-			h = strtok_r(NULL, "\n ", &hs);
-			v = strtok_r(NULL, "\n ", &vs);
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
 static long aborts(const FIXTURE_VARIANT(lg) *variant)
 {
 	if (variant->proto == IPPROTO_TCP)
-		return tcpext(variant->aborts);
+		return xtcp_tcpext(variant->aborts);
 	return xtcp_counter(variant->aborts);
 }
 
@@ -201,38 +128,6 @@ static int proc_count(const char *path, int lport, int rport, int st)
 	return n;
 }
 
-/* A connected pair over loopback: client in *@cfd, the accepted socket
- * returned. -errno on failure.
- */
-static int lo_pair(int proto, int *cfd)
-{
-	struct sockaddr_in sin = sin_of(LOOPBACK, 0);
-	socklen_t len = sizeof(sin);
-	int lfd, sfd = -1;
-
-	*cfd = -1;
-	lfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (lfd < 0)
-		return -errno;
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    listen(lfd, 1) ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &len))
-		goto out;
-	*cfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)))
-		goto out;
-	sfd = accept(lfd, NULL, NULL);
-out:
-	if (sfd < 0) {
-		sfd = -errno;
-		if (*cfd >= 0)
-			close(*cfd);
-		*cfd = -1;
-	}
-	close(lfd);
-	return sfd;
-}
-
 /* recv() on @fd once it is readable: 0 (EOF), a byte count, or -errno. */
 static int recv_ready(int fd, int timeout_ms)
 {
@@ -246,98 +141,6 @@ static int recv_ready(int fd, int timeout_ms)
 	return n < 0 ? -errno : n;
 }
 
-/* One connection between the kernel and the scripted peer. */
-struct conn {
-	int fd;
-	__u16 kport;
-	__u16 pport;
-	__u32 k_nxt;
-	__u32 p_nxt;
-	__u32 k_tsval;
-	__u32 p_tsval;
-	bool ts;
-};
-
-static void peer_seg(const struct xp_peer *p, struct conn *c,
-		     struct xp_seg *s, unsigned int flags)
-{
-	xp_seg_init(p, s);
-	s->sport = c->pport;
-	s->dport = c->kport;
-	s->seq = c->p_nxt;
-	s->ack = c->k_nxt;
-	s->flags = flags;
-	if (c->ts) {
-		s->ts = true;
-		c->p_tsval += 10;
-		s->tsval = c->p_tsval;
-		s->tsecr = c->k_tsval;
-	}
-}
-
-/*
- * The next segment of @c from the kernel with (flags & @mask) == @flags
- * within @timeout_ms; others are passed over. 0 or -errno.
- */
-static int kernel_seg(struct xp_peer *p, struct conn *c, struct xp_seg *r,
-		      unsigned int mask, unsigned int flags, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms, left;
-	int err;
-
-	for (;;) {
-		left = deadline - xp_now_ms();
-		err = xp_recv(p, r, left > 0 ? left : 0);
-		if (err)
-			return err;
-		if (r->dport != c->pport || (c->kport && r->sport != c->kport))
-			continue;
-		if (r->ts)
-			c->k_tsval = r->tsval;
-		if ((r->flags & mask) == flags)
-			return 0;
-		p->skipped++;
-		xp_seg_fmt(r, p->last_skipped, sizeof(p->last_skipped));
-	}
-}
-
-/* Active open of a new blocking socket to the peer's @pport. */
-static void kernel_connect(struct __test_metadata *_metadata,
-			   const FIXTURE_VARIANT(lg) *variant,
-			   struct xp_peer *p, struct conn *c, __u16 pport)
-{
-	struct sockaddr_in sin = sin_of(PADDR, pport);
-	struct pollfd pfd = { .events = POLLOUT };
-	socklen_t len = sizeof(int);
-	struct xp_seg syn, s, r;
-	int err, soerr = -1;
-
-	memset(c, 0, sizeof(*c));
-	c->pport = pport;
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
-	ASSERT_LE(0, c->fd);
-	ASSERT_EQ(-1, connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(EINPROGRESS, errno);
-	err = kernel_seg(p, c, &syn, ANY_FLAGS, XP_SYN, 3000);
-	ASSERT_EQ(0, err) TH_LOG("no SYN: %s", strerror(-err));
-	c->kport = syn.sport;
-	c->k_nxt = syn.seq + 1;
-	c->p_nxt = PEER_ISN;
-	c->ts = syn.ts;
-	c->p_tsval = 1000;
-	peer_seg(p, c, &s, XP_SYN | XP_ACK);
-	s.mss = 1460;
-	ASSERT_EQ(0, xp_send(p, &s));
-	c->p_nxt++;
-	err = kernel_seg(p, c, &r, ANY_FLAGS, XP_ACK, 3000);
-	ASSERT_EQ(0, err) TH_LOG("no ACK: %s", strerror(-err));
-	pfd.fd = c->fd;
-	ASSERT_EQ(1, poll(&pfd, 1, 3000));
-	ASSERT_EQ(0, getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
-	ASSERT_EQ(0, soerr);
-	ASSERT_EQ(0, fcntl(c->fd, F_SETFL, 0));
-}
-
 /* SO_LINGER {1, 0}: close() aborts with a RST and leaves nothing. */
 TEST_F(lg, zero_linger_aborts)
 {
@@ -345,10 +148,10 @@ TEST_F(lg, zero_linger_aborts)
 	long before;
 	__s64 t0;
 
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("pair: %s", strerror(-sfd));
-	cport = local_port(cfd);
-	sport = local_port(sfd);
+	cport = xtcp_local_port(cfd);
+	sport = xtcp_local_port(sfd);
 	before = aborts(variant);
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, set_linger(cfd, 1, 0));
@@ -367,19 +170,19 @@ TEST_F(lg, zero_linger_aborts)
 TEST_F(lg, zero_linger_sends_rst)
 {
 	struct xp_seg r;
-	struct conn c;
+	struct xp_conn c;
 	int err;
 
-	kernel_connect(_metadata, variant, &self->p, &c, 6002);
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 6002, PEER_ISN, true));
 	ASSERT_EQ(0, set_linger(c.fd, 1, 0));
 	EXPECT_EQ(0, close(c.fd));
-	err = kernel_seg(&self->p, &c, &r, 0, 0, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, 0, 0, 3000);
 	ASSERT_EQ(0, err) TH_LOG("nothing sent: %s", strerror(-err));
 	TH_LOG("close() sent %s", XP_SEG_STR(&r));
 	EXPECT_EQ(XP_RST, r.flags & (XP_RST | XP_FIN | XP_SYN));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(0, proc_count(variant->proc, c.kport, c.pport, -1));
-	EXPECT_EQ(-ETIMEDOUT, kernel_seg(&self->p, &c, &r, 0, 0, 300));
+	EXPECT_EQ(-ETIMEDOUT, xp_conn_expect(&self->p, &c, &r, 0, 0, 300));
 }
 
 /* SO_LINGER {1, 2} with a live peer: close() returns once the FIN is
@@ -390,10 +193,10 @@ TEST_F(lg, linger_returns_when_fin_acked)
 	int cfd, sfd, cport, sport;
 	__s64 t0, took;
 
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd);
-	cport = local_port(cfd);
-	sport = local_port(sfd);
+	cport = xtcp_local_port(cfd);
+	sport = xtcp_local_port(sfd);
 	ASSERT_EQ(0, set_linger(cfd, 1, 2));
 
 	t0 = xp_now_ms();
@@ -414,7 +217,7 @@ TEST_F(lg, linger_returns_when_fin_acked)
 TEST_F(lg, linger_times_out_unacked)
 {
 	struct xp_seg r, s;
-	struct conn c;
+	struct xp_conn c;
 	__s64 t0, took;
 	int err;
 
@@ -424,7 +227,9 @@ TEST_F(lg, linger_times_out_unacked)
 	} else {
 		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "6"));
 	}
-	kernel_connect(_metadata, variant, &self->p, &c, 6001);
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 6001, PEER_ISN, true));
+	/* Blocking, so that close() lingers. */
+	ASSERT_EQ(0, fcntl(c.fd, F_SETFL, 0));
 	ASSERT_EQ(0, set_linger(c.fd, 1, 2));
 	t0 = xp_now_ms();
 	EXPECT_EQ(0, close(c.fd));
@@ -433,17 +238,17 @@ TEST_F(lg, linger_times_out_unacked)
 	EXPECT_LE(1800, took);
 	EXPECT_GE(4000, took);
 
-	err = kernel_seg(&self->p, &c, &r, ANY_FLAGS, XP_FIN | XP_ACK, 0);
+	err = xp_conn_expect(&self->p, &c, &r, ANY_FLAGS, XP_FIN | XP_ACK, 0);
 	ASSERT_EQ(0, err) TH_LOG("no FIN: %s", strerror(-err));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(1, proc_count(variant->proc, c.kport, c.pport,
 				ST_FIN_WAIT1));
 
 	/* The peer resets it: the orphan is gone. */
-	peer_seg(&self->p, &c, &s, XP_RST);
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_TRUE(wait_until(!proc_count(variant->proc, c.kport, c.pport,
-					   -1), 1000));
+	EXPECT_TRUE(xtcp_wait_until(!proc_count(variant->proc, c.kport, c.pport,
+						-1), 1000));
 }
 
 /*
@@ -457,18 +262,18 @@ TEST_F(lg, orphan_fin_wait2_fin_timeout)
 	__s64 t0, took;
 
 	ASSERT_EQ(0, xtcp_write_file(variant->fin_timeout, "1"));
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd);
-	cport = local_port(cfd);
-	sport = local_port(sfd);
+	cport = xtcp_local_port(cfd);
+	sport = xtcp_local_port(sfd);
 
 	t0 = xp_now_ms();
 	close(cfd);
 	EXPECT_EQ(0, recv_ready(sfd, 1000));
-	ASSERT_TRUE(wait_until(proc_count(variant->proc, cport, sport,
-					  ST_FIN_WAIT2) == 1, 1000));
-	ASSERT_TRUE(wait_until(!proc_count(variant->proc, cport, sport, -1),
-			       5000));
+	ASSERT_TRUE(xtcp_wait_until(proc_count(variant->proc, cport, sport,
+					       ST_FIN_WAIT2) == 1, 1000));
+	ASSERT_TRUE(xtcp_wait_until(!proc_count(variant->proc, cport, sport, -1),
+				    5000));
 	took = xp_now_ms() - t0;
 	TH_LOG("orphaned FIN_WAIT_2 lasted about %lld ms (fin_timeout 1 s)",
 	       (long long)took);
@@ -486,7 +291,7 @@ TEST_F(lg, orphan_fin_wait2_fin_timeout)
 	if (variant->proto != IPPROTO_TCP) {
 		EXPECT_EQ(1, proc_count(variant->proc, sport, cport,
 					ST_CLOSE_WAIT));
-		EXPECT_EQ(0, get_int(sfd, SOL_SOCKET, SO_ERROR));
+		EXPECT_EQ(0, xtcp_get_int(sfd, SOL_SOCKET, SO_ERROR));
 	}
 	close(sfd);
 }
@@ -501,25 +306,25 @@ TEST_F(lg, linger2_option_overrides)
 	__s64 t0, took;
 
 	ASSERT_EQ(0, xtcp_write_file(variant->fin_timeout, "30"));
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd);
-	sfd2 = lo_pair(variant->proto, &cfd2);
+	sfd2 = xtcp_lo_pair(variant->proto, &cfd2);
 	ASSERT_LE(0, sfd2);
-	cport = local_port(cfd);
-	sport = local_port(sfd);
-	cport2 = local_port(cfd2);
-	sport2 = local_port(sfd2);
-	EXPECT_EQ(30, get_int(cfd, variant->level, TCP_LINGER2));
-	ASSERT_EQ(0, set_int(cfd, variant->level, TCP_LINGER2, 1));
-	EXPECT_EQ(1, get_int(cfd, variant->level, TCP_LINGER2));
+	cport = xtcp_local_port(cfd);
+	sport = xtcp_local_port(sfd);
+	cport2 = xtcp_local_port(cfd2);
+	sport2 = xtcp_local_port(sfd2);
+	EXPECT_EQ(30, xtcp_get_int(cfd, variant->level, TCP_LINGER2));
+	ASSERT_EQ(0, xtcp_set_int(cfd, variant->level, TCP_LINGER2, 1));
+	EXPECT_EQ(1, xtcp_get_int(cfd, variant->level, TCP_LINGER2));
 
 	t0 = xp_now_ms();
 	close(cfd);
 	close(cfd2);
-	ASSERT_TRUE(wait_until(proc_count(variant->proc, cport, sport,
-					  ST_FIN_WAIT2) == 1, 1000));
-	ASSERT_TRUE(wait_until(!proc_count(variant->proc, cport, sport, -1),
-			       5000));
+	ASSERT_TRUE(xtcp_wait_until(proc_count(variant->proc, cport, sport,
+					       ST_FIN_WAIT2) == 1, 1000));
+	ASSERT_TRUE(xtcp_wait_until(!proc_count(variant->proc, cport, sport, -1),
+				    5000));
 	took = xp_now_ms() - t0;
 	TH_LOG("FIN_WAIT_2 with LINGER2=1 (fin_timeout 30) lasted about %lld ms",
 	       (long long)took);
@@ -542,18 +347,18 @@ TEST_F(lg, negative_linger2_resets)
 {
 	int cfd, sfd, cport, sport;
 
-	sfd = lo_pair(variant->proto, &cfd);
+	sfd = xtcp_lo_pair(variant->proto, &cfd);
 	ASSERT_LE(0, sfd);
-	cport = local_port(cfd);
-	sport = local_port(sfd);
-	ASSERT_EQ(0, set_int(cfd, variant->level, TCP_LINGER2, -1));
-	EXPECT_EQ(-1, get_int(cfd, variant->level, TCP_LINGER2));
+	cport = xtcp_local_port(cfd);
+	sport = xtcp_local_port(sfd);
+	ASSERT_EQ(0, xtcp_set_int(cfd, variant->level, TCP_LINGER2, -1));
+	EXPECT_EQ(-1, xtcp_get_int(cfd, variant->level, TCP_LINGER2));
 
 	close(cfd);
-	EXPECT_TRUE(wait_until(!proc_count(variant->proc, sport, cport, -1),
-			       2000));
+	EXPECT_TRUE(xtcp_wait_until(!proc_count(variant->proc, sport, cport, -1),
+				    2000));
 	EXPECT_EQ(0, proc_count(variant->proc, cport, sport, -1));
-	EXPECT_EQ(EPIPE, get_int(sfd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(EPIPE, xtcp_get_int(sfd, SOL_SOCKET, SO_ERROR));
 	close(sfd);
 }
 

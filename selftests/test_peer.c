@@ -88,24 +88,6 @@ static int wait_state(__u16 lport, __u16 rport, int want, int timeout_ms)
 	}
 }
 
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	return poll(&pfd, 1, timeout_ms) == 1 ? pfd.revents : 0;
-}
-
-static struct sockaddr_in sin_of(const char *addr, __u16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
 static int get_info(int fd, struct xtcp_info *info)
 {
 	socklen_t len = sizeof(*info);
@@ -147,60 +129,8 @@ FIXTURE_TEARDOWN(peer)
 	xp_close(&self->p);
 }
 
-/* Both ends of a connection, as the peer sees them. */
-struct conn {
-	int fd;
-	__u16 kport;	/* kernel side port */
-	__u16 pport;	/* peer side port */
-	__u32 pseq;	/* peer's next sequence number */
-	__u32 kseq;	/* kernel's next sequence number */
-	bool ts;	/* timestamps in use */
-	__u32 tsval;	/* peer's timestamp clock */
-	__u32 ts_recent; /* kernel's last TSval */
-};
-
-/* A segment from the peer on @c; seq, ack and TS as they stand now. */
-static void peer_seg(const struct xp_peer *p, const struct conn *c,
-		     struct xp_seg *s, unsigned int flags)
-{
-	xp_seg_init(p, s);
-	s->sport = c->pport;
-	s->dport = c->kport;
-	s->seq = c->pseq;
-	s->ack = c->kseq;
-	s->flags = flags;
-	if (c->ts) {
-		s->ts = true;
-		s->tsval = c->tsval;
-		s->tsecr = c->ts_recent;
-	}
-}
-
-/*
- * The next segment from the kernel on @c with (flags & @mask) == @flags
- * and, unless @any_ack, acknowledging @ack; others are passed over.
- */
-static int kernel_seg(struct xp_peer *p, const struct conn *c,
-		      struct xp_seg *r, unsigned int mask, unsigned int flags,
-		      bool any_ack, __u32 ack, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms;
-	int err;
-
-	for (;;) {
-		__s64 left = deadline - xp_now_ms();
-
-		err = xp_expect(p, r, mask, flags, left > 0 ? left : 0);
-		if (err)
-			return err;
-		if (r->sport == c->kport && r->dport == c->pport &&
-		    (any_ack || r->ack == ack))
-			return 0;
-	}
-}
-
 /* The next data segment from the kernel on @c. */
-static int kernel_data(struct xp_peer *p, const struct conn *c,
+static int kernel_data(struct xp_peer *p, struct xp_conn *c,
 		       struct xp_seg *r, int timeout_ms)
 {
 	__s64 deadline = xp_now_ms() + timeout_ms;
@@ -209,57 +139,30 @@ static int kernel_data(struct xp_peer *p, const struct conn *c,
 	do {
 		__s64 left = deadline - xp_now_ms();
 
-		err = kernel_seg(p, c, r, XP_SYN | XP_RST, 0, true, 0,
-				 left > 0 ? left : 0);
+		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
+				     left > 0 ? left : 0);
 	} while (!err && !r->len);
 	return err;
 }
 
 /*
  * Active open by xtcp to PADDR:@pport; the peer answers with ISN @pisn
- * and window @win, without options.
+ * and window @win, without options but the MSS.
  */
-static int open_active(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(peer) *self, __u16 pport, __u32 pisn,
-		       __u16 win, struct conn *c)
+static int open_active(FIXTURE_DATA(peer) *self, __u16 pport, __u32 pisn,
+		       __u16 win, struct xp_conn *c)
 {
-	struct sockaddr_in sin = sin_of(PADDR, pport);
-	struct xp_seg syn, s, r;
-	int err;
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
 
-	memset(c, 0, sizeof(*c));
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_XTCP);
-	if (c->fd < 0)
+	if (fd < 0)
 		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
-	    errno != EINPROGRESS)
-		return -EPROTO;
-	err = xp_expect(&self->p, &syn, CTL, XP_SYN, 3000);
-	if (err)
-		return err;
-	c->kport = syn.sport;
-	c->pport = pport;
-	c->kseq = syn.seq + 1;
-	c->pseq = pisn;
-
-	peer_seg(&self->p, c, &s, XP_SYN | XP_ACK);
-	s.mss = 1460;
-	s.window = win;
-	err = xp_send(&self->p, &s);
-	if (err)
-		return err;
-	c->pseq++;
-	err = kernel_seg(&self->p, c, &r, CTL, XP_ACK, false, c->pseq, 3000);
-	if (err)
-		return err;
-	TH_LOG("established %u > %u", c->kport, c->pport);
-	return wait_fd(c->fd, POLLOUT, 3000) == POLLOUT ? 0 : -EPROTO;
+	return xp_conn_connect(&self->p, c, fd, pport, pisn, win, false);
 }
 
 /* A listener on KADDR:@port; -errno on failure. */
 static int listener(__u16 port)
 {
-	struct sockaddr_in sin = sin_of(KADDR, port);
+	struct sockaddr_in sin = xtcp_sin(KADDR, port);
 	int fd, err;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_XTCP);
@@ -271,19 +174,6 @@ static int listener(__u16 port)
 		return err;
 	}
 	return fd;
-}
-
-/* Send @len bytes of @data from the peer on @c, advancing c->pseq. */
-static int peer_data(struct xp_peer *p, struct conn *c, const char *data,
-		     size_t len)
-{
-	struct xp_seg s;
-
-	peer_seg(p, c, &s, XP_ACK | XP_PSH);
-	s.data = data;
-	s.len = len;
-	c->pseq += len;
-	return xp_send(p, &s);
 }
 
 /*
@@ -312,7 +202,7 @@ static int read_all(int fd, char *buf, size_t len)
 	ssize_t n;
 
 	while (got < len) {
-		if (!(wait_fd(fd, POLLIN, 3000) & POLLIN))
+		if (!(xtcp_wait_fd(fd, POLLIN, 3000) & POLLIN))
 			return -ETIMEDOUT;
 		n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
 		if (n <= 0)
@@ -330,45 +220,45 @@ TEST_F(peer, rst_challenge_then_reset)
 {
 	long resets_before, resets_after;
 	struct xp_seg s, r;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	char buf[8];
 
-	ASSERT_EQ(0, open_active(_metadata, self, 9001, 1000, 65535, &c));
+	ASSERT_EQ(0, open_active(self, 9001, 1000, 65535, &c));
 
-	peer_seg(&self->p, &c, &s, XP_RST);
-	s.seq = c.pseq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
+	s.seq = c.p_nxt + 1;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, true, 0, 3000));
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r, CTL, XP_ACK, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&r));
-	EXPECT_EQ(c.pseq, r.ack);
-	EXPECT_EQ(c.kseq, r.seq);
+	EXPECT_EQ(c.p_nxt, r.ack);
+	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(0U, r.len);
 	EXPECT_TRUE(r.csum_ok);
 	EXPECT_EQ(ST_ESTABLISHED, proc_state(c.kport, c.pport));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(c.fd));
 
 	/* Both directions still work. */
-	ASSERT_EQ(0, peer_data(&self->p, &c, "abc", 3));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq,
-				3000));
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "abc", 3));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	ASSERT_EQ(0, read_all(c.fd, buf, 3));
 	EXPECT_EQ(0, memcmp(buf, "abc", 3));
 	ASSERT_EQ(3, send(c.fd, "xyz", 3, 0));
 	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
-	EXPECT_EQ(c.kseq, r.seq);
+	EXPECT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(3U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "xyz", 3));
-	c.kseq += 3;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.k_nxt += 3;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_LE(0, wait_quiet(&self->p));	/* retransmissions in flight */
 
 	/* The exact RST. */
 	resets_before = xtcp_counter("EstabResets");
-	peer_seg(&self->p, &c, &s, XP_RST);
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(-ENOENT, wait_state(c.kport, c.pport, -ENOENT, 3000));
-	ASSERT_TRUE(wait_fd(c.fd, POLLIN, 3000) & (POLLERR | POLLHUP));
+	ASSERT_TRUE(xtcp_wait_fd(c.fd, POLLIN, 3000) & (POLLERR | POLLHUP));
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(ECONNRESET, errno);
 	resets_after = xtcp_counter("EstabResets");
@@ -384,25 +274,24 @@ TEST_F(peer, syn_in_established)
 {
 	static const __u32 offsets[] = { 0, 1, 0x40000000 };
 	struct xp_seg s, r;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	unsigned int i;
 	char buf[8];
 
-	ASSERT_EQ(0, open_active(_metadata, self, 9002, 0xfffffff0u, 65535,
-				 &c));
+	ASSERT_EQ(0, open_active(self, 9002, 0xfffffff0u, 65535, &c));
 
 	/* At the left edge of the window, inside it, far outside it. */
 	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		peer_seg(&self->p, &c, &s, XP_SYN);
-		s.seq = c.pseq + offsets[i];
+		xp_conn_seg(&self->p, &c, &s, XP_SYN);
+		s.seq = c.p_nxt + offsets[i];
 		s.mss = 1460;
 		ASSERT_EQ(0, xp_send(&self->p, &s));
 		ASSERT_EQ(0, xp_recv(&self->p, &r, 3000))
 			TH_LOG("no answer to SYN at +%u", offsets[i]);
 		TH_LOG("SYN at +%u: got %s", offsets[i], XP_SEG_STR(&r));
 		EXPECT_EQ(XP_ACK, r.flags & CTL);
-		EXPECT_EQ(c.pseq, r.ack);
-		EXPECT_EQ(c.kseq, r.seq);
+		EXPECT_EQ(c.p_nxt, r.ack);
+		EXPECT_EQ(c.k_nxt, r.seq);
 		EXPECT_EQ(0U, r.len);
 		EXPECT_EQ(ST_ESTABLISHED, proc_state(c.kport, c.pport));
 		/* Challenge ACKs are limited to one per 500 ms per socket
@@ -415,8 +304,8 @@ TEST_F(peer, syn_in_established)
 
 	/* Two in-window SYNs at once: the second finds the limit spent. */
 	for (i = 0; i < 2; i++) {
-		peer_seg(&self->p, &c, &s, XP_SYN);
-		s.seq = c.pseq + 1;
+		xp_conn_seg(&self->p, &c, &s, XP_SYN);
+		s.seq = c.p_nxt + 1;
 		s.mss = 1460;
 		ASSERT_EQ(0, xp_send(&self->p, &s));
 	}
@@ -426,9 +315,9 @@ TEST_F(peer, syn_in_established)
 		TH_LOG("rate limit exceeded: %s", XP_SEG_STR(&r));
 	usleep(600 * 1000);
 
-	ASSERT_EQ(0, peer_data(&self->p, &c, "still", 5));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq,
-				3000));
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "still", 5));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	ASSERT_EQ(0, read_all(c.fd, buf, 5));
 	EXPECT_EQ(0, memcmp(buf, "still", 5));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(c.fd));
@@ -710,7 +599,7 @@ TEST_F(peer, synack_retransmit)
  */
 TEST_F(peer, syn_retransmit)
 {
-	struct sockaddr_in sin = sin_of(PADDR, 9050);
+	struct sockaddr_in sin = xtcp_sin(PADDR, 9050);
 	struct xp_seg first, again, r;
 	int fd, err, soerr = 0;
 	socklen_t len = sizeof(soerr);
@@ -742,7 +631,7 @@ TEST_F(peer, syn_retransmit)
 	EXPECT_EQ(retrans + 1, xtcp_counter("RetransSegs"));
 
 	/* After the doubled timeout connect() gives up. */
-	EXPECT_TRUE(wait_fd(fd, POLLOUT, 5000) & (POLLOUT | POLLERR));
+	EXPECT_TRUE(xtcp_wait_fd(fd, POLLOUT, 5000) & (POLLOUT | POLLERR));
 	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
 	EXPECT_EQ(ETIMEDOUT, soerr);
 	EXPECT_EQ(-ETIMEDOUT, xp_recv(&self->p, &r, 0))
@@ -761,10 +650,10 @@ TEST_F(peer, data_retransmit)
 	struct xp_seg d, again, s, r;
 	struct xtcp_info info;
 	long before, after;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	__s64 t0, t1;
 
-	ASSERT_EQ(0, open_active(_metadata, self, 9060, 50000, 65535, &c));
+	ASSERT_EQ(0, open_active(self, 9060, 50000, 65535, &c));
 	before = xtcp_counter("RetransSegs");
 	ASSERT_EQ(0, get_info(c.fd, &info));
 	EXPECT_EQ(0U, info.xtcpi_total_retrans);
@@ -772,7 +661,7 @@ TEST_F(peer, data_retransmit)
 	t0 = xp_now_ms();	/* the first transmission cannot be earlier */
 	ASSERT_EQ(5, send(c.fd, "hello", 5, 0));
 	ASSERT_EQ(0, kernel_data(&self->p, &c, &d, 3000));
-	EXPECT_EQ(c.kseq, d.seq);
+	EXPECT_EQ(c.k_nxt, d.seq);
 	ASSERT_EQ(5U, d.len);
 
 	/* Not acknowledged: the same segment comes again. */
@@ -787,21 +676,21 @@ TEST_F(peer, data_retransmit)
 	EXPECT_LE(RTO_MIN_MS - 5, t1 - t0);
 
 	/* Acknowledged at last; then both counters saw it, and agree. */
-	c.kseq += 5;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.k_nxt += 5;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_EQ(0, get_info(c.fd, &info));
 	after = xtcp_counter("RetransSegs");
 	EXPECT_LE(before + 1, after);
 	EXPECT_LE(1U, info.xtcpi_total_retrans);
 	EXPECT_EQ(after - before, (long)info.xtcpi_total_retrans);
-	EXPECT_EQ(c.kseq, info.xtcpi_snd_una);
+	EXPECT_EQ(c.k_nxt, info.xtcpi_snd_una);
 
 	/* New data follows in sequence. */
 	ASSERT_EQ(5, send(c.fd, "world", 5, 0));
 	do {
 		ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
-	} while (r.seq != c.kseq);
+	} while (r.seq != c.k_nxt);
 	ASSERT_EQ(5U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "world", 5));
 	close(c.fd);
@@ -815,32 +704,31 @@ TEST_F(peer, data_retransmit)
 TEST_F(peer, out_of_order)
 {
 	struct xp_seg s, r;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	char buf[16];
 	__u32 base;
 
-	ASSERT_EQ(0, open_active(_metadata, self, 9070, 0x7ffffffd, 65535,
-				 &c));
-	base = c.pseq;
+	ASSERT_EQ(0, open_active(self, 9070, 0x7ffffffd, 65535, &c));
+	base = c.p_nxt;
 
-	c.pseq = base + 5;
-	ASSERT_EQ(0, peer_data(&self->p, &c, "world", 5));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, true, 0, 3000));
+	c.p_nxt = base + 5;
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "world", 5));
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r, CTL, XP_ACK, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&r));
 	EXPECT_EQ(base, r.ack);
-	EXPECT_EQ(c.kseq, r.seq);
+	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(0U, r.len);
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
 
-	c.pseq = base;
-	peer_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
+	c.p_nxt = base;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
 	s.data = "hello";
 	s.len = 5;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false,
-				base + 10, 3000));
-	c.pseq = base + 10;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK,
+					base + 10, 3000));
+	c.p_nxt = base + 10;
 	ASSERT_EQ(0, read_all(c.fd, buf, 10));
 	EXPECT_EQ(0, memcmp(buf, "helloworld", 10));
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
@@ -857,26 +745,26 @@ TEST_F(peer, zero_window_probe)
 	struct proc_sock ps;
 	struct xp_seg s, r;
 	int probes = 0;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	__s64 end;
 
-	ASSERT_EQ(0, open_active(_metadata, self, 9080, 123456, 0, &c));
+	ASSERT_EQ(0, open_active(self, 9080, 123456, 0, &c));
 	ASSERT_EQ(5, send(c.fd, "data!", 5, 0));
 
 	end = xp_now_ms() + 1500;
 	while (xp_now_ms() < end) {
 		__s64 left = end - xp_now_ms();
 
-		if (kernel_seg(&self->p, &c, &r, XP_SYN | XP_RST | XP_FIN, 0,
-			       true, 0, left > 0 ? left : 0))
+		if (xp_conn_expect(&self->p, &c, &r, XP_SYN | XP_RST | XP_FIN,
+				   0, left > 0 ? left : 0))
 			break;
 		TH_LOG("got %s", XP_SEG_STR(&r));
 		ASSERT_EQ(0U, r.len) TH_LOG("data into a zero window");
-		EXPECT_EQ(c.kseq - 1, r.seq);
-		EXPECT_EQ(c.pseq, r.ack);
+		EXPECT_EQ(c.k_nxt - 1, r.seq);
+		EXPECT_EQ(c.p_nxt, r.ack);
 		probes++;
 		/* The peer answers: still no room. */
-		peer_seg(&self->p, &c, &s, XP_ACK);
+		xp_conn_seg(&self->p, &c, &s, XP_ACK);
 		s.window = 0;
 		ASSERT_EQ(0, xp_send(&self->p, &s));
 	}
@@ -885,10 +773,10 @@ TEST_F(peer, zero_window_probe)
 	EXPECT_EQ((unsigned int)TR_PROBE, ps.tr);
 
 	/* The window opens. */
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
-	EXPECT_EQ(c.kseq, r.seq);
+	EXPECT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(5U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "data!", 5));
 	close(c.fd);
@@ -901,7 +789,7 @@ TEST_F(peer, zero_window_probe)
 TEST_F(peer, timestamps_paws)
 {
 	struct xp_seg s, sa, r;
-	struct conn c = { 0 };
+	struct xp_conn c = { 0 };
 	int lfd, err;
 	char buf[8];
 
@@ -909,35 +797,35 @@ TEST_F(peer, timestamps_paws)
 	ASSERT_LE(0, lfd);
 	c.kport = 9090;
 	c.pport = 45000;
-	c.pseq = 33333;
-	peer_seg(&self->p, &c, &s, XP_SYN);
+	c.p_nxt = 33333;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
 	s.mss = 1460;
 	s.ts = true;
 	s.tsval = 1000;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK, false,
-				c.pseq, 3000));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
+					c.p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&sa));
 	ASSERT_TRUE(sa.ts);
 	EXPECT_EQ(1000U, sa.tsecr);
 	EXPECT_NE(0U, sa.tsval);
 
-	c.kseq = sa.seq + 1;
+	c.k_nxt = sa.seq + 1;
 	c.ts = true;
-	c.tsval = 1001;
-	c.ts_recent = sa.tsval;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.p_tsval = 1001;
+	c.k_tsval = sa.tsval;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_TRUE(wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
 	c.fd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, c.fd);
 
 	/* In order and newer: delivered. */
-	c.tsval = 1002;
-	ASSERT_EQ(0, peer_data(&self->p, &c, "new", 3));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq,
-				3000));
+	c.p_tsval = 1002;
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "new", 3));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	ASSERT_TRUE(r.ts);
 	EXPECT_EQ(1002U, r.tsecr);
 	ASSERT_EQ(0, read_all(c.fd, buf, 3));
@@ -945,24 +833,24 @@ TEST_F(peer, timestamps_paws)
 
 	/* In order but older than the last TSval: PAWS drops it. */
 	ASSERT_LE(0, wait_quiet(&self->p));
-	c.tsval = 900;
-	c.ts_recent = r.tsval;
-	ASSERT_EQ(0, peer_data(&self->p, &c, "old", 3));
-	c.pseq -= 3;
-	err = kernel_seg(&self->p, &c, &r, CTL, XP_ACK, true, 0, 1000);
+	c.p_tsval = 900;
+	c.k_tsval = r.tsval;
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "old", 3));
+	c.p_nxt -= 3;
+	err = xp_conn_expect(&self->p, &c, &r, CTL, XP_ACK, 1000);
 	ASSERT_EQ(0, err) TH_LOG("no ACK for the PAWS-rejected segment");
 	TH_LOG("got %s", XP_SEG_STR(&r));
-	EXPECT_EQ(c.pseq, r.ack);
+	EXPECT_EQ(c.p_nxt, r.ack);
 	ASSERT_TRUE(r.ts);
 	EXPECT_EQ(1002U, r.tsecr);
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
 
 	/* The same bytes with a fresh TSval are taken. */
-	c.tsval = 1003;
-	ASSERT_EQ(0, peer_data(&self->p, &c, "old", 3));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq,
-				3000));
+	c.p_tsval = 1003;
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "old", 3));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	EXPECT_EQ(1003U, r.tsecr);
 	ASSERT_EQ(0, read_all(c.fd, buf, 3));
 	EXPECT_EQ(0, memcmp(buf, "old", 3));

@@ -16,56 +16,17 @@
 
 #include "kselftest_harness.h"
 #include "xtcp_peer.h"
+#include "xtcp_test.h"
 
 #define KADDR		"10.9.0.1"
 #define PADDR		"10.9.0.2"
 #define SYNACK_RETRIES	"/proc/sys/net/ipv4/tcp_synack_retries"
 #define PROTO_253	253
 
-/* Value of "Tcp: @name" in /proc/net/snmp, or -errno. */
-static long snmp_tcp(const char *name)
-{
-	char hdr[1024], val[1024], *hs, *vs, *h, *v;
-	long found = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/net/snmp", "r");
-	if (!f)
-		return -errno;
-	while (fgets(hdr, sizeof(hdr), f)) {
-		if (strncmp(hdr, "Tcp:", 4) || !fgets(val, sizeof(val), f))
-			continue;
-		h = strtok_r(hdr, "\n ", &hs);
-		v = strtok_r(val, "\n ", &vs);
-		while (h && v) {
-			if (!strcmp(h, name)) {
-				found = strtol(v, NULL, 10);
-				break;
-			}
-			h = strtok_r(NULL, "\n ", &hs);
-			v = strtok_r(NULL, "\n ", &vs);
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-static struct sockaddr_in sin_of(const char *addr, __u16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
 /* A listening TCP socket on KADDR:@port; -errno on failure. */
 static int tcp_listener(__u16 port)
 {
-	struct sockaddr_in sin = sin_of(KADDR, port);
+	struct sockaddr_in sin = xtcp_sin(KADDR, port);
 	int fd, err;
 
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP);
@@ -77,13 +38,6 @@ static int tcp_listener(__u16 port)
 		return err;
 	}
 	return fd;
-}
-
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	return poll(&pfd, 1, timeout_ms) == 1 ? pfd.revents : 0;
 }
 
 /*
@@ -225,12 +179,12 @@ TEST_F(tcp, passive_open_and_data)
 	ASSERT_TRUE(r.ts);
 	EXPECT_EQ(778U, r.tsecr);
 
-	ASSERT_TRUE(wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
 	cfd = accept(lfd, (struct sockaddr *)&peer, &plen);
 	ASSERT_LE(0, cfd) TH_LOG("accept: %s", strerror(errno));
 	EXPECT_EQ(self->p.paddr.s_addr, peer.sin_addr.s_addr);
 	EXPECT_EQ(40002, ntohs(peer.sin_port));
-	ASSERT_TRUE(wait_fd(cfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(cfd, POLLIN, 3000) & POLLIN);
 	n = recv(cfd, buf, sizeof(buf), MSG_DONTWAIT);
 	ASSERT_EQ(5, n);
 	EXPECT_EQ(0, memcmp(buf, "hello", 5));
@@ -241,7 +195,7 @@ TEST_F(tcp, passive_open_and_data)
 /* Active open by the kernel: parse its SYN, answer, read its data. */
 TEST_F(tcp, active_open_and_data)
 {
-	struct sockaddr_in sin = sin_of(PADDR, 8084);
+	struct sockaddr_in sin = xtcp_sin(PADDR, 8084);
 	struct xp_seg syn, s, r;
 	__u32 isn = 0xfffffff0u;	/* wraps during the test */
 	int fd, err, soerr;
@@ -285,7 +239,7 @@ TEST_F(tcp, active_open_and_data)
 	EXPECT_EQ(isn + 1, r.ack);
 	EXPECT_EQ(5000U, r.tsecr);
 
-	ASSERT_TRUE(wait_fd(fd, POLLOUT, 3000) & POLLOUT);
+	ASSERT_TRUE(xtcp_wait_fd(fd, POLLOUT, 3000) & POLLOUT);
 	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
 	ASSERT_EQ(0, soerr);
 	ASSERT_EQ(4, send(fd, "ping", 4, 0));
@@ -335,7 +289,7 @@ TEST_F(tcp, bad_checksum_ignored)
 	ASSERT_EQ(0, xp_parse(IPPROTO_TCP, &r, pkt, len));
 	EXPECT_TRUE(r.csum_ok);
 
-	before = snmp_tcp("InCsumErrors");
+	before = xtcp_snmp_tcp("InCsumErrors");
 	ASSERT_LE(0, before);
 	ASSERT_EQ(0, xp_send(&self->p, &bad));
 	ASSERT_EQ(0, xp_send(&self->p, &good));
@@ -352,7 +306,7 @@ TEST_F(tcp, bad_checksum_ignored)
 	err = xp_recv(&self->p, &r, 300);
 	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("unexpected %s", XP_SEG_STR(&r));
 
-	after = snmp_tcp("InCsumErrors");
+	after = xtcp_snmp_tcp("InCsumErrors");
 	EXPECT_EQ(before + 1, after);
 	close(lfd);
 }
@@ -458,7 +412,7 @@ TEST_F(p253, send)
 	s.len = 5;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 
-	ASSERT_TRUE(wait_fd(self->raw, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(self->raw, POLLIN, 3000) & POLLIN);
 	n = recv(self->raw, buf, sizeof(buf), MSG_DONTWAIT);
 	ASSERT_EQ(20 + 20 + 12 + 5, n);
 	EXPECT_EQ(0x45, buf[0]);
@@ -481,8 +435,8 @@ TEST_F(p253, send)
 /* Kernel to peer: a hand-made segment parses; TCP traffic is passed over. */
 TEST_F(p253, recv)
 {
-	struct sockaddr_in dst = sin_of(PADDR, 0);
-	struct sockaddr_in tcp_dst = sin_of(PADDR, 8085);
+	struct sockaddr_in dst = xtcp_sin(PADDR, 0);
+	struct sockaddr_in tcp_dst = xtcp_sin(PADDR, 8085);
 	__u8 seg[20 + 12 + 3] = {
 		0x13, 0x88, 0x9c, 0x4b,		/* 5000 -> 40011 */
 		0xde, 0xad, 0xbe, 0xef,		/* seq */

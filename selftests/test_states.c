@@ -116,53 +116,6 @@ static int wait_state(const char *path, __u16 lport, __u16 rport, int want,
 	}
 }
 
-/* Value of "Tcp: @name" in /proc/net/snmp, or -errno. */
-static long snmp_tcp(const char *name)
-{
-	char hdr[1024], val[1024], *hs, *vs, *h, *v;
-	long found = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/net/snmp", "r");
-	if (!f)
-		return -errno;
-	while (fgets(hdr, sizeof(hdr), f)) {
-		if (strncmp(hdr, "Tcp:", 4) || !fgets(val, sizeof(val), f))
-			continue;
-		h = strtok_r(hdr, "\n ", &hs);
-		v = strtok_r(val, "\n ", &vs);
-		while (h && v) {
-			if (!strcmp(h, name)) {
-				found = strtol(v, NULL, 10);
-				break;
-			}
-			h = strtok_r(NULL, "\n ", &hs);
-			v = strtok_r(NULL, "\n ", &vs);
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-static int wait_fd(int fd, short events, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	return poll(&pfd, 1, timeout_ms) == 1 ? pfd.revents : 0;
-}
-
-static struct sockaddr_in sin_of(const char *addr, __u16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
 static int write_knob(const char *path, long val)
 {
 	char buf[32];
@@ -255,100 +208,11 @@ static int info_state(const FIXTURE_VARIANT(st) *variant, int fd)
 
 static long attempt_fails(const FIXTURE_VARIANT(st) *variant)
 {
-	return variant->snmp ? snmp_tcp("AttemptFails") :
+	return variant->snmp ? xtcp_snmp_tcp("AttemptFails") :
 			       xtcp_counter("AttemptFails");
 }
 
-/* Both ends of a connection, as the peer sees them. */
-struct conn {
-	int fd;
-	__u16 kport;	/* kernel side port */
-	__u16 pport;	/* peer side port */
-	__u32 pseq;	/* peer's next sequence number */
-	__u32 kseq;	/* kernel's next sequence number, as the peer acks */
-};
-
-/* A segment from the peer on @c: seq and ack as they stand now. */
-static void peer_seg(const struct xp_peer *p, const struct conn *c,
-		     struct xp_seg *s, unsigned int flags)
-{
-	xp_seg_init(p, s);
-	s->sport = c->pport;
-	s->dport = c->kport;
-	s->seq = c->pseq;
-	s->ack = c->kseq;
-	s->flags = flags;
-}
-
-/*
- * Wait for a segment from the kernel on @c with (flags & @mask) == @flags
- * and, unless @any_ack, acknowledging @ack; others (retransmissions,
- * window updates) are passed over. 0 or -errno.
- */
-static int kernel_seg(struct xp_peer *p, const struct conn *c,
-		      struct xp_seg *r, unsigned int mask, unsigned int flags,
-		      bool any_ack, __u32 ack)
-{
-	__s64 deadline = xp_now_ms() + 3000;
-	int err;
-
-	for (;;) {
-		__s64 left = deadline - xp_now_ms();
-
-		err = xp_expect(p, r, mask, flags, left > 0 ? left : 0);
-		if (err)
-			return err;
-		if (r->sport == c->kport && r->dport == c->pport &&
-		    (any_ack || r->ack == ack))
-			return 0;
-	}
-}
-
 #define CTL (XP_SYN | XP_ACK | XP_RST | XP_FIN)
-
-/*
- * Active open by the kernel to PADDR:@pport, answered by the peer with
- * ISN @pisn; returns once the kernel's ACK of the SYN-ACK is seen.
- */
-static int open_active(struct __test_metadata *_metadata,
-		       FIXTURE_DATA(st) *self,
-		       const FIXTURE_VARIANT(st) *variant, __u16 pport,
-		       __u32 pisn, struct conn *c)
-{
-	struct sockaddr_in sin = sin_of(PADDR, pport);
-	struct xp_seg syn, s, r;
-	int err;
-
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
-	if (c->fd < 0)
-		return -errno;
-	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 ||
-	    errno != EINPROGRESS)
-		return -EPROTO;
-	err = xp_expect(&self->p, &syn, CTL, XP_SYN, 3000);
-	if (err)
-		return err;
-	TH_LOG("got %s", XP_SEG_STR(&syn));
-	c->kport = syn.sport;
-	c->pport = pport;
-	c->kseq = syn.seq + 1;
-	c->pseq = pisn + 1;
-
-	xp_seg_reply(&syn, &s);
-	s.seq = pisn;
-	s.flags = XP_SYN | XP_ACK;
-	s.mss = 1460;
-	s.ts = false;
-	err = xp_send(&self->p, &s);
-	if (err)
-		return err;
-	err = kernel_seg(&self->p, c, &r, CTL, XP_ACK, false, c->pseq);
-	if (err)
-		return err;
-	if (wait_fd(c->fd, POLLOUT, 3000) != POLLOUT)
-		return -EPROTO;
-	return 0;
-}
 
 /*
  * Client: SYN_SENT (SYN-ACK held back), ESTABLISHED, close() ->
@@ -357,12 +221,12 @@ static int open_active(struct __test_metadata *_metadata,
  */
 TEST_F(st, client_path)
 {
-	struct sockaddr_in sin = sin_of(PADDR, 8001);
+	struct sockaddr_in sin = xtcp_sin(PADDR, 8001);
 	struct xp_seg syn, fin, s, r;
 	const __u32 pisn = 7000;
 	struct proc_sock ps;
 	__s64 t_tw, t_gone;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	int st;
 
 	c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
@@ -383,37 +247,39 @@ TEST_F(st, client_path)
 	s.mss = 1460;
 	s.ts = false;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq = pisn + 1;
-	c.kseq = syn.seq + 1;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
-	EXPECT_EQ(c.kseq, r.seq);
+	c.p_nxt = pisn + 1;
+	c.k_nxt = syn.seq + 1;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(ST_ESTABLISHED, wait_state(variant->proc, c.kport, c.pport,
 					     ST_ESTABLISHED, 3000));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, c.fd));
 
 	/* close(): our FIN goes out; its ACK is held back. */
 	ASSERT_EQ(0, close(c.fd));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&fin));
-	EXPECT_EQ(c.kseq, fin.seq);
+	EXPECT_EQ(c.k_nxt, fin.seq);
 	EXPECT_EQ(0U, fin.len);
 	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
 
 	/* The peer ACKs the FIN and sends nothing else. */
-	c.kseq = fin.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.k_nxt = fin.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(ST_FIN_WAIT2, wait_state(variant->proc, c.kport, c.pport,
 					   ST_FIN_WAIT2, 3000));
 
 	/* The peer's FIN: the kernel ACKs it and enters TIME_WAIT. */
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	t_tw = xp_now_ms();	/* TIME_WAIT cannot start before this */
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
-	EXPECT_EQ(c.kseq, r.seq);
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
 					   ST_TIME_WAIT, 3000));
 	ASSERT_EQ(0, proc_find(variant->proc, c.kport, c.pport, &ps));
@@ -442,21 +308,21 @@ TEST_F(st, client_path)
 TEST_F(st, client_path_shutdown)
 {
 	struct xp_seg fin, s, r;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	char buf[8];
 
-	ASSERT_EQ(0, open_active(_metadata, self, variant, 8002, 9000, &c));
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 8002, 9000, false));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, c.fd));
 
 	ASSERT_EQ(0, shutdown(c.fd, SHUT_WR));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
-	EXPECT_EQ(c.kseq, fin.seq);
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
+	EXPECT_EQ(c.k_nxt, fin.seq);
 	EXPECT_EQ(ST_FIN_WAIT1, info_state(variant, c.fd));
 	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
 
-	c.kseq++;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.k_nxt++;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(ST_FIN_WAIT2, wait_state(variant->proc, c.kport, c.pport,
 					   ST_FIN_WAIT2, 3000));
@@ -464,10 +330,11 @@ TEST_F(st, client_path_shutdown)
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
 
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	EXPECT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
 					   ST_TIME_WAIT, 3000));
 	EXPECT_EQ(ST_CLOSE, info_state(variant, c.fd));
@@ -482,10 +349,10 @@ TEST_F(st, client_path_shutdown)
  */
 TEST_F(st, server_path)
 {
-	struct sockaddr_in sin = sin_of(KADDR, 8010);
+	struct sockaddr_in sin = xtcp_sin(KADDR, 8010);
 	struct xp_seg s, sa, r, fin;
 	const __u32 pisn = 0xfffffffeu;	/* wraps */
-	struct conn c;
+	struct xp_conn c = { 0 };
 	int lfd, cfd;
 	char buf[8];
 
@@ -498,52 +365,53 @@ TEST_F(st, server_path)
 
 	c.kport = 8010;
 	c.pport = 40010;
-	c.pseq = pisn;
-	c.kseq = 0;
-	peer_seg(&self->p, &c, &s, XP_SYN);
+	c.p_nxt = pisn;
+	c.k_nxt = 0;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
 	s.mss = 1460;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
-				false, c.pseq));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
+					c.p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&sa));
-	c.kseq = sa.seq + 1;
+	c.k_nxt = sa.seq + 1;
 	EXPECT_EQ(ST_SYN_RECV, wait_state(variant->proc, c.kport, c.pport,
 					  ST_SYN_RECV, 3000));
 	EXPECT_EQ(ST_LISTEN, proc_state(variant->proc, 8010, 0));
 
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(ST_ESTABLISHED, wait_state(variant->proc, c.kport, c.pport,
 					     ST_ESTABLISHED, 3000));
-	ASSERT_TRUE(wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
 	cfd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, cfd) TH_LOG("accept: %s", strerror(errno));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, cfd));
 
 	/* The peer closes first. */
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
-	EXPECT_EQ(c.kseq, r.seq);
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(ST_CLOSE_WAIT, wait_state(variant->proc, c.kport, c.pport,
 					    ST_CLOSE_WAIT, 3000));
 	EXPECT_EQ(ST_CLOSE_WAIT, info_state(variant, cfd));
-	ASSERT_TRUE(wait_fd(cfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(cfd, POLLIN, 3000) & POLLIN);
 	EXPECT_EQ(0, recv(cfd, buf, sizeof(buf), MSG_DONTWAIT));
 	/* Nothing times CLOSE_WAIT out: still there. */
 	EXPECT_EQ(ST_CLOSE_WAIT, proc_state(variant->proc, c.kport, c.pport));
 
 	ASSERT_EQ(0, close(cfd));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&fin));
-	EXPECT_EQ(c.kseq, fin.seq);
+	EXPECT_EQ(c.k_nxt, fin.seq);
 	EXPECT_EQ(ST_LAST_ACK, proc_state(variant->proc, c.kport, c.pport));
 
-	c.kseq++;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.k_nxt++;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(-ENOENT, wait_state(variant->proc, c.kport, c.pport,
 				      -ENOENT, 3000));
@@ -559,27 +427,28 @@ TEST_F(st, server_path)
 TEST_F(st, simultaneous_close)
 {
 	struct xp_seg fin, s, r;
-	struct conn c;
+	struct xp_conn c = { 0 };
 
-	ASSERT_EQ(0, open_active(_metadata, self, variant, 8020, 12345, &c));
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 8020, 12345, false));
 	ASSERT_EQ(0, close(c.fd));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
-	EXPECT_EQ(c.kseq, fin.seq);
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
+	EXPECT_EQ(c.k_nxt, fin.seq);
 	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
 
 	/* The peer's FIN does not acknowledge ours. */
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	TH_LOG("got %s", XP_SEG_STR(&r));
 	EXPECT_EQ(fin.seq + 1, r.seq);
 	EXPECT_EQ(ST_CLOSING, wait_state(variant->proc, c.kport, c.pport,
 					 ST_CLOSING, 3000));
 
-	c.kseq = fin.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.k_nxt = fin.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
 					   ST_TIME_WAIT, 3000));
@@ -589,21 +458,22 @@ TEST_F(st, simultaneous_close)
 TEST_F(st, fin_ack_in_fin_wait1)
 {
 	struct xp_seg fin, s, r;
-	struct conn c;
+	struct xp_conn c = { 0 };
 
-	ASSERT_EQ(0, open_active(_metadata, self, variant, 8030, 555, &c));
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 8030, 555, false));
 	ASSERT_EQ(0, shutdown(c.fd, SHUT_WR));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
 	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
 	EXPECT_EQ(ST_FIN_WAIT1, info_state(variant, c.fd));
 
-	c.kseq = fin.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	c.k_nxt = fin.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
-	EXPECT_EQ(c.kseq, r.seq);
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
 					   ST_TIME_WAIT, 3000));
 	EXPECT_EQ(ST_CLOSE, info_state(variant, c.fd));
@@ -621,9 +491,9 @@ TEST_F(st, fin_ack_in_fin_wait1)
 static void simopen_start(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(st) *self,
 			  const FIXTURE_VARIANT(st) *variant, __u16 pport,
-			  struct conn *c, __u32 *iss)
+			  struct xp_conn *c, __u32 *iss)
 {
-	struct sockaddr_in sin = sin_of(PADDR, pport);
+	struct sockaddr_in sin = xtcp_sin(PADDR, pport);
 	struct xp_seg syn, s, sa;
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
@@ -633,16 +503,16 @@ static void simopen_start(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, xp_expect(&self->p, &syn, CTL, XP_SYN, 3000));
 	c->kport = syn.sport;
 	c->pport = pport;
-	c->pseq = SIMOPEN_PISN;
-	c->kseq = 0;
+	c->p_nxt = SIMOPEN_PISN;
+	c->k_nxt = 0;
 	*iss = syn.seq;
 
-	peer_seg(&self->p, c, &s, XP_SYN);
+	xp_conn_seg(&self->p, c, &s, XP_SYN);
 	s.mss = 1460;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c->pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, c, &sa, XP_SYN | XP_ACK,
-				XP_SYN | XP_ACK, false, c->pseq));
+	c->p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, c, &sa, XP_SYN | XP_ACK,
+					XP_SYN | XP_ACK, c->p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&sa));
 	EXPECT_EQ(XP_SYN | XP_ACK, sa.flags);
 	EXPECT_EQ(*iss, sa.seq);
@@ -650,13 +520,13 @@ static void simopen_start(struct __test_metadata *_metadata,
 	EXPECT_TRUE(sa.csum_ok);
 	EXPECT_EQ(ST_SYN_RECV, proc_state(variant->proc, c->kport, c->pport));
 	EXPECT_EQ(ST_SYN_RECV, info_state(variant, c->fd));
-	c->kseq = *iss + 1;
+	c->k_nxt = *iss + 1;
 }
 
 /* ESTABLISHED, connect() done, and data flows. */
 static void simopen_finish(struct __test_metadata *_metadata,
 			   FIXTURE_DATA(st) *self,
-			   const FIXTURE_VARIANT(st) *variant, struct conn *c)
+			   const FIXTURE_VARIANT(st) *variant, struct xp_conn *c)
 {
 	int soerr = -1;
 	socklen_t len = sizeof(soerr);
@@ -665,17 +535,17 @@ static void simopen_finish(struct __test_metadata *_metadata,
 	EXPECT_EQ(ST_ESTABLISHED, wait_state(variant->proc, c->kport,
 					     c->pport, ST_ESTABLISHED, 3000));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, c->fd));
-	ASSERT_EQ(POLLOUT, wait_fd(c->fd, POLLOUT, 3000));
+	ASSERT_EQ(POLLOUT, xtcp_wait_fd(c->fd, POLLOUT, 3000));
 	ASSERT_EQ(0, getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
 	EXPECT_EQ(0, soerr);
 
 	ASSERT_EQ(2, send(c->fd, "hi", 2, 0));
 	do {
-		ASSERT_EQ(0, kernel_seg(&self->p, c, &r,
-					XP_SYN | XP_RST | XP_FIN, 0, true, 0));
+		ASSERT_EQ(0, xp_conn_expect(&self->p, c, &r,
+					    XP_SYN | XP_RST | XP_FIN, 0, 3000));
 	} while (!r.len);
-	EXPECT_EQ(c->kseq, r.seq);
-	EXPECT_EQ(c->pseq, r.ack);
+	EXPECT_EQ(c->k_nxt, r.seq);
+	EXPECT_EQ(c->p_nxt, r.ack);
 	ASSERT_EQ(2U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "hi", 2));
 }
@@ -683,15 +553,15 @@ static void simopen_finish(struct __test_metadata *_metadata,
 TEST_F(st, simultaneous_open_synack)
 {
 	struct xp_seg s;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	__u32 iss;
 
 	simopen_start(_metadata, self, variant, 8040, &c, &iss);
 	/* The peer's own SYN-ACK: its SYN again, acknowledging ours. */
-	c.pseq = SIMOPEN_PISN;
-	peer_seg(&self->p, &c, &s, XP_SYN | XP_ACK);
+	c.p_nxt = SIMOPEN_PISN;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN | XP_ACK);
 	s.mss = 1460;
-	c.pseq++;
+	c.p_nxt++;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	simopen_finish(_metadata, self, variant, &c);
 	close(c.fd);
@@ -700,11 +570,11 @@ TEST_F(st, simultaneous_open_synack)
 TEST_F(st, simultaneous_open_ack)
 {
 	struct xp_seg s;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	__u32 iss;
 
 	simopen_start(_metadata, self, variant, 8041, &c, &iss);
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	simopen_finish(_metadata, self, variant, &c);
 	close(c.fd);
@@ -716,10 +586,10 @@ TEST_F(st, simultaneous_open_ack)
  */
 TEST_F(st, syn_recv_rst)
 {
-	struct sockaddr_in sin = sin_of(KADDR, 8050);
+	struct sockaddr_in sin = xtcp_sin(KADDR, 8050);
 	struct xp_seg s, sa, r;
 	long before, after;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	int lfd, cfd, err;
 
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
@@ -729,21 +599,21 @@ TEST_F(st, syn_recv_rst)
 
 	c.kport = 8050;
 	c.pport = 40050;
-	c.pseq = 1000;
-	c.kseq = 0;
-	peer_seg(&self->p, &c, &s, XP_SYN);
+	c.p_nxt = 1000;
+	c.k_nxt = 0;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
 	s.mss = 1460;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
-				false, c.pseq));
-	c.kseq = sa.seq + 1;
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
+					c.p_nxt, 3000));
+	c.k_nxt = sa.seq + 1;
 	ASSERT_EQ(ST_SYN_RECV, wait_state(variant->proc, c.kport, c.pport,
 					  ST_SYN_RECV, 3000));
 
 	before = attempt_fails(variant);
 	ASSERT_LE(0, before);
-	peer_seg(&self->p, &c, &s, XP_RST);
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	EXPECT_EQ(-ENOENT, wait_state(variant->proc, c.kport, c.pport,
 				      -ENOENT, 3000));
@@ -759,17 +629,17 @@ TEST_F(st, syn_recv_rst)
 
 	/* The listener carries on. */
 	c.pport = 40051;
-	c.pseq = 5000;
-	peer_seg(&self->p, &c, &s, XP_SYN);
+	c.p_nxt = 5000;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
 	s.mss = 1460;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
-				false, c.pseq));
-	c.kseq = sa.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
+					c.p_nxt, 3000));
+	c.k_nxt = sa.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_TRUE(wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
 	cfd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, cfd) TH_LOG("accept: %s", strerror(errno));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, cfd));
@@ -793,6 +663,8 @@ FIXTURE_SETUP(trace)
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	err = xp_open(&self->p, IPPROTO_XTCP, KADDR, PADDR);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
+	/* Retransmissions within a few tens of ms of an RTT on the tun. */
+	ASSERT_EQ(0, xtcp_sysctl_set("rto_min", 20));
 }
 
 FIXTURE_TEARDOWN(trace)
@@ -800,12 +672,78 @@ FIXTURE_TEARDOWN(trace)
 	char path[256];
 
 	if (self->inst[0]) {
-		snprintf(path, sizeof(path),
-			 "%s/events/xtcp/xtcp_set_state/enable", self->inst);
+		snprintf(path, sizeof(path), "%s/events/xtcp/enable",
+			 self->inst);
 		xp_write_str(path, "0");
 		rmdir(self->inst);
 	}
 	xp_close(&self->p);
+}
+
+/*
+ * Trace every xtcp event into a private instance (nothing global is
+ * touched); false if this kernel has no tracefs with xtcp events.
+ */
+static bool trace_start(struct __test_metadata *_metadata,
+			FIXTURE_DATA(trace) *self)
+{
+	char path[256];
+	int err;
+
+	if (access(TRACEFS "/instances", W_OK) ||
+	    access(TRACEFS "/events/xtcp/xtcp_set_state", F_OK))
+		return false;
+	snprintf(self->inst, sizeof(self->inst),
+		 TRACEFS "/instances/xtcp_states_%d", getpid());
+	if (mkdir(self->inst, 0755)) {
+		err = errno;
+		self->inst[0] = '\0';
+		EXPECT_EQ(0, err) TH_LOG("mkdir instance: %s", strerror(err));
+		return true;
+	}
+	snprintf(path, sizeof(path), "%s/events/xtcp/enable", self->inst);
+	EXPECT_EQ(0, xp_write_str(path, "1"));
+	return true;
+}
+
+/* Stop tracing and read what the instance holds into @buf. */
+static void trace_stop(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(trace) *self, char *buf, size_t size)
+{
+	char path[256];
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/events/xtcp/enable", self->inst);
+	ASSERT_EQ(0, xp_write_str(path, "0"));
+	snprintf(path, sizeof(path), "%s/trace", self->inst);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	while (len < size - 1 &&
+	       (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	buf[len] = '\0';
+	close(fd);
+}
+
+/* The number of lines in @buf with @event and, after it, @detail. */
+static int trace_count(const char *buf, const char *event, const char *detail)
+{
+	const char *line = buf;
+	int n = 0;
+
+	while (line && *line) {
+		const char *next = strchr(line, '\n');
+		const char *ev = strstr(line, event);
+		const char *d = ev ? strstr(ev, detail) : NULL;
+
+		if (d && (!next || d < next))
+			n++;
+		line = next ? next + 1 : NULL;
+	}
+	return n;
 }
 
 /*
@@ -838,39 +776,27 @@ static void trace_states(const char *buf, __u16 rport, char *out,
 static void trace_close(struct __test_metadata *_metadata,
 			FIXTURE_DATA(trace) *self, __u16 pport, bool fin_ack)
 {
-	struct sockaddr_in sin = sin_of(PADDR, pport);
-	struct xp_seg syn, s, r, fin;
-	struct conn c;
+	struct xp_seg s, r, fin;
+	struct xp_conn c = { 0 };
 
-	c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_XTCP);
-	ASSERT_LE(0, c.fd);
-	ASSERT_EQ(-1, connect(c.fd, (struct sockaddr *)&sin, sizeof(sin)));
-	ASSERT_EQ(0, xp_expect(&self->p, &syn, CTL, XP_SYN, 3000));
-	c.kport = syn.sport;
-	c.pport = pport;
-	c.pseq = 100;
-	c.kseq = syn.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_SYN | XP_ACK);
-	s.mss = 1460;
-	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, pport, 100, false));
 
 	ASSERT_EQ(0, close(c.fd));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
-	c.kseq = fin.seq + 1;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
+	c.k_nxt = fin.seq + 1;
 	if (!fin_ack) {
-		peer_seg(&self->p, &c, &s, XP_ACK);
+		xp_conn_seg(&self->p, &c, &s, XP_ACK);
 		ASSERT_EQ(0, xp_send(&self->p, &s));
 		ASSERT_EQ(ST_FIN_WAIT2,
 			  wait_state("/proc/net/xtcp", c.kport, c.pport,
 				     ST_FIN_WAIT2, 3000));
 	}
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	ASSERT_EQ(ST_TIME_WAIT, wait_state("/proc/net/xtcp", c.kport, c.pport,
 					   ST_TIME_WAIT, 3000));
 }
@@ -879,9 +805,9 @@ static void trace_close(struct __test_metadata *_metadata,
 static void trace_server(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(trace) *self, __u16 pport)
 {
-	struct sockaddr_in sin = sin_of(KADDR, 8060);
+	struct sockaddr_in sin = xtcp_sin(KADDR, 8060);
 	struct xp_seg s, sa, r, fin;
-	struct conn c;
+	struct xp_conn c = { 0 };
 	int lfd, cfd;
 
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_XTCP);
@@ -890,28 +816,29 @@ static void trace_server(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, listen(lfd, 8));
 	c.kport = 8060;
 	c.pport = pport;
-	c.pseq = 300;
-	c.kseq = 0;
-	peer_seg(&self->p, &c, &s, XP_SYN);
+	c.p_nxt = 300;
+	c.k_nxt = 0;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
-				false, c.pseq));
-	c.kseq = sa.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
+					c.p_nxt, 3000));
+	c.k_nxt = sa.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_TRUE(wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
 	cfd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, cfd);
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	c.pseq++;
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &r, CTL, XP_ACK, false, c.pseq));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
 	ASSERT_EQ(0, close(cfd));
-	ASSERT_EQ(0, kernel_seg(&self->p, &c, &fin, CTL, XP_FIN | XP_ACK,
-				false, c.pseq));
-	c.kseq = fin.seq + 1;
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
+					XP_FIN | XP_ACK, c.p_nxt, 3000));
+	c.k_nxt = fin.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_EQ(-ENOENT, wait_state("/proc/net/xtcp", c.kport, c.pport,
 				      -ENOENT, 3000));
@@ -948,40 +875,16 @@ static const char *join(char *buf, size_t size, const char * const *parts)
 TEST_F(trace, set_state_sequence)
 {
 	static char buf[1 << 20];
-	char path[256], seq[1024], exp[1024];
-	int fd, err;
-	ssize_t n;
-	size_t len = 0;
+	char seq[1024], exp[1024];
 
-	if (access(TRACEFS "/instances", W_OK) ||
-	    access(TRACEFS "/events/xtcp/xtcp_set_state", F_OK))
+	if (!trace_start(_metadata, self))
 		SKIP(return, "no tracefs with xtcp events at " TRACEFS);
-
-	/* A private trace instance: nothing global is touched. */
-	snprintf(self->inst, sizeof(self->inst),
-		 TRACEFS "/instances/xtcp_states_%d", getpid());
-	if (mkdir(self->inst, 0755)) {
-		err = errno;
-		self->inst[0] = '\0';
-		ASSERT_EQ(0, err) TH_LOG("mkdir instance: %s", strerror(err));
-	}
-	snprintf(path, sizeof(path), "%s/events/xtcp/xtcp_set_state/enable",
-		 self->inst);
-	ASSERT_EQ(0, xp_write_str(path, "1"));
+	ASSERT_NE(0, self->inst[0]);
 
 	trace_close(_metadata, self, 8061, false);
 	trace_close(_metadata, self, 8062, true);
 	trace_server(_metadata, self, 40063);
-
-	ASSERT_EQ(0, xp_write_str(path, "0"));
-	snprintf(path, sizeof(path), "%s/trace", self->inst);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	while (len < sizeof(buf) - 1 &&
-	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
+	trace_stop(_metadata, self, buf, sizeof(buf));
 
 	trace_states(buf, 8061, seq, sizeof(seq));
 	TH_LOG("client: %s", seq);
@@ -994,6 +897,62 @@ TEST_F(trace, set_state_sequence)
 	trace_states(buf, 40063, seq, sizeof(seq));
 	TH_LOG("server: %s", seq);
 	EXPECT_STREQ(join(exp, sizeof(exp), server_seq), seq);
+}
+
+/*
+ * xtcp_retransmit for a data segment the peer leaves unacked,
+ * xtcp_send_reset for an abortive close (SO_LINGER zero) and
+ * xtcp_receive_reset for the peer's exact RST, each with the connection
+ * it belongs to.
+ */
+TEST_F(trace, retransmit_and_reset_events)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	static char buf[1 << 20];
+	struct xp_conn a = { 0 }, b = { 0 };
+	struct xp_seg s, r;
+	char what[128];
+	__u32 seq;
+	int err;
+
+	if (!trace_start(_metadata, self))
+		SKIP(return, "no tracefs with xtcp events at " TRACEFS);
+	ASSERT_NE(0, self->inst[0]);
+
+	/* Data the peer never acknowledges: retransmitted, then aborted. */
+	ASSERT_EQ(0, xp_conn_open(&self->p, &a, 8071, 1000, false));
+	ASSERT_EQ(3, send(a.fd, "abc", 3, 0));
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &a, &r, CTL, XP_ACK, 3000));
+	ASSERT_EQ(3U, r.len);
+	seq = r.seq;
+	do {
+		err = xp_conn_expect(&self->p, &a, &r, CTL, XP_ACK, 3000);
+	} while (!err && (r.seq != seq || !r.len));
+	ASSERT_EQ(0, err) TH_LOG("no retransmission: %s", strerror(-err));
+	ASSERT_EQ(0, setsockopt(a.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(0, close(a.fd));
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &a, &r, XP_RST, XP_RST, 3000));
+
+	/* The peer resets an established connection. */
+	ASSERT_EQ(0, xp_conn_open(&self->p, &b, 8072, 5000, false));
+	xp_conn_seg(&self->p, &b, &s, XP_RST);
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_TRUE(xtcp_wait_fd(b.fd, POLLIN, 3000) & POLLERR);
+	close(b.fd);
+
+	trace_stop(_metadata, self, buf, sizeof(buf));
+	snprintf(what, sizeof(what), " seq=%u state=ESTABLISHED", seq);
+	EXPECT_LE(1, trace_count(buf, "xtcp_retransmit: ", what));
+	snprintf(what, sizeof(what), " %s:%u > %s:%u state=", KADDR, a.kport,
+		 PADDR, a.pport);
+	EXPECT_EQ(1, trace_count(buf, "xtcp_send_reset: ", what));
+	EXPECT_EQ(0, trace_count(buf, "xtcp_receive_reset: ", what));
+	snprintf(what, sizeof(what), " %s:%u > %s:%u state=ESTABLISHED", KADDR,
+		 b.kport, PADDR, b.pport);
+	EXPECT_EQ(1, trace_count(buf, "xtcp_receive_reset: ", what));
+	EXPECT_EQ(0, trace_count(buf, "xtcp_send_reset: ", what));
+	if (_metadata->exit_code)
+		TH_LOG("trace:\n%.4000s", buf);
 }
 
 TEST_HARNESS_MAIN

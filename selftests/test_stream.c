@@ -33,53 +33,12 @@
 #define WAIT_MS 3000
 #define ST_TIME_WAIT 6
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void lo_addr(struct sockaddr_in *sin, unsigned short port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 static int write_knob(const char *path, long val)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%ld\n", val);
 	return xtcp_write_file(path, buf);
-}
-
-static int set_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
-}
-
-static int get_int(int fd, int level, int name)
-{
-	socklen_t len = sizeof(int);
-	int val;
-
-	if (getsockopt(fd, level, name, &val, &len))
-		return -errno;
-	return val;
-}
-
-static int local_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len))
-		return -errno;
-	return ntohs(sin.sin_port);
 }
 
 /* A socket of @proto bound to 127.0.0.1:@port; fd or -errno. */
@@ -91,9 +50,9 @@ static int bound_socket(int proto, unsigned short port, int reuse)
 	fd = socket(AF_INET, SOCK_STREAM, proto);
 	if (fd < 0)
 		return -errno;
-	if (reuse && set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+	if (reuse && xtcp_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))
 		goto fail;
-	lo_addr(&sin, port);
+	sin = xtcp_sin("127.0.0.1", port);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
 		goto fail;
 	return fd;
@@ -116,7 +75,7 @@ static int listener(int proto, unsigned short *port, int backlog, int reuse)
 		close(fd);
 		return err;
 	}
-	*port = local_port(fd);
+	*port = xtcp_local_port(fd);
 	return fd;
 }
 
@@ -131,7 +90,7 @@ static int connect_lo(int proto, int type, unsigned short port)
 	fd = socket(AF_INET, SOCK_STREAM | type, proto);
 	if (fd < 0)
 		return -errno;
-	lo_addr(&sin, port);
+	sin = xtcp_sin("127.0.0.1", port);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
 	    !(errno == EINPROGRESS && (type & SOCK_NONBLOCK))) {
 		err = -errno;
@@ -159,11 +118,11 @@ static int wait_poll(int fd, short events, int ms)
  */
 static int wait_revents(int fd, short events, int want, int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = xtcp_now_ms() + ms;
 	int ev;
 
 	for (;;) {
-		int left = end - now_ms();
+		int left = end - xtcp_now_ms();
 
 		ev = wait_poll(fd, events, left > 0 ? left : 0);
 		if (ev < 0 || (ev & want) == want || left <= 0)
@@ -185,12 +144,12 @@ static int accept_wait(int lfd, int ms)
 /* Receive exactly @len bytes within @ms; the count received or -errno. */
 static ssize_t recv_full(int fd, void *buf, size_t len, int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = xtcp_now_ms() + ms;
 	size_t got = 0;
 	ssize_t n;
 
 	while (got < len) {
-		int left = end - now_ms();
+		int left = end - xtcp_now_ms();
 
 		if (left <= 0 || wait_poll(fd, POLLIN, left) <= 0)
 			break;
@@ -223,10 +182,10 @@ static int outq(int fd)
 /* Poll @fn(@fd) until it returns @want or @ms pass; returns its last value. */
 static int wait_value(int (*fn)(int), int fd, int want, int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = xtcp_now_ms() + ms;
 	int val;
 
-	while ((val = fn(fd)) != want && now_ms() < end)
+	while ((val = fn(fd)) != want && xtcp_now_ms() < end)
 		poll(NULL, 0, 5);
 	return val;
 }
@@ -263,60 +222,15 @@ static int proc_sockets(int proto, unsigned short port, int st)
 
 static int wait_proc(int proto, unsigned short port, int st, int want, int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = xtcp_now_ms() + ms;
 	int n;
 
-	while ((n = proc_sockets(proto, port, st)) != want && now_ms() < end)
+	while ((n = proc_sockets(proto, port, st)) != want && xtcp_now_ms() < end)
 		poll(NULL, 0, 5);
 	return n;
 }
 
-/*
- * Counter @name of the "@prefix:" table in /proc/net/snmp or
- * /proc/net/netstat (a line of names followed by a line of values).
- */
-static long snmp_counter(const char *path, const char *prefix,
-			 const char *name)
-{
-	char names[4096], values[4096], *n, *v, *sn, *sv;
-	long found = -ENOENT;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(names, sizeof(names), f)) {
-		if (!fgets(values, sizeof(values), f))
-			break;
-		if (strncmp(names, prefix, strlen(prefix)))
-			continue;
-		n = strtok_r(names, "\n ", &sn);
-		v = strtok_r(values, "\n ", &sv);
-		while (n && v) {
-			if (!strcmp(n, name)) {
-				found = strtol(v, NULL, 10);
-				break;
-			}
-			n = strtok_r(NULL, "\n ", &sn);
-			v = strtok_r(NULL, "\n ", &sv);
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-/* The same counter for either protocol: TCP's MIB or /proc/net/xtcp_stats. */
-static long proto_counter(int proto, const char *name)
-{
-	if (proto == IPPROTO_XTCP)
-		return xtcp_counter(name);
-	if (!strcmp(name, "ListenDrops"))
-		return snmp_counter("/proc/net/netstat", "TcpExt:", name);
-	return snmp_counter("/proc/net/snmp", "Tcp:", name);
-}
-
-struct conn {
+struct lo_conn {
 	int lfd;
 	int cli;
 	int srv;
@@ -324,7 +238,7 @@ struct conn {
 };
 
 static void open_conn(struct __test_metadata *_metadata, int proto,
-		      struct conn *c)
+		      struct lo_conn *c)
 {
 	c->port = 0;
 	c->lfd = listener(proto, &c->port, 16, 0);
@@ -335,7 +249,7 @@ static void open_conn(struct __test_metadata *_metadata, int proto,
 	ASSERT_LE(0, c->srv) TH_LOG("accept: %s", strerror(-c->srv));
 }
 
-static void close_conn(struct conn *c)
+static void close_conn(struct lo_conn *c)
 {
 	if (c->cli >= 0)
 		close(c->cli);
@@ -349,7 +263,7 @@ static void close_conn(struct conn *c)
 }
 
 FIXTURE(stream) {
-	struct conn c;
+	struct lo_conn c;
 };
 
 FIXTURE_VARIANT(stream) {
@@ -445,7 +359,7 @@ static int closed_port(struct __test_metadata *_metadata, int proto,
 	int fd = bound_socket(proto, 0, 0);
 
 	EXPECT_LE(0, fd) TH_LOG("bind: %s", strerror(-fd));
-	*port = fd >= 0 ? local_port(fd) : 0;
+	*port = fd >= 0 ? xtcp_local_port(fd) : 0;
 	return fd;
 }
 
@@ -475,7 +389,7 @@ TEST_F(stream, refused_nonblocking)
 	ASSERT_LE(0, holder);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
 	ASSERT_LE(0, fd);
-	lo_addr(&sin, port);
+	sin = xtcp_sin("127.0.0.1", port);
 	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(EINPROGRESS, errno);
 
@@ -483,8 +397,8 @@ TEST_F(stream, refused_nonblocking)
 			  POLLIN | POLLRDHUP | POLLERR | POLLHUP, WAIT_MS);
 	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP | POLLERR | POLLHUP, ev)
 		TH_LOG("revents %#x", ev);
-	EXPECT_EQ(ECONNREFUSED, get_int(fd, SOL_SOCKET, SO_ERROR));
-	EXPECT_EQ(0, get_int(fd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(ECONNREFUSED, xtcp_get_int(fd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, xtcp_get_int(fd, SOL_SOCKET, SO_ERROR));
 	close(fd);
 	close(holder);
 }
@@ -511,15 +425,15 @@ TEST_F(stream, black_hole)
 	ASSERT_EQ(0, setsockopt(self->c.lfd, SOL_SOCKET, SO_ATTACH_FILTER,
 				&prog, sizeof(prog)));
 
-	retrans = proto_counter(variant->proto, "RetransSegs");
+	retrans = xtcp_proto_counter(variant->proto, "RetransSegs");
 	ASSERT_LE(0, retrans);
-	t0 = now_ms();
+	t0 = xtcp_now_ms();
 	fd = connect_lo(variant->proto, 0, port);
-	elapsed = now_ms() - t0;
+	elapsed = xtcp_now_ms() - t0;
 	EXPECT_EQ(-ETIMEDOUT, fd);
 	EXPECT_LE(2500, elapsed);
 	EXPECT_GE(10000, elapsed);
-	EXPECT_EQ(retrans + 1, proto_counter(variant->proto, "RetransSegs"));
+	EXPECT_EQ(retrans + 1, xtcp_proto_counter(variant->proto, "RetransSegs"));
 	EXPECT_EQ(0, wait_poll(self->c.lfd, POLLIN, 0));
 	TH_LOG("connect failed after %lld ms", elapsed);
 	if (fd >= 0)
@@ -532,7 +446,7 @@ static int epoll_wait_for(int fd, int want, int ms)
 	struct epoll_event ev = {
 		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP,
 	};
-	long long end = now_ms() + ms;
+	long long end = xtcp_now_ms() + ms;
 	int ep, n, seen = 0;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -548,7 +462,7 @@ static int epoll_wait_for(int fd, int want, int ms)
 		if (!want || (seen & want))
 			break;
 		poll(NULL, 0, 5);
-	} while (now_ms() < end);
+	} while (xtcp_now_ms() < end);
 	close(ep);
 	return seen;
 }
@@ -609,7 +523,7 @@ TEST_F(stream, half_close_server_first)
 
 /* The server gets unread bytes and closes: that close sends a RST. */
 static void close_with_unread(struct __test_metadata *_metadata,
-			      struct conn *c)
+			      struct lo_conn *c)
 {
 	int ev;
 
@@ -633,7 +547,7 @@ TEST_F(stream, close_unread_recv)
 	EXPECT_EQ(0, recv(self->c.cli, buf, sizeof(buf), 0));
 	EXPECT_EQ(-1, send(self->c.cli, "x", 1, MSG_NOSIGNAL));
 	EXPECT_EQ(EPIPE, errno);
-	EXPECT_EQ(0, get_int(self->c.cli, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, xtcp_get_int(self->c.cli, SOL_SOCKET, SO_ERROR));
 }
 
 /* 5b. The same when the first call after the RST is a send(). */
@@ -665,7 +579,7 @@ TEST_F(stream, linger_zero)
 	port = self->c.port;
 
 	/* Control: the orderly close puts the client port in TIME_WAIT. */
-	cport = local_port(self->c.cli);
+	cport = xtcp_local_port(self->c.cli);
 	ASSERT_LT(0, cport);
 	ASSERT_EQ(0, close(self->c.cli));
 	self->c.cli = -1;
@@ -679,7 +593,7 @@ TEST_F(stream, linger_zero)
 	ASSERT_LE(0, self->c.cli);
 	self->c.srv = accept_wait(self->c.lfd, WAIT_MS);
 	ASSERT_LE(0, self->c.srv);
-	cport = local_port(self->c.cli);
+	cport = xtcp_local_port(self->c.cli);
 	ASSERT_LT(0, cport);
 	ASSERT_EQ(0, setsockopt(self->c.cli, SOL_SOCKET, SO_LINGER, &lg,
 				sizeof(lg)));
@@ -708,13 +622,13 @@ TEST_F(stream, nonblocking_connect)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
 	ASSERT_LE(0, fd);
 	self->c.cli = fd;
-	lo_addr(&sin, self->c.port);
+	sin = xtcp_sin("127.0.0.1", self->c.port);
 	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(EINPROGRESS, errno);
 
 	ev = wait_poll(fd, POLLIN | POLLOUT, WAIT_MS);
 	EXPECT_EQ(POLLOUT, ev) TH_LOG("revents %#x", ev);
-	EXPECT_EQ(0, get_int(fd, SOL_SOCKET, SO_ERROR));
+	EXPECT_EQ(0, xtcp_get_int(fd, SOL_SOCKET, SO_ERROR));
 	/* The classic check for completion, then the socket is connected. */
 	EXPECT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
@@ -757,7 +671,7 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 	self->c.port = 0;
 	self->c.lfd = listener(variant->proto, &self->c.port, BACKLOG, 0);
 	ASSERT_LE(0, self->c.lfd);
-	drops0 = proto_counter(variant->proto, "ListenDrops");
+	drops0 = xtcp_proto_counter(variant->proto, "ListenDrops");
 	ASSERT_LE(0, drops0);
 
 	for (i = 0; i < BACKLOG_CONNS; i++) {
@@ -765,7 +679,7 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 				    self->c.port);
 		ASSERT_LE(0, cli[i]) TH_LOG("connect %d: %s", i,
 					    strerror(-cli[i]));
-		cport[i] = local_port(cli[i]);
+		cport[i] = xtcp_local_port(cli[i]);
 		ev = wait_poll(cli[i], POLLOUT, ESTAB_MS);
 		if (ev & POLLOUT)
 			established++;
@@ -773,12 +687,12 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 							      ev);
 	}
 	EXPECT_EQ(BACKLOG + 1, established);
-	drops = proto_counter(variant->proto, "ListenDrops");
+	drops = xtcp_proto_counter(variant->proto, "ListenDrops");
 	EXPECT_LE(drops0 + BACKLOG_CONNS - BACKLOG - 1, drops);
 
 	/* Drain: the dropped ones get in with their SYN retransmissions. */
-	end = now_ms() + 15000;
-	while (accepted < BACKLOG_CONNS && now_ms() < end) {
+	end = xtcp_now_ms() + 15000;
+	while (accepted < BACKLOG_CONNS && xtcp_now_ms() < end) {
 		int fd = accept_wait(self->c.lfd, 100);
 
 		if (fd == -ETIMEDOUT)
@@ -798,7 +712,7 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 				break;
 		ASSERT_GT(BACKLOG_CONNS, j) TH_LOG("client %d lost", i);
 		EXPECT_EQ(POLLOUT, wait_poll(cli[i], POLLOUT, WAIT_MS));
-		EXPECT_EQ(0, get_int(cli[i], SOL_SOCKET, SO_ERROR));
+		EXPECT_EQ(0, xtcp_get_int(cli[i], SOL_SOCKET, SO_ERROR));
 		c = 'A' + i;
 		EXPECT_EQ(1, send(cli[i], &c, 1, 0));
 		c = 0;
@@ -819,7 +733,7 @@ TEST_F(stream, bind_in_use)
 
 	a = bound_socket(variant->proto, 0, 0);
 	ASSERT_LE(0, a);
-	port = local_port(a);
+	port = xtcp_local_port(a);
 	b = bound_socket(variant->proto, port, 0);
 	EXPECT_EQ(-EADDRINUSE, b);
 	/* One SO_REUSEADDR is not enough. */
@@ -842,10 +756,10 @@ TEST_F(stream, bind_reuseaddr)
 
 	a = bound_socket(variant->proto, 0, 1);
 	ASSERT_LE(0, a);
-	port = local_port(a);
+	port = xtcp_local_port(a);
 	b = bound_socket(variant->proto, port, 1);
 	ASSERT_LE(0, b) TH_LOG("bind: %s", strerror(-b));
-	EXPECT_EQ(port, local_port(b));
+	EXPECT_EQ(port, xtcp_local_port(b));
 
 	EXPECT_EQ(0, listen(a, 4));
 	EXPECT_EQ(-1, listen(b, 4));
@@ -912,7 +826,7 @@ TEST_F(stream, bind_nonlocal)
 
 	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
-	lo_addr(&sin, 0);
+	sin = xtcp_sin("127.0.0.1", 0);
 	sin.sin_addr.s_addr = inet_addr("192.0.2.1");	/* RFC 5737 */
 	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(EADDRNOTAVAIL, errno);
@@ -927,11 +841,11 @@ TEST_F(stream, bind_twice)
 
 	fd = bound_socket(variant->proto, 0, 0);
 	ASSERT_LE(0, fd);
-	port = local_port(fd);
-	lo_addr(&sin, 0);
+	port = xtcp_local_port(fd);
+	sin = xtcp_sin("127.0.0.1", 0);
 	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(port, local_port(fd));
+	EXPECT_EQ(port, xtcp_local_port(fd));
 	close(fd);
 }
 
@@ -972,14 +886,14 @@ TEST_F(stream, siocoutq)
 	memset(buf, 'o', sizeof(buf));
 	self->c.lfd = bound_socket(variant->proto, 0, 0);
 	ASSERT_LE(0, self->c.lfd);
-	ASSERT_EQ(0, set_int(self->c.lfd, SOL_SOCKET, SO_RCVBUF, 8192));
+	ASSERT_EQ(0, xtcp_set_int(self->c.lfd, SOL_SOCKET, SO_RCVBUF, 8192));
 	ASSERT_EQ(0, listen(self->c.lfd, 4));
-	self->c.port = local_port(self->c.lfd);
+	self->c.port = xtcp_local_port(self->c.lfd);
 	self->c.cli = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
 			     variant->proto);
 	ASSERT_LE(0, self->c.cli);
-	ASSERT_EQ(0, set_int(self->c.cli, SOL_SOCKET, SO_SNDBUF, 16384));
-	lo_addr(&sin, self->c.port);
+	ASSERT_EQ(0, xtcp_set_int(self->c.cli, SOL_SOCKET, SO_SNDBUF, 16384));
+	sin = xtcp_sin("127.0.0.1", self->c.port);
 	ASSERT_EQ(-1, connect(self->c.cli, (struct sockaddr *)&sin,
 			      sizeof(sin)));
 	ASSERT_EQ(EINPROGRESS, errno);
@@ -989,8 +903,8 @@ TEST_F(stream, siocoutq)
 	EXPECT_EQ(0, outq(self->c.cli));
 
 	/* Write until the socket stays full. */
-	end = now_ms() + 10000;
-	while (now_ms() < end) {
+	end = xtcp_now_ms() + 10000;
+	while (xtcp_now_ms() < end) {
 		n = send(self->c.cli, buf, sizeof(buf), 0);
 		if (n > 0) {
 			sent += n;
@@ -1001,9 +915,9 @@ TEST_F(stream, siocoutq)
 			break;
 	}
 	ASSERT_LT(0, sent);
-	end = now_ms() + WAIT_MS;
+	end = xtcp_now_ms() + WAIT_MS;
 	while ((q = outq(self->c.cli)) + (r = inq(self->c.srv)) != sent &&
-	       now_ms() < end)
+	       xtcp_now_ms() < end)
 		poll(NULL, 0, 5);
 	EXPECT_EQ(sent, q + r);
 	EXPECT_LT(0, q);
@@ -1059,10 +973,10 @@ TEST_F(stream, recv_dontwait_rcvtimeo)
 
 	ASSERT_EQ(0, setsockopt(self->c.srv, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				sizeof(tv)));
-	t0 = now_ms();
+	t0 = xtcp_now_ms();
 	EXPECT_EQ(-1, recv(self->c.srv, buf, sizeof(buf), 0));
 	EXPECT_EQ(EAGAIN, errno);
-	elapsed = now_ms() - t0;
+	elapsed = xtcp_now_ms() - t0;
 	EXPECT_LE(190, elapsed);
 	EXPECT_GE(5000, elapsed);
 	/* Data that is there comes at once. */
@@ -1096,9 +1010,9 @@ static char thread_state(pid_t tid)
 static void *delayed_send_fn(void *arg)
 {
 	struct delayed_send *ds = arg;
-	long long end = now_ms() + WAIT_MS;
+	long long end = xtcp_now_ms() + WAIT_MS;
 
-	while (thread_state(ds->tid) != 'S' && now_ms() < end)
+	while (thread_state(ds->tid) != 'S' && xtcp_now_ms() < end)
 		poll(NULL, 0, 5);
 	/* Let it sleep a little longer, so a short read would be seen. */
 	poll(NULL, 0, 50);
@@ -1262,7 +1176,7 @@ static void *bulk_send_fn(void *arg)
 }
 
 /* Send BULK_LEN bytes cli -> srv; true if all arrived intact. */
-static bool bulk_transfer(struct __test_metadata *_metadata, struct conn *c)
+static bool bulk_transfer(struct __test_metadata *_metadata, struct lo_conn *c)
 {
 	struct bulk_send bs = { .fd = c->cli, .len = BULK_LEN };
 	static unsigned char buf[262144];
@@ -1298,14 +1212,14 @@ TEST_F(stream, buffers_default)
 	set_buffer_knobs(_metadata);
 	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(BUF_RMEM_DEF, get_int(fd, SOL_SOCKET, SO_RCVBUF));
-	EXPECT_EQ(BUF_WMEM_DEF, get_int(fd, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_EQ(BUF_RMEM_DEF, xtcp_get_int(fd, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_EQ(BUF_WMEM_DEF, xtcp_get_int(fd, SOL_SOCKET, SO_SNDBUF));
 	close(fd);
 
 	open_conn(_metadata, variant->proto, &self->c);
-	EXPECT_EQ(BUF_RMEM_DEF, get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF));
-	EXPECT_LE(BUF_WMEM_DEF, get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
-	EXPECT_GE(BUF_WMEM_MAX, get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_EQ(BUF_RMEM_DEF, xtcp_get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_LE(BUF_WMEM_DEF, xtcp_get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_GE(BUF_WMEM_MAX, xtcp_get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
 }
 
 /*
@@ -1320,8 +1234,8 @@ TEST_F_TIMEOUT(stream, buffers_grow, XTCP_TIMEOUT(60))
 	open_conn(_metadata, variant->proto, &self->c);
 	ASSERT_TRUE(bulk_transfer(_metadata, &self->c));
 
-	rcv = get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF);
-	snd = get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF);
+	rcv = xtcp_get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF);
+	snd = xtcp_get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF);
 	EXPECT_LT(BUF_RMEM_DEF, rcv);
 	EXPECT_GE(BUF_RMEM_MAX, rcv);
 	EXPECT_LT(BUF_WMEM_DEF, snd);
@@ -1338,17 +1252,17 @@ TEST_F_TIMEOUT(stream, buffers_locked, XTCP_TIMEOUT(60))
 
 	set_buffer_knobs(_metadata);
 	open_conn(_metadata, variant->proto, &self->c);
-	ASSERT_EQ(0, set_int(self->c.srv, SOL_SOCKET, SO_RCVBUF, 100000));
-	ASSERT_EQ(0, set_int(self->c.cli, SOL_SOCKET, SO_SNDBUF, 50000));
-	rcv = get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF);
-	snd = get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF);
+	ASSERT_EQ(0, xtcp_set_int(self->c.srv, SOL_SOCKET, SO_RCVBUF, 100000));
+	ASSERT_EQ(0, xtcp_set_int(self->c.cli, SOL_SOCKET, SO_SNDBUF, 50000));
+	rcv = xtcp_get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF);
+	snd = xtcp_get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF);
 	/* Linux doubles the value asked for, for the skb overhead. */
 	EXPECT_EQ(200000, rcv);
 	EXPECT_EQ(100000, snd);
 	ASSERT_TRUE(bulk_transfer(_metadata, &self->c));
 
-	EXPECT_EQ(rcv, get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF));
-	EXPECT_EQ(snd, get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_EQ(rcv, xtcp_get_int(self->c.srv, SOL_SOCKET, SO_RCVBUF));
+	EXPECT_EQ(snd, xtcp_get_int(self->c.cli, SOL_SOCKET, SO_SNDBUF));
 }
 
 TEST_HARNESS_MAIN

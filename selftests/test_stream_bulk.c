@@ -27,22 +27,6 @@
 
 #define ST_TIME_WAIT 6
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-static void lo_addr(struct sockaddr_in *sin, unsigned short port)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(port);
-	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-}
-
 /* A listener on 127.0.0.1, any port; the port goes to *port. */
 static int listener(int proto, int type, int backlog, unsigned short *port)
 {
@@ -53,7 +37,7 @@ static int listener(int proto, int type, int backlog, unsigned short *port)
 	fd = socket(AF_INET, SOCK_STREAM | type, proto);
 	if (fd < 0)
 		return -errno;
-	lo_addr(&sin, 0);
+	sin = xtcp_sin("127.0.0.1", 0);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
 	    listen(fd, backlog) ||
 	    getsockname(fd, (struct sockaddr *)&sin, &len)) {
@@ -74,7 +58,7 @@ static int connect_start(int proto, unsigned short port)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
 	if (fd < 0)
 		return -errno;
-	lo_addr(&sin, port);
+	sin = xtcp_sin("127.0.0.1", port);
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
 	    errno != EINPROGRESS) {
 		err = -errno;
@@ -110,41 +94,10 @@ static int proc_sockets(int proto, int st)
 	return n;
 }
 
-/* Counter @name of the "Tcp:" table of /proc/net/snmp. */
-static long tcp_snmp_counter(const char *name)
-{
-	char names[4096], values[4096], *n, *v, *sn, *sv;
-	long found = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/net/snmp", "r");
-	if (!f)
-		return -errno;
-	while (fgets(names, sizeof(names), f)) {
-		if (!fgets(values, sizeof(values), f))
-			break;
-		if (strncmp(names, "Tcp:", 4))
-			continue;
-		n = strtok_r(names, "\n ", &sn);
-		v = strtok_r(values, "\n ", &sv);
-		while (n && v) {
-			if (!strcmp(n, name)) {
-				found = strtol(v, NULL, 10);
-				break;
-			}
-			n = strtok_r(NULL, "\n ", &sn);
-			v = strtok_r(NULL, "\n ", &sv);
-		}
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
 static long curr_estab(int proto)
 {
 	return proto == IPPROTO_XTCP ? xtcp_counter("CurrEstab") :
-				       tcp_snmp_counter("CurrEstab");
+				       xtcp_snmp_tcp("CurrEstab");
 }
 
 FIXTURE(bulk) {
@@ -308,7 +261,7 @@ TEST_F_TIMEOUT(bulk, both_ways_64m, XTCP_TIMEOUT(300))
 	down.wfd = srv;
 	down.rfd = cli;
 
-	t0 = now_ms();
+	t0 = xtcp_now_ms();
 	while (!err && !(up.eof && down.eof)) {
 		struct pollfd pfd[2] = {
 			{ .fd = cli, .events = (up.shut ? 0 : POLLOUT) |
@@ -335,7 +288,7 @@ TEST_F_TIMEOUT(bulk, both_ways_64m, XTCP_TIMEOUT(300))
 		if (!err && pfd[0].revents & (POLLIN | POLLHUP))
 			err = flow_recv(&down, rbuf, want);
 	}
-	ms = now_ms() - t0;
+	ms = xtcp_now_ms() - t0;
 
 	EXPECT_EQ(0, err) TH_LOG("transfer: %s (up %llu/%llu, down %llu/%llu)",
 				 strerror(-err),
@@ -532,10 +485,10 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 	ASSERT_EQ(0, epoll_ctl(st.ep, EPOLL_CTL_ADD, st.lfd, &ev));
 
 	/* Open the clients in batches, serving in between. */
-	t0 = now_ms();
+	t0 = xtcp_now_ms();
 	end = t0 + 120000;
 	while ((opened < NCONN || st.done + st.errors < NCONN) &&
-	       now_ms() < end) {
+	       xtcp_now_ms() < end) {
 		for (i = 0; i < 50 && opened < NCONN; i++, opened++) {
 			struct echo_client *c = &st.cli[opened];
 
@@ -549,7 +502,7 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 		}
 		ASSERT_TRUE(echo_events(&st, opened < NCONN ? 0 : 1000));
 	}
-	TH_LOG("%d connections echoed in %lld ms", st.done, now_ms() - t0);
+	TH_LOG("%d connections echoed in %lld ms", st.done, xtcp_now_ms() - t0);
 	EXPECT_EQ(NCONN, opened);
 	EXPECT_EQ(NCONN, st.connected);
 	EXPECT_EQ(NCONN, st.nsrv);
@@ -561,26 +514,26 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 	/* Clients close first; the server closes on EOF. */
 	for (i = 0; i < opened; i++)
 		close(st.cli[i].fd);
-	end = now_ms() + 60000;
-	while (st.srv_closed < st.nsrv && now_ms() < end)
+	end = xtcp_now_ms() + 60000;
+	while (st.srv_closed < st.nsrv && xtcp_now_ms() < end)
 		ASSERT_TRUE(echo_events(&st, 1000));
 	EXPECT_EQ(st.nsrv, st.srv_closed);
 	close(st.lfd);
 	close(st.ep);
 
-	end = now_ms() + 10000;
-	while ((estab = curr_estab(variant->proto)) != 0 && now_ms() < end)
+	end = xtcp_now_ms() + 10000;
+	while ((estab = curr_estab(variant->proto)) != 0 && xtcp_now_ms() < end)
 		poll(NULL, 0, 10);
 	EXPECT_EQ(0, estab);
 	/* Only TIME_WAIT left (for xtcp even that goes, with MSL 100 ms). */
-	end = now_ms() + 10000;
+	end = xtcp_now_ms() + 10000;
 	do {
 		all = proc_sockets(variant->proto, -1);
 		tw = proc_sockets(variant->proto, ST_TIME_WAIT);
 		if (all == tw && (variant->proto == IPPROTO_TCP || !all))
 			break;
 		poll(NULL, 0, 10);
-	} while (now_ms() < end);
+	} while (xtcp_now_ms() < end);
 	EXPECT_EQ(tw, all);
 	if (variant->proto == IPPROTO_XTCP) {
 		EXPECT_EQ(0, all);

@@ -43,48 +43,12 @@
 #define ST_TIME_WAIT	0x06
 #define TR_TIME_WAIT	3U
 
-/* Evaluate @cond every 2 ms until it holds or @ms pass; its last value. */
-#define wait_until(cond, ms) ({						\
-	__s64 __deadline = xp_now_ms() + (ms);				\
-	bool __ok;							\
-									\
-	while (!(__ok = (cond)) && xp_now_ms() < __deadline)		\
-		usleep(2000);						\
-	__ok;								\
-})
-
-static struct sockaddr_in sin_of(const char *addr, __u16 port)
-{
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-	};
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
 static int ipv4_sysctl_set(const char *name, const char *val)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), IPV4_SYSCTL "%s", name);
 	return xtcp_write_file(path, val);
-}
-
-static int local_port(int fd)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-
-	if (getsockname(fd, (struct sockaddr *)&sin, &len))
-		return -errno;
-	return ntohs(sin.sin_port);
-}
-
-static int set_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val)) ? -errno : 0;
 }
 
 /* One line of /proc/net/xtcp or /proc/net/tcp. */
@@ -134,13 +98,13 @@ static int proc_scan(const char *path, int lport, int rport, int st,
 /* A listener of @proto on @addr:@port (0: any); -errno on failure. */
 static int listener(int proto, const char *addr, __u16 port)
 {
-	struct sockaddr_in sin = sin_of(addr, port);
+	struct sockaddr_in sin = xtcp_sin(addr, port);
 	int fd, err;
 
 	fd = socket(AF_INET, SOCK_STREAM, proto);
 	if (fd < 0)
 		return -errno;
-	if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
+	if (xtcp_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 16)) {
 		err = -errno;
 		close(fd);
@@ -155,13 +119,13 @@ static int listener(int proto, const char *addr, __u16 port)
  */
 static int client(int proto, const char *addr, __u16 bport, bool reuse)
 {
-	struct sockaddr_in sin = sin_of(addr ? addr : LOOPBACK, bport);
+	struct sockaddr_in sin = xtcp_sin(addr ? addr : LOOPBACK, bport);
 	int fd, err;
 
 	fd = socket(AF_INET, SOCK_STREAM, proto);
 	if (fd < 0)
 		return -errno;
-	if ((reuse && set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) ||
+	if ((reuse && xtcp_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) ||
 	    (addr && bind(fd, (struct sockaddr *)&sin, sizeof(sin)))) {
 		err = -errno;
 		close(fd);
@@ -182,20 +146,6 @@ static int connect_pair(int cfd, int lfd)
 		return -errno;
 	sfd = accept(lfd, NULL, NULL);
 	return sfd < 0 ? -errno : sfd;
-}
-
-/* "ping" one way, "pong" back; 0 if both arrived intact. */
-static int echo(int a, int b)
-{
-	char buf[8];
-
-	if (send(a, "ping", 4, 0) != 4 || recv(b, buf, sizeof(buf), 0) != 4 ||
-	    memcmp(buf, "ping", 4))
-		return -1;
-	if (send(b, "pong", 4, 0) != 4 || recv(a, buf, sizeof(buf), 0) != 4 ||
-	    memcmp(buf, "pong", 4))
-		return -1;
-	return 0;
 }
 
 /*
@@ -320,16 +270,16 @@ static int cycle(struct __test_metadata *_metadata, const char *proc,
 
 	sfd = connect_pair(cfd, lfd);
 	ASSERT_LE(0, sfd) TH_LOG("connect: %s", strerror(-sfd));
-	cport = local_port(cfd);
-	sport = local_port(lfd);
-	EXPECT_EQ(0, echo(cfd, sfd));
+	cport = xtcp_local_port(cfd);
+	sport = xtcp_local_port(lfd);
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	if (client_first) {
 		ASSERT_EQ(0, close_in_order(cfd, sfd));
 	} else {
 		ASSERT_EQ(0, close_in_order(sfd, cfd));
 	}
-	ASSERT_TRUE(wait_until(tuple_settled(proc, cport, sport) &&
-			       tuple_settled(proc, sport, cport), 3000))
+	ASSERT_TRUE(xtcp_wait_until(tuple_settled(proc, cport, sport) &&
+				    tuple_settled(proc, sport, cport), 3000))
 		TH_LOG("connection %d -> %d still closing", cport, sport);
 	return cport;
 }
@@ -383,7 +333,7 @@ FIXTURE_SETUP(xt)
 	ASSERT_EQ(0, xtcp_sysctl_set("msl", LONG_MSL));
 	self->lfd = listener(IPPROTO_XTCP, LOOPBACK, 0);
 	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(-self->lfd));
-	self->sport = local_port(self->lfd);
+	self->sport = xtcp_local_port(self->lfd);
 }
 
 FIXTURE_TEARDOWN(xt)
@@ -415,12 +365,12 @@ TEST_F(xt, msl_sysctl_sets_length)
 	ASSERT_LE(0, cfd);
 	sfd = connect_pair(cfd, self->lfd);
 	ASSERT_LE(0, sfd);
-	cport = local_port(cfd);
+	cport = xtcp_local_port(cfd);
 
 	t0 = xp_now_ms();
 	ASSERT_EQ(0, close_in_order(cfd, sfd));
-	ASSERT_TRUE(wait_until(tw_count("/proc/net/xtcp", cport,
-					self->sport) == 1, 200))
+	ASSERT_TRUE(xtcp_wait_until(tw_count("/proc/net/xtcp", cport,
+					     self->sport) == 1, 200))
 		TH_LOG("no TIME_WAIT entry right after the close");
 	ASSERT_EQ(1, proc_scan("/proc/net/xtcp", cport, self->sport,
 			       ST_TIME_WAIT, &e));
@@ -431,13 +381,13 @@ TEST_F(xt, msl_sysctl_sets_length)
 	first = e.when;
 
 	/* The column counts down, then the entry goes. */
-	seen = wait_until(proc_scan("/proc/net/xtcp", cport, self->sport,
-				    ST_TIME_WAIT, &e) == 1 &&
+	seen = xtcp_wait_until(proc_scan("/proc/net/xtcp", cport, self->sport,
+					 ST_TIME_WAIT, &e) == 1 &&
 			  (long)e.when < first - 50, 1000);
 	EXPECT_TRUE(seen) TH_LOG("remaining time stuck at %lu", e.when);
 	EXPECT_GE(600UL, e.when);
-	ASSERT_TRUE(wait_until(!tw_count("/proc/net/xtcp", cport, self->sport),
-			       5000));
+	ASSERT_TRUE(xtcp_wait_until(!tw_count("/proc/net/xtcp", cport, self->sport),
+				    5000));
 	gone = xp_now_ms() - t0;
 	TH_LOG("TIME_WAIT with msl=300 lasted about %lld ms", (long long)gone);
 	EXPECT_LE(500, gone);
@@ -460,7 +410,7 @@ TEST_F(xt, msl_socket_option_overrides)
 	len = sizeof(val);
 	ASSERT_EQ(0, getsockopt(cfd, SOL_XTCP, XTCP_MSL, &val, &len));
 	EXPECT_EQ(5000, val);
-	ASSERT_EQ(0, set_int(cfd, SOL_XTCP, XTCP_MSL, 150));
+	ASSERT_EQ(0, xtcp_set_int(cfd, SOL_XTCP, XTCP_MSL, 150));
 	len = sizeof(val);
 	ASSERT_EQ(0, getsockopt(cfd, SOL_XTCP, XTCP_MSL, &val, &len));
 	EXPECT_EQ(150, val);
@@ -471,7 +421,7 @@ TEST_F(xt, msl_socket_option_overrides)
 	t0 = xp_now_ms();
 	cport = cycle(_metadata, "/proc/net/xtcp", self->lfd, cfd, true);
 	gone = -1;
-	if (wait_until(!tw_count("/proc/net/xtcp", cport, self->sport), 5000))
+	if (xtcp_wait_until(!tw_count("/proc/net/xtcp", cport, self->sport), 5000))
 		gone = xp_now_ms() - t0;
 	TH_LOG("TIME_WAIT with XTCP_MSL=150 (sysctl 5000) lasted about %lld ms",
 	       (long long)gone);
@@ -581,9 +531,10 @@ TEST_F(xt, reuse_bound_port)
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay", 1));
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse", 0));
 	port = xt_cycle(_metadata, self, LOOPBACK, true);
-	ASSERT_TRUE(wait_until(tw_older_than("/proc/net/xtcp", port,
-					     self->sport, 2 * LONG_MSL, 20, 1),
-			       2000));
+	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port,
+						  self->sport, 2 * LONG_MSL,
+						  20, 1),
+				    2000));
 	reused = xtcp_counter("TWReused");
 
 	sfd = reconnect(IPPROTO_XTCP, LOOPBACK, port, self->lfd, &cfd);
@@ -594,8 +545,8 @@ TEST_F(xt, reuse_bound_port)
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse", 1));
 	sfd = reconnect(IPPROTO_XTCP, LOOPBACK, port, self->lfd, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("reuse refused: %s", strerror(-sfd));
-	EXPECT_EQ(port, local_port(cfd));
-	EXPECT_EQ(0, echo(cfd, sfd));
+	EXPECT_EQ(port, xtcp_local_port(cfd));
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	EXPECT_EQ(reused + 1, xtcp_counter("TWReused"));
 	EXPECT_EQ(0, tw_count("/proc/net/xtcp", port, self->sport));
 	EXPECT_EQ(1, proc_scan("/proc/net/xtcp", port, self->sport,
@@ -613,13 +564,14 @@ TEST_F(xt, reuse_loopback_mode_on_lo)
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay", 1));
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse", 2));
 	port = xt_cycle(_metadata, self, LOOPBACK, true);
-	ASSERT_TRUE(wait_until(tw_older_than("/proc/net/xtcp", port,
-					     self->sport, 2 * LONG_MSL, 20, 1),
-			       2000));
+	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port,
+						  self->sport, 2 * LONG_MSL,
+						  20, 1),
+				    2000));
 	reused = xtcp_counter("TWReused");
 	sfd = reconnect(IPPROTO_XTCP, LOOPBACK, port, self->lfd, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("reuse refused: %s", strerror(-sfd));
-	EXPECT_EQ(0, echo(cfd, sfd));
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	EXPECT_EQ(reused + 1, xtcp_counter("TWReused"));
 	close(cfd);
 	close(sfd);
@@ -713,15 +665,15 @@ TEST_F(xt, reuse_loopback_mode_on_veth)
 	lfd = listener(IPPROTO_XTCP, VETH_B, 0);
 	ASSERT_EQ(0, setns(here, CLONE_NEWNET));
 	ASSERT_LE(0, lfd) TH_LOG("listener there: %s", strerror(-lfd));
-	sport = local_port(lfd);
+	sport = xtcp_local_port(lfd);
 
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay", 1));
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse", 2));
 	cfd = client(IPPROTO_XTCP, VETH_A, 0, true);
 	ASSERT_LE(0, cfd);
 	port = cycle(_metadata, "/proc/net/xtcp", lfd, cfd, true);
-	ASSERT_TRUE(wait_until(tw_older_than("/proc/net/xtcp", port, sport,
-					     2 * LONG_MSL, 20, 1), 2000));
+	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port, sport,
+						  2 * LONG_MSL, 20, 1), 2000));
 	reused = xtcp_counter("TWReused");
 
 	sfd = reconnect(IPPROTO_XTCP, VETH_A, port, lfd, &cfd);
@@ -731,7 +683,7 @@ TEST_F(xt, reuse_loopback_mode_on_veth)
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse", 1));
 	sfd = reconnect(IPPROTO_XTCP, VETH_A, port, lfd, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("reuse refused: %s", strerror(-sfd));
-	EXPECT_EQ(0, echo(cfd, sfd));
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	EXPECT_EQ(reused + 1, xtcp_counter("TWReused"));
 	close(cfd);
 	close(sfd);
@@ -755,13 +707,14 @@ TEST_F(xt, reuse_needs_timestamps)
 	ASSERT_LE(0, cfd);
 	sfd = connect_pair(cfd, self->lfd);
 	ASSERT_LE(0, sfd);
-	port = local_port(cfd);
+	port = xtcp_local_port(cfd);
 	ASSERT_EQ(0, getsockopt(cfd, SOL_XTCP, XTCP_INFO, &info, &len));
 	EXPECT_FALSE(info.xtcpi_options & XTCPI_OPT_TIMESTAMPS);
 	ASSERT_EQ(0, close_in_order(cfd, sfd));
-	ASSERT_TRUE(wait_until(tw_older_than("/proc/net/xtcp", port,
-					     self->sport, 2 * LONG_MSL, 20, 1),
-			       2000));
+	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port,
+						  self->sport, 2 * LONG_MSL,
+						  20, 1),
+				    2000));
 	reused = xtcp_counter("TWReused");
 
 	sfd = reconnect(IPPROTO_XTCP, LOOPBACK, port, self->lfd, &cfd);
@@ -792,12 +745,13 @@ TEST_F(xt, reuse_waits_for_delay)
 
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay", 200));
 	t0 = xp_now_ms();
-	ASSERT_TRUE(wait_until((sfd = reconnect(IPPROTO_XTCP, LOOPBACK, port,
-						self->lfd, &cfd)) >= 0, 3000))
+	ASSERT_TRUE(xtcp_wait_until((sfd = reconnect(IPPROTO_XTCP, LOOPBACK,
+						     port, self->lfd,
+						     &cfd)) >= 0, 3000))
 		TH_LOG("still refused: %s", strerror(-sfd));
 	TH_LOG("reused %lld ms after lowering the delay to 200 ms",
 	       (long long)(xp_now_ms() - t0));
-	EXPECT_EQ(0, echo(cfd, sfd));
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	close(cfd);
 	close(sfd);
 }
@@ -843,7 +797,7 @@ FIXTURE_SETUP(lo)
 	}
 	self->lfd = listener(variant->proto, LOOPBACK, 0);
 	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(-self->lfd));
-	self->sport = local_port(self->lfd);
+	self->sport = xtcp_local_port(self->lfd);
 }
 
 FIXTURE_TEARDOWN(lo)
@@ -925,26 +879,14 @@ TEST_F(lo, ephemeral_port_reuse)
 	ASSERT_EQ(0, xtcp_write_file(variant->reuse_knob, "1"));
 	sfd = reconnect(variant->proto, NULL, 0, self->lfd, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("reuse refused: %s", strerror(-sfd));
-	EXPECT_EQ(40000, local_port(cfd));
-	EXPECT_EQ(0, echo(cfd, sfd));
+	EXPECT_EQ(40000, xtcp_local_port(cfd));
+	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	EXPECT_EQ(0, tw_count(variant->proc, port, self->sport));
 	close(cfd);
 	close(sfd);
 }
 
 /* ---- TCP and xtcp against the scripted peer ---------------------------- */
-
-/* One connection between the kernel and the scripted peer. */
-struct conn {
-	int fd;			/* the kernel side's socket */
-	__u16 kport;		/* its port */
-	__u16 pport;		/* the peer's port */
-	__u32 k_nxt;		/* next sequence number of the kernel side */
-	__u32 p_nxt;		/* next sequence number of the peer */
-	bool ts;		/* timestamps in use */
-	__u32 k_tsval;		/* last TSval from the kernel */
-	__u32 p_tsval;		/* the peer's timestamp clock */
-};
 
 FIXTURE(peer) {
 	struct xp_peer p;
@@ -999,56 +941,12 @@ FIXTURE_TEARDOWN(peer)
 	xp_close(&self->p);
 }
 
-/* A segment of @c from the peer: ports, seq, ack, timestamps. */
-static void peer_seg(const struct xp_peer *p, struct conn *c,
-		     struct xp_seg *s, unsigned int flags)
-{
-	xp_seg_init(p, s);
-	s->sport = c->pport;
-	s->dport = c->kport;
-	s->seq = c->p_nxt;
-	s->ack = c->k_nxt;
-	s->flags = flags;
-	if (c->ts) {
-		s->ts = true;
-		c->p_tsval += 10;
-		s->tsval = c->p_tsval;
-		s->tsecr = c->k_tsval;
-	}
-}
-
-/*
- * The next segment the kernel sends on @c (any local port if c->kport is
- * 0) with (flags & @mask) == @flags, within @timeout_ms. 0 or -errno.
- */
-static int kernel_seg(struct xp_peer *p, struct conn *c, struct xp_seg *r,
-		      unsigned int mask, unsigned int flags, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms, left;
-	int err;
-
-	for (;;) {
-		left = deadline - xp_now_ms();
-		err = xp_recv(p, r, left > 0 ? left : 0);
-		if (err)
-			return err;
-		if (r->dport != c->pport || (c->kport && r->sport != c->kport))
-			continue;
-		if (r->ts)
-			c->k_tsval = r->tsval;
-		if ((r->flags & mask) == flags)
-			return 0;
-		p->skipped++;
-		xp_seg_fmt(r, p->last_skipped, sizeof(p->last_skipped));
-	}
-}
-
 #define ANY_FLAGS	(XP_SYN | XP_ACK | XP_RST | XP_FIN)
 
 /* Start a connect() of @fd to the peer's port @pport; 0 or -errno. */
 static int start_connect(int fd, __u16 pport)
 {
-	struct sockaddr_in sin = sin_of(PADDR, pport);
+	struct sockaddr_in sin = xtcp_sin(PADDR, pport);
 
 	if (fcntl(fd, F_SETFL, O_NONBLOCK))
 		return -errno;
@@ -1058,7 +956,7 @@ static int start_connect(int fd, __u16 pport)
 }
 
 /* The connect() of c->fd completes without error. */
-static void connect_done(struct __test_metadata *_metadata, struct conn *c)
+static void connect_done(struct __test_metadata *_metadata, struct xp_conn *c)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
 	socklen_t len = sizeof(int);
@@ -1069,43 +967,9 @@ static void connect_done(struct __test_metadata *_metadata, struct conn *c)
 	ASSERT_EQ(0, soerr) TH_LOG("connect: %s", strerror(soerr));
 }
 
-/*
- * Active open of @fd (a new socket, bound or not) to the peer's @pport,
- * with timestamps if @ts; the peer answers with its ISN PEER_ISN.
- */
-static void kernel_connect(struct __test_metadata *_metadata,
-			   struct xp_peer *p, struct conn *c, int fd,
-			   __u16 pport, bool ts)
-{
-	struct xp_seg syn, s, r;
-	int err;
-
-	memset(c, 0, sizeof(*c));
-	c->fd = fd;
-	c->pport = pport;
-	ASSERT_EQ(0, start_connect(fd, pport));
-	err = kernel_seg(p, c, &syn, ANY_FLAGS, XP_SYN, 3000);
-	ASSERT_EQ(0, err) TH_LOG("no SYN: %s", strerror(-err));
-	c->kport = syn.sport;
-	c->k_nxt = syn.seq + 1;
-	c->p_nxt = PEER_ISN;
-	c->ts = ts && syn.ts;
-	c->p_tsval = 1000;
-
-	peer_seg(p, c, &s, XP_SYN | XP_ACK);
-	s.mss = 1460;
-	ASSERT_EQ(0, xp_send(p, &s));
-	c->p_nxt++;
-	err = kernel_seg(p, c, &r, ANY_FLAGS, XP_ACK, 3000);
-	ASSERT_EQ(0, err) TH_LOG("no ACK of the SYN-ACK: %s", strerror(-err));
-	EXPECT_EQ(c->k_nxt, r.seq);
-	EXPECT_EQ(c->p_nxt, r.ack);
-	connect_done(_metadata, c);
-}
-
 /* Passive open: the peer connects from @pport to the listener @lfd. */
 static void peer_connect(struct __test_metadata *_metadata,
-			 struct xp_peer *p, struct conn *c, int lfd,
+			 struct xp_peer *p, struct xp_conn *c, int lfd,
 			 __u16 pport, bool ts)
 {
 	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
@@ -1113,22 +977,22 @@ static void peer_connect(struct __test_metadata *_metadata,
 	int err;
 
 	memset(c, 0, sizeof(*c));
-	c->kport = local_port(lfd);
+	c->kport = xtcp_local_port(lfd);
 	c->pport = pport;
 	c->p_nxt = PEER_ISN;
 	c->ts = ts;
 	c->p_tsval = 1000;
-	peer_seg(p, c, &s, XP_SYN);
+	xp_conn_seg(p, c, &s, XP_SYN);
 	s.ack = 0;
 	s.mss = 1460;
 	ASSERT_EQ(0, xp_send(p, &s));
 	c->p_nxt++;
-	err = kernel_seg(p, c, &sa, ANY_FLAGS, XP_SYN | XP_ACK, 3000);
+	err = xp_conn_expect(p, c, &sa, ANY_FLAGS, XP_SYN | XP_ACK, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no SYN-ACK: %s", strerror(-err));
 	ASSERT_EQ(c->p_nxt, sa.ack);
 	c->k_nxt = sa.seq + 1;
 	c->ts = ts && sa.ts;
-	peer_seg(p, c, &s, XP_ACK);
+	xp_conn_seg(p, c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(p, &s));
 	ASSERT_EQ(1, poll(&pfd, 1, 3000));
 	c->fd = accept(lfd, NULL, NULL);
@@ -1140,22 +1004,22 @@ static void peer_connect(struct __test_metadata *_metadata,
  * FIN; the kernel's last ACK leaves it in TIME_WAIT.
  */
 static void kernel_close_to_tw(struct __test_metadata *_metadata,
-			       struct xp_peer *p, struct conn *c)
+			       struct xp_peer *p, struct xp_conn *c)
 {
 	struct xp_seg s, r;
 	int err;
 
 	close(c->fd);
 	c->fd = -1;
-	err = kernel_seg(p, c, &r, XP_FIN | XP_SYN | XP_RST, XP_FIN, 3000);
+	err = xp_conn_expect(p, c, &r, XP_FIN | XP_SYN | XP_RST, XP_FIN, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no FIN: %s", strerror(-err));
 	EXPECT_EQ(c->k_nxt, r.seq);
 	EXPECT_EQ(c->p_nxt, r.ack);
 	c->k_nxt++;
-	peer_seg(p, c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(p, c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(p, &s));
 	c->p_nxt++;
-	err = kernel_seg(p, c, &r, ANY_FLAGS, XP_ACK, 3000);
+	err = xp_conn_expect(p, c, &r, ANY_FLAGS, XP_ACK, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no last ACK: %s", strerror(-err));
 	EXPECT_EQ(c->k_nxt, r.seq);
 	EXPECT_EQ(c->p_nxt, r.ack);
@@ -1165,16 +1029,17 @@ static void kernel_close_to_tw(struct __test_metadata *_metadata,
 static void tw_against_peer(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(peer) *self,
 			    const FIXTURE_VARIANT(peer) *variant,
-			    struct conn *c, __u16 pport)
+			    struct xp_conn *c, __u16 pport)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, variant->proto);
 
 	ASSERT_LE(0, fd);
-	kernel_connect(_metadata, &self->p, c, fd, pport, true);
+	ASSERT_EQ(0, xp_conn_connect(&self->p, c, fd, pport, PEER_ISN,
+				     65535, true));
 	ASSERT_TRUE(c->ts);
 	kernel_close_to_tw(_metadata, &self->p, c);
-	ASSERT_TRUE(wait_until(tw_count(variant->proc, c->kport,
-					c->pport) == 1, 1000));
+	ASSERT_TRUE(xtcp_wait_until(tw_count(variant->proc, c->kport,
+					     c->pport) == 1, 1000));
 }
 
 /*
@@ -1188,18 +1053,18 @@ static void rst_in_tw(struct __test_metadata *_metadata,
 {
 	long killed = xtcp_counter("TWKilledByRST");
 	struct xp_seg s, r;
-	struct conn c;
+	struct xp_conn c;
 	int err;
 
 	ASSERT_EQ(0, xtcp_write_file(variant->rfc1337, rfc1337 ? "1" : "0"));
 	tw_against_peer(_metadata, self, variant, &c, 7001);
 
-	peer_seg(&self->p, &c, &s, XP_RST);
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	peer_seg(&self->p, &c, &s, XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	s.seq = c.p_nxt - 1;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	err = kernel_seg(&self->p, &c, &r, 0, 0, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, 0, 0, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no answer to the probe: %s", strerror(-err));
 	TH_LOG("probe answered by %s", XP_SEG_STR(&r));
 	EXPECT_EQ(c.k_nxt, r.seq);
@@ -1234,7 +1099,7 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 	long w0, w1, w2, unit = variant->when_unit_ms;
 	struct xp_seg s, r;
 	struct entry e;
-	struct conn c;
+	struct xp_conn c;
 	int err;
 
 	tw_against_peer(_metadata, self, variant, &c, 7002);
@@ -1244,15 +1109,15 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 	w0 = e.when * unit;
 	EXPECT_GE(variant->tw_len_ms, w0);
 	EXPECT_LT(variant->tw_len_ms - 1000, w0);
-	ASSERT_TRUE(wait_until(proc_scan(variant->proc, c.kport, c.pport,
-					 ST_TIME_WAIT, &e) == 1 &&
+	ASSERT_TRUE(xtcp_wait_until(proc_scan(variant->proc, c.kport, c.pport,
+					      ST_TIME_WAIT, &e) == 1 &&
 			       (long)e.when * unit <= w0 - 600, 3000));
 	w1 = e.when * unit;
 
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	s.seq = c.p_nxt - 1;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	err = kernel_seg(&self->p, &c, &r, 0, 0, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, 0, 0, 3000);
 	ASSERT_EQ(0, err) TH_LOG("FIN not answered: %s", strerror(-err));
 	EXPECT_EQ(XP_ACK, r.flags) TH_LOG("got %s", XP_SEG_STR(&r));
 	EXPECT_EQ(c.k_nxt, r.seq);
@@ -1277,7 +1142,7 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 
 static void syn_into_tw(struct __test_metadata *_metadata,
 			FIXTURE_DATA(peer) *self,
-			const FIXTURE_VARIANT(peer) *variant, struct conn *c,
+			const FIXTURE_VARIANT(peer) *variant, struct xp_conn *c,
 			int lfd, bool ts, __u32 seq, __u32 tsval,
 			struct xp_seg *r)
 {
@@ -1297,14 +1162,14 @@ static void syn_into_tw(struct __test_metadata *_metadata,
 	}
 	TH_LOG("new SYN %s", XP_SEG_STR(&s));
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	err = kernel_seg(&self->p, c, r, 0, 0, 3000);
+	err = xp_conn_expect(&self->p, c, r, 0, 0, 3000);
 	ASSERT_EQ(0, err) TH_LOG("SYN not answered: %s", strerror(-err));
 	TH_LOG("answer %s", XP_SEG_STR(r));
 }
 
 static int tw_server(struct __test_metadata *_metadata,
 		     FIXTURE_DATA(peer) *self,
-		     const FIXTURE_VARIANT(peer) *variant, struct conn *c,
+		     const FIXTURE_VARIANT(peer) *variant, struct xp_conn *c,
 		     __u16 pport, bool ts)
 {
 	int lfd = listener(variant->proto, KADDR, KPORT);
@@ -1313,8 +1178,8 @@ static int tw_server(struct __test_metadata *_metadata,
 	peer_connect(_metadata, &self->p, c, lfd, pport, ts);
 	ASSERT_EQ(ts, c->ts);
 	kernel_close_to_tw(_metadata, &self->p, c);
-	ASSERT_TRUE(wait_until(tw_count(variant->proc, KPORT, pport) == 1,
-			       1000));
+	ASSERT_TRUE(xtcp_wait_until(tw_count(variant->proc, KPORT, pport) == 1,
+				    1000));
 	return lfd;
 }
 
@@ -1325,7 +1190,7 @@ static int tw_server(struct __test_metadata *_metadata,
 static void syn_accepted(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(peer) *self,
 			 const FIXTURE_VARIANT(peer) *variant,
-			 struct conn *c, int lfd, const struct xp_seg *sa,
+			 struct xp_conn *c, int lfd, const struct xp_seg *sa,
 			 __u32 seq, long recycled)
 {
 	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
@@ -1340,7 +1205,7 @@ static void syn_accepted(struct __test_metadata *_metadata,
 
 	c->p_nxt = seq + 1;
 	c->k_nxt = sa->seq + 1;
-	peer_seg(&self->p, c, &s, XP_ACK);
+	xp_conn_seg(&self->p, c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_EQ(1, poll(&pfd, 1, 3000));
 	fd = accept(lfd, NULL, NULL);
@@ -1358,7 +1223,7 @@ TEST_F(peer, syn_newer_timestamp_recycles)
 {
 	long recycled = xtcp_counter("TWRecycledBySYN");
 	struct xp_seg sa;
-	struct conn c;
+	struct xp_conn c;
 	__u32 seq;
 	int lfd;
 
@@ -1375,7 +1240,7 @@ TEST_F(peer, syn_higher_seq_recycles)
 {
 	long recycled = xtcp_counter("TWRecycledBySYN");
 	struct xp_seg sa;
-	struct conn c;
+	struct xp_conn c;
 	__u32 seq;
 	int lfd;
 
@@ -1394,7 +1259,7 @@ TEST_F(peer, syn_old_duplicate_refused)
 {
 	long recycled = xtcp_counter("TWRecycledBySYN");
 	struct xp_seg r;
-	struct conn c;
+	struct xp_conn c;
 	int lfd;
 
 	lfd = tw_server(_metadata, self, variant, &c, 41003, true);
@@ -1418,7 +1283,7 @@ TEST_F(peer, syn_without_listener_keeps_entry)
 {
 	long recycled = xtcp_counter("TWRecycledBySYN");
 	struct xp_seg s, r;
-	struct conn c;
+	struct xp_conn c;
 	int err;
 
 	tw_against_peer(_metadata, self, variant, &c, 7004);
@@ -1431,7 +1296,7 @@ TEST_F(peer, syn_without_listener_keeps_entry)
 	s.ts = true;
 	s.tsval = c.p_tsval + 1000;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	err = kernel_seg(&self->p, &c, &r, 0, 0, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, 0, 0, 3000);
 	ASSERT_EQ(0, err) TH_LOG("SYN not answered: %s", strerror(-err));
 	TH_LOG("answer %s", XP_SEG_STR(&r));
 	EXPECT_EQ(XP_ACK, r.flags);
@@ -1451,19 +1316,20 @@ TEST_F(peer, syn_without_listener_keeps_entry)
 TEST_F(peer, last_ack_peer_reuse)
 {
 	long reused = xtcp_counter("TWReused");
-	struct conn c, old;
+	struct xp_conn c, old;
 	struct xp_seg syn, s, r;
 	int fd, err, port;
 	__u32 isn;
 
 	fd = client(variant->proto, KADDR, 0, true);
 	ASSERT_LE(0, fd);
-	port = local_port(fd);
-	kernel_connect(_metadata, &self->p, &c, fd, 7003, true);
+	port = xtcp_local_port(fd);
+	ASSERT_EQ(0, xp_conn_connect(&self->p, &c, fd, 7003, PEER_ISN,
+				     65535, true));
 	ASSERT_TRUE(c.ts);
 	kernel_close_to_tw(_metadata, &self->p, &c);
-	ASSERT_TRUE(wait_until(tw_older_than(variant->proc, port, 7003,
-					     variant->tw_len_ms, 20,
+	ASSERT_TRUE(xtcp_wait_until(tw_older_than(variant->proc, port, 7003,
+						  variant->tw_len_ms, 20,
 					     variant->when_unit_ms), 2000));
 	old = c;
 
@@ -1475,7 +1341,7 @@ TEST_F(peer, last_ack_peer_reuse)
 	c.fd = fd;
 	err = start_connect(fd, 7003);
 	ASSERT_EQ(0, err) TH_LOG("connect: %s", strerror(-err));
-	err = kernel_seg(&self->p, &c, &syn, ANY_FLAGS, XP_SYN, 3000);
+	err = xp_conn_expect(&self->p, &c, &syn, ANY_FLAGS, XP_SYN, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no SYN: %s", strerror(-err));
 	TH_LOG("new SYN %s", XP_SEG_STR(&syn));
 	isn = syn.seq;
@@ -1486,34 +1352,34 @@ TEST_F(peer, last_ack_peer_reuse)
 	/* The peer, in LAST_ACK, sends its FIN again. */
 	c = old;
 	c.fd = fd;
-	peer_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	s.seq = old.p_nxt - 1;
 	s.tsecr = syn.tsval;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	err = kernel_seg(&self->p, &c, &r, XP_RST | XP_SYN, XP_RST, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, XP_RST | XP_SYN, XP_RST, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no RST: %s", strerror(-err));
 	TH_LOG("answer %s", XP_SEG_STR(&r));
 	EXPECT_EQ(XP_RST, r.flags);
 	EXPECT_EQ(old.k_nxt, r.seq);
 
 	/* The peer is closed now; the SYN comes again and is answered. */
-	err = kernel_seg(&self->p, &c, &syn, ANY_FLAGS, XP_SYN, 3000);
+	err = xp_conn_expect(&self->p, &c, &syn, ANY_FLAGS, XP_SYN, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no retransmitted SYN: %s", strerror(-err));
 	EXPECT_EQ(isn, syn.seq);
 	c.k_nxt = isn + 1;
 	c.p_nxt = PEER_ISN + 7777;
-	peer_seg(&self->p, &c, &s, XP_SYN | XP_ACK);
+	xp_conn_seg(&self->p, &c, &s, XP_SYN | XP_ACK);
 	s.tsecr = syn.tsval;
 	s.mss = 1460;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	c.p_nxt++;
-	err = kernel_seg(&self->p, &c, &r, ANY_FLAGS, XP_ACK, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, ANY_FLAGS, XP_ACK, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no ACK: %s", strerror(-err));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(c.p_nxt, r.ack);
 	connect_done(_metadata, &c);
 	ASSERT_EQ(2, send(fd, "ok", 2, 0));
-	err = kernel_seg(&self->p, &c, &r, ANY_FLAGS, XP_ACK, 3000);
+	err = xp_conn_expect(&self->p, &c, &r, ANY_FLAGS, XP_ACK, 3000);
 	ASSERT_EQ(0, err);
 	EXPECT_EQ(2U, r.len);
 	if (variant->proto == IPPROTO_XTCP)
@@ -1603,7 +1469,7 @@ static long kfence_allocated(void)
  */
 static int fill_worker(int n)
 {
-	struct sockaddr_in sin = sin_of(LOOPBACK, 0);
+	struct sockaddr_in sin = xtcp_sin(LOOPBACK, 0);
 	socklen_t len = sizeof(sin);
 	int lfd, cfd, sfd, i;
 	char c;
@@ -1661,7 +1527,7 @@ static int fill(int n)
 		else if (WEXITSTATUS(status))
 			err = -WEXITSTATUS(status);
 	}
-	if (!err && !wait_until(xtcp_counter("TimeWait") == n, 10000))
+	if (!err && !xtcp_wait_until(xtcp_counter("TimeWait") == n, 10000))
 		err = -ENOENT;
 	return err;
 }
@@ -1729,8 +1595,8 @@ TEST_F_TIMEOUT(many, teardown_purges_netns, XTCP_TIMEOUT(150))
 	close(go[1]);
 	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
 	slack = slab_slack(&held);
-	EXPECT_TRUE(wait_until(slab_read("xtcp_tw", &now) == 0 &&
-			       now.active <= self->base.active + slack,
+	EXPECT_TRUE(xtcp_wait_until(slab_read("xtcp_tw", &now) == 0 &&
+				    now.active <= self->base.active + slack,
 			       60000));
 	TH_LOG("xtcp_tw objects: %ld before, %ld held, %ld %lld ms after the namespace's end (slack %ld)",
 	       self->base.active, held.active, now.active,

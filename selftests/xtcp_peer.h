@@ -1171,4 +1171,24 @@ static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
 	return soerr ? -soerr : 0;
 }
 
+/*
+ * xp_conn_connect() of a new socket of the peer's protocol, the peer's
+ * window 65535. On failure the socket is closed and c->fd is -1.
+ */
+static inline int xp_conn_open(struct xp_peer *p, struct xp_conn *c,
+			       __u16 pport, __u32 pisn, bool ts)
+{
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, p->proto);
+	if (fd < 0)
+		return -errno;
+	err = xp_conn_connect(p, c, fd, pport, pisn, 65535, ts);
+	if (err) {
+		close(fd);
+		c->fd = -1;
+	}
+	return err;
+}
+
 #endif /* _XTCP_PEER_H */

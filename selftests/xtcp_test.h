@@ -131,33 +131,65 @@ static inline long xtcp_counter(const char *name)
 	return found;
 }
 
-/* Value of "TcpExt: @name" in /proc/net/netstat (Linux TCP), or -errno. */
-static inline long xtcp_tcpext(const char *name)
+/*
+ * Counter @name of the "@prefix:" table in /proc/net/snmp or
+ * /proc/net/netstat (a line of names followed by a line of values), or
+ * -errno.
+ */
+static inline long xtcp_snmp(const char *path, const char *prefix,
+			     const char *name)
 {
-	char hdr[4096], val[4096], *hs, *vs, *h, *v;
+	char names[4096], values[4096], *n, *v, *sn, *sv;
 	long found = -ENOENT;
 	FILE *f;
 
-	f = fopen("/proc/net/netstat", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -errno;
-	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
-		if (strncmp(hdr, "TcpExt:", 7))
+	while (fgets(names, sizeof(names), f)) {
+		if (!fgets(values, sizeof(values), f))
+			break;
+		if (strncmp(names, prefix, strlen(prefix)))
 			continue;
-		h = strtok_r(hdr, "\n ", &hs);
-		v = strtok_r(val, "\n ", &vs);
-		while (h && v) {
-			if (!strcmp(h, name)) {
-				found = atol(v);
+		n = strtok_r(names, "\n ", &sn);
+		v = strtok_r(values, "\n ", &sv);
+		while (n && v) {
+			if (!strcmp(n, name)) {
+				found = strtol(v, NULL, 10);
 				break;
 			}
-			h = strtok_r(NULL, "\n ", &hs);
-			v = strtok_r(NULL, "\n ", &vs);
+			n = strtok_r(NULL, "\n ", &sn);
+			v = strtok_r(NULL, "\n ", &sv);
 		}
 		break;
 	}
 	fclose(f);
 	return found;
+}
+
+/* Linux TCP's "Tcp: @name" (RFC 1213 MIB) and "TcpExt: @name" counters. */
+static inline long xtcp_snmp_tcp(const char *name)
+{
+	return xtcp_snmp("/proc/net/snmp", "Tcp:", name);
+}
+
+static inline long xtcp_tcpext(const char *name)
+{
+	return xtcp_snmp("/proc/net/netstat", "TcpExt:", name);
+}
+
+/*
+ * Counter @name for either protocol: /proc/net/xtcp_stats for xtcp; for
+ * TCP the MIB table, then TcpExt, where Linux keeps the same counter.
+ */
+static inline long xtcp_proto_counter(int proto, const char *name)
+{
+	long v;
+
+	if (proto == IPPROTO_XTCP)
+		return xtcp_counter(name);
+	v = xtcp_snmp_tcp(name);
+	return v == -ENOENT ? xtcp_tcpext(name) : v;
 }
 
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
@@ -227,6 +259,53 @@ static inline int xtcp_local_port(int fd)
 	if (getsockname(fd, (struct sockaddr *)&sin, &len))
 		return -errno;
 	return ntohs(sin.sin_port);
+}
+
+/*
+ * A connected pair of @proto over 127.0.0.1: the client in *@cfd, the
+ * accepted socket returned; -errno (and *@cfd = -1) on failure.
+ */
+static inline int xtcp_lo_pair(int proto, int *cfd)
+{
+	struct sockaddr_in sin = xtcp_sin("127.0.0.1", 0);
+	socklen_t len = sizeof(sin);
+	int lfd, sfd = -1;
+
+	*cfd = -1;
+	lfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (lfd < 0)
+		return -errno;
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len))
+		goto out;
+	*cfd = socket(AF_INET, SOCK_STREAM, proto);
+	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)))
+		goto out;
+	sfd = accept(lfd, NULL, NULL);
+out:
+	if (sfd < 0) {
+		sfd = -errno;
+		if (*cfd >= 0)
+			close(*cfd);
+		*cfd = -1;
+	}
+	close(lfd);
+	return sfd;
+}
+
+/* "ping" from @a to @b, "pong" back; 0 if both arrived intact. */
+static inline int xtcp_echo(int a, int b)
+{
+	char buf[8];
+
+	if (send(a, "ping", 4, 0) != 4 || recv(b, buf, sizeof(buf), 0) != 4 ||
+	    memcmp(buf, "ping", 4))
+		return -1;
+	if (send(b, "pong", 4, 0) != 4 || recv(a, buf, sizeof(buf), 0) != 4 ||
+	    memcmp(buf, "pong", 4))
+		return -1;
+	return 0;
 }
 
 #endif /* _XTCP_TEST_H */
