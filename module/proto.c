@@ -34,17 +34,11 @@ static struct xtcp_knobs *xtcp_knobs(const struct sock *sk)
 	return &xtcp_pernet(sock_net(sk))->knobs;
 }
 
-/**
- * xtcp_set_state() - change the state of a socket
- * @sk: the socket
- * @state: the new TCP_* state
- *
+/*
  * The one place that changes sk_state: it keeps CurrEstab, EstabResets
- * and AttemptFails right and fires the tracepoints.
- *
- * Context: socket locked.
+ * and, if @attempt, AttemptFails right and fires the tracepoints.
  */
-void xtcp_set_state(struct sock *sk, int state)
+static void __xtcp_set_state(struct sock *sk, int state, bool attempt)
 {
 	struct net *net = sock_net(sk);
 	int old = sk->sk_state;
@@ -62,13 +56,28 @@ void xtcp_set_state(struct sock *sk, int state)
 	} else if (state == TCP_ESTABLISHED && old != TCP_CLOSE_WAIT) {
 		XTCP_INC_STATS(net, XTCP_MIB_CURRESTAB);
 	}
-	if (state == TCP_CLOSE &&
+	if (attempt && state == TCP_CLOSE &&
 	    (old == TCP_SYN_SENT || old == TCP_SYN_RECV))
 		XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
 
 	xtcp_sk(sk)->state_since = jiffies;
 	/* Also fires sock:inet_sock_set_state for generic tools. */
 	inet_sk_set_state(sk, state);
+}
+
+/**
+ * xtcp_set_state() - change the state of a socket
+ * @sk: the socket
+ * @state: the new TCP_* state
+ *
+ * Keeps CurrEstab, EstabResets and AttemptFails right and fires the
+ * tracepoints.
+ *
+ * Context: socket locked.
+ */
+void xtcp_set_state(struct sock *sk, int state)
+{
+	__xtcp_set_state(sk, state, true);
 }
 
 /*
@@ -622,7 +631,11 @@ static int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr,
 	return 0;
 
 failure:
-	xtcp_set_state(sk, TCP_CLOSE);
+	/*
+	 * Not a failed attempt, as in Linux TCP: connect() itself fails
+	 * (no free local port, say) and the application gets the error.
+	 */
+	__xtcp_set_state(sk, TCP_CLOSE, false);
 	xtcp_ehash_remove(sk);
 	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
 		xtcp_put_port(sk);

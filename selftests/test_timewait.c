@@ -860,6 +860,7 @@ TEST_F(lo, ephemeral_port_reuse)
 {
 	int cfd, sfd, port;
 	__s64 end;
+	long fails;
 
 	ASSERT_EQ(0, ipv4_sysctl_set("ip_local_port_range", "40000 40000"));
 	ASSERT_EQ(0, xtcp_write_file(variant->reuse_knob, "0"));
@@ -869,12 +870,16 @@ TEST_F(lo, ephemeral_port_reuse)
 	ASSERT_EQ(40000, port);
 	ASSERT_EQ(1, tw_count(variant->proc, port, self->sport));
 
+	fails = xtcp_proto_counter(variant->proto, "AttemptFails");
+	ASSERT_LE(0, fails);
 	end = xp_now_ms() + variant->reuse_wait_ms;
 	do {
 		sfd = reconnect(variant->proto, NULL, 0, self->lfd, &cfd);
 		ASSERT_EQ(-EADDRNOTAVAIL, sfd);
 		usleep(20000);
 	} while (xp_now_ms() < end);
+	/* A connect() that fails itself is not a failed attempt. */
+	EXPECT_EQ(fails, xtcp_proto_counter(variant->proto, "AttemptFails"));
 
 	ASSERT_EQ(0, xtcp_write_file(variant->reuse_knob, "1"));
 	sfd = reconnect(variant->proto, NULL, 0, self->lfd, &cfd);
