@@ -20,8 +20,9 @@ PACKAGES=(
 	shellcheck sparse
 	# Building the module, the tests and the debug kernel.
 	gcc make python3 bc flex bison libelf-dev libssl-dev
-	# Used by tests inside the VM.
-	tcpdump
+	# Used by tests inside the VM (ethtool: the netem test turns
+	# segmentation offloads off on its veth pair).
+	tcpdump ethtool
 	# make bench: the plot of the results.
 	python3-matplotlib
 )
