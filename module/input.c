@@ -588,6 +588,16 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 	/* First: the ACK must cover our SYN and nothing more. */
 	if (ack && (!xtcp_after(cb->ack_seq, xs->iss) ||
 		    xtcp_after(cb->ack_seq, xs->snd_nxt))) {
+		/*
+		 * Most likely the previous connection on this 4-tuple: a
+		 * peer still in LAST_ACK resends its FIN, which our RST
+		 * ends. The SYN it ignored goes again at once rather than
+		 * after the initial RTO; only before the first resend, so
+		 * that forged ACKs gain nothing (as Linux TCP).
+		 */
+		if (!xs->retransmits)
+			sk_reset_timer(sk, &xs->retransmit_timer,
+				       jiffies + XTCP_TIMEOUT_MIN);
 		if (!(cb->flags & XTCPHDR_RST))
 			xtcp_v4_send_reset(sock_net(sk), skb);
 		goto drop;

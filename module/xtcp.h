@@ -47,6 +47,7 @@ struct xtcp_tuple {
 #define XTCP_RCV_WSCALE		7	/* our window scale when the peer agrees */
 #define XTCP_INIT_CWND		10	/* RFC 6928 */
 #define XTCP_TIMEOUT_INIT	HZ	/* RFC 6298 initial RTO */
+#define XTCP_TIMEOUT_MIN	2U	/* jiffies: a SYN resent without delay */
 #define XTCP_RTO_MAX		(120 * HZ)
 #define XTCP_DELACK_MAX		(HZ / 25)
 #define XTCP_DELACK_MIN		(HZ / 50)

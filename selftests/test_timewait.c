@@ -1325,6 +1325,7 @@ TEST_F(peer, last_ack_peer_reuse)
 	struct xp_seg syn, s, r;
 	int fd, err, port;
 	__u32 isn;
+	__s64 t0;
 
 	fd = client(variant->proto, KADDR, 0, true);
 	ASSERT_LE(0, fd);
@@ -1361,15 +1362,21 @@ TEST_F(peer, last_ack_peer_reuse)
 	s.seq = old.p_nxt - 1;
 	s.tsecr = syn.tsval;
 	ASSERT_EQ(0, xp_send(&self->p, &s));
+	t0 = xp_now_ms();
 	err = xp_conn_expect(&self->p, &c, &r, XP_RST | XP_SYN, XP_RST, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no RST: %s", strerror(-err));
 	TH_LOG("answer %s", XP_SEG_STR(&r));
 	EXPECT_EQ(XP_RST, r.flags);
 	EXPECT_EQ(old.k_nxt, r.seq);
 
-	/* The peer is closed now; the SYN comes again and is answered. */
+	/*
+	 * The peer is closed now; the SYN comes again, well before the
+	 * initial RTO of 1 s, and is answered.
+	 */
 	err = xp_conn_expect(&self->p, &c, &syn, ANY_FLAGS, XP_SYN, 3000);
 	ASSERT_EQ(0, err) TH_LOG("no retransmitted SYN: %s", strerror(-err));
+	TH_LOG("SYN again after %lld ms", (long long)(xp_now_ms() - t0));
+	EXPECT_GT(500, xp_now_ms() - t0);
 	EXPECT_EQ(isn, syn.seq);
 	c.k_nxt = isn + 1;
 	c.p_nxt = PEER_ISN + 7777;
