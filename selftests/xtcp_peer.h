@@ -144,6 +144,7 @@ struct xp_peer {
 	struct in_addr kaddr;	/* kernel side address */
 	struct in_addr paddr;	/* the address the peer pretends to be */
 	__u16 ip_id;		/* next IP ID xp_send uses */
+	__u16 mss;		/* MSS xp_conn_connect() announces, 0: 1460 */
 	unsigned int ignored;	/* packets xp_recv passed over */
 	unsigned int skipped;	/* segments xp_expect passed over */
 	char last_skipped[XP_SEG_STRLEN];
@@ -1032,6 +1033,7 @@ struct xp_conn {
 	bool ts;		/* timestamps in use */
 	__u32 p_tsval;		/* the peer's next TSval */
 	__u32 k_tsval;		/* the kernel's last TSval, echoed */
+	__u16 k_mss;		/* MSS option of the kernel's SYN */
 };
 
 /*
@@ -1116,7 +1118,7 @@ static inline int xp_conn_expect_ack(struct xp_peer *p, struct xp_conn *c,
 
 /*
  * Active open of @fd, a new socket (bound or not), to the peer's @pport.
- * The peer answers the SYN with ISN @pisn, window @window, MSS 1460 and,
+ * The peer answers the SYN with ISN @pisn, window @window, MSS p->mss and,
  * if @ts and the SYN offered them, timestamps; xp_conn_connect() returns
  * once the kernel has ACKed the SYN-ACK and connect() has completed. @fd
  * is left non-blocking. 0 or -errno: -EPROTO if connect() did not start
@@ -1153,9 +1155,10 @@ static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
 	c->p_nxt = pisn;
 	c->ts = ts && syn.ts;
 	c->p_tsval = 1000;
+	c->k_mss = syn.mss;
 
 	xp_conn_seg(p, c, &s, XP_SYN | XP_ACK);
-	s.mss = 1460;
+	s.mss = p->mss ?: 1460;
 	s.window = window;
 	err = xp_send(p, &s);
 	if (err)
