@@ -75,13 +75,7 @@ FIXTURE_SETUP(ka)
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	/* Whatever a test leaves behind dies quickly. */
-	if (variant->proto == IPPROTO_XTCP) {
-		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 2));
-	} else {
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "2"));
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_orphan_retries",
-					     "1"));
-	}
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 2));
 	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }

@@ -72,13 +72,7 @@ FIXTURE_SETUP(lg)
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	/* Orphans left retransmitting to the peer die quickly. */
-	if (variant->proto == IPPROTO_XTCP) {
-		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 2));
-	} else {
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "2"));
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_orphan_retries",
-					     "1"));
-	}
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 2));
 	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }
@@ -222,11 +216,7 @@ TEST_F(lg, linger_times_out_unacked)
 	int err;
 
 	/* Enough retransmissions of the FIN to outlast the linger time. */
-	if (variant->proto == IPPROTO_XTCP) {
-		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 6));
-	} else {
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "6"));
-	}
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 6));
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 6001, PEER_ISN, true));
 	/* Blocking, so that close() lingers. */
 	ASSERT_EQ(0, fcntl(c.fd, F_SETFL, 0));

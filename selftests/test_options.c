@@ -69,16 +69,11 @@ FIXTURE_SETUP(opt)
 
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
-	if (variant->proto == IPPROTO_XTCP) {
-		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 2));
-	} else {
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_retries2", "2"));
-		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_orphan_retries",
-					     "1"));
-		/* Autocorking would hold small writes for reasons of its own. */
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 2));
+	/* Autocorking would hold small writes for reasons of its own. */
+	if (variant->proto == IPPROTO_TCP)
 		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_autocorking",
 					     "0"));
-	}
 	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }

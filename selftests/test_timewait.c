@@ -927,14 +927,12 @@ FIXTURE_SETUP(peer)
 
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 3));
 	if (variant->proto == IPPROTO_XTCP) {
 		ASSERT_EQ(0, xtcp_sysctl_set("msl", variant->tw_len_ms / 2));
-		ASSERT_EQ(0, xtcp_sysctl_set("retries2", 3));
 		ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse", 1));
 		ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay", 1));
 	} else {
-		ASSERT_EQ(0, ipv4_sysctl_set("tcp_retries2", "3"));
-		ASSERT_EQ(0, ipv4_sysctl_set("tcp_orphan_retries", "1"));
 		ASSERT_EQ(0, ipv4_sysctl_set("tcp_tw_reuse", "1"));
 	}
 	err = xp_open(&self->p, variant->proto, KADDR, PADDR);

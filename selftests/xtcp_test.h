@@ -132,6 +132,22 @@ static inline long xtcp_counter(const char *name)
 }
 
 /*
+ * Few retransmissions for @proto in this namespace (retries2, for TCP
+ * tcp_retries2 and tcp_orphan_retries 1), so that whatever a test leaves
+ * talking to a vanished peer dies within seconds. 0 or -errno.
+ */
+static inline int xtcp_short_retries(int proto, int retries)
+{
+	char val[16];
+
+	if (proto == IPPROTO_XTCP)
+		return xtcp_sysctl_set("retries2", retries);
+	snprintf(val, sizeof(val), "%d", retries);
+	return xtcp_write_file("/proc/sys/net/ipv4/tcp_retries2", val) ?:
+	       xtcp_write_file("/proc/sys/net/ipv4/tcp_orphan_retries", "1");
+}
+
+/*
  * Counter @name of the "@prefix:" table in /proc/net/snmp or
  * /proc/net/netstat (a line of names followed by a line of values), or
  * -errno.
