@@ -236,6 +236,9 @@ def main():
               f"(IP protocol {raw.get('xtcp_proto', 253)}) on loopback, "
               f"guest kernel {raw.get('kernel', '?')}, "
               f"{raw.get('nr_cpus', '?')} vCPUs")
+    ccpu, scpu = raw.get("client_cpu", -1), raw.get("server_cpu", -1)
+    if ccpu >= 0 and scpu >= 0:
+        header += f", client thread on CPU {ccpu}, server thread on CPU {scpu}"
     if args.vm:
         header += f"\n{args.vm}"
     rows = build_rows(raw)
@@ -253,6 +256,8 @@ def main():
         "vm": args.vm,
         "kernel": raw.get("kernel"),
         "nr_cpus": raw.get("nr_cpus"),
+        "client_cpu": raw.get("client_cpu"),
+        "server_cpu": raw.get("server_cpu"),
         "goals": {
             "ratio_min": RATIO_GOALS,
             "tw_entry_bytes_max": TW_ENTRY_MAX,
