@@ -131,15 +131,15 @@ TEST(close_wait_age)
 
 	close(cfd);
 	ASSERT_EQ(0, recv(afd, &c, 1, 0));	/* EOF: now in CLOSE_WAIT */
-	t0 = xtcp_now_ms();
+	t0 = xp_now_ms();
 	first = age_of(sport, 0x08);
 	ASSERT_LE(0, first);
 	/* Wait for the age to move: a deadline, not a fixed sleep. */
 	while ((second = age_of(sport, 0x08)) <= first + 300 &&
-	       xtcp_now_ms() - t0 < 10000)
+	       xp_now_ms() - t0 < 10000)
 		usleep(50 * 1000);
 	EXPECT_LT(first + 300, second);
-	EXPECT_GE(xtcp_now_ms() - t0 + first + 50, second);
+	EXPECT_GE(xp_now_ms() - t0 + first + 50, second);
 	close(afd);
 	close(lfd);
 }

@@ -118,11 +118,11 @@ static int wait_poll(int fd, short events, int ms)
  */
 static int wait_revents(int fd, short events, int want, int ms)
 {
-	long long end = xtcp_now_ms() + ms;
+	long long end = xp_now_ms() + ms;
 	int ev;
 
 	for (;;) {
-		int left = end - xtcp_now_ms();
+		int left = end - xp_now_ms();
 
 		ev = wait_poll(fd, events, left > 0 ? left : 0);
 		if (ev < 0 || (ev & want) == want || left <= 0)
@@ -144,12 +144,12 @@ static int accept_wait(int lfd, int ms)
 /* Receive exactly @len bytes within @ms; the count received or -errno. */
 static ssize_t recv_full(int fd, void *buf, size_t len, int ms)
 {
-	long long end = xtcp_now_ms() + ms;
+	long long end = xp_now_ms() + ms;
 	size_t got = 0;
 	ssize_t n;
 
 	while (got < len) {
-		int left = end - xtcp_now_ms();
+		int left = end - xp_now_ms();
 
 		if (left <= 0 || wait_poll(fd, POLLIN, left) <= 0)
 			break;
@@ -182,10 +182,10 @@ static int outq(int fd)
 /* Poll @fn(@fd) until it returns @want or @ms pass; returns its last value. */
 static int wait_value(int (*fn)(int), int fd, int want, int ms)
 {
-	long long end = xtcp_now_ms() + ms;
+	long long end = xp_now_ms() + ms;
 	int val;
 
-	while ((val = fn(fd)) != want && xtcp_now_ms() < end)
+	while ((val = fn(fd)) != want && xp_now_ms() < end)
 		poll(NULL, 0, 5);
 	return val;
 }
@@ -222,10 +222,10 @@ static int proc_sockets(int proto, unsigned short port, int st)
 
 static int wait_proc(int proto, unsigned short port, int st, int want, int ms)
 {
-	long long end = xtcp_now_ms() + ms;
+	long long end = xp_now_ms() + ms;
 	int n;
 
-	while ((n = proc_sockets(proto, port, st)) != want && xtcp_now_ms() < end)
+	while ((n = proc_sockets(proto, port, st)) != want && xp_now_ms() < end)
 		poll(NULL, 0, 5);
 	return n;
 }
@@ -427,9 +427,9 @@ TEST_F(stream, black_hole)
 
 	retrans = xtcp_proto_counter(variant->proto, "RetransSegs");
 	ASSERT_LE(0, retrans);
-	t0 = xtcp_now_ms();
+	t0 = xp_now_ms();
 	fd = connect_lo(variant->proto, 0, port);
-	elapsed = xtcp_now_ms() - t0;
+	elapsed = xp_now_ms() - t0;
 	EXPECT_EQ(-ETIMEDOUT, fd);
 	EXPECT_LE(2500, elapsed);
 	EXPECT_GE(10000, elapsed);
@@ -446,7 +446,7 @@ static int epoll_wait_for(int fd, int want, int ms)
 	struct epoll_event ev = {
 		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP,
 	};
-	long long end = xtcp_now_ms() + ms;
+	long long end = xp_now_ms() + ms;
 	int ep, n, seen = 0;
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -462,7 +462,7 @@ static int epoll_wait_for(int fd, int want, int ms)
 		if (!want || (seen & want))
 			break;
 		poll(NULL, 0, 5);
-	} while (xtcp_now_ms() < end);
+	} while (xp_now_ms() < end);
 	close(ep);
 	return seen;
 }
@@ -691,8 +691,8 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 	EXPECT_LE(drops0 + BACKLOG_CONNS - BACKLOG - 1, drops);
 
 	/* Drain: the dropped ones get in with their SYN retransmissions. */
-	end = xtcp_now_ms() + 15000;
-	while (accepted < BACKLOG_CONNS && xtcp_now_ms() < end) {
+	end = xp_now_ms() + 15000;
+	while (accepted < BACKLOG_CONNS && xp_now_ms() < end) {
 		int fd = accept_wait(self->c.lfd, 100);
 
 		if (fd == -ETIMEDOUT)
@@ -903,8 +903,8 @@ TEST_F(stream, siocoutq)
 	EXPECT_EQ(0, outq(self->c.cli));
 
 	/* Write until the socket stays full. */
-	end = xtcp_now_ms() + 10000;
-	while (xtcp_now_ms() < end) {
+	end = xp_now_ms() + 10000;
+	while (xp_now_ms() < end) {
 		n = send(self->c.cli, buf, sizeof(buf), 0);
 		if (n > 0) {
 			sent += n;
@@ -915,9 +915,9 @@ TEST_F(stream, siocoutq)
 			break;
 	}
 	ASSERT_LT(0, sent);
-	end = xtcp_now_ms() + WAIT_MS;
+	end = xp_now_ms() + WAIT_MS;
 	while ((q = outq(self->c.cli)) + (r = inq(self->c.srv)) != sent &&
-	       xtcp_now_ms() < end)
+	       xp_now_ms() < end)
 		poll(NULL, 0, 5);
 	EXPECT_EQ(sent, q + r);
 	EXPECT_LT(0, q);
@@ -973,10 +973,10 @@ TEST_F(stream, recv_dontwait_rcvtimeo)
 
 	ASSERT_EQ(0, setsockopt(self->c.srv, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				sizeof(tv)));
-	t0 = xtcp_now_ms();
+	t0 = xp_now_ms();
 	EXPECT_EQ(-1, recv(self->c.srv, buf, sizeof(buf), 0));
 	EXPECT_EQ(EAGAIN, errno);
-	elapsed = xtcp_now_ms() - t0;
+	elapsed = xp_now_ms() - t0;
 	EXPECT_LE(190, elapsed);
 	EXPECT_GE(5000, elapsed);
 	/* Data that is there comes at once. */
@@ -1010,9 +1010,9 @@ static char thread_state(pid_t tid)
 static void *delayed_send_fn(void *arg)
 {
 	struct delayed_send *ds = arg;
-	long long end = xtcp_now_ms() + WAIT_MS;
+	long long end = xp_now_ms() + WAIT_MS;
 
-	while (thread_state(ds->tid) != 'S' && xtcp_now_ms() < end)
+	while (thread_state(ds->tid) != 'S' && xp_now_ms() < end)
 		poll(NULL, 0, 5);
 	/* Let it sleep a little longer, so a short read would be seen. */
 	poll(NULL, 0, 50);

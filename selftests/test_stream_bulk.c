@@ -261,7 +261,7 @@ TEST_F_TIMEOUT(bulk, both_ways_64m, XTCP_TIMEOUT(300))
 	down.wfd = srv;
 	down.rfd = cli;
 
-	t0 = xtcp_now_ms();
+	t0 = xp_now_ms();
 	while (!err && !(up.eof && down.eof)) {
 		struct pollfd pfd[2] = {
 			{ .fd = cli, .events = (up.shut ? 0 : POLLOUT) |
@@ -288,7 +288,7 @@ TEST_F_TIMEOUT(bulk, both_ways_64m, XTCP_TIMEOUT(300))
 		if (!err && pfd[0].revents & (POLLIN | POLLHUP))
 			err = flow_recv(&down, rbuf, want);
 	}
-	ms = xtcp_now_ms() - t0;
+	ms = xp_now_ms() - t0;
 
 	EXPECT_EQ(0, err) TH_LOG("transfer: %s (up %llu/%llu, down %llu/%llu)",
 				 strerror(-err),
@@ -485,10 +485,10 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 	ASSERT_EQ(0, epoll_ctl(st.ep, EPOLL_CTL_ADD, st.lfd, &ev));
 
 	/* Open the clients in batches, serving in between. */
-	t0 = xtcp_now_ms();
+	t0 = xp_now_ms();
 	end = t0 + 120000;
 	while ((opened < NCONN || st.done + st.errors < NCONN) &&
-	       xtcp_now_ms() < end) {
+	       xp_now_ms() < end) {
 		for (i = 0; i < 50 && opened < NCONN; i++, opened++) {
 			struct echo_client *c = &st.cli[opened];
 
@@ -502,7 +502,7 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 		}
 		ASSERT_TRUE(echo_events(&st, opened < NCONN ? 0 : 1000));
 	}
-	TH_LOG("%d connections echoed in %lld ms", st.done, xtcp_now_ms() - t0);
+	TH_LOG("%d connections echoed in %lld ms", st.done, xp_now_ms() - t0);
 	EXPECT_EQ(NCONN, opened);
 	EXPECT_EQ(NCONN, st.connected);
 	EXPECT_EQ(NCONN, st.nsrv);
@@ -514,26 +514,26 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 	/* Clients close first; the server closes on EOF. */
 	for (i = 0; i < opened; i++)
 		close(st.cli[i].fd);
-	end = xtcp_now_ms() + 60000;
-	while (st.srv_closed < st.nsrv && xtcp_now_ms() < end)
+	end = xp_now_ms() + 60000;
+	while (st.srv_closed < st.nsrv && xp_now_ms() < end)
 		ASSERT_TRUE(echo_events(&st, 1000));
 	EXPECT_EQ(st.nsrv, st.srv_closed);
 	close(st.lfd);
 	close(st.ep);
 
-	end = xtcp_now_ms() + 10000;
-	while ((estab = curr_estab(variant->proto)) != 0 && xtcp_now_ms() < end)
+	end = xp_now_ms() + 10000;
+	while ((estab = curr_estab(variant->proto)) != 0 && xp_now_ms() < end)
 		poll(NULL, 0, 10);
 	EXPECT_EQ(0, estab);
 	/* Only TIME_WAIT left (for xtcp even that goes, with MSL 100 ms). */
-	end = xtcp_now_ms() + 10000;
+	end = xp_now_ms() + 10000;
 	do {
 		all = proc_sockets(variant->proto, -1);
 		tw = proc_sockets(variant->proto, ST_TIME_WAIT);
 		if (all == tw && (variant->proto == IPPROTO_TCP || !all))
 			break;
 		poll(NULL, 0, 10);
-	} while (xtcp_now_ms() < end);
+	} while (xp_now_ms() < end);
 	EXPECT_EQ(tw, all);
 	if (variant->proto == IPPROTO_XTCP) {
 		EXPECT_EQ(0, all);

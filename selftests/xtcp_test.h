@@ -23,6 +23,8 @@
 #include <linux/types.h>
 #include <linux/xtcp.h>
 
+#include "xtcp_peer.h"	/* xp_now_ms() */
+
 #define XTCP_SYSCTL_DIR "/proc/sys/net/xtcp/"
 
 /*
@@ -208,24 +210,15 @@ static inline long xtcp_proto_counter(int proto, const char *name)
 	return v == -ENOENT ? xtcp_tcpext(name) : v;
 }
 
-/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
-static inline __s64 xtcp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__s64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Evaluate @cond every 2 ms until it holds or @ms pass; its last value.
  * Tests wait on conditions this way, never with a fixed sleep.
  */
 #define xtcp_wait_until(cond, ms) ({					\
-	__s64 __deadline = xtcp_now_ms() + (ms);			\
+	__s64 __deadline = xp_now_ms() + (ms);				\
 	bool __ok;							\
 									\
-	while (!(__ok = (cond)) && xtcp_now_ms() < __deadline)		\
+	while (!(__ok = (cond)) && xp_now_ms() < __deadline)		\
 		usleep(2000);						\
 	__ok;								\
 })
