@@ -930,7 +930,6 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 	if (!pskb_may_pull(skb, sizeof(struct tcphdr)))
 		goto bad_segment;
 	th = tcp_hdr(skb);
-	reason = SKB_DROP_REASON_TCP_INVALID_SEQUENCE;
 	if (th->doff < XTCP_BASE_HLEN / 4)
 		goto bad_segment;
 	reason = SKB_DROP_REASON_PKT_TOO_SMALL;

@@ -24,9 +24,9 @@ static int __net_init xtcp_net_init(struct net *net)
 
 	xtcp_knobs_init(&xn->knobs);
 
-	xn->mib = alloc_percpu(struct xtcp_mib);
-	if (!xn->mib)
-		return -ENOMEM;
+	err = xtcp_mib_net_init(net);
+	if (err)
+		return err;
 
 	err = xtcp_hash_net_init(xn);
 	if (err)
@@ -53,7 +53,7 @@ err_tw:
 err_hash:
 	xtcp_hash_net_exit(xn);
 err_free_mib:
-	free_percpu(xn->mib);
+	xtcp_mib_net_exit(net);
 	return err;
 }
 
@@ -65,7 +65,7 @@ static void __net_exit xtcp_net_exit(struct net *net)
 	xtcp_sysctl_net_exit(net);
 	xtcp_tw_net_exit(xn);
 	xtcp_hash_net_exit(xn);
-	free_percpu(xn->mib);
+	xtcp_mib_net_exit(net);
 }
 
 unsigned int xtcp_net_id __read_mostly;

@@ -64,7 +64,7 @@ int xtcp_parse_options(const struct tcphdr *th, bool syn,
 		case TCPOPT_SACK_PERM:
 			if (olen != TCPOLEN_SACK_PERM)
 				return -EINVAL;
-			opts->sack_ok = syn;
+			/* Checked, not acted upon: no SACK yet. */
 			break;
 		case TCPOPT_TIMESTAMP:
 			if (olen != TCPOLEN_TIMESTAMP)

@@ -14,45 +14,6 @@
 
 #include "xtcp.h"
 
-static const char * const xtcp_mib_names[__XTCP_MIB_MAX] = {
-	[XTCP_MIB_ACTIVEOPENS] = "ActiveOpens",
-	[XTCP_MIB_PASSIVEOPENS] = "PassiveOpens",
-	[XTCP_MIB_ATTEMPTFAILS] = "AttemptFails",
-	[XTCP_MIB_ESTABRESETS] = "EstabResets",
-	[XTCP_MIB_CURRESTAB] = "CurrEstab",
-	[XTCP_MIB_INSEGS] = "InSegs",
-	[XTCP_MIB_OUTSEGS] = "OutSegs",
-	[XTCP_MIB_RETRANSSEGS] = "RetransSegs",
-	[XTCP_MIB_INERRS] = "InErrs",
-	[XTCP_MIB_INCSUMERRORS] = "InCsumErrors",
-	[XTCP_MIB_OUTRSTS] = "OutRsts",
-	[XTCP_MIB_TIMEWAIT] = "TimeWait",
-	[XTCP_MIB_TWOVERFLOW] = "TWOverflow",
-	[XTCP_MIB_TWREUSED] = "TWReused",
-	[XTCP_MIB_TWKILLEDBYRST] = "TWKilledByRST",
-	[XTCP_MIB_TWRECYCLEDBYSYN] = "TWRecycledBySYN",
-	[XTCP_MIB_KEEPALIVEPROBES] = "KeepaliveProbes",
-	[XTCP_MIB_KEEPALIVETIMEOUTS] = "KeepaliveTimeouts",
-	[XTCP_MIB_LINGERABORTS] = "LingerAborts",
-	[XTCP_MIB_LISTENDROPS] = "ListenDrops",
-};
-
-static int xtcp_stats_show(struct seq_file *seq, void *v)
-{
-	struct xtcp_net *xn = xtcp_pernet(seq_file_single_net(seq));
-	int i;
-
-	for (i = 0; i < __XTCP_MIB_MAX; i++) {
-		unsigned long val = snmp_fold_field(xn->mib, i);
-
-		/* Gauges: the buckets are counted where they live. */
-		if (i == XTCP_MIB_TIMEWAIT)
-			val = xtcp_tw_count(seq_file_single_net(seq));
-		seq_printf(seq, "%s %lu\n", xtcp_mib_names[i], val);
-	}
-	return 0;
-}
-
 /* Timer kinds in the "tr" column, numbered as in /proc/net/tcp. */
 enum {
 	XTCP_TR_NONE,
@@ -145,7 +106,7 @@ int xtcp_proc_net_init(struct net *net)
 		return -ENOMEM;
 
 	if (!proc_create_net_single("xtcp_stats", 0444, net->proc_net,
-				    xtcp_stats_show, NULL)) {
+				    xtcp_mib_seq_show, NULL)) {
 		remove_proc_entry("xtcp", net->proc_net);
 		return -ENOMEM;
 	}

@@ -1477,11 +1477,6 @@ static void xtcp_unhash(struct sock *sk)
 	xtcp_ehash_remove(sk);
 }
 
-static int xtcp_hash(struct sock *sk)
-{
-	return 0;
-}
-
 static void xtcp_keepalive(struct sock *sk, int valbool)
 {
 	/* sk_setsockopt() calls this before it sets SOCK_KEEPOPEN, and
@@ -1510,7 +1505,6 @@ struct proto xtcp_prot = {
 	.keepalive = xtcp_keepalive,
 	.backlog_rcv = xtcp_v4_do_rcv,
 	.release_cb = xtcp_release_cb,
-	.hash = xtcp_hash,
 	.unhash = xtcp_unhash,
 	.get_port = xtcp_get_port,
 	.put_port = xtcp_put_port,

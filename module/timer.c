@@ -114,7 +114,8 @@ static void xtcp_keepalive_handler(struct sock *sk)
 	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
 		/* fin_timeout: the peer never closed its side. Go quietly,
 		 * as Linux does: a RST would end the peer's CLOSE_WAIT, which
-		 * is for its application to end (behaviour.md section 5).
+		 * is for its application to end (Documentation/xtcp.rst,
+		 * "Related lifetimes").
 		 */
 		xtcp_done(sk);
 		return;

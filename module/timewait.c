@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TIME_WAIT buckets (behaviour.md section 3).
+ * TIME_WAIT buckets (Documentation/xtcp.rst, "TIME_WAIT").
  *
  * When a connection enters TIME_WAIT its socket is freed and a small
  * struct xtcp_tw takes its place: the 4-tuple, the sequence and timestamp
@@ -283,7 +283,7 @@ out:
  * xtcp_tw_check_reuse() - may connect() take a 4-tuple held in TIME_WAIT?
  * @sk: the connecting socket, its four addresses set
  *
- * behaviour.md section 3: with tw_reuse on (or on for loopback), a bucket
+ * Documentation/xtcp.rst, "Reuse on connect": with tw_reuse on (or on for loopback), a bucket
  * of a connection that used timestamps and is older than tw_reuse_delay
  * is replaced; the new ISN goes above the old snd_nxt. Timestamps are
  * newer by construction: the offset is a function of the 4-tuple and the

@@ -15,6 +15,8 @@
 #include <net/snmp.h>
 #include <uapi/linux/xtcp.h>
 
+#include "mib.h"
+
 #define XTCP_BHASH_SIZE 512
 
 /**
@@ -35,9 +37,7 @@ struct xtcp_tuple {
 #define XTCPHDR_FIN	0x01
 #define XTCPHDR_SYN	0x02
 #define XTCPHDR_RST	0x04
-#define XTCPHDR_PSH	0x08
 #define XTCPHDR_ACK	0x10
-#define XTCPHDR_URG	0x20
 
 #define XTCP_BASE_HLEN		20
 #define XTCP_MAX_OPT_LEN	40
@@ -56,7 +56,6 @@ struct xtcp_tuple {
  * struct xtcp_opts - options of one segment, parsed or to be written
  * @mss: MSS option value, 0 if absent
  * @wscale: window scale shift, -1 if absent
- * @sack_ok: SACK-permitted seen (never acted upon)
  * @ts_ok: timestamps option present
  * @tsval: timestamp value
  * @tsecr: timestamp echo reply
@@ -64,8 +63,7 @@ struct xtcp_tuple {
 struct xtcp_opts {
 	u16 mss;
 	s8 wscale;
-	u8 sack_ok:1,
-	   ts_ok:1;
+	u8 ts_ok:1;
 	u32 tsval;
 	u32 tsecr;
 };
@@ -291,35 +289,6 @@ static inline u32 xtcp_ts_now(const struct xtcp_sock *xs)
 	return xtcp_clock_ms() + xs->ts_off;
 }
 
-/* Counters, shown by name in /proc/net/xtcp_stats (see proc.c). */
-enum xtcp_mib_field {
-	XTCP_MIB_ACTIVEOPENS,
-	XTCP_MIB_PASSIVEOPENS,
-	XTCP_MIB_ATTEMPTFAILS,
-	XTCP_MIB_ESTABRESETS,
-	XTCP_MIB_CURRESTAB,
-	XTCP_MIB_INSEGS,
-	XTCP_MIB_OUTSEGS,
-	XTCP_MIB_RETRANSSEGS,
-	XTCP_MIB_INERRS,
-	XTCP_MIB_INCSUMERRORS,
-	XTCP_MIB_OUTRSTS,
-	XTCP_MIB_TIMEWAIT,
-	XTCP_MIB_TWOVERFLOW,
-	XTCP_MIB_TWREUSED,
-	XTCP_MIB_TWKILLEDBYRST,
-	XTCP_MIB_TWRECYCLEDBYSYN,
-	XTCP_MIB_KEEPALIVEPROBES,
-	XTCP_MIB_KEEPALIVETIMEOUTS,
-	XTCP_MIB_LINGERABORTS,
-	XTCP_MIB_LISTENDROPS,
-	__XTCP_MIB_MAX
-};
-
-struct xtcp_mib {
-	unsigned long mibs[__XTCP_MIB_MAX];
-};
-
 /**
  * struct xtcp_knobs - the sysctls of one network namespace
  * @sysctl_msl: maximum segment lifetime, ms; TIME_WAIT lasts twice this
@@ -468,10 +437,10 @@ static inline struct xtcp_net *xtcp_pernet(const struct net *net)
 	return net_generic(net, xtcp_net_id);
 }
 
-#define XTCP_INC_STATS(net, field) \
-	SNMP_INC_STATS(xtcp_pernet(net)->mib, field)
-#define XTCP_DEC_STATS(net, field) \
-	SNMP_DEC_STATS(xtcp_pernet(net)->mib, field)
+static inline struct xtcp_mib __percpu *xtcp_mib_of(const struct net *net)
+{
+	return xtcp_pernet(net)->mib;
+}
 
 /* main.c */
 extern int xtcp_protocol;

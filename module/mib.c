@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Counters: allocation per namespace and /proc/net/xtcp_stats, one
+ * "Name value" line per counter, then the gauges kept elsewhere.
+ */
+
+#include <linux/percpu.h>
+#include <linux/seq_file.h>
+#include <net/ip.h>
+#include <net/net_namespace.h>
+#include <net/snmp.h>
+
+#include "xtcp.h"
+
+static const struct snmp_mib xtcp_mib_list[] = {
+	SNMP_MIB_ITEM("ActiveOpens", XTCP_MIB_ACTIVEOPENS),
+	SNMP_MIB_ITEM("PassiveOpens", XTCP_MIB_PASSIVEOPENS),
+	SNMP_MIB_ITEM("AttemptFails", XTCP_MIB_ATTEMPTFAILS),
+	SNMP_MIB_ITEM("EstabResets", XTCP_MIB_ESTABRESETS),
+	SNMP_MIB_ITEM("CurrEstab", XTCP_MIB_CURRESTAB),
+	SNMP_MIB_ITEM("InSegs", XTCP_MIB_INSEGS),
+	SNMP_MIB_ITEM("OutSegs", XTCP_MIB_OUTSEGS),
+	SNMP_MIB_ITEM("RetransSegs", XTCP_MIB_RETRANSSEGS),
+	SNMP_MIB_ITEM("InErrs", XTCP_MIB_INERRS),
+	SNMP_MIB_ITEM("InCsumErrors", XTCP_MIB_INCSUMERRORS),
+	SNMP_MIB_ITEM("OutRsts", XTCP_MIB_OUTRSTS),
+	SNMP_MIB_ITEM("TWOverflow", XTCP_MIB_TWOVERFLOW),
+	SNMP_MIB_ITEM("TWReused", XTCP_MIB_TWREUSED),
+	SNMP_MIB_ITEM("TWKilledByRST", XTCP_MIB_TWKILLEDBYRST),
+	SNMP_MIB_ITEM("TWRecycledBySYN", XTCP_MIB_TWRECYCLEDBYSYN),
+	SNMP_MIB_ITEM("KeepaliveProbes", XTCP_MIB_KEEPALIVEPROBES),
+	SNMP_MIB_ITEM("KeepaliveTimeouts", XTCP_MIB_KEEPALIVETIMEOUTS),
+	SNMP_MIB_ITEM("LingerAborts", XTCP_MIB_LINGERABORTS),
+	SNMP_MIB_ITEM("ListenDrops", XTCP_MIB_LISTENDROPS),
+};
+
+/**
+ * xtcp_mib_seq_show() - print the counters of the file's namespace
+ * @seq: the seq_file of /proc/net/xtcp_stats
+ * @v: unused
+ *
+ * Context: process context.
+ * Return: 0.
+ */
+int xtcp_mib_seq_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq_file_single_net(seq);
+	struct xtcp_mib __percpu *mib = xtcp_mib_of(net);
+	size_t i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(xtcp_mib_list) != __XTCP_MIB_MAX);
+
+	for (i = 0; i < ARRAY_SIZE(xtcp_mib_list); i++)
+		seq_printf(seq, "%s %lu\n", xtcp_mib_list[i].name,
+			   snmp_fold_field(mib, xtcp_mib_list[i].entry));
+	/* Gauges: counted where the objects live. */
+	seq_printf(seq, "TimeWait %u\n", xtcp_tw_count(net));
+	return 0;
+}
+
+/**
+ * xtcp_mib_net_init() - allocate the counters of a namespace
+ * @net: the namespace
+ *
+ * Context: process context, pernet init.
+ * Return: 0 or -ENOMEM.
+ */
+int xtcp_mib_net_init(struct net *net)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+
+	xn->mib = alloc_percpu(struct xtcp_mib);
+	return xn->mib ? 0 : -ENOMEM;
+}
+
+/**
+ * xtcp_mib_net_exit() - free the counters of a namespace
+ * @net: the namespace
+ *
+ * Context: process context, pernet exit or init unwind.
+ */
+void xtcp_mib_net_exit(struct net *net)
+{
+	free_percpu(xtcp_pernet(net)->mib);
+}
