@@ -29,11 +29,6 @@ static const struct rhashtable_params xtcp_ehash_params = {
 	.automatic_shrinking = true,
 };
 
-static unsigned int xtcp_port_slot(u16 port)
-{
-	return port & (XTCP_BHASH_SIZE - 1);
-}
-
 /**
  * xtcp_hash_net_init() - set up the tables of a namespace
  * @xn: the namespace's state
@@ -66,16 +61,6 @@ void xtcp_hash_net_exit(struct xtcp_net *xn)
 	rhashtable_destroy(&xn->ehash);
 }
 
-static void xtcp_tuple_of(const struct sock *sk, struct xtcp_tuple *t)
-{
-	const struct inet_sock *inet = inet_sk(sk);
-
-	t->laddr = inet->inet_saddr;
-	t->raddr = inet->inet_daddr;
-	t->lport = inet->inet_sport;
-	t->rport = inet->inet_dport;
-}
-
 /**
  * xtcp_ehash_insert() - put a connection into the connection table
  * @sk: socket with its four addresses set
@@ -91,7 +76,7 @@ int xtcp_ehash_insert(struct sock *sk)
 
 	if (WARN_ON_ONCE(xs->hashed))
 		return -EEXIST;
-	xtcp_tuple_of(sk, &xs->tuple);
+	xtcp_tuple_of_sk(sk, &xs->tuple);
 	err = rhashtable_lookup_insert_fast(&xn->ehash, &xs->node,
 					    xtcp_ehash_params);
 	if (err)

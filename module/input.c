@@ -102,7 +102,7 @@ void xtcp_ack_sent(struct sock *sk)
 static void xtcp_rtt_sample(struct sock *sk, long rtt_us)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	u32 rto_min = msecs_to_jiffies(READ_ONCE(xtcp_pernet(sock_net(sk))->knobs.sysctl_rto_min));
+	u32 rto_min = msecs_to_jiffies(xtcp_knob(sock_net(sk), XTCP_KNOB_RTO_MIN));
 	long m = max(rtt_us, 1L);
 
 	/* RFC 6298 section 2, in the fixed point of Jacobson's code. */
@@ -202,7 +202,7 @@ static void xtcp_sndbuf_expand(struct sock *sk)
 	segs = DIV_ROUND_UP_ULL(flight, xs->mss_cache);
 	want = 2 * (flight + segs * SKB_TRUESIZE(MAX_HEADER + XTCP_MAX_HLEN));
 	want = min_t(u64, want,
-		     READ_ONCE(xtcp_pernet(sock_net(sk))->knobs.sysctl_wmem_max));
+		     xtcp_knob(sock_net(sk), XTCP_KNOB_WMEM_MAX));
 	if (want > READ_ONCE(sk->sk_sndbuf))
 		WRITE_ONCE(sk->sk_sndbuf, want);
 }
@@ -542,8 +542,37 @@ static bool xtcp_sequence_ok(const struct xtcp_sock *xs,
 	       xtcp_after(cb->end_seq, xs->rcv_nxt);
 }
 
-static void xtcp_apply_syn_options(struct sock *sk,
-				   const struct xtcp_opts *opts)
+/**
+ * xtcp_init_rcv_seq() - the receive sequence space, from the peer's SYN
+ * @sk: the socket
+ * @irs: the peer's initial sequence number
+ *
+ * Context: socket locked.
+ */
+void xtcp_init_rcv_seq(struct sock *sk, u32 irs)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xs->irs = irs;
+	xs->rcv_nxt = irs + 1;
+	xs->rcv_wup = xs->rcv_nxt;
+	xs->copied_seq = xs->rcv_nxt;
+	xs->rcvq_seq = xs->copied_seq;
+	xs->rcvq_time = jiffies;
+}
+
+/**
+ * xtcp_apply_syn_options() - settle the options of the connection
+ * @sk: the socket, with ts_ok and wscale_ok saying what we offer (or, on a
+ *	passive open, accept)
+ * @opts: the options of the peer's SYN or SYN-ACK
+ *
+ * Window scaling and timestamps are on only if both ends want them; the
+ * send MSS follows the peer's MSS option (RFC 9293 3.7.1: 536 without).
+ *
+ * Context: socket locked.
+ */
+void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 peer_mss = opts->mss ?: XTCP_DEFAULT_MSS;
@@ -614,12 +643,7 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 	if (!(cb->flags & XTCPHDR_SYN))
 		goto drop;
 
-	xs->irs = cb->seq;
-	xs->rcv_nxt = cb->seq + 1;
-	xs->rcv_wup = xs->rcv_nxt;
-	xs->copied_seq = xs->rcv_nxt;
-	xs->rcvq_seq = xs->copied_seq;
-	xs->rcvq_time = jiffies;
+	xtcp_init_rcv_seq(sk, cb->seq);
 	xtcp_apply_syn_options(sk, opts);
 
 	if (ack) {
@@ -653,27 +677,6 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 	xtcp_retransmit_head(sk);
 drop:
 	kfree_skb(skb);
-}
-
-/* A passive child in SYN_RCVD became ESTABLISHED: queue it for accept. */
-static void xtcp_child_ready(struct sock *sk)
-{
-	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct sock *listener = xs->listener;
-	struct xtcp_sock *lxs;
-
-	if (!listener)
-		return;
-	lxs = xtcp_sk(listener);
-	/* _bh: the backlog runs this in process context too. */
-	spin_lock_bh(&lxs->accept_lock);
-	if (!list_empty(&xs->accept_node)) {
-		list_move_tail(&xs->accept_node, &lxs->accept_list);
-		lxs->accept_pending--;
-		lxs->accept_ready++;
-	}
-	spin_unlock_bh(&lxs->accept_lock);
-	listener->sk_data_ready(listener);
 }
 
 /**
@@ -856,35 +859,17 @@ drop:
 	kfree_skb(skb);
 }
 
-/* RFC 9293 3.10.7.2: LISTEN. */
-static void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
-			    const struct xtcp_opts *opts)
-{
-	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
-
-	if (cb->flags & XTCPHDR_RST)
-		goto drop;
-	if (cb->flags & XTCPHDR_ACK) {
-		xtcp_v4_send_reset(sock_net(sk), skb);
-		goto drop;
-	}
-	if (cb->flags & XTCPHDR_SYN)
-		xtcp_conn_request(sk, skb, opts);
-drop:
-	kfree_skb(skb);
-}
-
 /**
- * xtcp_v4_do_rcv() - process a segment for a locked socket
+ * xtcp_do_rcv() - process a segment for a locked socket
  * @sk: the socket
- * @skb: the segment, as prepared by xtcp_v4_rcv()
+ * @skb: the segment, as prepared by xtcp_rcv_prepare()
  *
  * Also the backlog handler (struct proto .backlog_rcv).
  *
  * Context: socket locked.
  * Return: 0.
  */
-int xtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
+int xtcp_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	const struct xtcp_opts *opts = &XTCP_SKB_CB(skb)->opts;
 
@@ -904,54 +889,43 @@ static bool xtcp_flags_valid(u8 flags)
 }
 
 /**
- * xtcp_v4_rcv() - IP protocol handler
- * @skb: a segment addressed to this host
+ * xtcp_rcv_check_header() - is the whole header there?
+ * @skb: a segment, its transport header set
  *
  * Context: softirq.
- * Return: 0 (the segment is always consumed).
+ * Return: SKB_NOT_DROPPED_YET, or why to drop @skb.
  */
-int xtcp_v4_rcv(struct sk_buff *skb)
+enum skb_drop_reason xtcp_rcv_check_header(struct sk_buff *skb)
 {
-	struct net *net = dev_net(skb->dev);
-	enum skb_drop_reason reason;
 	const struct tcphdr *th;
-	const struct iphdr *iph;
-	struct xtcp_skb_cb *cb;
-	struct xtcp_tuple t;
-	struct sock *sk;
 
-	reason = SKB_DROP_REASON_NOT_SPECIFIED;
-	if (skb->pkt_type != PACKET_HOST)
-		goto discard;
-
-	XTCP_INC_STATS(net, XTCP_MIB_INSEGS);
-
-	reason = SKB_DROP_REASON_PKT_TOO_SMALL;
 	if (!pskb_may_pull(skb, sizeof(struct tcphdr)))
-		goto bad_segment;
+		return SKB_DROP_REASON_PKT_TOO_SMALL;
 	th = tcp_hdr(skb);
-	if (th->doff < XTCP_BASE_HLEN / 4)
-		goto bad_segment;
-	reason = SKB_DROP_REASON_PKT_TOO_SMALL;
-	if (!pskb_may_pull(skb, th->doff * 4))
-		goto bad_segment;
+	if (th->doff < XTCP_BASE_HLEN / 4 || !pskb_may_pull(skb, th->doff * 4))
+		return SKB_DROP_REASON_PKT_TOO_SMALL;
+	return SKB_NOT_DROPPED_YET;
+}
 
-	if (skb_checksum_init(skb, xtcp_protocol, inet_compute_pseudo) ||
-	    (!skb_csum_unnecessary(skb) && __skb_checksum_complete(skb)))
-		goto csum_error;
+/**
+ * xtcp_rcv_prepare() - validate flags and options, fill the control block
+ * @skb: a segment whose header and checksum were checked
+ *
+ * On success the skb's data is the payload; tcp_hdr() still finds the
+ * header.
+ *
+ * Context: softirq.
+ * Return: SKB_NOT_DROPPED_YET, or why to drop @skb.
+ */
+enum skb_drop_reason xtcp_rcv_prepare(struct sk_buff *skb)
+{
+	const struct tcphdr *th = tcp_hdr(skb);
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
-	th = tcp_hdr(skb);
-	iph = ip_hdr(skb);
-	reason = SKB_DROP_REASON_TCP_FLAGS;
 	if (!xtcp_flags_valid(tcp_flag_byte(th)))
-		goto bad_segment;
-	cb = XTCP_SKB_CB(skb);
-	reason = SKB_DROP_REASON_NOT_SPECIFIED;
+		return SKB_DROP_REASON_TCP_FLAGS;
 	if (xtcp_parse_options(th, th->syn, &cb->opts))
-		goto bad_segment;
-	if (ipv4_is_multicast(iph->daddr) || ipv4_is_lbcast(iph->daddr) ||
-	    ipv4_is_zeronet(iph->saddr))
-		goto discard;
+		return SKB_DROP_REASON_NOT_SPECIFIED;
 
 	cb->seq = ntohl(th->seq);
 	cb->end_seq = cb->seq + th->syn + th->fin + skb->len - th->doff * 4;
@@ -960,64 +934,29 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 	cb->when = 0;
 	cb->retrans = 0;
 	cb->tw_isn = 0;
-
-	/* From here on the skb's data is the payload. */
 	__skb_pull(skb, th->doff * 4);
+	return SKB_NOT_DROPPED_YET;
+}
 
-	t.laddr = iph->daddr;
-	t.raddr = iph->saddr;
-	t.lport = th->dest;
-	t.rport = th->source;
-
-	sk = xtcp_ehash_lookup(net, &t);
-	if (!sk) {
-		if (xtcp_tw_rcv(net, skb, &t))
-			return 0;
-		sk = xtcp_listener_lookup(net, iph->daddr, th->dest,
-					  inet_iif(skb));
-	}
-	if (!sk)
-		goto no_socket;
-
-	reason = SKB_DROP_REASON_XFRM_POLICY;
-	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb))
-		goto discard_put;
-	nf_reset_ct(skb);
-	reason = SKB_DROP_REASON_SOCKET_FILTER;
-	if (sk_filter(sk, skb))
-		goto discard_put;
+/**
+ * xtcp_rcv_sock() - hand a segment to its socket, or to its backlog
+ * @sk: the socket found for it; the caller's reference is dropped
+ * @skb: the prepared segment, consumed unless an error is returned
+ *
+ * Context: softirq.
+ * Return: SKB_NOT_DROPPED_YET, or why the caller must drop @skb.
+ */
+enum skb_drop_reason xtcp_rcv_sock(struct sock *sk, struct sk_buff *skb)
+{
+	enum skb_drop_reason reason = SKB_NOT_DROPPED_YET;
 
 	bh_lock_sock_nested(sk);
-	if (!sock_owned_by_user(sk)) {
-		xtcp_v4_do_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-					   READ_ONCE(sk->sk_sndbuf))) {
-		bh_unlock_sock(sk);
-		sock_put(sk);
+	if (!sock_owned_by_user(sk))
+		xtcp_do_rcv(sk, skb);
+	else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+					 READ_ONCE(sk->sk_sndbuf)))
 		reason = SKB_DROP_REASON_SOCKET_BACKLOG;
-		goto discard;
-	}
 	bh_unlock_sock(sk);
 	sock_put(sk);
-	return 0;
-
-no_socket:
-	reason = SKB_DROP_REASON_NO_SOCKET;
-	if (!xfrm4_policy_check(NULL, XFRM_POLICY_IN, skb))
-		goto discard;
-	xtcp_v4_send_reset(net, skb);
-	goto discard;
-
-csum_error:
-	reason = SKB_DROP_REASON_TCP_CSUM;
-	XTCP_INC_STATS(net, XTCP_MIB_INCSUMERRORS);
-bad_segment:
-	XTCP_INC_STATS(net, XTCP_MIB_INERRS);
-	goto discard;
-
-discard_put:
-	sock_put(sk);
-discard:
-	kfree_skb_reason(skb, reason);
-	return 0;
+	return reason;
 }

@@ -1,17 +1,384 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IPv4 registration: the socket switch entry that makes
- * socket(AF_INET, SOCK_STREAM, proto) create an xtcp socket, and the IP
- * protocol handler that receives segments.
+ * IPv4: everything of xtcp that knows the address family, as
+ * net/ipv4/tcp_ipv4.c for TCP. The socket switch entry that makes
+ * socket(AF_INET, SOCK_STREAM, proto) create an xtcp socket, the IP
+ * protocol handler that receives segments, connect(), the addresses and
+ * route of a passive child, and the replies sent without a socket (RSTs,
+ * ACKs from TIME_WAIT).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bpf-cgroup.h>
 #include <linux/skbuff.h>
+#include <net/checksum.h>
+#include <net/inet_common.h>
+#include <net/inet_hashtables.h>
+#include <net/ip.h>
 #include <net/protocol.h>
+#include <net/route.h>
+#include <net/tcp.h>
 #include <net/xfrm.h>
 
 #include "xtcp.h"
+
+/**
+ * xtcp_v4_pre_connect() - struct proto .pre_connect: cgroup BPF hook
+ * @sk: the socket
+ * @uaddr: the address connect() was given
+ * @addr_len: its length
+ *
+ * Context: process context, socket not locked.
+ * Return: 0 or -errno.
+ */
+int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, &addr_len);
+}
+
+/**
+ * xtcp_v4_connect() - struct proto .connect: route, port, SYN
+ * @sk: the socket
+ * @uaddr: the peer's address
+ * @addr_len: its length
+ *
+ * Context: socket locked.
+ * Return: 0 once the SYN is queued, or -errno.
+ */
+int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
+	struct inet_sock *inet = inet_sk(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	__be16 orig_sport, orig_dport;
+	__be32 daddr, nexthop;
+	struct flowi4 *fl4;
+	struct rtable *rt;
+	u32 iss;
+	int err;
+
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	if (usin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (!usin->sin_port)
+		return -EADDRNOTAVAIL;
+	if (sk->sk_state != TCP_CLOSE)
+		return -EISCONN;
+
+	daddr = usin->sin_addr.s_addr;
+	nexthop = daddr;
+	orig_sport = inet->inet_sport;
+	orig_dport = usin->sin_port;
+	fl4 = &inet->cork.fl.u.ip4;
+	rt = ip_route_connect(fl4, nexthop, inet->inet_saddr,
+			      sk->sk_bound_dev_if, sk->sk_protocol,
+			      orig_sport, orig_dport, sk);
+	if (IS_ERR(rt)) {
+		err = PTR_ERR(rt);
+		if (err == -ENETUNREACH)
+			IP_INC_STATS(sock_net(sk), IPSTATS_MIB_OUTNOROUTES);
+		return err;
+	}
+	if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) {
+		ip_rt_put(rt);
+		return -ENETUNREACH;
+	}
+
+	if (!inet->inet_saddr) {
+		inet->inet_saddr = fl4->saddr;
+		sk_rcv_saddr_set(sk, fl4->saddr);
+	}
+	inet->inet_dport = usin->sin_port;
+	sk_daddr_set(sk, daddr);
+
+	xtcp_set_state(sk, TCP_SYN_SENT);
+	xs->tw_reused = 0;
+	err = xtcp_hash_connect(sk);
+	if (err)
+		goto failure;
+
+	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
+			       inet->inet_sport, inet->inet_dport, sk);
+	if (IS_ERR(rt)) {
+		err = PTR_ERR(rt);
+		rt = NULL;
+		goto failure;
+	}
+	sk->sk_gso_type = 0;
+	sk_setup_caps(sk, &rt->dst);
+	rt = NULL;
+
+	iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
+	/* RFC 6191: above anything the TIME_WAIT predecessor sent. */
+	xs->iss = xs->tw_reused ? xs->iss : iss;
+	xs->tw_reused = 0;
+	atomic_set(&inet->inet_id, get_random_u16());
+
+	err = xtcp_connect(sk);
+	if (err)
+		goto failure;
+	return 0;
+
+failure:
+	/*
+	 * Not a failed attempt, as in Linux TCP: connect() itself fails
+	 * (no free local port, say) and the application gets the error.
+	 */
+	__xtcp_set_state(sk, TCP_CLOSE, false);
+	xtcp_ehash_remove(sk);
+	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+		xtcp_put_port(sk);
+	ip_rt_put(rt);
+	sk->sk_route_caps = 0;
+	inet->inet_dport = 0;
+	return err;
+}
+
+/**
+ * xtcp_v4_child_init() - addresses and ports of a passive child
+ * @child: the clone of the listener
+ * @skb: the SYN
+ *
+ * Context: child locked, BHs off.
+ */
+void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb)
+{
+	const struct tcphdr *th = tcp_hdr(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+	struct inet_sock *newinet = inet_sk(child);
+
+	RCU_INIT_POINTER(newinet->inet_opt, NULL);
+	newinet->mc_list = NULL;
+	sk_daddr_set(child, iph->saddr);
+	sk_rcv_saddr_set(child, iph->daddr);
+	newinet->inet_saddr = iph->daddr;
+	newinet->inet_dport = th->source;
+	newinet->inet_sport = th->dest;
+	newinet->inet_num = ntohs(th->dest);
+	atomic_set(&newinet->inet_id, get_random_u16());
+}
+
+/**
+ * xtcp_v4_child_route() - the route of a passive child back to its peer
+ * @child: the child, its addresses set
+ *
+ * Context: child locked, BHs off.
+ * Return: 0 or -errno when there is no route.
+ */
+int xtcp_v4_child_route(struct sock *child)
+{
+	struct inet_sock *newinet = inet_sk(child);
+	struct flowi4 *fl4 = &newinet->cork.fl.u.ip4;
+	struct rtable *rt;
+
+	rt = ip_route_output_ports(sock_net(child), fl4, child,
+				   newinet->inet_daddr, newinet->inet_saddr,
+				   newinet->inet_dport, newinet->inet_sport,
+				   child->sk_protocol,
+				   READ_ONCE(newinet->tos) & INET_DSCP_MASK,
+				   child->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		return PTR_ERR(rt);
+	sk_setup_caps(child, &rt->dst);
+	return 0;
+}
+
+/* The 4-tuple of a received segment, seen from this host. */
+static void xtcp_v4_tuple_of_skb(const struct sk_buff *skb,
+				 struct xtcp_tuple *t)
+{
+	const struct tcphdr *th = tcp_hdr(skb);
+	const struct iphdr *iph = ip_hdr(skb);
+
+	t->laddr = iph->daddr;
+	t->raddr = iph->saddr;
+	t->lport = th->dest;
+	t->rport = th->source;
+}
+
+/**
+ * xtcp_v4_rcv() - IP protocol handler
+ * @skb: a segment addressed to this host
+ *
+ * Every segment is validated before any lookup: length, data offset,
+ * checksum, flag combinations and options. A malformed segment is dropped
+ * and counted (InErrs, InCsumErrors) and never reaches a socket.
+ *
+ * Context: softirq.
+ * Return: 0 (the segment is always consumed).
+ */
+int xtcp_v4_rcv(struct sk_buff *skb)
+{
+	struct net *net = dev_net(skb->dev);
+	enum skb_drop_reason reason;
+	const struct iphdr *iph;
+	struct xtcp_tuple t;
+	struct sock *sk;
+
+	reason = SKB_DROP_REASON_NOT_SPECIFIED;
+	if (skb->pkt_type != PACKET_HOST)
+		goto discard;
+
+	XTCP_INC_STATS(net, XTCP_MIB_INSEGS);
+
+	reason = xtcp_rcv_check_header(skb);
+	if (reason)
+		goto bad_segment;
+	if (skb_checksum_init(skb, xtcp_protocol, inet_compute_pseudo) ||
+	    (!skb_csum_unnecessary(skb) && __skb_checksum_complete(skb)))
+		goto csum_error;
+	reason = xtcp_rcv_prepare(skb);
+	if (reason)
+		goto bad_segment;
+
+	reason = SKB_DROP_REASON_NOT_SPECIFIED;
+	iph = ip_hdr(skb);
+	if (ipv4_is_multicast(iph->daddr) || ipv4_is_lbcast(iph->daddr) ||
+	    ipv4_is_zeronet(iph->saddr))
+		goto discard;
+
+	xtcp_v4_tuple_of_skb(skb, &t);
+	sk = xtcp_ehash_lookup(net, &t);
+	if (!sk) {
+		if (xtcp_tw_rcv(net, skb, &t))
+			return 0;
+		sk = xtcp_listener_lookup(net, t.laddr, t.lport,
+					  inet_iif(skb));
+	}
+	if (!sk)
+		goto no_socket;
+
+	reason = SKB_DROP_REASON_XFRM_POLICY;
+	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb))
+		goto discard_put;
+	nf_reset_ct(skb);
+	reason = SKB_DROP_REASON_SOCKET_FILTER;
+	if (sk_filter(sk, skb))
+		goto discard_put;
+
+	reason = xtcp_rcv_sock(sk, skb);
+	if (reason)
+		goto discard;
+	return 0;
+
+no_socket:
+	reason = SKB_DROP_REASON_NO_SOCKET;
+	if (!xfrm4_policy_check(NULL, XFRM_POLICY_IN, skb))
+		goto discard;
+	xtcp_v4_send_reset(net, skb);
+	goto discard;
+
+csum_error:
+	reason = SKB_DROP_REASON_TCP_CSUM;
+	XTCP_INC_STATS(net, XTCP_MIB_INCSUMERRORS);
+bad_segment:
+	XTCP_INC_STATS(net, XTCP_MIB_INERRS);
+	goto discard;
+
+discard_put:
+	sock_put(sk);
+discard:
+	kfree_skb_reason(skb, reason);
+	return 0;
+}
+
+/**
+ * xtcp_v4_send_reply() - answer a segment without a socket
+ * @net: namespace
+ * @in: the segment answered; its headers are valid
+ * @seq: sequence number of the answer
+ * @ack: acknowledgment number, used when @flags has ACK
+ * @flags: XTCPHDR_* flags
+ * @win: window field
+ * @opts: options to write, or NULL
+ *
+ * Used for RSTs to unknown 4-tuples and for ACKs from TIME_WAIT buckets.
+ *
+ * Context: softirq or process context with BHs disabled.
+ */
+void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
+			u32 ack, u8 flags, u16 win,
+			const struct xtcp_opts *opts)
+{
+	const struct tcphdr *ith = tcp_hdr(in);
+	const struct iphdr *iiph = ip_hdr(in);
+	unsigned int hlen = XTCP_BASE_HLEN;
+	struct sk_buff *skb;
+	struct flowi4 fl4;
+	struct rtable *rt;
+	struct tcphdr *th;
+	struct iphdr *iph;
+
+	if (opts)
+		hlen += xtcp_options_size(opts);
+
+	memset(&fl4, 0, sizeof(fl4));
+	flowi4_init_output(&fl4, 0, in->mark, 0, RT_SCOPE_UNIVERSE,
+			   xtcp_protocol, 0, iiph->saddr, iiph->daddr,
+			   ith->source, ith->dest, sock_net_uid(net, NULL));
+	rt = ip_route_output_key(net, &fl4);
+	if (IS_ERR(rt))
+		return;
+
+	skb = alloc_skb(MAX_HEADER + hlen, GFP_ATOMIC);
+	if (!skb) {
+		ip_rt_put(rt);
+		return;
+	}
+	skb_reserve(skb, MAX_HEADER + hlen);
+	skb_dst_set(skb, &rt->dst);
+
+	th = xtcp_push_header(skb, ith->dest, ith->source, seq, ack, flags,
+			      win, opts);
+	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen,
+				      xtcp_protocol, csum_partial(th, hlen, 0));
+
+	iph = skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) / 4;
+	iph->tos = 0;
+	iph->frag_off = htons(IP_DF);
+	iph->ttl = ip4_dst_hoplimit(&rt->dst);
+	iph->protocol = xtcp_protocol;
+	iph->saddr = fl4.saddr;
+	iph->daddr = fl4.daddr;
+	ip_select_ident(net, skb, NULL);
+
+	XTCP_INC_STATS(net, XTCP_MIB_OUTSEGS);
+	if (flags & XTCPHDR_RST)
+		XTCP_INC_STATS(net, XTCP_MIB_OUTRSTS);
+	ip_local_out(net, NULL, skb);
+}
+
+/**
+ * xtcp_v4_send_reset() - RST in answer to a segment (RFC 9293 3.10.7.1)
+ * @net: namespace
+ * @in: the offending segment, not itself a RST
+ *
+ * Context: softirq or process context with BHs disabled.
+ */
+void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
+{
+	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(in);
+
+	if (tcp_hdr(in)->rst)
+		return;
+	/* Never answer broadcast or multicast. */
+	if (skb_rtable(in) && skb_rtable(in)->rt_type != RTN_LOCAL)
+		return;
+
+	if (tcp_hdr(in)->ack)
+		xtcp_v4_send_reply(net, in, cb->ack_seq, 0, XTCPHDR_RST, 0,
+				   NULL);
+	else
+		xtcp_v4_send_reply(net, in, 0, cb->end_seq,
+				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
+}
 
 static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 {

@@ -135,6 +135,47 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
+/**
+ * xtcp_push_header() - write a header in front of a segment's payload
+ * @skb: the segment, with headroom for the header and its options
+ * @sport: source port
+ * @dport: destination port
+ * @seq: sequence number
+ * @ack: acknowledgment number, written only if @flags has ACK
+ * @flags: XTCPHDR_* flags
+ * @window: the window field, already scaled
+ * @opts: options to write, or NULL
+ *
+ * Sets the transport header; the checksum is left to the caller.
+ *
+ * Context: any.
+ * Return: the header.
+ */
+struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
+				__be16 dport, u32 seq, u32 ack, u8 flags,
+				u16 window, const struct xtcp_opts *opts)
+{
+	unsigned int hlen = XTCP_BASE_HLEN;
+	struct tcphdr *th;
+
+	if (opts)
+		hlen += xtcp_options_size(opts);
+	th = skb_push(skb, hlen);
+	skb_reset_transport_header(skb);
+	memset(th, 0, XTCP_BASE_HLEN);
+	th->source = sport;
+	th->dest = dport;
+	th->seq = htonl(seq);
+	if (flags & XTCPHDR_ACK)
+		th->ack_seq = htonl(ack);
+	th->doff = hlen / 4;
+	tcp_flag_byte(th) = flags;
+	th->window = htons(window);
+	if (opts)
+		xtcp_write_options((__be32 *)(th + 1), opts);
+	return th;
+}
+
 /*
  * Push the header onto @oskb and hand it to IP. A queued segment is sent
  * as a clone (@clone_it) and stays in the write queue for retransmission;
@@ -148,9 +189,8 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct xtcp_opts opts;
 	bool payload_summed;
-	unsigned int hlen;
 	struct sk_buff *skb;
-	struct tcphdr *th;
+	u16 window;
 	int err;
 
 	payload_summed = oskb->ip_summed == CHECKSUM_NONE;
@@ -166,23 +206,12 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	}
 
 	xtcp_fill_opts(sk, cb->flags, &opts);
-	hlen = XTCP_BASE_HLEN + xtcp_options_size(&opts);
-
-	th = skb_push(skb, hlen);
-	skb_reset_transport_header(skb);
-	memset(th, 0, XTCP_BASE_HLEN);
-	th->source = inet->inet_sport;
-	th->dest = inet->inet_dport;
-	th->seq = htonl(cb->seq);
-	th->doff = hlen / 4;
-	tcp_flag_byte(th) = cb->flags;
-	if (cb->flags & XTCPHDR_ACK)
-		th->ack_seq = htonl(xs->rcv_nxt);
 	if (cb->flags & XTCPHDR_SYN)
-		th->window = htons(min(xs->rcv_wnd, 65535U));
+		window = min(xs->rcv_wnd, 65535U);
 	else
-		th->window = htons(xtcp_select_window(sk));
-	xtcp_write_options((__be32 *)(th + 1), &opts);
+		window = xtcp_select_window(sk);
+	xtcp_push_header(skb, inet->inet_sport, inet->inet_dport, cb->seq,
+			 xs->rcv_nxt, cb->flags, window, &opts);
 	xtcp_set_csum(sk, skb, payload_summed);
 
 	if (cb->flags & XTCPHDR_ACK)
@@ -563,108 +592,4 @@ void xtcp_send_active_reset(struct sock *sk, gfp_t gfp)
 	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTRSTS);
 	trace_xtcp_send_reset(sk);
 	xtcp_transmit_skb(sk, skb, false, gfp);
-}
-
-/**
- * xtcp_v4_send_reply() - answer a segment without a socket
- * @net: namespace
- * @in: the segment answered; its headers are valid
- * @seq: sequence number of the answer
- * @ack: acknowledgment number, used when @flags has ACK
- * @flags: XTCPHDR_* flags
- * @win: window field
- * @opts: options to write, or NULL
- *
- * Used for RSTs to unknown 4-tuples and for ACKs from TIME_WAIT buckets.
- *
- * Context: softirq or process context with BHs disabled.
- */
-void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			u32 ack, u8 flags, u16 win,
-			const struct xtcp_opts *opts)
-{
-	const struct tcphdr *ith = tcp_hdr(in);
-	const struct iphdr *iiph = ip_hdr(in);
-	unsigned int hlen = XTCP_BASE_HLEN;
-	struct sk_buff *skb;
-	struct flowi4 fl4;
-	struct rtable *rt;
-	struct tcphdr *th;
-	struct iphdr *iph;
-
-	if (opts)
-		hlen += xtcp_options_size(opts);
-
-	memset(&fl4, 0, sizeof(fl4));
-	flowi4_init_output(&fl4, 0, in->mark, 0, RT_SCOPE_UNIVERSE,
-			   xtcp_protocol, 0, iiph->saddr, iiph->daddr,
-			   ith->source, ith->dest, sock_net_uid(net, NULL));
-	rt = ip_route_output_key(net, &fl4);
-	if (IS_ERR(rt))
-		return;
-
-	skb = alloc_skb(MAX_HEADER + hlen, GFP_ATOMIC);
-	if (!skb) {
-		ip_rt_put(rt);
-		return;
-	}
-	skb_reserve(skb, MAX_HEADER + hlen);
-	skb_dst_set(skb, &rt->dst);
-
-	th = skb_push(skb, hlen);
-	skb_reset_transport_header(skb);
-	memset(th, 0, XTCP_BASE_HLEN);
-	th->source = ith->dest;
-	th->dest = ith->source;
-	th->seq = htonl(seq);
-	th->ack_seq = (flags & XTCPHDR_ACK) ? htonl(ack) : 0;
-	th->doff = hlen / 4;
-	tcp_flag_byte(th) = flags;
-	th->window = htons(win);
-	if (opts)
-		xtcp_write_options((__be32 *)(th + 1), opts);
-	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen,
-				      xtcp_protocol, csum_partial(th, hlen, 0));
-
-	iph = skb_push(skb, sizeof(*iph));
-	skb_reset_network_header(skb);
-	iph->version = 4;
-	iph->ihl = sizeof(*iph) / 4;
-	iph->tos = 0;
-	iph->frag_off = htons(IP_DF);
-	iph->ttl = ip4_dst_hoplimit(&rt->dst);
-	iph->protocol = xtcp_protocol;
-	iph->saddr = fl4.saddr;
-	iph->daddr = fl4.daddr;
-	ip_select_ident(net, skb, NULL);
-
-	XTCP_INC_STATS(net, XTCP_MIB_OUTSEGS);
-	if (flags & XTCPHDR_RST)
-		XTCP_INC_STATS(net, XTCP_MIB_OUTRSTS);
-	ip_local_out(net, NULL, skb);
-}
-
-/**
- * xtcp_v4_send_reset() - RST in answer to a segment (RFC 9293 3.10.7.1)
- * @net: namespace
- * @in: the offending segment, not itself a RST
- *
- * Context: softirq or process context with BHs disabled.
- */
-void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
-{
-	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(in);
-
-	if (tcp_hdr(in)->rst)
-		return;
-	/* Never answer broadcast or multicast. */
-	if (skb_rtable(in) && skb_rtable(in)->rt_type != RTN_LOCAL)
-		return;
-
-	if (tcp_hdr(in)->ack)
-		xtcp_v4_send_reply(net, in, cb->ack_seq, 0, XTCPHDR_RST, 0,
-				   NULL);
-	else
-		xtcp_v4_send_reply(net, in, 0, cb->end_seq,
-				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 }

@@ -29,16 +29,19 @@
 #include "xtcp.h"
 #include "trace.h"
 
-static struct xtcp_knobs *xtcp_knobs(const struct sock *sk)
-{
-	return &xtcp_pernet(sock_net(sk))->knobs;
-}
-
-/*
+/**
+ * __xtcp_set_state() - change the state of a socket
+ * @sk: the socket
+ * @state: the new TCP_* state
+ * @attempt: a move to CLOSED from SYN_SENT or SYN_RCVD counts as a failed
+ *	connection attempt
+ *
  * The one place that changes sk_state: it keeps CurrEstab, EstabResets
  * and, if @attempt, AttemptFails right and fires the tracepoints.
+ *
+ * Context: socket locked, or not yet visible to anyone else.
  */
-static void __xtcp_set_state(struct sock *sk, int state, bool attempt)
+void __xtcp_set_state(struct sock *sk, int state, bool attempt)
 {
 	struct net *net = sock_net(sk);
 	int old = sk->sk_state;
@@ -113,7 +116,15 @@ void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
 	xs->mss_cache = max_t(u32, mss, XTCP_MIN_MSS);
 }
 
-static void xtcp_set_advmss(struct sock *sk)
+/**
+ * xtcp_set_advmss() - the MSS to announce, from the route and XTCP_MAXSEG
+ * @sk: the socket, routed
+ *
+ * Also starts the send MSS at the default until the peer's is known.
+ *
+ * Context: socket locked.
+ */
+void xtcp_set_advmss(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 mss = xtcp_route_mss(sk);
@@ -173,12 +184,54 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->last_oow_ack = 0;
 }
 
-/*
- * Structures of a new socket or passive child, set up once: a socket
- * reused by connect() after disconnect() keeps them, since a deferred
- * timer event may still hold a reference through @deferred.
+/**
+ * xtcp_initial_rcv_wnd() - the window a SYN or SYN-ACK announces
+ * @sk: the socket
+ *
+ * Half the receive buffer, within the unscaled field of a SYN.
+ *
+ * Context: socket locked.
+ * Return: bytes.
  */
-static void xtcp_init_conn(struct sock *sk)
+u32 xtcp_initial_rcv_wnd(const struct sock *sk)
+{
+	return min_t(u32, max(READ_ONCE(sk->sk_rcvbuf) / 2, 0), 65535);
+}
+
+/**
+ * xtcp_connect() - start an active open: options, windows, the SYN
+ * @sk: the socket, routed and hashed in SYN_SENT, its ISN chosen
+ *
+ * The part of connect() that does not depend on the address family.
+ *
+ * Context: socket locked.
+ * Return: 0 or -ENOBUFS.
+ */
+int xtcp_connect(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xs->ts_ok = !!xtcp_knob(sock_net(sk), XTCP_KNOB_TIMESTAMPS);
+	xs->wscale_ok = 1;
+	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xtcp_set_advmss(sk);
+	xs->rcv_wnd = xtcp_initial_rcv_wnd(sk);
+	xs->rcv_wup = 0;
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_ACTIVEOPENS);
+	return xtcp_send_syn(sk);
+}
+
+/**
+ * xtcp_init_conn() - set up the structures of a new socket or child
+ * @sk: the socket
+ *
+ * Done once: a socket reused by connect() after disconnect() keeps them,
+ * since a deferred timer event may still hold a reference through
+ * @deferred.
+ *
+ * Context: socket not yet visible to anyone else.
+ */
+void xtcp_init_conn(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
@@ -206,14 +259,14 @@ static int xtcp_init_sock(struct sock *sk)
 	xs->keepcnt = 0;
 	xs->linger2 = 0;
 	xs->msl = 0;
-	sk->sk_state = TCP_CLOSE;
+	/* sock_init_data() made it CLOSED. */
 	xs->state_since = jiffies;
 	sk->sk_write_space = xtcp_write_space;
 	/* Starting sizes; both grow with the connection's needs. */
 	WRITE_ONCE(sk->sk_rcvbuf,
-		   READ_ONCE(xtcp_knobs(sk)->sysctl_rmem_default));
+		   xtcp_knob(sock_net(sk), XTCP_KNOB_RMEM_DEFAULT));
 	WRITE_ONCE(sk->sk_sndbuf,
-		   READ_ONCE(xtcp_knobs(sk)->sysctl_wmem_default));
+		   xtcp_knob(sock_net(sk), XTCP_KNOB_WMEM_DEFAULT));
 	/* Freed after a grace period: lookups run under RCU only. */
 	sock_set_flag(sk, SOCK_RCU_FREE);
 	return 0;
@@ -284,111 +337,6 @@ void xtcp_reset(struct sock *sk)
 	xtcp_done(sk);
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk_error_report(sk);
-}
-
-/*
- * Unlink a child from its listener: whoever takes it off the list owns
- * the child's fate. Returns true if the caller did.
- */
-static bool xtcp_child_unlink(struct sock *child)
-{
-	struct xtcp_sock *xs = xtcp_sk(child);
-	struct sock *listener = xs->listener;
-	struct xtcp_sock *lxs;
-	bool owned = false;
-
-	if (!listener)
-		return false;
-	lxs = xtcp_sk(listener);
-	spin_lock_bh(&lxs->accept_lock);
-	if (!list_empty(&xs->accept_node)) {
-		list_del_init(&xs->accept_node);
-		if (child->sk_state == TCP_SYN_RECV)
-			lxs->accept_pending--;
-		else
-			lxs->accept_ready--;
-		owned = true;
-	}
-	spin_unlock_bh(&lxs->accept_lock);
-	return owned;
-}
-
-/* With the child locked: forget the listener, drop our reference on it. */
-static void xtcp_child_detach(struct sock *child)
-{
-	struct xtcp_sock *xs = xtcp_sk(child);
-
-	if (xs->listener) {
-		sock_put(xs->listener);
-		xs->listener = NULL;
-	}
-}
-
-/**
- * xtcp_child_abort() - drop a passive child still in SYN_RCVD
- * @sk: the child (RST received, or SYN-ACK retries exhausted)
- *
- * RFC 9293 3.10.7.4: a passive open that gets a RST returns to LISTEN,
- * which for us means the child disappears and the listener carries on.
- *
- * Context: child locked; the caller holds a reference.
- */
-void xtcp_child_abort(struct sock *sk)
-{
-	bool owned = xtcp_child_unlink(sk);
-
-	xtcp_done(sk);
-	if (!owned)
-		return;		/* the listener's close() disposes of it */
-	xtcp_child_detach(sk);
-	sock_orphan(sk);
-	sock_put(sk);		/* the owner reference */
-}
-
-/* Listener close: dispose of every child not yet accepted. */
-static void xtcp_listen_flush(struct sock *sk)
-{
-	struct xtcp_sock *lxs = xtcp_sk(sk);
-	struct xtcp_sock *xs;
-	struct sock *child;
-
-	for (;;) {
-		spin_lock_bh(&lxs->accept_lock);
-		xs = list_first_entry_or_null(&lxs->accept_list,
-					      struct xtcp_sock, accept_node);
-		if (!xs) {
-			spin_unlock_bh(&lxs->accept_lock);
-			break;
-		}
-		child = &xs->inet.sk;
-		list_del_init(&xs->accept_node);
-		if (child->sk_state == TCP_SYN_RECV)
-			lxs->accept_pending--;
-		else
-			lxs->accept_ready--;
-		spin_unlock_bh(&lxs->accept_lock);
-
-		local_bh_disable();
-		bh_lock_sock(child);
-		xtcp_child_detach(child);
-		if (child->sk_state != TCP_CLOSE) {
-			xtcp_send_active_reset(child, GFP_ATOMIC);
-			xtcp_done(child);
-		}
-		sock_orphan(child);
-		bh_unlock_sock(child);
-		local_bh_enable();
-		sock_put(child);	/* the owner reference */
-	}
-}
-
-static void xtcp_listen_end(struct sock *sk)
-{
-	xtcp_set_state(sk, TCP_CLOSE);
-	xtcp_listen_stop(sk);
-	xtcp_listen_flush(sk);
-	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
-		xtcp_put_port(sk);
 }
 
 /*
@@ -538,371 +486,6 @@ static int xtcp_disconnect(struct sock *sk, int flags)
 	return 0;
 }
 
-static int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr,
-			       int addr_len)
-{
-	if (addr_len < sizeof(struct sockaddr_in))
-		return -EINVAL;
-	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, &addr_len);
-}
-
-static int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr,
-			   int addr_len)
-{
-	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
-	struct inet_sock *inet = inet_sk(sk);
-	struct xtcp_sock *xs = xtcp_sk(sk);
-	__be16 orig_sport, orig_dport;
-	__be32 daddr, nexthop;
-	struct flowi4 *fl4;
-	struct rtable *rt;
-	u32 iss;
-	int err;
-
-	if (addr_len < sizeof(struct sockaddr_in))
-		return -EINVAL;
-	if (usin->sin_family != AF_INET)
-		return -EAFNOSUPPORT;
-	if (!usin->sin_port)
-		return -EADDRNOTAVAIL;
-	if (sk->sk_state != TCP_CLOSE)
-		return -EISCONN;
-
-	daddr = usin->sin_addr.s_addr;
-	nexthop = daddr;
-	orig_sport = inet->inet_sport;
-	orig_dport = usin->sin_port;
-	fl4 = &inet->cork.fl.u.ip4;
-	rt = ip_route_connect(fl4, nexthop, inet->inet_saddr,
-			      sk->sk_bound_dev_if, sk->sk_protocol,
-			      orig_sport, orig_dport, sk);
-	if (IS_ERR(rt)) {
-		err = PTR_ERR(rt);
-		if (err == -ENETUNREACH)
-			IP_INC_STATS(sock_net(sk), IPSTATS_MIB_OUTNOROUTES);
-		return err;
-	}
-	if (rt->rt_flags & (RTCF_MULTICAST | RTCF_BROADCAST)) {
-		ip_rt_put(rt);
-		return -ENETUNREACH;
-	}
-
-	if (!inet->inet_saddr) {
-		inet->inet_saddr = fl4->saddr;
-		sk_rcv_saddr_set(sk, fl4->saddr);
-	}
-	inet->inet_dport = usin->sin_port;
-	sk_daddr_set(sk, daddr);
-
-	xtcp_set_state(sk, TCP_SYN_SENT);
-	xs->tw_reused = 0;
-	err = xtcp_hash_connect(sk);
-	if (err)
-		goto failure;
-
-	rt = ip_route_newports(fl4, rt, orig_sport, orig_dport,
-			       inet->inet_sport, inet->inet_dport, sk);
-	if (IS_ERR(rt)) {
-		err = PTR_ERR(rt);
-		rt = NULL;
-		goto failure;
-	}
-	sk->sk_gso_type = 0;
-	sk_setup_caps(sk, &rt->dst);
-	rt = NULL;
-
-	xs->ts_ok = !!READ_ONCE(xtcp_knobs(sk)->sysctl_timestamps);
-	xs->wscale_ok = 1;
-	xs->rcv_wscale = XTCP_RCV_WSCALE;
-	xtcp_set_advmss(sk);
-	iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
-	/* RFC 6191: above anything the TIME_WAIT predecessor sent. */
-	xs->iss = xs->tw_reused ? xs->iss : iss;
-	xs->tw_reused = 0;
-	xs->rcv_wnd = min_t(u32, max(READ_ONCE(sk->sk_rcvbuf) / 2, 0),
-			    65535);
-	xs->rcv_wup = 0;
-	atomic_set(&inet->inet_id, get_random_u16());
-
-	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_ACTIVEOPENS);
-	err = xtcp_send_syn(sk);
-	if (err)
-		goto failure;
-	return 0;
-
-failure:
-	/*
-	 * Not a failed attempt, as in Linux TCP: connect() itself fails
-	 * (no free local port, say) and the application gets the error.
-	 */
-	__xtcp_set_state(sk, TCP_CLOSE, false);
-	xtcp_ehash_remove(sk);
-	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
-		xtcp_put_port(sk);
-	ip_rt_put(rt);
-	sk->sk_route_caps = 0;
-	inet->inet_dport = 0;
-	return err;
-}
-
-/**
- * xtcp_conn_request() - a SYN reached a listener: create the child
- * @sk: the listener, locked
- * @skb: the SYN, control block and options filled
- * @opts: its options
- *
- * The child is a full socket in SYN_RCVD, hashed like any connection and
- * kept on the listener's accept list until accept() takes it.
- *
- * Context: softirq (listener locked) or backlog processing.
- */
-void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
-		       const struct xtcp_opts *opts)
-{
-	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
-	struct xtcp_sock *lxs = xtcp_sk(sk);
-	const struct iphdr *iph = ip_hdr(skb);
-	const struct tcphdr *th = tcp_hdr(skb);
-	struct net *net = sock_net(sk);
-	struct inet_sock *newinet;
-	struct xtcp_sock *xs;
-	struct sock *child;
-	struct flowi4 *fl4;
-	struct rtable *rt;
-
-	/* A full accept queue drops the SYN, as Linux does: the peer
-	 * retries, and by then accept() may have made room. Full means
-	 * more than the backlog (sk_acceptq_is_full()): listen(fd, n)
-	 * holds n + 1 connections, and listen(fd, 0) one.
-	 */
-	if (READ_ONCE(lxs->accept_ready) > READ_ONCE(sk->sk_max_ack_backlog) ||
-	    READ_ONCE(lxs->accept_pending) >=
-	    READ_ONCE(xtcp_knobs(sk)->sysctl_max_syn_backlog)) {
-		XTCP_INC_STATS(net, XTCP_MIB_LISTENDROPS);
-		return;
-	}
-
-	/* From the backlog (release_sock()) this runs with BHs enabled.
-	 * The SYN-ACK sent below with the child locked would then run the
-	 * receive softirq right here on loopback, and the peer's ACK would
-	 * spin forever on the child's lock: keep BHs off until it is free.
-	 */
-	local_bh_disable();
-	child = sk_clone_lock(sk, GFP_ATOMIC);
-	if (!child)
-		goto out;
-	/* sk_clone_lock() returns the child locked; tell sparse. */
-	__acquire(&child->sk_lock.slock);
-	xs = xtcp_sk(child);
-	newinet = inet_sk(child);
-
-	RCU_INIT_POINTER(newinet->inet_opt, NULL);
-	newinet->mc_list = NULL;
-	INIT_HLIST_NODE(&child->sk_bind_node);
-	xtcp_init_conn(child);
-	child->sk_write_space = xtcp_write_space;
-	child->sk_ack_backlog = 0;
-
-	sk_daddr_set(child, iph->saddr);
-	sk_rcv_saddr_set(child, iph->daddr);
-	newinet->inet_saddr = iph->daddr;
-	newinet->inet_dport = th->source;
-	newinet->inet_sport = th->dest;
-	newinet->inet_num = ntohs(th->dest);
-	atomic_set(&newinet->inet_id, get_random_u16());
-	child->sk_state = TCP_SYN_RECV;
-	xs->state_since = jiffies;
-
-	fl4 = &newinet->cork.fl.u.ip4;
-	rt = ip_route_output_ports(net, fl4, child, iph->saddr, iph->daddr,
-				   th->source, th->dest, child->sk_protocol,
-				   READ_ONCE(newinet->tos) & INET_DSCP_MASK,
-				   child->sk_bound_dev_if);
-	if (IS_ERR(rt))
-		goto free_clone;
-	sk_setup_caps(child, &rt->dst);
-
-	xs->ts_ok = !!opts->ts_ok;
-	xs->wscale_ok = opts->wscale >= 0;
-	xtcp_set_advmss(child);
-	xs->irs = cb->seq;
-	xs->rcv_nxt = cb->seq + 1;
-	xs->copied_seq = xs->rcv_nxt;
-	xs->rcvq_seq = xs->copied_seq;
-	xs->rcvq_time = jiffies;
-	xs->rcv_wup = xs->rcv_nxt;
-	xs->snd_wnd = ntohs(th->window);
-	xs->snd_wl1 = cb->seq;
-	xs->max_window = xs->snd_wnd;
-	xs->rcv_wnd = min_t(u32, max(READ_ONCE(child->sk_rcvbuf) / 2, 0),
-			    65535);
-	if (opts->wscale >= 0) {
-		xs->snd_wscale = opts->wscale;
-	} else {
-		xs->snd_wscale = 0;
-		xs->rcv_wscale = 0;
-	}
-	if (xs->ts_ok) {
-		xs->ts_recent = opts->tsval;
-		xs->ts_recent_stamp = ktime_get_seconds();
-	}
-	xtcp_sync_mss(child, opts->mss ?: XTCP_DEFAULT_MSS);
-
-	xs->tuple.laddr = iph->daddr;
-	xs->tuple.raddr = iph->saddr;
-	xs->tuple.lport = th->dest;
-	xs->tuple.rport = th->source;
-	xs->iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
-	/* RFC 6191: a SYN that replaced a TIME_WAIT bucket gets an ISN
-	 * above anything that connection sent (xtcp_tw_rcv() chose it).
-	 */
-	if (cb->tw_isn)
-		xs->iss = cb->tw_isn;
-	if (xtcp_ehash_insert(child))
-		goto free_clone;
-	xtcp_inherit_port(child);
-
-	sock_hold(sk);
-	xs->listener = sk;
-	spin_lock_bh(&lxs->accept_lock);
-	list_add_tail(&xs->accept_node, &lxs->accept_list);
-	lxs->accept_pending++;
-	spin_unlock_bh(&lxs->accept_lock);
-
-	trace_xtcp_set_state(child, TCP_LISTEN, TCP_SYN_RECV);
-	XTCP_INC_STATS(net, XTCP_MIB_PASSIVEOPENS);
-	xtcp_send_syn(child);
-
-	bh_unlock_sock(child);
-	/* sk_clone_lock() gave two references: one stays with the owner
-	 * (the accept list, then the file), the table took its own.
-	 */
-	sock_put(child);
-	goto out;
-
-free_clone:
-	child->sk_state = TCP_CLOSE;
-	sk_dst_reset(child);
-	__release(&child->sk_lock.slock);
-	sk_free_unlock_clone(child);
-out:
-	local_bh_enable();
-}
-
-static int xtcp_listen(struct socket *sock, int backlog)
-{
-	struct sock *sk = sock->sk;
-	int err;
-
-	lock_sock(sk);
-	err = -EINVAL;
-	if (sock->state != SS_UNCONNECTED || sock->type != SOCK_STREAM)
-		goto out;
-	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
-	err = 0;
-	if (sk->sk_state == TCP_LISTEN)
-		goto out;
-	err = -EINVAL;
-	if (sk->sk_state != TCP_CLOSE)
-		goto out;
-
-	if (!inet_sk(sk)->inet_num) {
-		err = -EAGAIN;
-		if (xtcp_get_port(sk, 0))
-			goto out;
-		inet_sk(sk)->inet_sport = htons(inet_sk(sk)->inet_num);
-	}
-	err = xtcp_listen_start(sk);
-	if (err)
-		goto out;
-	sk->sk_ack_backlog = 0;
-	xtcp_set_state(sk, TCP_LISTEN);
-out:
-	release_sock(sk);
-	return err;
-}
-
-static long xtcp_wait_for_connect(struct sock *sk, long timeo)
-{
-	struct xtcp_sock *lxs = xtcp_sk(sk);
-	DEFINE_WAIT(wait);
-	int err;
-
-	for (;;) {
-		prepare_to_wait_exclusive(sk_sleep(sk), &wait,
-					  TASK_INTERRUPTIBLE);
-		release_sock(sk);
-		if (!READ_ONCE(lxs->accept_ready))
-			timeo = schedule_timeout(timeo);
-		sched_annotate_sleep();
-		lock_sock(sk);
-		err = 0;
-		if (READ_ONCE(lxs->accept_ready))
-			break;
-		err = -EINVAL;
-		if (sk->sk_state != TCP_LISTEN)
-			break;
-		err = sock_intr_errno(timeo);
-		if (signal_pending(current))
-			break;
-		err = -EAGAIN;
-		if (!timeo)
-			break;
-	}
-	finish_wait(sk_sleep(sk), &wait);
-	return err;
-}
-
-static struct sock *xtcp_accept(struct sock *sk, struct proto_accept_arg *arg)
-{
-	struct xtcp_sock *lxs = xtcp_sk(sk);
-	struct sock *child = NULL;
-	struct xtcp_sock *xs;
-	int err;
-
-	lock_sock(sk);
-	err = -EINVAL;
-	if (sk->sk_state != TCP_LISTEN)
-		goto out;
-
-	if (!READ_ONCE(lxs->accept_ready)) {
-		long timeo = sock_rcvtimeo(sk, arg->flags & O_NONBLOCK);
-
-		err = -EAGAIN;
-		if (!timeo)
-			goto out;
-		err = xtcp_wait_for_connect(sk, timeo);
-		if (err)
-			goto out;
-	}
-
-	/* Ready children sit behind the SYN_RCVD ones in arrival order. */
-	spin_lock_bh(&lxs->accept_lock);
-	list_for_each_entry(xs, &lxs->accept_list, accept_node) {
-		if (xs->inet.sk.sk_state != TCP_SYN_RECV) {
-			child = &xs->inet.sk;
-			list_del_init(&xs->accept_node);
-			lxs->accept_ready--;
-			break;
-		}
-	}
-	spin_unlock_bh(&lxs->accept_lock);
-	err = -EAGAIN;
-	if (!child)
-		goto out;
-
-	local_bh_disable();
-	bh_lock_sock(child);
-	xtcp_child_detach(child);
-	bh_unlock_sock(child);
-	local_bh_enable();
-	err = 0;
-out:
-	release_sock(sk);
-	arg->err = err;
-	return child;
-}
-
 /* Skip the FIN, if received: it is not a byte the user can read. */
 static u32 xtcp_inq(const struct sock *sk)
 {
@@ -937,7 +520,7 @@ static void xtcp_rcv_space_adjust(struct sock *sk)
 	if (sk->sk_userlocks & SOCK_RCVBUF_LOCK)
 		return;
 	want = min_t(u64, 4ULL * copied,
-		     READ_ONCE(xtcp_knobs(sk)->sysctl_rmem_max));
+		     xtcp_knob(sock_net(sk), XTCP_KNOB_RMEM_MAX));
 	if (want > READ_ONCE(sk->sk_rcvbuf))
 		WRITE_ONCE(sk->sk_rcvbuf, want);
 }
@@ -1267,34 +850,37 @@ static int xtcp_setsockopt(struct sock *sk, int level, int optname,
 		else
 			xs->user_mss = val;
 		break;
+	/* An option that overrides a knob takes the knob's range. */
 	case XTCP_KEEPIDLE:
-		if (val < 1 || val > 32767)
+		if (!xtcp_knob_valid(XTCP_KNOB_KEEPALIVE_TIME, val)) {
 			err = -EINVAL;
-		else
-			xs->keepidle = val;
-		if (!err)
-			xtcp_keepalive_reset(sk);
+			break;
+		}
+		xs->keepidle = val;
+		xtcp_keepalive_reset(sk);
 		break;
 	case XTCP_KEEPINTVL:
-		if (val < 1 || val > 32767)
+		if (!xtcp_knob_valid(XTCP_KNOB_KEEPALIVE_INTVL, val))
 			err = -EINVAL;
 		else
 			xs->keepintvl = val;
 		break;
 	case XTCP_KEEPCNT:
-		if (val < 1 || val > 127)
+		if (!xtcp_knob_valid(XTCP_KNOB_KEEPALIVE_PROBES, val))
 			err = -EINVAL;
 		else
 			xs->keepcnt = val;
 		break;
 	case XTCP_LINGER2:
-		if (val > 3600)
+		/* Negative: no FIN_WAIT_2 hold; 0: the knob. */
+		if (val > 0 && !xtcp_knob_valid(XTCP_KNOB_FIN_TIMEOUT, val))
 			err = -EINVAL;
 		else
 			xs->linger2 = val < 0 ? -1 : val;
 		break;
 	case XTCP_MSL:
-		if (val < 0 || val > 600000)
+		/* 0: the knob. */
+		if (val && !xtcp_knob_valid(XTCP_KNOB_MSL, val))
 			err = -EINVAL;
 		else
 			xs->msl = val;
@@ -1304,74 +890,6 @@ static int xtcp_setsockopt(struct sock *sk, int level, int optname,
 	}
 	release_sock(sk);
 	return err;
-}
-
-/**
- * xtcp_keepidle() - idle time before the first keepalive probe
- * @sk: the socket
- *
- * Context: any.
- * Return: seconds, the socket's option or the namespace's knob.
- */
-int xtcp_keepidle(const struct sock *sk)
-{
-	return READ_ONCE(xtcp_sk(sk)->keepidle) ?:
-	       READ_ONCE(xtcp_knobs(sk)->sysctl_keepalive_time);
-}
-
-/**
- * xtcp_keepintvl() - time between keepalive probes
- * @sk: the socket
- *
- * Context: any.
- * Return: seconds.
- */
-int xtcp_keepintvl(const struct sock *sk)
-{
-	return READ_ONCE(xtcp_sk(sk)->keepintvl) ?:
-	       READ_ONCE(xtcp_knobs(sk)->sysctl_keepalive_intvl);
-}
-
-/**
- * xtcp_keepcnt() - keepalive probes before giving up
- * @sk: the socket
- *
- * Context: any.
- * Return: a count.
- */
-int xtcp_keepcnt(const struct sock *sk)
-{
-	return READ_ONCE(xtcp_sk(sk)->keepcnt) ?:
-	       READ_ONCE(xtcp_knobs(sk)->sysctl_keepalive_probes);
-}
-
-/**
- * xtcp_msl() - the MSL that governs this socket's TIME_WAIT
- * @sk: the socket
- *
- * Context: any.
- * Return: milliseconds.
- */
-int xtcp_msl(const struct sock *sk)
-{
-	return READ_ONCE(xtcp_sk(sk)->msl) ?:
-	       READ_ONCE(xtcp_knobs(sk)->sysctl_msl);
-}
-
-/**
- * xtcp_fin_timeout() - lifetime of this socket's orphaned FIN_WAIT_2
- * @sk: the socket
- *
- * Context: any.
- * Return: seconds.
- */
-int xtcp_fin_timeout(const struct sock *sk)
-{
-	int linger2 = READ_ONCE(xtcp_sk(sk)->linger2);
-
-	if (linger2 > 0)
-		return linger2;
-	return READ_ONCE(xtcp_knobs(sk)->sysctl_fin_timeout);
 }
 
 static void xtcp_get_info(struct sock *sk, struct xtcp_info *info)
@@ -1503,7 +1021,7 @@ struct proto xtcp_prot = {
 	.setsockopt = xtcp_setsockopt,
 	.getsockopt = xtcp_getsockopt,
 	.keepalive = xtcp_keepalive,
-	.backlog_rcv = xtcp_v4_do_rcv,
+	.backlog_rcv = xtcp_do_rcv,
 	.release_cb = xtcp_release_cb,
 	.unhash = xtcp_unhash,
 	.get_port = xtcp_get_port,

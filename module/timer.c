@@ -31,7 +31,7 @@ static void xtcp_timeout_error(struct sock *sk)
 
 static void xtcp_retransmit_handler(struct sock *sk)
 {
-	struct xtcp_knobs *knobs = &xtcp_pernet(sock_net(sk))->knobs;
+	struct net *net = sock_net(sk);
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	if ((1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN))
@@ -45,7 +45,7 @@ static void xtcp_retransmit_handler(struct sock *sk)
 			return;
 		}
 		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
-		if (xs->probes_out >= READ_ONCE(knobs->sysctl_retries2)) {
+		if (xs->probes_out >= xtcp_knob(net, XTCP_KNOB_RETRIES2)) {
 			xtcp_timeout_error(sk);
 			return;
 		}
@@ -59,14 +59,14 @@ static void xtcp_retransmit_handler(struct sock *sk)
 
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
-		if (xs->retransmits >= READ_ONCE(knobs->sysctl_syn_retries)) {
+		if (xs->retransmits >= xtcp_knob(net, XTCP_KNOB_SYN_RETRIES)) {
 			xtcp_timeout_error(sk);
 			return;
 		}
 		break;
 	case TCP_SYN_RECV:
 		if (xs->retransmits >=
-		    READ_ONCE(knobs->sysctl_synack_retries)) {
+		    xtcp_knob(net, XTCP_KNOB_SYNACK_RETRIES)) {
 			if (xs->listener)
 				xtcp_child_abort(sk);
 			else
@@ -75,7 +75,7 @@ static void xtcp_retransmit_handler(struct sock *sk)
 		}
 		break;
 	default:
-		if (xs->retransmits >= READ_ONCE(knobs->sysctl_retries2)) {
+		if (xs->retransmits >= xtcp_knob(net, XTCP_KNOB_RETRIES2)) {
 			xtcp_timeout_error(sk);
 			return;
 		}

@@ -38,9 +38,14 @@ static const struct rhashtable_params xtcp_tw_params = {
 	.automatic_shrinking = true,
 };
 
-static unsigned int xtcp_tw_slot(__be16 port)
+/*
+ * RFC 6191: the ISN of a connection that takes over a TIME_WAIT 4-tuple
+ * lies a whole window above anything the old one sent, and is never 0
+ * (0 in the control block means "none").
+ */
+static u32 xtcp_tw_isn(const struct xtcp_tw *tw)
 {
-	return ntohs(port) & (XTCP_BHASH_SIZE - 1);
+	return tw->snd_nxt + 65535 + 2 ?: 1;
 }
 
 static void xtcp_tw_free_rcu(struct rcu_head *head)
@@ -129,9 +134,9 @@ void xtcp_time_wait(struct sock *sk)
 	spin_lock_bh(&xn->bind_lock);
 	if (xn->tw.dying)
 		goto out;
-	max = READ_ONCE(xn->knobs.sysctl_max_tw_buckets);
+	max = xtcp_knob(sock_net(sk), XTCP_KNOB_MAX_TW_BUCKETS);
 	if (xn->tw.count >= max) {
-		if (READ_ONCE(xn->knobs.sysctl_tw_overflow) !=
+		if (xtcp_knob(sock_net(sk), XTCP_KNOB_TW_OVERFLOW) !=
 		    XTCP_TW_OVERFLOW_EVICT_OLDEST || !xn->tw.count ||
 		    !max) {
 			XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWOVERFLOW);
@@ -165,7 +170,7 @@ void xtcp_time_wait(struct sock *sk)
 		goto out;
 	}
 	hlist_add_head(&tw->bind_node,
-		       &xn->tw.bhash[xtcp_tw_slot(tw->tuple.lport)]);
+		       &xn->tw.bhash[xtcp_port_slot(ntohs(tw->tuple.lport))]);
 	xn->tw.count++;
 	__xtcp_tw_schedule(xn, tw);
 out:
@@ -233,7 +238,7 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 	    (cb->seq == cb->end_seq || rst)) {
 		if (!rst) {
 			__xtcp_tw_reschedule(xn, tw);
-		} else if (!READ_ONCE(xn->knobs.sysctl_rfc1337)) {
+		} else if (!xtcp_knob(net, XTCP_KNOB_RFC1337)) {
 			XTCP_INC_STATS(net, XTCP_MIB_TWKILLEDBYRST);
 			__xtcp_tw_kill(xn, tw);
 		}
@@ -253,7 +258,7 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 		listener = xtcp_listener_lookup(net, t->laddr, t->lport,
 						inet_iif(skb));
 		if (listener) {
-			cb->tw_isn = tw->snd_nxt + 65535 + 2 ?: 1;
+			cb->tw_isn = xtcp_tw_isn(tw);
 			XTCP_INC_STATS(net, XTCP_MIB_TWRECYCLEDBYSYN);
 			__xtcp_tw_kill(xn, tw);
 			consumed = false;
@@ -295,35 +300,32 @@ out:
 int xtcp_tw_check_reuse(struct sock *sk)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
-	const struct inet_sock *inet = inet_sk(sk);
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct net *net = sock_net(sk);
 	struct xtcp_tuple t;
 	struct xtcp_tw *tw;
-	int reuse;
+	int reuse, delay;
 
 	lockdep_assert_held(&xn->bind_lock);
 
 	if (!xn->tw.count)
 		return 0;
-	t.laddr = inet->inet_saddr;
-	t.raddr = inet->inet_daddr;
-	t.lport = inet->inet_sport;
-	t.rport = inet->inet_dport;
+	xtcp_tuple_of_sk(sk, &t);
 	tw = rhashtable_lookup_fast(&xn->tw.hash, &t, xtcp_tw_params);
 	if (!tw)
 		return 0;
 
-	reuse = READ_ONCE(xn->knobs.sysctl_tw_reuse);
+	reuse = xtcp_knob(net, XTCP_KNOB_TW_REUSE);
 	if (reuse == XTCP_TW_REUSE_LOOPBACK)
 		reuse = ipv4_is_loopback(t.laddr) || ipv4_is_loopback(t.raddr);
+	delay = xtcp_knob(net, XTCP_KNOB_TW_REUSE_DELAY);
 	if (!reuse || !tw->ts_ok ||
-	    time_before(jiffies, tw->created +
-			msecs_to_jiffies(READ_ONCE(xn->knobs.sysctl_tw_reuse_delay))))
+	    time_before(jiffies, tw->created + msecs_to_jiffies(delay)))
 		return -EADDRNOTAVAIL;
 
-	xs->iss = tw->snd_nxt + 65535 + 2 ?: 1;
+	xs->iss = xtcp_tw_isn(tw);
 	xs->tw_reused = 1;
-	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWREUSED);
+	XTCP_INC_STATS(net, XTCP_MIB_TWREUSED);
 	__xtcp_tw_kill(xn, tw);
 	return 0;
 }
@@ -348,7 +350,7 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 
 	lockdep_assert_held(&xn->bind_lock);
 
-	hlist_for_each_entry(tw, &xn->tw.bhash[port & (XTCP_BHASH_SIZE - 1)],
+	hlist_for_each_entry(tw, &xn->tw.bhash[xtcp_port_slot(port)],
 			     bind_node) {
 		if (ntohs(tw->tuple.lport) != port)
 			continue;

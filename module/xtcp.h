@@ -33,6 +33,24 @@ struct xtcp_tuple {
 	__be16 rport;
 };
 
+/* The 4-tuple of a socket whose addresses and ports are set. */
+static inline void xtcp_tuple_of_sk(const struct sock *sk,
+				    struct xtcp_tuple *t)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	t->laddr = inet->inet_saddr;
+	t->raddr = inet->inet_daddr;
+	t->lport = inet->inet_sport;
+	t->rport = inet->inet_dport;
+}
+
+/* Slot of a local port in the port-indexed tables (bhash, lhash, TIME_WAIT). */
+static inline unsigned int xtcp_port_slot(u16 port)
+{
+	return port & (XTCP_BHASH_SIZE - 1);
+}
+
 /* Segment flags as in the TCP header's 13th byte. */
 #define XTCPHDR_FIN	0x01
 #define XTCPHDR_SYN	0x02
@@ -180,6 +198,8 @@ enum xtcp_timer_event {
  * @delack_timer: delayed ACK timer
  * @listener: for a passive child not yet accepted, its listener
  * @accept_node: link in the listener's @accept_list
+ * @acceptq_ready: on its listener's list, counted in @accept_ready rather
+ *	than @accept_pending (under the listener's @accept_lock)
  * @accept_lock: protects @accept_list and @accept_node of children
  * @accept_list: children of a listener, SYN_RCVD and established
  * @accept_ready: children on @accept_list ready for accept()
@@ -265,6 +285,7 @@ struct xtcp_sock {
 
 	struct sock *listener;
 	struct list_head accept_node;
+	bool acceptq_ready;
 	spinlock_t accept_lock;		/* see "Locking" above */
 	struct list_head accept_list;
 	u32 accept_ready;
@@ -289,50 +310,39 @@ static inline u32 xtcp_ts_now(const struct xtcp_sock *xs)
 	return xtcp_clock_ms() + xs->ts_off;
 }
 
+/* The knobs of net.xtcp (Documentation/xtcp-sysctl.rst, sysctl.c). */
+enum xtcp_knob_id {
+	XTCP_KNOB_MSL,			/* ms; TIME_WAIT lasts twice this */
+	XTCP_KNOB_MAX_TW_BUCKETS,	/* cap on TIME_WAIT entries */
+	XTCP_KNOB_TW_OVERFLOW,		/* enum xtcp_tw_overflow */
+	XTCP_KNOB_TW_REUSE,		/* enum xtcp_tw_reuse */
+	XTCP_KNOB_TW_REUSE_DELAY,	/* ms, minimum age of a reused entry */
+	XTCP_KNOB_RFC1337,		/* 1: ignore RST in TIME_WAIT */
+	XTCP_KNOB_FIN_TIMEOUT,		/* s, orphaned FIN_WAIT_2 lifetime */
+	XTCP_KNOB_KEEPALIVE_TIME,	/* s, idle time before probes */
+	XTCP_KNOB_KEEPALIVE_INTVL,	/* s, between probes */
+	XTCP_KNOB_KEEPALIVE_PROBES,	/* unanswered probes before reset */
+	XTCP_KNOB_TIMESTAMPS,		/* offer RFC 7323 timestamps */
+	XTCP_KNOB_SYN_RETRIES,		/* SYN retransmissions */
+	XTCP_KNOB_SYNACK_RETRIES,	/* SYN-ACK retransmissions */
+	XTCP_KNOB_RETRIES2,		/* data retransmissions */
+	XTCP_KNOB_RTO_MIN,		/* ms, lower bound of the RTO */
+	XTCP_KNOB_MAX_SYN_BACKLOG,	/* half-open connections per listener */
+	XTCP_KNOB_RMEM_DEFAULT,		/* bytes, receive buffer of a socket */
+	XTCP_KNOB_RMEM_MAX,		/* bytes, receive buffer growth limit */
+	XTCP_KNOB_WMEM_DEFAULT,		/* bytes, send buffer of a socket */
+	XTCP_KNOB_WMEM_MAX,		/* bytes, send buffer growth limit */
+	__XTCP_KNOB_MAX
+};
+
 /**
  * struct xtcp_knobs - the sysctls of one network namespace
- * @sysctl_msl: maximum segment lifetime, ms; TIME_WAIT lasts twice this
- * @sysctl_max_tw_buckets: cap on TIME_WAIT entries
- * @sysctl_tw_overflow: policy when the cap is reached (enum xtcp_tw_overflow)
- * @sysctl_tw_reuse: TIME_WAIT reuse on connect (enum xtcp_tw_reuse)
- * @sysctl_tw_reuse_delay: minimum age of a reusable TIME_WAIT entry, ms
- * @sysctl_rfc1337: ignore RST in TIME_WAIT when 1
- * @sysctl_fin_timeout: lifetime of an orphaned FIN_WAIT_2 socket, s
- * @sysctl_keepalive_time: idle time before the first keepalive probe, s
- * @sysctl_keepalive_intvl: time between keepalive probes, s
- * @sysctl_keepalive_probes: unanswered probes before the connection is dropped
- * @sysctl_timestamps: offer RFC 7323 timestamps on active opens
- * @sysctl_syn_retries: SYN retransmissions before connect() gives up
- * @sysctl_synack_retries: SYN-ACK retransmissions before a passive
- *	open is dropped
- * @sysctl_retries2: data retransmissions before the connection is dropped
- * @sysctl_rto_min: lower bound of the retransmission timeout, ms
- * @sysctl_max_syn_backlog: half-open connections per listener
- *
- * Each is an int so that proc_dointvec_minmax() can validate it; readers
- * on fast paths use READ_ONCE() because writers do not lock.
+ * @val: one int per enum xtcp_knob_id, so that proc_dointvec_minmax()
+ *	can validate it; read only through xtcp_knob() and the per-socket
+ *	accessors of sysctl.c
  */
 struct xtcp_knobs {
-	int sysctl_msl;
-	int sysctl_max_tw_buckets;
-	int sysctl_tw_overflow;
-	int sysctl_tw_reuse;
-	int sysctl_tw_reuse_delay;
-	int sysctl_rfc1337;
-	int sysctl_fin_timeout;
-	int sysctl_keepalive_time;
-	int sysctl_keepalive_intvl;
-	int sysctl_keepalive_probes;
-	int sysctl_timestamps;
-	int sysctl_syn_retries;
-	int sysctl_synack_retries;
-	int sysctl_retries2;
-	int sysctl_rto_min;
-	int sysctl_max_syn_backlog;
-	int sysctl_rmem_default;
-	int sysctl_rmem_max;
-	int sysctl_wmem_default;
-	int sysctl_wmem_max;
+	int val[__XTCP_KNOB_MAX];
 };
 
 enum xtcp_tw_overflow {
@@ -448,28 +458,49 @@ extern int xtcp_protocol;
 /* ipv4.c */
 int xtcp_v4_init(void);
 void xtcp_v4_exit(void);
+int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb);
+int xtcp_v4_child_route(struct sock *child);
+int xtcp_v4_rcv(struct sk_buff *skb);
+void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
+			u32 ack, u8 flags, u16 win,
+			const struct xtcp_opts *opts);
+void xtcp_v4_send_reset(struct net *net, struct sk_buff *in);
 
 /* proto.c */
 extern struct proto xtcp_prot;
 extern const struct proto_ops xtcp_stream_ops;
+void __xtcp_set_state(struct sock *sk, int state, bool attempt);
 void xtcp_set_state(struct sock *sk, int state);
 void xtcp_sync_mss(struct sock *sk, u32 peer_mss);
+void xtcp_set_advmss(struct sock *sk);
+void xtcp_init_conn(struct sock *sk);
+u32 xtcp_initial_rcv_wnd(const struct sock *sk);
+int xtcp_connect(struct sock *sk);
 void xtcp_done(struct sock *sk);
 void xtcp_reset(struct sock *sk);
-void xtcp_child_abort(struct sock *sk);
+
+/* listen.c */
+int xtcp_listen(struct socket *sock, int backlog);
+struct sock *xtcp_accept(struct sock *sk, struct proto_accept_arg *arg);
+void xtcp_listen_end(struct sock *sk);
+void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
+		     const struct xtcp_opts *opts);
 void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 		       const struct xtcp_opts *opts);
-int xtcp_keepidle(const struct sock *sk);
-int xtcp_keepintvl(const struct sock *sk);
-int xtcp_keepcnt(const struct sock *sk);
-int xtcp_msl(const struct sock *sk);
-int xtcp_fin_timeout(const struct sock *sk);
+void xtcp_child_ready(struct sock *sk);
+void xtcp_child_abort(struct sock *sk);
 
 /* input.c */
-int xtcp_v4_rcv(struct sk_buff *skb);
-int xtcp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+enum skb_drop_reason xtcp_rcv_check_header(struct sk_buff *skb);
+enum skb_drop_reason xtcp_rcv_prepare(struct sk_buff *skb);
+enum skb_drop_reason xtcp_rcv_sock(struct sock *sk, struct sk_buff *skb);
+int xtcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 			    const struct xtcp_opts *opts);
+void xtcp_init_rcv_seq(struct sock *sk, u32 irs);
+void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts);
 void xtcp_schedule_ack(struct sock *sk, bool quick);
 void xtcp_ack_sent(struct sock *sk);
 
@@ -485,10 +516,9 @@ void xtcp_send_fin(struct sock *sk);
 void xtcp_send_ack(struct sock *sk);
 void xtcp_send_probe(struct sock *sk);
 void xtcp_send_active_reset(struct sock *sk, gfp_t gfp);
-void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			u32 ack, u8 flags, u16 win,
-			const struct xtcp_opts *opts);
-void xtcp_v4_send_reset(struct net *net, struct sk_buff *in);
+struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
+				__be16 dport, u32 seq, u32 ack, u8 flags,
+				u16 window, const struct xtcp_opts *opts);
 
 /* options.c */
 int xtcp_parse_options(const struct tcphdr *th, bool syn,
@@ -541,6 +571,13 @@ int xtcp_tw_show(struct seq_file *seq, struct net *net, int sl,
 			     const struct xtcp_tw *tw, long ms_left));
 
 /* sysctl.c */
+int xtcp_knob(const struct net *net, enum xtcp_knob_id id);
+bool xtcp_knob_valid(enum xtcp_knob_id id, int val);
+int xtcp_keepidle(const struct sock *sk);
+int xtcp_keepintvl(const struct sock *sk);
+int xtcp_keepcnt(const struct sock *sk);
+int xtcp_msl(const struct sock *sk);
+int xtcp_fin_timeout(const struct sock *sk);
 void xtcp_knobs_init(struct xtcp_knobs *knobs);
 int xtcp_sysctl_net_init(struct net *net);
 void xtcp_sysctl_net_exit(struct net *net);

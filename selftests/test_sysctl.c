@@ -86,20 +86,24 @@ FIXTURE_VARIANT_ADD(knob, max_syn_backlog) {
 	.name = "max_syn_backlog", .def = 1024, .min = 1, .max = 65535,
 };
 
+/*
+ * rmem_default <= rmem_max and wmem_default <= wmem_max: with the other
+ * knob of the pair at its default, the range ends at that default.
+ */
 FIXTURE_VARIANT_ADD(knob, rmem_default) {
-	.name = "rmem_default", .def = 131072, .min = 4096, .max = 1 << 30,
+	.name = "rmem_default", .def = 131072, .min = 4096, .max = 6291456,
 };
 
 FIXTURE_VARIANT_ADD(knob, rmem_max) {
-	.name = "rmem_max", .def = 6291456, .min = 4096, .max = 1 << 30,
+	.name = "rmem_max", .def = 6291456, .min = 131072, .max = 1 << 30,
 };
 
 FIXTURE_VARIANT_ADD(knob, wmem_default) {
-	.name = "wmem_default", .def = 16384, .min = 4096, .max = 1 << 30,
+	.name = "wmem_default", .def = 16384, .min = 4096, .max = 4194304,
 };
 
 FIXTURE_VARIANT_ADD(knob, wmem_max) {
-	.name = "wmem_max", .def = 4194304, .min = 4096, .max = 1 << 30,
+	.name = "wmem_max", .def = 4194304, .min = 16384, .max = 1 << 30,
 };
 
 FIXTURE_SETUP(knob)
@@ -226,6 +230,63 @@ TEST_F(knob, unprivileged_read_only)
 	EXPECT_EQ(0, child_status(pid));
 	ASSERT_EQ(0, xtcp_sysctl_get(variant->name, &val));
 	EXPECT_EQ(self->saved, val);
+}
+
+/* Each pair of buffer knobs bounds itself: default <= max, both ways. */
+FIXTURE(pair) {
+	long saved[2];
+};
+
+FIXTURE_VARIANT(pair) {
+	const char *def;	/* the knob whose upper bound is @max */
+	const char *max;
+	long limit;		/* the absolute upper bound of both */
+};
+
+FIXTURE_VARIANT_ADD(pair, rmem) {
+	.def = "rmem_default", .max = "rmem_max", .limit = 1 << 30,
+};
+
+FIXTURE_VARIANT_ADD(pair, wmem) {
+	.def = "wmem_default", .max = "wmem_max", .limit = 1 << 30,
+};
+
+FIXTURE_SETUP(pair)
+{
+	ASSERT_EQ(0, xtcp_sysctl_get(variant->def, &self->saved[0]));
+	ASSERT_EQ(0, xtcp_sysctl_get(variant->max, &self->saved[1]));
+}
+
+FIXTURE_TEARDOWN(pair)
+{
+	/* Lower the default first, so that every step stays valid. */
+	EXPECT_EQ(0, xtcp_sysctl_set(variant->def, 4096));
+	EXPECT_EQ(0, xtcp_sysctl_set(variant->max, self->saved[1]));
+	EXPECT_EQ(0, xtcp_sysctl_set(variant->def, self->saved[0]));
+}
+
+TEST_F(pair, default_never_above_max)
+{
+	long d, m;
+
+	/* The max cannot go below the default: lower that first. */
+	EXPECT_EQ(-EINVAL, xtcp_sysctl_set(variant->max, 4096));
+	ASSERT_EQ(0, xtcp_sysctl_set(variant->def, 4096));
+	ASSERT_EQ(0, xtcp_sysctl_set(variant->max, 65536));
+	/* Above the max: refused, both unchanged. */
+	EXPECT_EQ(-EINVAL, xtcp_sysctl_set(variant->def, 65537));
+	/* Equal: allowed. */
+	EXPECT_EQ(0, xtcp_sysctl_set(variant->def, 65536));
+	/* The max cannot go below the default now... */
+	EXPECT_EQ(-EINVAL, xtcp_sysctl_set(variant->max, 65535));
+	ASSERT_EQ(0, xtcp_sysctl_get(variant->def, &d));
+	ASSERT_EQ(0, xtcp_sysctl_get(variant->max, &m));
+	EXPECT_EQ(65536, d);
+	EXPECT_EQ(65536, m);
+	/* ...and raising the max lets the default follow to the limit. */
+	EXPECT_EQ(0, xtcp_sysctl_set(variant->max, variant->limit));
+	EXPECT_EQ(0, xtcp_sysctl_set(variant->def, variant->limit));
+	EXPECT_EQ(-EINVAL, xtcp_sysctl_set(variant->max, variant->limit + 1));
 }
 
 TEST_HARNESS_MAIN
