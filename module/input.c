@@ -49,56 +49,6 @@ static void xtcp_challenge_ack(struct sock *sk)
 		xtcp_send_ack(sk);
 }
 
-/**
- * xtcp_schedule_ack() - note that the peer is owed an ACK
- * @sk: the socket
- * @quick: send it when the current segment is processed, not delayed
- *
- * A first segment starts the delayed-ACK timer; a second one is owed an
- * ACK at once (RFC 5681 4.2). But if the data waiting to be read has
- * grown since our last ACK, that ACK would announce a smaller window
- * than the last: the application has yet to read, and its read sends
- * the ACK with the full window (xtcp_cleanup_rbuf()). So does Linux TCP.
- * Answering each pair of segments at once instead lets a sender's Nagle
- * test pass with a partial segment every other time.
- *
- * Context: socket locked.
- */
-void xtcp_schedule_ack(struct sock *sk, bool quick)
-{
-	struct xtcp_sock *xs = xtcp_sk(sk);
-
-	if (quick) {
-		xs->ack_quick = 1;
-	} else if (xs->ack_pending) {
-		if (xtcp_free_window(sk) >= xs->rcv_wnd)
-			xs->ack_quick = 1;
-		else
-			xs->ack_deferred = 1;
-	} else if (!timer_pending(&xs->delack_timer)) {
-		sk_reset_timer(sk, &xs->delack_timer,
-			       jiffies + XTCP_DELACK_MAX);
-	}
-	xs->ack_pending = 1;
-}
-
-/**
- * xtcp_ack_sent() - an ACK of rcv_nxt left; nothing is owed any more
- * @sk: the socket
- *
- * Context: socket locked.
- */
-void xtcp_ack_sent(struct sock *sk)
-{
-	struct xtcp_sock *xs = xtcp_sk(sk);
-
-	xs->ack_pending = 0;
-	xs->ack_quick = 0;
-	xs->ack_deferred = 0;
-	if (timer_pending(&xs->delack_timer))
-		sk_stop_timer(sk, &xs->delack_timer);
-}
-
 static void xtcp_rtt_sample(struct sock *sk, long rtt_us)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -232,7 +182,7 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 
 	if (xtcp_after(ack, xs->snd_nxt)) {
 		/* Acknowledges something not yet sent. */
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 		return false;
 	}
 	if (xtcp_before(ack, xs->snd_una - xs->max_window)) {
@@ -299,10 +249,7 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 			xtcp_cong_on_ack(xs, acked);
 		}
 
-		if (xs->packets_out)
-			xtcp_rearm_rto(sk);
-		else if (!xs->send_head)
-			sk_stop_timer(sk, &xs->retransmit_timer);
+		xtcp_timers_data_acked(sk);
 		if (acked)
 			xtcp_new_space(sk);
 	} else if (ack == xs->snd_una && xs->packets_out &&
@@ -316,9 +263,8 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 			xtcp_enter_recovery(sk);
 	}
 
-	if (window_changed && xs->snd_wnd && xs->send_head &&
-	    !xs->packets_out)
-		sk_stop_timer(sk, &xs->retransmit_timer);
+	if (window_changed && xs->snd_wnd)
+		xtcp_timers_window_opened(sk);
 	return true;
 }
 
@@ -334,7 +280,7 @@ static void xtcp_fin(struct sock *sk)
 {
 	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
 	sock_set_flag(sk, SOCK_DONE);
-	xtcp_schedule_ack(sk, true);
+	xtcp_timers_ack_owed(sk, true);
 
 	switch (sk->sk_state) {
 	case TCP_SYN_RECV:
@@ -469,21 +415,21 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
 	    skb->len) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 
 	if (!xtcp_after(cb->end_seq, xs->rcv_nxt)) {
 		/* Entirely old: a retransmission; tell the peer again. */
 		kfree_skb(skb);
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 
 	if (xtcp_after(cb->seq, xs->rcv_nxt)) {
 		/* A hole: keep it, and send a duplicate ACK at once. */
 		xtcp_ofo_insert(sk, skb);
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 
@@ -495,9 +441,9 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		return;
 	if (!skb_queue_empty(&xs->out_of_order_queue)) {
 		xtcp_ofo_drain(sk);
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 	} else {
-		xtcp_schedule_ack(sk, false);
+		xtcp_timers_ack_owed(sk, false);
 	}
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_data_ready(sk);
@@ -518,7 +464,7 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 static void xtcp_dupack(struct sock *sk, u32 len)
 {
 	if (!len && xtcp_oow_rate_limited(sk)) {
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 	xtcp_send_ack(sk);
@@ -599,7 +545,7 @@ static void xtcp_established(struct sock *sk)
 	xtcp_sk(sk)->rcv_tstamp = jiffies;
 	/* Room for the initial window at once, as tcp_init_buffer_space(). */
 	xtcp_sndbuf_expand(sk);
-	xtcp_keepalive_reset(sk);
+	xtcp_timers_established(sk);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
 		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
@@ -617,16 +563,8 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 	/* First: the ACK must cover our SYN and nothing more. */
 	if (ack && (!xtcp_after(cb->ack_seq, xs->iss) ||
 		    xtcp_after(cb->ack_seq, xs->snd_nxt))) {
-		/*
-		 * Most likely the previous connection on this 4-tuple: a
-		 * peer still in LAST_ACK resends its FIN, which our RST
-		 * ends. The SYN it ignored goes again at once rather than
-		 * after the initial RTO; only before the first resend, so
-		 * that forged ACKs gain nothing (as Linux TCP).
-		 */
-		if (!xs->retransmits)
-			sk_reset_timer(sk, &xs->retransmit_timer,
-				       jiffies + XTCP_TIMEOUT_MIN);
+		/* Likely the previous connection on this 4-tuple. */
+		xtcp_timers_syn_stale_ack(sk);
 		if (!(cb->flags & XTCPHDR_RST))
 			xtcp_v4_send_reset(sock_net(sk), skb);
 		goto drop;
@@ -659,7 +597,7 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 			xtcp_rtt_sample(sk, rtt_us);
 		xs->retransmits = 0;
 		xs->backoff = 0;
-		sk_stop_timer(sk, &xs->retransmit_timer);
+		xtcp_timers_syn_acked(sk);
 		xtcp_established(sk);
 		/* Data in the SYN-ACK is not taken; the peer resends it. */
 		xtcp_send_ack(sk);
@@ -804,7 +742,7 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 			WRITE_ONCE(sk->sk_shutdown,
 				   sk->sk_shutdown | SEND_SHUTDOWN);
 			if (sock_flag(sk, SOCK_DEAD))
-				xtcp_fin_wait2_start(sk);
+				xtcp_timers_orphan_fin_wait2(sk);
 			else
 				sk->sk_state_change(sk);
 		}
@@ -845,7 +783,7 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 		 * a retransmitted FIN still wants its ACK.
 		 */
 		if (cb->flags & XTCPHDR_FIN)
-			xtcp_schedule_ack(sk, true);
+			xtcp_timers_ack_owed(sk, true);
 		break;
 	}
 

@@ -215,7 +215,7 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	xtcp_set_csum(sk, skb, payload_summed);
 
 	if (cb->flags & XTCPHDR_ACK)
-		xtcp_ack_sent(sk);
+		xtcp_timers_ack_sent(sk);
 
 	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
 	skb_set_owner_w(skb, sk);
@@ -295,25 +295,6 @@ void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb)
 	cb->seq = xtcp_sk(sk)->write_seq;
 	cb->end_seq = cb->seq + skb->len;
 	xtcp_queue_skb(sk, skb);
-}
-
-static unsigned long xtcp_rto(const struct xtcp_sock *xs)
-{
-	return min_t(unsigned long, (unsigned long)xs->rto << xs->backoff,
-		     XTCP_RTO_MAX);
-}
-
-/**
- * xtcp_rearm_rto() - restart the retransmission timer (RFC 6298 5.3)
- * @sk: the socket
- *
- * Context: socket locked.
- */
-void xtcp_rearm_rto(struct sock *sk)
-{
-	struct xtcp_sock *xs = xtcp_sk(sk);
-
-	sk_reset_timer(sk, &xs->retransmit_timer, jiffies + xtcp_rto(xs));
 }
 
 static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
@@ -411,10 +392,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 			break;
 		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
 		    !(cb->flags & XTCPHDR_SYN) && !xtcp_fit_window(sk, skb)) {
-			/* Zero window: the retransmit timer probes it. */
-			if (!xs->packets_out &&
-			    !timer_pending(&xs->retransmit_timer))
-				xtcp_rearm_rto(sk);
+			xtcp_timers_window_closed(sk);
 			break;
 		}
 		if (!force_push && xtcp_nagle_holds(sk, skb))
@@ -428,8 +406,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 		xs->packets_out++;
 		xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 				NULL : skb->next;
-		if (!timer_pending(&xs->retransmit_timer))
-			xtcp_rearm_rto(sk);
+		xtcp_timers_data_sent(sk);
 	}
 }
 
@@ -542,7 +519,7 @@ void xtcp_send_ack(struct sock *sk)
 	skb = xtcp_alloc_skb(sk, false, GFP_ATOMIC);
 	if (!skb) {
 		/* Try again from the delayed ACK timer. */
-		xtcp_schedule_ack(sk, true);
+		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 	XTCP_SKB_CB(skb)->seq = xs->snd_nxt;

@@ -243,7 +243,7 @@ void xtcp_init_conn(struct sock *sk)
 	INIT_LIST_HEAD(&xs->accept_list);
 	spin_lock_init(&xs->accept_lock);
 	xs->deferred = 0;
-	xtcp_init_timers(sk);
+	xtcp_timers_init(sk);
 	xtcp_reset_conn(sk);
 }
 
@@ -299,7 +299,7 @@ static void xtcp_purge_queues(struct sock *sk)
 void xtcp_done(struct sock *sk)
 {
 	xtcp_set_state(sk, TCP_CLOSE);
-	xtcp_clear_timers(sk);
+	xtcp_timers_stop(sk);
 	xtcp_ehash_remove(sk);
 	xtcp_purge_queues(sk);
 	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK) ||
@@ -441,7 +441,7 @@ adjudge:
 	sock_orphan(sk);
 
 	if (sk->sk_state == TCP_FIN_WAIT2)
-		xtcp_fin_wait2_start(sk);
+		xtcp_timers_orphan_fin_wait2(sk);
 	if (sk->sk_state == TCP_CLOSE)
 		xtcp_done(sk);
 
@@ -534,7 +534,7 @@ static void xtcp_cleanup_rbuf(struct sock *sk, int copied)
 			     (TCPF_ESTABLISHED | TCPF_FIN_WAIT1 |
 			      TCPF_FIN_WAIT2)))
 		return;
-	/* The data path left its ACK to us (xtcp_schedule_ack()). */
+	/* The data path left its ACK to us (xtcp_timers_ack_owed()). */
 	if (xs->ack_deferred) {
 		xtcp_send_ack(sk);
 		return;
@@ -857,7 +857,7 @@ static int xtcp_setsockopt(struct sock *sk, int level, int optname,
 			break;
 		}
 		xs->keepidle = val;
-		xtcp_keepalive_reset(sk);
+		xtcp_timers_keepalive_changed(sk);
 		break;
 	case XTCP_KEEPINTVL:
 		if (!xtcp_knob_valid(XTCP_KNOB_KEEPALIVE_INTVL, val))
@@ -986,7 +986,7 @@ static int xtcp_getsockopt(struct sock *sk, int level, int optname,
 
 static void xtcp_destroy_sock(struct sock *sk)
 {
-	xtcp_clear_timers(sk);
+	xtcp_timers_stop(sk);
 	xtcp_purge_queues(sk);
 }
 
@@ -998,10 +998,10 @@ static void xtcp_unhash(struct sock *sk)
 static void xtcp_keepalive(struct sock *sk, int valbool)
 {
 	/* sk_setsockopt() calls this before it sets SOCK_KEEPOPEN, and
-	 * xtcp_keepalive_reset() goes by the flag: set it first.
+	 * xtcp_timers_keepalive_changed() goes by the flag: set it first.
 	 */
 	sock_valbool_flag(sk, SOCK_KEEPOPEN, valbool);
-	xtcp_keepalive_reset(sk);
+	xtcp_timers_keepalive_changed(sk);
 }
 
 struct proto xtcp_prot = {

@@ -10,6 +10,12 @@
  *
  * TIME_WAIT has no per-socket timer: see timewait.c.
  *
+ * No other file arms or stops them: the rest of the module tells this
+ * one what happened through the xtcp_timers_*() hooks below, named after
+ * events (data sent, data acknowledged, window closed, ACK owed...), and
+ * the hooks decide what that means for each timer, as WireGuard's
+ * timers.c does.
+ *
  * A pending timer holds a socket reference (sk_reset_timer()). A timer
  * that finds the socket owned by the user does not wait: it records the
  * event in xs->deferred, with a reference, and xtcp_release_cb() runs it
@@ -20,6 +26,20 @@
 #include <net/sock.h>
 
 #include "xtcp.h"
+
+static unsigned long xtcp_rto(const struct xtcp_sock *xs)
+{
+	return min_t(unsigned long, (unsigned long)xs->rto << xs->backoff,
+		     XTCP_RTO_MAX);
+}
+
+/* Restart the retransmission timer (RFC 6298 5.3). */
+static void xtcp_rearm_rto(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	sk_reset_timer(sk, &xs->retransmit_timer, jiffies + xtcp_rto(xs));
+}
 
 static void xtcp_timeout_error(struct sock *sk)
 {
@@ -211,12 +231,12 @@ void xtcp_release_cb(struct sock *sk)
 }
 
 /**
- * xtcp_init_timers() - set up the timers of a new socket or child
+ * xtcp_timers_init() - set up the timers of a new socket or child
  * @sk: the socket
  *
  * Context: socket not yet visible to anyone else.
  */
-void xtcp_init_timers(struct sock *sk)
+void xtcp_timers_init(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
@@ -226,12 +246,12 @@ void xtcp_init_timers(struct sock *sk)
 }
 
 /**
- * xtcp_clear_timers() - stop every timer of a socket
+ * xtcp_timers_stop() - the connection is over: stop every timer
  * @sk: the socket
  *
  * Context: socket locked.
  */
-void xtcp_clear_timers(struct sock *sk)
+void xtcp_timers_stop(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
@@ -241,12 +261,12 @@ void xtcp_clear_timers(struct sock *sk)
 }
 
 /**
- * xtcp_keepalive_reset() - (re)start or stop keepalive after a change
+ * xtcp_timers_keepalive_changed() - SO_KEEPALIVE or the idle time changed
  * @sk: the socket
  *
  * Context: socket locked.
  */
-void xtcp_keepalive_reset(struct sock *sk)
+void xtcp_timers_keepalive_changed(struct sock *sk)
 {
 	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD))
 		return;		/* sk_timer counts fin_timeout */
@@ -259,14 +279,14 @@ void xtcp_keepalive_reset(struct sock *sk)
 }
 
 /**
- * xtcp_fin_wait2_start() - bound the life of an orphaned FIN_WAIT_2
+ * xtcp_timers_orphan_fin_wait2() - bound the life of an orphaned FIN_WAIT_2
  * @sk: the orphan
  *
  * XTCP_LINGER2 < 0 means no FIN_WAIT_2 at all: reset at once.
  *
  * Context: socket locked.
  */
-void xtcp_fin_wait2_start(struct sock *sk)
+void xtcp_timers_orphan_fin_wait2(struct sock *sk)
 {
 	if (READ_ONCE(xtcp_sk(sk)->linger2) < 0) {
 		xtcp_send_active_reset(sk, GFP_ATOMIC);
@@ -275,4 +295,163 @@ void xtcp_fin_wait2_start(struct sock *sk)
 	}
 	sk_reset_timer(sk, &sk->sk_timer,
 		       jiffies + xtcp_fin_timeout(sk) * HZ);
+}
+
+/**
+ * xtcp_timers_ack_owed() - the peer is owed an ACK
+ * @sk: the socket
+ * @quick: send it when the current segment is processed, not delayed
+ *
+ * A first segment starts the delayed-ACK timer; a second one is owed an
+ * ACK at once (RFC 5681 4.2). But if the data waiting to be read has
+ * grown since our last ACK, that ACK would announce a smaller window
+ * than the last: the application has yet to read, and its read sends
+ * the ACK with the full window (xtcp_cleanup_rbuf()). So does Linux TCP.
+ * Answering each pair of segments at once instead lets a sender's Nagle
+ * test pass with a partial segment every other time.
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_ack_owed(struct sock *sk, bool quick)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (quick) {
+		xs->ack_quick = 1;
+	} else if (xs->ack_pending) {
+		if (xtcp_free_window(sk) >= xs->rcv_wnd)
+			xs->ack_quick = 1;
+		else
+			xs->ack_deferred = 1;
+	} else if (!timer_pending(&xs->delack_timer)) {
+		sk_reset_timer(sk, &xs->delack_timer,
+			       jiffies + XTCP_DELACK_MAX);
+	}
+	xs->ack_pending = 1;
+}
+
+/**
+ * xtcp_timers_ack_sent() - an ACK of rcv_nxt left; nothing is owed any more
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_ack_sent(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xs->ack_pending = 0;
+	xs->ack_quick = 0;
+	xs->ack_deferred = 0;
+	if (timer_pending(&xs->delack_timer))
+		sk_stop_timer(sk, &xs->delack_timer);
+}
+
+/**
+ * xtcp_timers_established() - the handshake completed
+ * @sk: the socket, now ESTABLISHED
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_established(struct sock *sk)
+{
+	xtcp_timers_keepalive_changed(sk);
+}
+
+/**
+ * xtcp_timers_syn_acked() - the peer acknowledged our SYN
+ * @sk: the socket, leaving SYN_SENT
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_syn_acked(struct sock *sk)
+{
+	sk_stop_timer(sk, &xtcp_sk(sk)->retransmit_timer);
+}
+
+/**
+ * xtcp_timers_syn_stale_ack() - SYN_SENT got an ACK that is not for our SYN
+ * @sk: the socket in SYN_SENT
+ *
+ * Most likely the previous connection on this 4-tuple: a peer still in
+ * LAST_ACK resends its FIN, which our RST ends. The SYN it ignored goes
+ * again at once rather than after the initial RTO; only before the first
+ * resend, so that forged ACKs gain nothing (as Linux TCP).
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_syn_stale_ack(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!xs->retransmits)
+		sk_reset_timer(sk, &xs->retransmit_timer,
+			       jiffies + XTCP_TIMEOUT_MIN);
+}
+
+/**
+ * xtcp_timers_data_sent() - a segment from the write queue left
+ * @sk: the socket
+ *
+ * Starts the RTO unless it runs already (RFC 6298 5.1).
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_data_sent(struct sock *sk)
+{
+	if (!timer_pending(&xtcp_sk(sk)->retransmit_timer))
+		xtcp_rearm_rto(sk);
+}
+
+/**
+ * xtcp_timers_data_acked() - an ACK advanced SND.UNA
+ * @sk: the socket
+ *
+ * The RTO restarts for what is still in flight (RFC 6298 5.3), or stops
+ * when nothing is (5.2); with unsent data left the timer stays, as the
+ * persist timer.
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_data_acked(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (xs->packets_out)
+		xtcp_rearm_rto(sk);
+	else if (!xs->send_head)
+		sk_stop_timer(sk, &xs->retransmit_timer);
+}
+
+/**
+ * xtcp_timers_window_closed() - data waits for a window the peer closed
+ * @sk: the socket
+ *
+ * With nothing in flight, the retransmit timer becomes the persist timer
+ * and probes the window (RFC 9293 3.8.6.1).
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_window_closed(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!xs->packets_out && !timer_pending(&xs->retransmit_timer))
+		xtcp_rearm_rto(sk);
+}
+
+/**
+ * xtcp_timers_window_opened() - the peer announced a new, open window
+ * @sk: the socket
+ *
+ * A persist timer waiting to probe is no longer needed.
+ *
+ * Context: socket locked.
+ */
+void xtcp_timers_window_opened(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (xs->send_head && !xs->packets_out)
+		sk_stop_timer(sk, &xs->retransmit_timer);
 }

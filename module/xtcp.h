@@ -181,7 +181,7 @@ enum xtcp_timer_event {
  * @ack_pending: an ACK is owed to the peer
  * @ack_quick: the owed ACK must not be delayed
  * @ack_deferred: the owed ACK is due, but the reader will send it with
- *	the window its read opens (xtcp_schedule_ack())
+ *	the window its read opens (xtcp_timers_ack_owed())
  * @probes_out: keepalive or zero-window probes without answer
  * @keepidle: XTCP_KEEPIDLE, s, 0 for the sysctl
  * @keepintvl: XTCP_KEEPINTVL, s, 0 for the sysctl
@@ -501,14 +501,11 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 			    const struct xtcp_opts *opts);
 void xtcp_init_rcv_seq(struct sock *sk, u32 irs);
 void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts);
-void xtcp_schedule_ack(struct sock *sk, bool quick);
-void xtcp_ack_sent(struct sock *sk);
 
 /* output.c */
 struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 u32 xtcp_free_window(const struct sock *sk);
-void xtcp_rearm_rto(struct sock *sk);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
 int xtcp_retransmit_head(struct sock *sk);
 int xtcp_send_syn(struct sock *sk);
@@ -527,11 +524,20 @@ unsigned int xtcp_options_size(const struct xtcp_opts *opts);
 void xtcp_write_options(__be32 *ptr, const struct xtcp_opts *opts);
 
 /* timer.c */
-void xtcp_init_timers(struct sock *sk);
-void xtcp_clear_timers(struct sock *sk);
+void xtcp_timers_init(struct sock *sk);
+void xtcp_timers_stop(struct sock *sk);
 void xtcp_release_cb(struct sock *sk);
-void xtcp_keepalive_reset(struct sock *sk);
-void xtcp_fin_wait2_start(struct sock *sk);
+void xtcp_timers_keepalive_changed(struct sock *sk);
+void xtcp_timers_orphan_fin_wait2(struct sock *sk);
+void xtcp_timers_ack_owed(struct sock *sk, bool quick);
+void xtcp_timers_ack_sent(struct sock *sk);
+void xtcp_timers_established(struct sock *sk);
+void xtcp_timers_syn_acked(struct sock *sk);
+void xtcp_timers_syn_stale_ack(struct sock *sk);
+void xtcp_timers_data_sent(struct sock *sk);
+void xtcp_timers_data_acked(struct sock *sk);
+void xtcp_timers_window_closed(struct sock *sk);
+void xtcp_timers_window_opened(struct sock *sk);
 
 /* hash.c */
 int xtcp_hash_net_init(struct xtcp_net *xn);
