@@ -211,6 +211,48 @@ static void __xtcp_bind_add(struct xtcp_net *xn, struct sock *sk, u16 port)
 	sk_add_bind_node(sk, &xn->bhash[xtcp_port_slot(port)]);
 }
 
+/*
+ * Walk the local port range from @offset, skipping reserved ports, until
+ * @try takes one; @steps says how many ports were looked at before it.
+ * RFC 6056 section 3.3: both the random search of bind() and the keyed
+ * one of connect() go through here.
+ */
+static int __xtcp_port_search(struct xtcp_net *xn, struct sock *sk,
+			      u32 offset,
+			      bool (*try)(struct xtcp_net *xn, struct sock *sk,
+					  u16 port),
+			      u32 *steps)
+{
+	int low, high;
+	u32 remaining, i;
+
+	lockdep_assert_held(&xn->bind_lock);
+
+	inet_sk_get_local_port_range(sk, &low, &high);
+	remaining = high - low + 1;
+	offset %= remaining;
+	for (i = 0; i < remaining; i++) {
+		u16 port = low + (offset + i) % remaining;
+
+		if (inet_is_local_reserved_port(sock_net(sk), port))
+			continue;
+		if (try(xn, sk, port)) {
+			*steps = i;
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+/* bind() to any port: the first without a conflict. */
+static bool __xtcp_bind_try(struct xtcp_net *xn, struct sock *sk, u16 port)
+{
+	if (xtcp_bind_conflict(xn, sk, port))
+		return false;
+	__xtcp_bind_add(xn, sk, port);
+	return true;
+}
+
 /**
  * xtcp_get_port() - struct proto .get_port: bind to a port
  * @sk: the socket
@@ -223,9 +265,8 @@ static void __xtcp_bind_add(struct xtcp_net *xn, struct sock *sk, u16 port)
 int xtcp_get_port(struct sock *sk, unsigned short snum)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
-	int low, high, remaining, i;
-	u32 offset;
 	int err = -EADDRINUSE;
+	u32 steps;
 
 	spin_lock_bh(&xn->bind_lock);
 	if (snum) {
@@ -233,24 +274,10 @@ int xtcp_get_port(struct sock *sk, unsigned short snum)
 			__xtcp_bind_add(xn, sk, snum);
 			err = 0;
 		}
-		goto out;
+	} else {
+		err = __xtcp_port_search(xn, sk, get_random_u32(),
+					 __xtcp_bind_try, &steps);
 	}
-
-	inet_sk_get_local_port_range(sk, &low, &high);
-	remaining = high - low + 1;
-	offset = get_random_u32_below(remaining);
-	for (i = 0; i < remaining; i++) {
-		u16 port = low + (offset + i) % remaining;
-
-		if (inet_is_local_reserved_port(sock_net(sk), port))
-			continue;
-		if (!xtcp_bind_conflict(xn, sk, port)) {
-			__xtcp_bind_add(xn, sk, port);
-			err = 0;
-			break;
-		}
-	}
-out:
 	spin_unlock_bh(&xn->bind_lock);
 	return err;
 }
@@ -370,6 +397,16 @@ static int __xtcp_connect_try(struct xtcp_net *xn, struct sock *sk, u16 port)
 	return xtcp_ehash_insert(sk);
 }
 
+/* connect() from any port: a shareable one whose 4-tuple is free. */
+static bool __xtcp_connect_port_try(struct xtcp_net *xn, struct sock *sk,
+				    u16 port)
+{
+	if (!xtcp_port_shareable(xn, port) || __xtcp_connect_try(xn, sk, port))
+		return false;
+	__xtcp_bind_add(xn, sk, port);
+	return true;
+}
+
 /**
  * xtcp_hash_connect() - choose the local port of a connecting socket and
  * hash it
@@ -386,8 +423,8 @@ int xtcp_hash_connect(struct sock *sk)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
 	struct inet_sock *inet = inet_sk(sk);
-	int low, high, remaining, i, err;
-	u32 offset;
+	u32 offset, steps;
+	int err;
 
 	spin_lock_bh(&xn->bind_lock);
 	if (inet->inet_num) {
@@ -396,27 +433,16 @@ int xtcp_hash_connect(struct sock *sk)
 		return err ? -EADDRNOTAVAIL : 0;
 	}
 
-	inet_sk_get_local_port_range(sk, &low, &high);
-	remaining = high - low + 1;
 	offset = xtcp_port_offset(inet->inet_saddr, inet->inet_daddr,
 				  inet->inet_dport) + xn->port_hint;
-	err = -EADDRNOTAVAIL;
-	for (i = 0; i < remaining; i++) {
-		u16 port = low + (offset + i) % remaining;
-
-		if (inet_is_local_reserved_port(sock_net(sk), port))
-			continue;
-		if (!xtcp_port_shareable(xn, port))
-			continue;
-		if (!__xtcp_connect_try(xn, sk, port)) {
-			__xtcp_bind_add(xn, sk, port);
-			xn->port_hint += i + 2;
-			err = 0;
-			break;
-		}
-	}
-	if (err)
+	err = __xtcp_port_search(xn, sk, offset, __xtcp_connect_port_try,
+				 &steps);
+	if (err) {
 		inet->inet_sport = 0;
+		err = -EADDRNOTAVAIL;
+	} else {
+		xn->port_hint += steps + 2;
+	}
 	spin_unlock_bh(&xn->bind_lock);
 	return err;
 }
