@@ -561,12 +561,41 @@ static void xtcp_cleanup_rbuf(struct sock *sk, int copied)
 		xtcp_send_ack(sk);
 }
 
+/*
+ * Nothing (more) to read now: does recvmsg() return? 0: wait for data;
+ * 1: return what was copied; -errno: return that, nothing was copied.
+ */
+static int xtcp_recv_stop(struct sock *sk, int copied, long timeo)
+{
+	int err;
+
+	if (copied)
+		return sk->sk_err || sk->sk_state == TCP_CLOSE ||
+		       (sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
+		       signal_pending(current);
+	if (sock_flag(sk, SOCK_DONE))
+		return 1;
+	if (sk->sk_err) {
+		err = sock_error(sk);
+		return err ?: 1;
+	}
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return 1;
+	if (sk->sk_state == TCP_CLOSE)
+		return -ENOTCONN;
+	if (!timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(timeo);
+	return 0;
+}
+
 static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	int copied = 0, target, stop;
 	u32 peek_seq, *seq;
-	int copied = 0, target;
 	long timeo;
 
 	if (flags & MSG_ERRQUEUE)
@@ -610,32 +639,11 @@ static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 
 		if (copied >= target && !READ_ONCE(sk->sk_backlog.tail))
 			break;
-		if (copied) {
-			if (sk->sk_err || sk->sk_state == TCP_CLOSE ||
-			    (sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
-			    signal_pending(current))
-				break;
-		} else {
-			if (sock_flag(sk, SOCK_DONE))
-				break;
-			if (sk->sk_err) {
-				copied = sock_error(sk);
-				break;
-			}
-			if (sk->sk_shutdown & RCV_SHUTDOWN)
-				break;
-			if (sk->sk_state == TCP_CLOSE) {
-				copied = -ENOTCONN;
-				break;
-			}
-			if (!timeo) {
-				copied = -EAGAIN;
-				break;
-			}
-			if (signal_pending(current)) {
-				copied = sock_intr_errno(timeo);
-				break;
-			}
+		stop = xtcp_recv_stop(sk, copied, timeo);
+		if (stop) {
+			if (stop < 0)
+				copied = stop;
+			break;
 		}
 
 		xtcp_cleanup_rbuf(sk, copied);
@@ -694,6 +702,29 @@ static void xtcp_remove_empty_skb(struct sock *sk)
 	__kfree_skb(skb);
 }
 
+/*
+ * The segment a write goes on filling: the last one while it is unsent
+ * and not full, with the frag index to use and whether the copy extends
+ * the last frag. NULL when a new segment is needed.
+ */
+static struct sk_buff *xtcp_send_tail(struct sock *sk,
+				      const struct page_frag *pfrag, int *i,
+				      bool *merge)
+{
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	*merge = false;
+	if (!skb || !xs->send_head || skb->len >= xs->mss_cache ||
+	    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN))
+		return NULL;
+	*i = skb_shinfo(skb)->nr_frags;
+	*merge = skb_can_coalesce(skb, *i, pfrag->page, pfrag->offset);
+	if (!*merge && *i >= MAX_SKB_FRAGS)
+		return NULL;
+	return skb;
+}
+
 static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -718,25 +749,15 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		goto do_error;
 
 	while (msg_data_left(msg)) {
-		struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 		struct page_frag *pfrag = sk_page_frag(sk);
-		bool merge = false;
+		struct sk_buff *skb;
 		int copy, i = 0;
+		bool merge;
 
 		if (!sk_page_frag_refill(sk, pfrag))
 			goto wait_for_space;
 
-		/* Fill the last segment while it is unsent and not full. */
-		if (skb && xs->send_head && skb->len < xs->mss_cache &&
-		    !(XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN))) {
-			i = skb_shinfo(skb)->nr_frags;
-			merge = skb_can_coalesce(skb, i, pfrag->page,
-						 pfrag->offset);
-			if (!merge && i >= MAX_SKB_FRAGS)
-				skb = NULL;
-		} else {
-			skb = NULL;
-		}
+		skb = xtcp_send_tail(sk, pfrag, &i, &merge);
 		if (!skb) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
