@@ -240,6 +240,7 @@ static void xtcp_child_init_seq(struct sock *child, struct sk_buff *skb,
 
 /* Free a child that never made it to the tables. */
 static void xtcp_child_free(struct sock *child)
+	__releases(&child->sk_lock.slock)
 {
 	sk_dst_reset(child);
 	/* inet_sock_destruct() wants a stream socket CLOSED. */
@@ -249,28 +250,21 @@ static void xtcp_child_free(struct sock *child)
 }
 
 /*
- * A locked clone of the listener in SYN_RCVD, with the state of a new
- * connection, its addresses and its route; NULL if any of it fails.
+ * A clone of the listener in SYN_RCVD, with the state of a new connection
+ * and its addresses; locked (sk_clone_lock()), or NULL.
  */
-static struct sock *xtcp_child_create(struct sock *sk, struct sk_buff *skb)
+static struct sock *xtcp_child_clone(struct sock *sk, struct sk_buff *skb)
 {
 	struct sock *child;
 
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
 		return NULL;
-	/* sk_clone_lock() returns the child locked; tell sparse. */
-	__acquire(&child->sk_lock.slock);
 	INIT_HLIST_NODE(&child->sk_bind_node);
 	xtcp_init_conn(child);
 	child->sk_ack_backlog = 0;
-
 	xtcp_v4_child_init(child, skb);
 	xtcp_set_state(child, TCP_SYN_RECV);
-	if (xtcp_v4_child_route(child)) {
-		xtcp_child_free(child);
-		return NULL;
-	}
 	return child;
 }
 
@@ -302,15 +296,16 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	 * spin forever on the child's lock: keep BHs off until it is free.
 	 */
 	local_bh_disable();
-	child = xtcp_child_create(sk, skb);
+	child = xtcp_child_clone(sk, skb);
 	if (!child)
 		goto out;
-
+	/* sk_clone_lock() returned the child locked; tell sparse. */
+	__acquire(&child->sk_lock.slock);
+	if (xtcp_v4_child_route(child))
+		goto free_child;
 	xtcp_child_init_seq(child, skb, opts);
-	if (xtcp_ehash_insert(child)) {
-		xtcp_child_free(child);
-		goto out;
-	}
+	if (xtcp_ehash_insert(child))
+		goto free_child;
 	xtcp_inherit_port(child);
 
 	sock_hold(sk);
@@ -325,6 +320,10 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	 * (the accept list, then the file), the table took its own.
 	 */
 	sock_put(child);
+	goto out;
+
+free_child:
+	xtcp_child_free(child);
 out:
 	local_bh_enable();
 }
