@@ -8,6 +8,7 @@
  */
 
 #include <linux/proc_fs.h>
+#include <linux/rhashtable.h>
 #include <linux/seq_file.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -23,11 +24,6 @@ enum {
 	XTCP_TR_PROBE,
 };
 
-struct xtcp_proc_iter {
-	struct seq_file *seq;
-	int sl;
-};
-
 static long xtcp_ms_left(unsigned long expires)
 {
 	long left = (long)(expires - jiffies);
@@ -35,9 +31,227 @@ static long xtcp_ms_left(unsigned long expires)
 	return left > 0 ? jiffies_to_msecs(left) : 0;
 }
 
-static void xtcp_show_sock(struct sock *sk, void *arg)
+/*
+ * The walk over listeners, connections and TIME_WAIT entries, resumed at
+ * each read() where the last one stopped, as /proc/net/tcp does: nothing
+ * is held between reads but the position, and no lock but RCU is taken
+ * (the tables are RCU-safe, sockets and entries freed after a grace
+ * period). Listeners are found by bucket and offset. In the two
+ * rhashtables the position is the walker's slot and skip count, kept
+ * while the walker is out of the table between reads: re-entered and
+ * started there, rhashtable_walk_peek() gives the line not yet shown.
+ * Lines may repeat or be missed when the tables change meanwhile, as with
+ * /proc/net/tcp.
+ */
+enum xtcp_seq_phase {
+	XTCP_SEQ_LISTEN,
+	XTCP_SEQ_CONN,
+	XTCP_SEQ_TW,
+	XTCP_SEQ_DONE,
+};
+
+/**
+ * struct xtcp_seq_state - where a reader of /proc/net/xtcp is
+ * @p: the namespace; must be first (seq_file_net())
+ * @phase: the table being walked
+ * @bucket: listener bucket
+ * @offset: listeners of @bucket already passed
+ * @iter: walker of the connection or TIME_WAIT table, entered and
+ *	started only from ->start() to ->stop()
+ * @walking: @phase walks @iter
+ * @pos: seq_file position of the current element (0: the header)
+ */
+struct xtcp_seq_state {
+	struct seq_net_private p;
+	enum xtcp_seq_phase phase;
+	int bucket;
+	int offset;
+	struct rhashtable_iter iter;
+	bool walking;
+	loff_t pos;
+};
+
+/*
+ * A started walker holds an RCU read section of its own, nested in the
+ * one ->start() takes; to sparse the helpers below are neutral, since
+ * ->start() and ->stop() pair them up depending on the phase.
+ */
+static void xtcp_seq_walk_begin(struct xtcp_seq_state *st,
+				struct rhashtable *ht)
 {
-	struct xtcp_proc_iter *it = arg;
+	rhashtable_walk_enter(ht, &st->iter);
+	rhashtable_walk_start(&st->iter);
+	__release(RCU);
+	st->walking = true;
+}
+
+static void xtcp_seq_walk_end(struct xtcp_seq_state *st)
+{
+	__acquire(RCU);
+	rhashtable_walk_stop(&st->iter);
+	rhashtable_walk_exit(&st->iter);
+	st->walking = false;
+}
+
+/* Back into the table where the last read left the walker. */
+static void xtcp_seq_walk_resume(struct xtcp_seq_state *st)
+{
+	unsigned int slot = st->iter.slot, skip = st->iter.skip;
+	bool eot = st->iter.end_of_table;
+
+	rhashtable_walk_enter(st->iter.ht, &st->iter);
+	st->iter.slot = slot;
+	st->iter.skip = skip;
+	st->iter.end_of_table = eot;
+	rhashtable_walk_start(&st->iter);
+	__release(RCU);
+}
+
+static struct sock *xtcp_seq_listener(struct xtcp_seq_state *st,
+				      struct xtcp_net *xn)
+{
+	struct sock *sk;
+	int i;
+
+	for (; st->bucket < XTCP_BHASH_SIZE; st->bucket++, st->offset = 0) {
+		i = 0;
+		sk_for_each_rcu(sk, &xn->lhash[st->bucket])
+			if (i++ == st->offset)
+				return sk;
+	}
+	return NULL;
+}
+
+/* The walker's current element; for TIME_WAIT, the next one alive. */
+static void *xtcp_seq_peek(struct xtcp_seq_state *st)
+{
+	void *v;
+
+	for (;;) {
+		v = rhashtable_walk_peek(&st->iter);
+		if (IS_ERR(v)) {
+			if (PTR_ERR(v) == -EAGAIN)
+				continue;	/* resized: rewound */
+			return NULL;
+		}
+		if (!v || st->phase != XTCP_SEQ_TW ||
+		    !READ_ONCE(((struct xtcp_tw *)v)->dead))
+			return v;
+		rhashtable_walk_next(&st->iter);
+	}
+}
+
+/* The current element, moving on to the next table when one is done. */
+static void *xtcp_seq_current(struct xtcp_seq_state *st, struct xtcp_net *xn)
+{
+	void *v;
+
+	switch (st->phase) {
+	case XTCP_SEQ_LISTEN:
+		v = xtcp_seq_listener(st, xn);
+		if (v)
+			return v;
+		xtcp_seq_walk_begin(st, &xn->ehash);
+		st->phase = XTCP_SEQ_CONN;
+		fallthrough;
+	case XTCP_SEQ_CONN:
+		v = xtcp_seq_peek(st);
+		if (v)
+			return v;
+		xtcp_seq_walk_end(st);
+		xtcp_seq_walk_begin(st, &xn->tw.hash);
+		st->phase = XTCP_SEQ_TW;
+		fallthrough;
+	case XTCP_SEQ_TW:
+		v = xtcp_seq_peek(st);
+		if (v)
+			return v;
+		xtcp_seq_walk_end(st);
+		st->phase = XTCP_SEQ_DONE;
+		fallthrough;
+	default:
+		return NULL;
+	}
+}
+
+static void *xtcp_seq_next_elem(struct xtcp_seq_state *st,
+				struct xtcp_net *xn)
+{
+	if (st->phase == XTCP_SEQ_LISTEN)
+		st->offset++;
+	else if (st->phase != XTCP_SEQ_DONE)
+		rhashtable_walk_next(&st->iter);
+	st->pos++;
+	return xtcp_seq_current(st, xn);
+}
+
+static void xtcp_seq_reset(struct xtcp_seq_state *st)
+{
+	st->walking = false;
+	st->phase = XTCP_SEQ_LISTEN;
+	st->bucket = 0;
+	st->offset = 0;
+	st->pos = 0;
+}
+
+static void *xtcp_seq_start(struct seq_file *seq, loff_t *pos)
+	__acquires(RCU)
+{
+	struct xtcp_net *xn = xtcp_pernet(seq_file_net(seq));
+	struct xtcp_seq_state *st = seq->private;
+	void *v;
+
+	if (!*pos || *pos != st->pos)
+		xtcp_seq_reset(st);
+	rcu_read_lock();
+	if (st->walking)
+		xtcp_seq_walk_resume(st);
+	if (!*pos)
+		return SEQ_START_TOKEN;
+
+	/* Resuming where the last read stopped, or seeking from the top,
+	 * where the first element is at 1.
+	 */
+	if (!st->pos)
+		st->pos = 1;
+	v = xtcp_seq_current(st, xn);
+	while (v && st->pos < *pos)
+		v = xtcp_seq_next_elem(st, xn);
+	return v;
+}
+
+static void *xtcp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	struct xtcp_net *xn = xtcp_pernet(seq_file_net(seq));
+	struct xtcp_seq_state *st = seq->private;
+
+	if (v == SEQ_START_TOKEN) {
+		st->pos++;
+		v = xtcp_seq_current(st, xn);
+	} else {
+		v = xtcp_seq_next_elem(st, xn);
+	}
+	*pos = st->pos;
+	return v;
+}
+
+static void xtcp_seq_stop(struct seq_file *seq, void *v)
+	__releases(RCU)
+{
+	struct xtcp_seq_state *st = seq->private;
+
+	/* Out of the table between reads; the position stays in @iter. */
+	if (st->walking) {
+		__acquire(RCU);
+		rhashtable_walk_stop(&st->iter);
+		rhashtable_walk_exit(&st->iter);
+	}
+	rcu_read_unlock();
+}
+
+static void xtcp_seq_show_sock(struct seq_file *seq, struct sock *sk)
+{
+	struct xtcp_seq_state *st = seq->private;
 	const struct xtcp_sock *xs = xtcp_sk(sk);
 	const struct inet_sock *inet = inet_sk(sk);
 	int state = inet_sk_state_load(sk);
@@ -61,36 +275,46 @@ static void xtcp_show_sock(struct sock *sk, void *arg)
 		txq = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
 	}
 
-	seq_printf(it->seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
-		   it->sl++, inet->inet_rcv_saddr, inet->inet_num,
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
+		   (int)st->pos - 1, inet->inet_rcv_saddr, inet->inet_num,
 		   inet->inet_daddr, ntohs(inet->inet_dport), state, txq, rxq,
 		   tr, when, xs->retransmits,
-		   from_kuid_munged(seq_user_ns(it->seq), sock_i_uid(sk)),
+		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
 		   xs->probes_out, sock_i_ino(sk),
 		   jiffies_to_msecs(jiffies - READ_ONCE(xs->state_since)));
 }
 
-static void xtcp_show_tw(struct seq_file *seq, int sl,
-			 const struct xtcp_tw *tw, long ms_left)
+static void xtcp_seq_show_tw(struct seq_file *seq, const struct xtcp_tw *tw)
 {
+	struct xtcp_seq_state *st = seq->private;
+
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
-		   sl, tw->tuple.laddr, ntohs(tw->tuple.lport),
+		   (int)st->pos - 1, tw->tuple.laddr, ntohs(tw->tuple.lport),
 		   tw->tuple.raddr, ntohs(tw->tuple.rport), TCP_TIME_WAIT,
-		   0, 0, XTCP_TR_TIMEWAIT, ms_left, 0, 0, 0, 0UL,
+		   0, 0, XTCP_TR_TIMEWAIT,
+		   xtcp_ms_left(READ_ONCE(tw->expires)), 0, 0, 0, 0UL,
 		   jiffies_to_msecs(jiffies - tw->created));
 }
 
-static int xtcp_sockets_show(struct seq_file *seq, void *v)
+static int xtcp_seq_show(struct seq_file *seq, void *v)
 {
-	struct net *net = seq_file_single_net(seq);
-	struct xtcp_proc_iter it = { .seq = seq };
+	struct xtcp_seq_state *st = seq->private;
 
-	seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
-	xtcp_lhash_walk(net, xtcp_show_sock, &it);
-	xtcp_ehash_walk(net, xtcp_show_sock, &it);
-	xtcp_tw_show(seq, net, it.sl, xtcp_show_tw);
+	if (v == SEQ_START_TOKEN)
+		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
+	else if (st->phase == XTCP_SEQ_TW)
+		xtcp_seq_show_tw(seq, v);
+	else
+		xtcp_seq_show_sock(seq, v);
 	return 0;
 }
+
+static const struct seq_operations xtcp_seq_ops = {
+	.start = xtcp_seq_start,
+	.next = xtcp_seq_next,
+	.stop = xtcp_seq_stop,
+	.show = xtcp_seq_show,
+};
 
 /**
  * xtcp_proc_net_init() - create the procfs files of a namespace
@@ -101,8 +325,8 @@ static int xtcp_sockets_show(struct seq_file *seq, void *v)
  */
 int xtcp_proc_net_init(struct net *net)
 {
-	if (!proc_create_net_single("xtcp", 0444, net->proc_net,
-				    xtcp_sockets_show, NULL))
+	if (!proc_create_net("xtcp", 0444, net->proc_net, &xtcp_seq_ops,
+			     sizeof(struct xtcp_seq_state)))
 		return -ENOMEM;
 
 	if (!proc_create_net_single("xtcp_stats", 0444, net->proc_net,

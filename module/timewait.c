@@ -6,15 +6,20 @@
  * struct xtcp_tw takes its place: the 4-tuple, the sequence and timestamp
  * state needed to answer the peer, and the expiry time. Buckets live in a
  * per-namespace rhashtable (RCU lookups from the receive path and from
- * connect()), in a port index (so bind() sees the port in use) and on one
- * expiry list kept in expiry order, driven by a single timer per namespace.
- * Nearly every insertion and every 2MSL restart lands at or near the tail
- * of that list, so keeping it ordered costs O(1) in practice.
+ * connect(), and the /proc walk), in a port index (so bind() sees the port
+ * in use) and on the expiry list of their duration class.
  *
- * Locking: xn->bind_lock (BHs off) protects the list, the port index,
- * insertion into and removal from the hash, and the count. Readers under
- * RCU take bind_lock and re-check @dead before acting on a bucket; buckets
- * are freed after a grace period.
+ * A class holds the entries of one duration (2 x MSL, per namespace or per
+ * socket): with one duration, the order of entry is the order of expiry,
+ * so insertion and a 2MSL restart append to the tail, in O(1) whatever
+ * durations are in use. Each class has one timer, set for its first
+ * entry; an empty class is freed by its own timer. Classes are found by
+ * duration in an xarray.
+ *
+ * Locking: xn->bind_lock (BHs off) protects the classes and their lists,
+ * the port index, insertion into and removal from the hash, and the count.
+ * Readers under RCU take bind_lock and re-check @dead before acting on a
+ * bucket; buckets are freed after a grace period.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -30,6 +35,21 @@
 #define XTCP_TW_REAP_BATCH 1024
 
 static struct kmem_cache *xtcp_tw_cachep __read_mostly;
+
+/**
+ * struct xtcp_tw_class - the TIME_WAIT entries of one duration
+ * @expiry: its entries, earliest expiry first
+ * @timer: set for the first entry's expiry; pending or running as long as
+ *	the class exists
+ * @xn: the namespace state
+ * @duration: 2 x MSL of its entries, ms; its key in xn->tw.classes
+ */
+struct xtcp_tw_class {
+	struct list_head expiry;
+	struct timer_list timer;
+	struct xtcp_net *xn;
+	u32 duration;
+};
 
 static const struct rhashtable_params xtcp_tw_params = {
 	.key_len = sizeof(struct xtcp_tuple),
@@ -66,51 +86,102 @@ static void __xtcp_tw_kill(struct xtcp_net *xn, struct xtcp_tw *tw)
 	call_rcu(&tw->rcu, xtcp_tw_free_rcu);
 }
 
-/* Put @tw at its place in the expiry list, searching from the tail. */
-static void __xtcp_tw_schedule(struct xtcp_net *xn, struct xtcp_tw *tw)
+static void xtcp_tw_class_timer(struct timer_list *t)
 {
-	struct xtcp_tw *pos;
+	struct xtcp_tw_class *cls = from_timer(cls, t, timer);
+	struct xtcp_net *xn = cls->xn;
+	int budget = XTCP_TW_REAP_BATCH;
+	struct xtcp_tw *tw, *next;
+
+	spin_lock(&xn->bind_lock);
+	/* A dying namespace frees the classes itself. */
+	if (xn->tw.dying)
+		goto out;
+	list_for_each_entry_safe(tw, next, &cls->expiry, expiry_node) {
+		if (time_before(jiffies, tw->expires)) {
+			mod_timer(&cls->timer, tw->expires);
+			goto out;
+		}
+		if (!budget--) {
+			mod_timer(&cls->timer, jiffies + 1);
+			goto out;
+		}
+		__xtcp_tw_kill(xn, tw);
+	}
+	/* Empty: nobody can find the class once it is out of the xarray,
+	 * and nobody re-arms the timer someone may have armed meanwhile.
+	 */
+	timer_shutdown(&cls->timer);
+	xa_erase(&xn->tw.classes, cls->duration);
+	spin_unlock(&xn->bind_lock);
+	kfree(cls);
+	return;
+out:
+	spin_unlock(&xn->bind_lock);
+}
+
+/* The class of @duration, created if there is none; NULL without memory. */
+static struct xtcp_tw_class *__xtcp_tw_class_get(struct xtcp_net *xn,
+						 u32 duration)
+{
+	struct xtcp_tw_class *cls;
 
 	lockdep_assert_held(&xn->bind_lock);
 
-	tw->expires = jiffies + msecs_to_jiffies(tw->duration);
-	list_for_each_entry_reverse(pos, &xn->tw.expiry, expiry_node)
-		if (!time_after(pos->expires, tw->expires))
-			break;
-	list_add(&tw->expiry_node, &pos->expiry_node);
+	cls = xa_load(&xn->tw.classes, duration);
+	if (cls)
+		return cls;
+	cls = kzalloc(sizeof(*cls), GFP_ATOMIC);
+	if (!cls)
+		return NULL;
+	INIT_LIST_HEAD(&cls->expiry);
+	timer_setup(&cls->timer, xtcp_tw_class_timer, 0);
+	cls->xn = xn;
+	cls->duration = duration;
+	if (xa_err(xa_store(&xn->tw.classes, duration, cls, GFP_ATOMIC))) {
+		kfree(cls);
+		return NULL;
+	}
+	return cls;
+}
 
-	if (list_first_entry(&xn->tw.expiry, struct xtcp_tw,
-			     expiry_node) == tw && !xn->tw.dying)
-		mod_timer(&xn->tw.timer, tw->expires);
+/* (Re)start the 2MSL of @tw: to the tail of its class, whose order it keeps. */
+static void __xtcp_tw_schedule(struct xtcp_net *xn, struct xtcp_tw_class *cls,
+			       struct xtcp_tw *tw)
+{
+	lockdep_assert_held(&xn->bind_lock);
+
+	tw->expires = jiffies + msecs_to_jiffies(tw->duration);
+	list_move_tail(&tw->expiry_node, &cls->expiry);
+	/* A pending timer is set for an entry at or before this one. */
+	if (!timer_pending(&cls->timer) && !xn->tw.dying)
+		mod_timer(&cls->timer, tw->expires);
 }
 
 static void __xtcp_tw_reschedule(struct xtcp_net *xn, struct xtcp_tw *tw)
 {
-	list_del(&tw->expiry_node);
-	__xtcp_tw_schedule(xn, tw);
+	struct xtcp_tw_class *cls = xa_load(&xn->tw.classes, tw->duration);
+
+	if (!WARN_ON_ONCE(!cls))
+		__xtcp_tw_schedule(xn, cls, tw);
 }
 
-static void xtcp_tw_timer(struct timer_list *t)
+/* The entry that expires first, of all classes. */
+static struct xtcp_tw *__xtcp_tw_first(struct xtcp_net *xn)
 {
-	struct xtcp_net *xn = container_of(t, struct xtcp_net, tw.timer);
-	struct xtcp_tw *tw, *next;
-	int budget = XTCP_TW_REAP_BATCH;
+	struct xtcp_tw *tw, *first = NULL;
+	struct xtcp_tw_class *cls;
+	unsigned long duration;
 
-	spin_lock(&xn->bind_lock);
-	list_for_each_entry_safe(tw, next, &xn->tw.expiry, expiry_node) {
-		if (time_before(jiffies, tw->expires)) {
-			if (!xn->tw.dying)
-				mod_timer(&xn->tw.timer, tw->expires);
-			break;
-		}
-		if (!budget--) {
-			if (!xn->tw.dying)
-				mod_timer(&xn->tw.timer, jiffies + 1);
-			break;
-		}
-		__xtcp_tw_kill(xn, tw);
+	lockdep_assert_held(&xn->bind_lock);
+
+	xa_for_each(&xn->tw.classes, duration, cls) {
+		tw = list_first_entry_or_null(&cls->expiry, struct xtcp_tw,
+					      expiry_node);
+		if (tw && (!first || time_before(tw->expires, first->expires)))
+			first = tw;
 	}
-	spin_unlock(&xn->bind_lock);
+	return first;
 }
 
 /**
@@ -126,7 +197,9 @@ void xtcp_time_wait(struct sock *sk)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_tw_class *cls;
 	struct xtcp_tw *tw = NULL;
+	u32 duration;
 	int max;
 
 	xtcp_set_state(sk, TCP_TIME_WAIT);
@@ -145,10 +218,14 @@ void xtcp_time_wait(struct sock *sk)
 			goto out;
 		}
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_TWOVERFLOW);
-		__xtcp_tw_kill(xn, list_first_entry(&xn->tw.expiry,
-						    struct xtcp_tw,
-						    expiry_node));
+		/* One look per duration in use (few): the first to expire. */
+		__xtcp_tw_kill(xn, __xtcp_tw_first(xn));
 	}
+
+	duration = 2 * xtcp_msl(sk);
+	cls = __xtcp_tw_class_get(xn, duration);
+	if (!cls)
+		goto out;
 
 	tw = kmem_cache_alloc(xtcp_tw_cachep, GFP_ATOMIC);
 	if (!tw)
@@ -159,7 +236,7 @@ void xtcp_time_wait(struct sock *sk)
 	tw->rcv_nxt = xs->rcv_nxt;
 	tw->ts_recent = xs->ts_recent;
 	tw->ts_off = xs->ts_off;
-	tw->duration = 2 * xtcp_msl(sk);
+	tw->duration = duration;
 	tw->rcv_wscale = xs->rcv_wscale;
 	tw->ts_ok = xs->ts_ok;
 	tw->reuse = sk->sk_reuse != SK_NO_REUSE;
@@ -172,7 +249,8 @@ void xtcp_time_wait(struct sock *sk)
 	hlist_add_head(&tw->bind_node,
 		       &xn->tw.bhash[xtcp_port_slot(ntohs(tw->tuple.lport))]);
 	xn->tw.count++;
-	__xtcp_tw_schedule(xn, tw);
+	INIT_LIST_HEAD(&tw->expiry_node);
+	__xtcp_tw_schedule(xn, cls, tw);
 out:
 	spin_unlock_bh(&xn->bind_lock);
 	xtcp_done(sk);
@@ -364,33 +442,6 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 }
 
 /**
- * xtcp_tw_show() - print the buckets for /proc/net/xtcp
- * @seq: the seq_file
- * @net: namespace
- * @sl: line number of the first bucket
- * @fmt: one line of the table, see proc.c
- *
- * Context: process context.
- * Return: the next line number.
- */
-int xtcp_tw_show(struct seq_file *seq, struct net *net, int sl,
-		 void (*fmt)(struct seq_file *seq, int sl,
-			     const struct xtcp_tw *tw, long ms_left))
-{
-	struct xtcp_net *xn = xtcp_pernet(net);
-	struct xtcp_tw *tw;
-
-	spin_lock_bh(&xn->bind_lock);
-	list_for_each_entry(tw, &xn->tw.expiry, expiry_node) {
-		long left = (long)(tw->expires - jiffies);
-
-		fmt(seq, sl++, tw, left > 0 ? jiffies_to_msecs(left) : 0);
-	}
-	spin_unlock_bh(&xn->bind_lock);
-	return sl;
-}
-
-/**
  * xtcp_tw_count() - current number of buckets
  * @net: namespace
  *
@@ -413,12 +464,11 @@ int xtcp_tw_net_init(struct xtcp_net *xn)
 {
 	int i;
 
-	INIT_LIST_HEAD(&xn->tw.expiry);
+	xa_init_flags(&xn->tw.classes, XA_FLAGS_LOCK_BH);
 	for (i = 0; i < XTCP_BHASH_SIZE; i++)
 		INIT_HLIST_HEAD(&xn->tw.bhash[i]);
 	xn->tw.count = 0;
 	xn->tw.dying = false;
-	timer_setup(&xn->tw.timer, xtcp_tw_timer, 0);
 	return rhashtable_init(&xn->tw.hash, &xtcp_tw_params);
 }
 
@@ -434,16 +484,25 @@ int xtcp_tw_net_init(struct xtcp_net *xn)
 void xtcp_tw_net_exit(struct xtcp_net *xn)
 {
 	struct xtcp_tw *tw, *next;
+	struct xtcp_tw_class *cls;
+	unsigned long duration;
 
+	/* From here on no class timer acts, and so none frees its class. */
 	spin_lock_bh(&xn->bind_lock);
 	xn->tw.dying = true;
 	spin_unlock_bh(&xn->bind_lock);
-	timer_shutdown_sync(&xn->tw.timer);
+	xa_for_each(&xn->tw.classes, duration, cls)
+		timer_shutdown_sync(&cls->timer);
 
 	spin_lock_bh(&xn->bind_lock);
-	list_for_each_entry_safe(tw, next, &xn->tw.expiry, expiry_node)
-		__xtcp_tw_kill(xn, tw);
+	xa_for_each(&xn->tw.classes, duration, cls) {
+		list_for_each_entry_safe(tw, next, &cls->expiry, expiry_node)
+			__xtcp_tw_kill(xn, tw);
+		xa_erase(&xn->tw.classes, duration);
+		kfree(cls);
+	}
 	spin_unlock_bh(&xn->bind_lock);
+	xa_destroy(&xn->tw.classes);
 	rhashtable_destroy(&xn->tw.hash);
 }
 

@@ -10,6 +10,7 @@
 #include <linux/seq_file.h>
 #include <linux/tcp.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 #include <net/inet_sock.h>
 #include <net/netns/generic.h>
 #include <net/snmp.h>
@@ -362,7 +363,7 @@ enum xtcp_tw_reuse {
  * @tuple: the 4-tuple, hash key
  * @node: link in the bucket table
  * @bind_node: link in the port index, so bind() sees the port in use
- * @expiry_node: link in the expiry list, earliest first
+ * @expiry_node: link in the expiry list of its duration class
  * @expires: jiffies when the bucket dies
  * @created: jiffies when the connection entered TIME_WAIT
  * @snd_nxt: our next sequence number
@@ -398,20 +399,19 @@ struct xtcp_tw {
 /**
  * struct xtcp_tw_table - the TIME_WAIT buckets of a namespace
  * @hash: buckets by 4-tuple, RCU lookups
- * @expiry: every bucket, earliest expiry first
+ * @classes: the duration classes by duration in ms, each with its expiry
+ *	list and timer (timewait.c)
  * @bhash: buckets by local port, for bind() conflicts
  * @count: number of buckets
- * @timer: fires at the earliest expiry; the one timer for all buckets
- * @dying: the namespace is going away: no new buckets, no re-arming
+ * @dying: the namespace is going away: no new buckets, no timer acts
  *
  * All under the namespace's bind_lock (timewait.c).
  */
 struct xtcp_tw_table {
 	struct rhashtable hash;
-	struct list_head expiry;
+	struct xarray classes;
 	struct hlist_head bhash[XTCP_BHASH_SIZE];
 	u32 count;
-	struct timer_list timer;
 	bool dying;
 };
 
@@ -555,10 +555,6 @@ void xtcp_listen_stop(struct sock *sk);
 int xtcp_hash_connect(struct sock *sk);
 u32 xtcp_port_offset(__be32 saddr, __be32 daddr, __be16 dport);
 u32 xtcp_secure_seq(const struct xtcp_tuple *t, u32 *ts_off);
-void xtcp_ehash_walk(struct net *net, void (*fn)(struct sock *sk, void *arg),
-		     void *arg);
-void xtcp_lhash_walk(struct net *net, void (*fn)(struct sock *sk, void *arg),
-		     void *arg);
 
 /* timewait.c */
 int xtcp_tw_init(void);
@@ -572,9 +568,6 @@ int xtcp_tw_check_reuse(struct sock *sk);
 bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 			   bool reuse);
 u32 xtcp_tw_count(struct net *net);
-int xtcp_tw_show(struct seq_file *seq, struct net *net, int sl,
-		 void (*fmt)(struct seq_file *seq, int sl,
-			     const struct xtcp_tw *tw, long ms_left));
 
 /* sysctl.c */
 int xtcp_knob(const struct net *net, enum xtcp_knob_id id);
