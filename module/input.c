@@ -346,18 +346,51 @@ static void xtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 		xtcp_fin(sk);
 }
 
+/*
+ * The out-of-order queue is an rb-tree by sequence number, as Linux's
+ * since 4.9: a flood of small segments with holes costs O(log n) each to
+ * place (the SegmentSmack class, CVE-2018-5390), and O(1) when each
+ * lands after the last, the common case after one loss. Segments in it
+ * are charged to the receive buffer, which bounds it.
+ */
+
+/**
+ * xtcp_ofo_purge() - free the whole out-of-order queue
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ */
+void xtcp_ofo_purge(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct rb_node *p = rb_first(&xs->out_of_order_queue);
+
+	while (p) {
+		struct sk_buff *skb = rb_to_skb(p);
+
+		p = rb_next(p);
+		rb_erase(&skb->rbnode, &xs->out_of_order_queue);
+		kfree_skb_reason(skb, SKB_DROP_REASON_SOCKET_CLOSE);
+	}
+	xs->ooo_last_skb = NULL;
+}
+
 /* Move segments the new rcv_nxt made contiguous from the OOO queue. */
 static void xtcp_ofo_drain(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct sk_buff *skb;
+	struct rb_node *p = rb_first(&xs->out_of_order_queue);
 
-	while ((skb = skb_peek(&xs->out_of_order_queue))) {
+	while (p) {
+		struct sk_buff *skb = rb_to_skb(p);
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
 		if (xtcp_after(cb->seq, xs->rcv_nxt))
 			break;
-		__skb_unlink(skb, &xs->out_of_order_queue);
+		p = rb_next(p);
+		rb_erase(&skb->rbnode, &xs->out_of_order_queue);
+		if (!p)
+			xs->ooo_last_skb = NULL;
 		if (!xtcp_after(cb->end_seq, xs->rcv_nxt)) {
 			kfree_skb(skb);		/* fully duplicate */
 			continue;
@@ -372,30 +405,101 @@ static void xtcp_ofo_drain(struct sock *sk)
 	}
 }
 
+/* Drop the queued segments that @skb, just inserted, covers whole. */
+static void xtcp_ofo_merge_right(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 end_seq = XTCP_SKB_CB(skb)->end_seq;
+	struct sk_buff *next;
+
+	while ((next = skb_rb_next(skb))) {
+		if (!xtcp_after(end_seq, XTCP_SKB_CB(next)->seq) ||
+		    xtcp_before(end_seq, XTCP_SKB_CB(next)->end_seq))
+			break;
+		rb_erase(&next->rbnode, &xs->out_of_order_queue);
+		kfree_skb(next);
+	}
+	if (!next)
+		xs->ooo_last_skb = skb;
+}
+
 static void xtcp_ofo_insert(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct sk_buff_head *q = &xs->out_of_order_queue;
+	struct rb_root *root = &xs->out_of_order_queue;
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
-	struct sk_buff *pos;
+	struct rb_node **p, *parent = NULL;
+	struct sk_buff *skb1;
 
-	/* Keep the queue sorted by seq; drop exact and covered duplicates. */
-	skb_queue_reverse_walk(q, pos) {
-		struct xtcp_skb_cb *pcb = XTCP_SKB_CB(pos);
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OFOQUEUE);
+	skb_set_owner_r(skb, sk);
 
-		if (!xtcp_after(pcb->seq, cb->seq)) {
-			if (!xtcp_after(cb->end_seq, pcb->end_seq)) {
-				kfree_skb(skb);
+	/* After the last one: the usual case, no search. */
+	skb1 = xs->ooo_last_skb;
+	if (skb1 && !xtcp_before(cb->seq, XTCP_SKB_CB(skb1)->end_seq)) {
+		parent = &skb1->rbnode;
+		p = &parent->rb_right;
+		goto insert;
+	}
+
+	p = &root->rb_node;
+	while (*p) {
+		struct xtcp_skb_cb *cb1;
+
+		parent = *p;
+		skb1 = rb_to_skb(parent);
+		cb1 = XTCP_SKB_CB(skb1);
+		if (xtcp_before(cb->seq, cb1->seq)) {
+			p = &parent->rb_left;
+			continue;
+		}
+		if (xtcp_before(cb->seq, cb1->end_seq)) {
+			if (!xtcp_after(cb->end_seq, cb1->end_seq)) {
+				kfree_skb(skb);		/* all present already */
 				return;
 			}
-			break;
+			if (cb->seq == cb1->seq) {
+				/* Covers the one it starts with: replace. */
+				rb_replace_node(&skb1->rbnode, &skb->rbnode,
+						root);
+				if (xs->ooo_last_skb == skb1)
+					xs->ooo_last_skb = skb;
+				kfree_skb(skb1);
+				xtcp_ofo_merge_right(sk, skb);
+				return;
+			}
+			/* A partial overlap: both stay. */
 		}
+		p = &parent->rb_right;
 	}
-	skb_set_owner_r(skb, sk);
-	if (pos == (struct sk_buff *)q)
-		__skb_queue_head(q, skb);
-	else
-		__skb_queue_after(q, pos, skb);
+insert:
+	rb_link_node(&skb->rbnode, parent, p);
+	rb_insert_color(&skb->rbnode, root);
+	xtcp_ofo_merge_right(sk, skb);
+}
+
+/*
+ * Make room for in-order data in a full receive buffer: out-of-order
+ * segments go first, from the highest sequence number down (the peer
+ * sends them again), as Linux's tcp_prune_ofo_queue(). Returns true if
+ * the buffer has room now.
+ */
+static bool xtcp_ofo_prune(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct rb_node *node;
+
+	while (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
+	       (node = rb_last(&xs->out_of_order_queue))) {
+		struct sk_buff *skb = rb_to_skb(node);
+
+		rb_erase(node, &xs->out_of_order_queue);
+		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OFOPRUNED);
+		node = rb_last(&xs->out_of_order_queue);
+		xs->ooo_last_skb = node ? rb_to_skb(node) : NULL;
+	}
+	return atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf);
 }
 
 /* RFC 9293 3.10.7.4 seventh step: segment text (and FIN, eighth step). */
@@ -403,19 +507,10 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	bool in_order;
 
 	if (cb->seq == cb->end_seq) {
 		kfree_skb(skb);
-		return;
-	}
-
-	/* A slow reader must not make us hold unbounded memory: beyond the
-	 * receive buffer, drop; the sender retransmits.
-	 */
-	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
-	    skb->len) {
-		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
-		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 
@@ -426,7 +521,21 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		return;
 	}
 
-	if (xtcp_after(cb->seq, xs->rcv_nxt)) {
+	/* A slow reader or a flood of holes must not make us hold unbounded
+	 * memory: beyond the receive buffer, drop; the sender retransmits.
+	 * Data that fills the hole may push out-of-order data out first.
+	 */
+	in_order = !xtcp_after(cb->seq, xs->rcv_nxt);
+	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
+	    skb->len && !(in_order && xtcp_ofo_prune(sk))) {
+		XTCP_INC_STATS(sock_net(sk), in_order ? XTCP_MIB_RCVQDROP :
+							XTCP_MIB_OFODROP);
+		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
+		xtcp_timers_ack_owed(sk, true);
+		return;
+	}
+
+	if (!in_order) {
 		/* A hole: keep it, and send a duplicate ACK at once. */
 		xtcp_ofo_insert(sk, skb);
 		xtcp_timers_ack_owed(sk, true);
@@ -439,7 +548,7 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	/* Its FIN took us through TIME_WAIT to CLOSED: the ACK is sent. */
 	if (sk->sk_state == TCP_CLOSE)
 		return;
-	if (!skb_queue_empty(&xs->out_of_order_queue)) {
+	if (!RB_EMPTY_ROOT(&xs->out_of_order_queue)) {
 		xtcp_ofo_drain(sk);
 		xtcp_timers_ack_owed(sk, true);
 	} else {

@@ -30,6 +30,10 @@ enum xtcp_mib_field {
 	XTCP_MIB_KEEPALIVETIMEOUTS,	/* connections ended by keepalive */
 	XTCP_MIB_LINGERABORTS,		/* close() with SO_LINGER 0 sent a RST */
 	XTCP_MIB_LISTENDROPS,		/* SYNs dropped by a full listener */
+	XTCP_MIB_OFOQUEUE,		/* segments queued out of order */
+	XTCP_MIB_OFODROP,		/* ... dropped: receive buffer full */
+	XTCP_MIB_OFOPRUNED,		/* ... freed for in-order data */
+	XTCP_MIB_RCVQDROP,		/* in-order data dropped: buffer full */
 	__XTCP_MIB_MAX
 };
 

@@ -237,7 +237,8 @@ void xtcp_init_conn(struct sock *sk)
 
 	xs->hashed = false;
 	xs->send_head = NULL;
-	skb_queue_head_init(&xs->out_of_order_queue);
+	xs->out_of_order_queue = RB_ROOT;
+	xs->ooo_last_skb = NULL;
 	xs->listener = NULL;
 	INIT_LIST_HEAD(&xs->accept_node);
 	INIT_LIST_HEAD(&xs->accept_list);
@@ -283,7 +284,7 @@ static void xtcp_purge_queues(struct sock *sk)
 	}
 	xs->send_head = NULL;
 	xs->packets_out = 0;
-	__skb_queue_purge(&xs->out_of_order_queue);
+	xtcp_ofo_purge(sk);
 }
 
 /**

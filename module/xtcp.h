@@ -194,7 +194,10 @@ enum xtcp_timer_event {
  * @last_oow_ack: jiffies of the last ACK sent for an unacceptable segment
  *	without sequence space (rate limit, see xtcp_dupack())
  * @send_head: first queued segment not yet sent, NULL if none
- * @out_of_order_queue: received segments beyond @rcv_nxt, in order
+ * @out_of_order_queue: received segments beyond @rcv_nxt, an rb-tree by
+ *	sequence number
+ * @ooo_last_skb: the segment of @out_of_order_queue with the highest
+ *	sequence number, NULL if empty
  * @retransmit_timer: RTO, SYN and zero-window probe timer
  * @delack_timer: delayed ACK timer
  * @listener: for a passive child not yet accepted, its listener
@@ -279,7 +282,8 @@ struct xtcp_sock {
 	unsigned long last_oow_ack;
 
 	struct sk_buff *send_head;
-	struct sk_buff_head out_of_order_queue;
+	struct rb_root out_of_order_queue;
+	struct sk_buff *ooo_last_skb;
 
 	struct timer_list retransmit_timer;
 	struct timer_list delack_timer;
@@ -500,6 +504,7 @@ int xtcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 			    const struct xtcp_opts *opts);
 void xtcp_init_rcv_seq(struct sock *sk, u32 irs);
+void xtcp_ofo_purge(struct sock *sk);
 void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts);
 
 /* output.c */

@@ -18,7 +18,8 @@ static const char * const counters[] = {
 	"CurrEstab", "InSegs", "OutSegs", "RetransSegs", "InErrs",
 	"InCsumErrors", "OutRsts", "TimeWait", "TWOverflow", "TWReused",
 	"TWKilledByRST", "TWRecycledBySYN", "KeepaliveProbes",
-	"KeepaliveTimeouts", "LingerAborts", "ListenDrops",
+	"KeepaliveTimeouts", "LingerAborts", "ListenDrops", "OFOQueue",
+	"OFODrop", "OFOPruned", "RcvQDrop",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \
