@@ -21,31 +21,49 @@
 #include "xtcp.h"
 #include "trace.h"
 
-/* Linux's net.ipv4.tcp_invalid_ratelimit default: 500 ms. */
-#define XTCP_OOW_ACK_INTERVAL	(HZ / 2)
-
-/*
- * At most one ACK per XTCP_OOW_ACK_INTERVAL in answer to segments that do
- * not belong (out of window, or a RFC 5961 challenge), per socket. A
- * host-wide budget would let an off-path attacker count the challenge ACKs
- * of other connections (CVE-2016-5696); Linux moved to a per-socket limit
- * for the same reason.
+/**
+ * xtcp_oow_rate_limited() - may we answer a segment that does not belong?
+ * @net: namespace
+ * @last: when the socket or TIME_WAIT entry last answered one, in
+ *	jiffies, 0 for never; updated when the answer may go
+ * @mib: counter of answers skipped
+ *
+ * At most one answer per net.xtcp.invalid_ratelimit ms to segments out of
+ * window, failing PAWS, RFC 5961 challenges, a SYN repeated in SYN_RCVD
+ * and what reaches a TIME_WAIT entry, per socket or entry, as Linux's
+ * tcp_oow_rate_limited(): two ends that disagree cannot trade ACKs
+ * endlessly, and a forger cannot make us reflect a flood. A host-wide
+ * budget would let an off-path attacker count the challenge ACKs of other
+ * connections (CVE-2016-5696). The caller leaves data segments alone:
+ * their answer is how a lost ACK is repaired.
+ *
+ * Context: softirq, or backlog processing; socket or entry locked.
+ * Return: true if the answer must be skipped.
  */
-static bool xtcp_oow_rate_limited(struct sock *sk)
+bool xtcp_oow_rate_limited(struct net *net, u32 *last,
+			   enum xtcp_mib_field mib)
 {
-	struct xtcp_sock *xs = xtcp_sk(sk);
+	unsigned long interval =
+		msecs_to_jiffies(xtcp_knob(net, XTCP_KNOB_INVALID_RATELIMIT));
+	u32 now = (u32)jiffies;
 
-	if (xs->last_oow_ack &&
-	    time_before(jiffies, xs->last_oow_ack + XTCP_OOW_ACK_INTERVAL))
-		return true;
-	xs->last_oow_ack = jiffies ?: 1;
+	if (*last && interval) {
+		s32 elapsed = (s32)(now - *last);
+
+		if (elapsed >= 0 && elapsed < interval) {
+			XTCP_INC_STATS(net, mib);
+			return true;
+		}
+	}
+	*last = now ?: 1;
 	return false;
 }
 
 /* RFC 5961 section 7: challenge ACKs, rate-limited per socket. */
 static void xtcp_challenge_ack(struct sock *sk)
 {
-	if (!xtcp_oow_rate_limited(sk))
+	if (!xtcp_oow_rate_limited(sock_net(sk), &xtcp_sk(sk)->last_oow_ack,
+				   XTCP_MIB_ACKSKIPPEDCHALLENGE))
 		xtcp_send_ack(sk);
 }
 
@@ -565,14 +583,16 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
  * we already have is the peer's only sign that our ACK of it was lost;
  * without this reply two ends that each retransmit what the other has
  * wait on each other forever. A segment without sequence space (a pure
- * ACK) is answered at most once per XTCP_OOW_ACK_INTERVAL, as Linux does
- * (tcp_oow_rate_limited()): two ends that disagree cannot trade ACKs
- * endlessly, and a keepalive probe, a bare ACK below our rcv_nxt (RFC
- * 9293 3.8.4), still gets the answer that keeps its connection alive.
+ * ACK) is answered at most once per net.xtcp.invalid_ratelimit, as Linux
+ * does (xtcp_oow_rate_limited()), and a keepalive probe, a bare ACK below
+ * our rcv_nxt (RFC 9293 3.8.4), still gets the answer that keeps its
+ * connection alive.
  */
 static void xtcp_dupack(struct sock *sk, u32 len)
 {
-	if (!len && xtcp_oow_rate_limited(sk)) {
+	if (!len && xtcp_oow_rate_limited(sock_net(sk),
+					  &xtcp_sk(sk)->last_oow_ack,
+					  XTCP_MIB_ACKSKIPPEDSEQ)) {
 		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
@@ -774,10 +794,14 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 		len = 0;
 	}
 
-	/* A retransmitted SYN while our SYN-ACK is unanswered. */
+	/* A retransmitted SYN while our SYN-ACK is unanswered: the SYN-ACK
+	 * again, but not once per copy a forger sends.
+	 */
 	if (sk->sk_state == TCP_SYN_RECV && cb->flags & XTCPHDR_SYN &&
 	    !(cb->flags & XTCPHDR_ACK) && cb->seq == xs->irs) {
-		xtcp_retransmit_head(sk);
+		if (!xtcp_oow_rate_limited(sock_net(sk), &xs->last_oow_ack,
+					   XTCP_MIB_ACKSKIPPEDSYNRECV))
+			xtcp_retransmit_head(sk);
 		goto drop;
 	}
 

@@ -34,6 +34,10 @@ enum xtcp_mib_field {
 	XTCP_MIB_OFODROP,		/* ... dropped: receive buffer full */
 	XTCP_MIB_OFOPRUNED,		/* ... freed for in-order data */
 	XTCP_MIB_RCVQDROP,		/* in-order data dropped: buffer full */
+	XTCP_MIB_ACKSKIPPEDSYNRECV,	/* repeated SYN in SYN_RCVD unanswered */
+	XTCP_MIB_ACKSKIPPEDSEQ,		/* out of window or PAWS: unanswered */
+	XTCP_MIB_ACKSKIPPEDCHALLENGE,	/* RFC 5961 challenge ACK skipped */
+	XTCP_MIB_ACKSKIPPEDTIMEWAIT,	/* TIME_WAIT answer skipped */
 	__XTCP_MIB_MAX
 };
 

@@ -87,6 +87,8 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 		       1 << 30, XTCP_KNOB_UNTIED, XTCP_KNOB_WMEM_MAX),
 	XTCP_KNOB_TIED(XTCP_KNOB_WMEM_MAX, "wmem_max", 4194304, 4096, 1 << 30,
 		       XTCP_KNOB_WMEM_DEFAULT, XTCP_KNOB_UNTIED),
+	XTCP_KNOB(XTCP_KNOB_INVALID_RATELIMIT, "invalid_ratelimit", 500, 0,
+		  60000),
 };
 
 /**

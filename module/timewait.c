@@ -241,6 +241,7 @@ void xtcp_time_wait(struct sock *sk)
 	tw->ts_ok = xs->ts_ok;
 	tw->reuse = sk->sk_reuse != SK_NO_REUSE;
 	tw->dead = 0;
+	tw->last_oow_ack = 0;
 	if (rhashtable_lookup_insert_fast(&xn->tw.hash, &tw->node,
 					  xtcp_tw_params)) {
 		kmem_cache_free(xtcp_tw_cachep, tw);
@@ -346,11 +347,17 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 
 	if (!rst) {
 		/* A retransmitted FIN (our last ACK was lost), or an old
-		 * duplicate: ACK it, and for a FIN restart 2MSL.
+		 * duplicate: ACK it, and for a FIN restart 2MSL. Segments
+		 * without data, or with SYN, only once per invalid_ratelimit
+		 * (Linux's tcp_timewait_check_oow_rate_limit()): an entry must
+		 * not reflect a flood.
 		 */
 		if (paws_reject || cb->flags & XTCPHDR_ACK)
 			__xtcp_tw_reschedule(xn, tw);
-		xtcp_tw_send_ack(net, skb, tw);
+		if ((cb->seq != cb->end_seq && !(cb->flags & XTCPHDR_SYN)) ||
+		    !xtcp_oow_rate_limited(net, &tw->last_oow_ack,
+					   XTCP_MIB_ACKSKIPPEDTIMEWAIT))
+			xtcp_tw_send_ack(net, skb, tw);
 	}
 out:
 	spin_unlock(&xn->bind_lock);
@@ -514,6 +521,8 @@ void xtcp_tw_net_exit(struct xtcp_net *xn)
  */
 int xtcp_tw_init(void)
 {
+	/* An entry is a fraction of Linux's 256-byte tw_sock_TCP: keep it. */
+	BUILD_BUG_ON(sizeof(struct xtcp_tw) > 128);
 	xtcp_tw_cachep = KMEM_CACHE(xtcp_tw, 0);
 	return xtcp_tw_cachep ? 0 : -ENOMEM;
 }

@@ -191,8 +191,8 @@ enum xtcp_timer_event {
  * @msl: XTCP_MSL, ms, 0 for the sysctl
  * @rcv_tstamp: jiffies of the last segment received (keepalive idle time)
  * @state_since: jiffies of the last state change (the age /proc shows)
- * @last_oow_ack: jiffies of the last ACK sent for an unacceptable segment
- *	without sequence space (rate limit, see xtcp_dupack())
+ * @last_oow_ack: jiffies of the last answer to a segment that did not
+ *	belong, 0 for none (xtcp_oow_rate_limited())
  * @send_head: first queued segment not yet sent, NULL if none
  * @out_of_order_queue: received segments beyond @rcv_nxt, an rb-tree by
  *	sequence number
@@ -279,7 +279,7 @@ struct xtcp_sock {
 	int msl;
 	unsigned long rcv_tstamp;
 	unsigned long state_since;
-	unsigned long last_oow_ack;
+	u32 last_oow_ack;
 
 	struct sk_buff *send_head;
 	struct rb_root out_of_order_queue;
@@ -337,6 +337,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_RMEM_MAX,		/* bytes, receive buffer growth limit */
 	XTCP_KNOB_WMEM_DEFAULT,		/* bytes, send buffer of a socket */
 	XTCP_KNOB_WMEM_MAX,		/* bytes, send buffer growth limit */
+	XTCP_KNOB_INVALID_RATELIMIT,	/* ms between answers to bad segments */
 	__XTCP_KNOB_MAX
 };
 
@@ -365,6 +366,8 @@ enum xtcp_tw_reuse {
  * struct xtcp_tw - a TIME_WAIT bucket: what a closed connection must
  * remember for 2 x MSL, and nothing more
  * @tuple: the 4-tuple, hash key
+ * @last_oow_ack: jiffies of the last answer to a segment out of window,
+ *	0 for none (xtcp_oow_rate_limited())
  * @node: link in the bucket table
  * @bind_node: link in the port index, so bind() sees the port in use
  * @expiry_node: link in the expiry list of its duration class
@@ -383,6 +386,7 @@ enum xtcp_tw_reuse {
  */
 struct xtcp_tw {
 	struct xtcp_tuple tuple;
+	u32 last_oow_ack;
 	struct rhash_head node;
 	struct hlist_node bind_node;
 	struct list_head expiry_node;
@@ -505,6 +509,8 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 			    const struct xtcp_opts *opts);
 void xtcp_init_rcv_seq(struct sock *sk, u32 irs);
 void xtcp_ofo_purge(struct sock *sk);
+bool xtcp_oow_rate_limited(struct net *net, u32 *last,
+			   enum xtcp_mib_field mib);
 void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts);
 
 /* output.c */

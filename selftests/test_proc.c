@@ -19,7 +19,8 @@ static const char * const counters[] = {
 	"InCsumErrors", "OutRsts", "TimeWait", "TWOverflow", "TWReused",
 	"TWKilledByRST", "TWRecycledBySYN", "KeepaliveProbes",
 	"KeepaliveTimeouts", "LingerAborts", "ListenDrops", "OFOQueue",
-	"OFODrop", "OFOPruned", "RcvQDrop",
+	"OFODrop", "OFOPruned", "RcvQDrop", "ACKSkippedSynRecv",
+	"ACKSkippedSeq", "ACKSkippedChallenge", "ACKSkippedTimeWait",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \

@@ -86,6 +86,10 @@ FIXTURE_VARIANT_ADD(knob, max_syn_backlog) {
 	.name = "max_syn_backlog", .def = 1024, .min = 1, .max = 65535,
 };
 
+FIXTURE_VARIANT_ADD(knob, invalid_ratelimit) {
+	.name = "invalid_ratelimit", .def = 500, .min = 0, .max = 60000,
+};
+
 /*
  * rmem_default <= rmem_max and wmem_default <= wmem_max: with the other
  * knob of the pair at its default, the range ends at that default.
