@@ -116,14 +116,6 @@ static int wait_state(const char *path, __u16 lport, __u16 rport, int want,
 	}
 }
 
-static int write_knob(const char *path, long val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return xp_write_str(path, buf);
-}
-
 FIXTURE(st) {
 	struct xp_peer p;
 };
@@ -178,7 +170,7 @@ FIXTURE_SETUP(st)
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	for (i = 0; i < ARRAY_SIZE(variant->knob); i++) {
-		err = write_knob(variant->knob[i], variant->val[i]);
+		err = xtcp_write_long(variant->knob[i], variant->val[i]);
 		ASSERT_EQ(0, err) TH_LOG("%s: %s", variant->knob[i],
 					 strerror(-err));
 	}
@@ -674,7 +666,7 @@ FIXTURE_TEARDOWN(trace)
 	if (self->inst[0]) {
 		snprintf(path, sizeof(path), "%s/events/xtcp/enable",
 			 self->inst);
-		xp_write_str(path, "0");
+		xtcp_write_file(path, "0");
 		rmdir(self->inst);
 	}
 	xp_close(&self->p);
@@ -702,7 +694,7 @@ static bool trace_start(struct __test_metadata *_metadata,
 		return true;
 	}
 	snprintf(path, sizeof(path), "%s/events/xtcp/enable", self->inst);
-	EXPECT_EQ(0, xp_write_str(path, "1"));
+	EXPECT_EQ(0, xtcp_write_file(path, "1"));
 	return true;
 }
 
@@ -711,21 +703,12 @@ static void trace_stop(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(trace) *self, char *buf, size_t size)
 {
 	char path[256];
-	size_t len = 0;
-	ssize_t n;
-	int fd;
 
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "%s/events/xtcp/enable", self->inst);
-	ASSERT_EQ(0, xp_write_str(path, "0"));
+	ASSERT_EQ(0, xtcp_write_file(path, "0"));
 	snprintf(path, sizeof(path), "%s/trace", self->inst);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	while (len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
+	ASSERT_EQ(0, xtcp_read_file(path, buf, size));
 }
 
 /* The number of lines in @buf with @event and, after it, @detail. */

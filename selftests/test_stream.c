@@ -33,14 +33,6 @@
 #define WAIT_MS 3000
 #define ST_TIME_WAIT 6
 
-static int write_knob(const char *path, long val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return xtcp_write_file(path, buf);
-}
-
 /* A socket of @proto bound to 127.0.0.1:@port; fd or -errno. */
 static int bound_socket(int proto, unsigned short port, int reuse)
 {
@@ -296,8 +288,7 @@ FIXTURE_SETUP(stream)
 	 * off (tcp_syn_linear_timeouts); xtcp backs off from the start as
 	 * RFC 6298 says. Make TCP do the same so the two can be compared.
 	 */
-	ASSERT_EQ(0, write_knob("/proc/sys/net/ipv4/tcp_syn_linear_timeouts",
-				0));
+	ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_syn_linear_timeouts", 0));
 }
 
 FIXTURE_TEARDOWN(stream)
@@ -418,7 +409,7 @@ TEST_F(stream, black_hole)
 	long long t0, elapsed;
 	int fd;
 
-	ASSERT_EQ(0, write_knob("/proc/sys/net/ipv4/tcp_syn_retries", 1));
+	ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_syn_retries", 1));
 	ASSERT_EQ(0, xtcp_sysctl_set("syn_retries", 1));
 	self->c.lfd = listener(variant->proto, &port, 16, 0);
 	ASSERT_LE(0, self->c.lfd);

@@ -52,6 +52,8 @@
 #include <linux/if_tun.h>
 #include <linux/types.h>
 
+#include "xtcp_util.h"
+
 #ifndef __printf
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 #endif
@@ -749,40 +751,6 @@ static inline char *xp_seg_fmt(const struct xp_seg *s, char *buf,
 #define XP_SEG_STR(s) \
 	xp_seg_fmt((s), (char [XP_SEG_STRLEN]) { 0 }, XP_SEG_STRLEN)
 
-static inline int xp_write_str(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-/* Read a small file such as a sysctl into @buf, NUL-terminated. */
-static inline int xp_read_str(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return 0;
-}
-
 static inline int xp_ifup(int sk, const char *ifname)
 {
 	struct ifreq ifr;
@@ -824,7 +792,7 @@ static inline int xp_unshare_net(void)
 	 * tries end them in seconds; a test that needs more sets more.
 	 */
 	if (!err)
-		xp_write_str("/proc/sys/net/xtcp/retries2", "3");
+		xtcp_write_file("/proc/sys/net/xtcp/retries2", "3");
 	return err;
 }
 
@@ -899,7 +867,7 @@ static inline int xp_open(struct xp_peer *p, int proto,
 	/* No router solicitations or MLD reports; absent IPv6 is fine. */
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
 		 p->ifname);
-	xp_write_str(path, "1");
+	xtcp_write_file(path, "1");
 
 	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sk < 0)

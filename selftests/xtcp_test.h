@@ -24,6 +24,7 @@
 #include <linux/xtcp.h>
 
 #include "xtcp_peer.h"	/* xp_now_ms() */
+#include "xtcp_util.h"
 
 #define XTCP_SYSCTL_DIR "/proc/sys/net/xtcp/"
 
@@ -40,45 +41,6 @@
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT XTCP_TIMEOUT(30)
 #endif
-
-/* Read a whole small file into buf (NUL-terminated); -errno on failure. */
-static inline int xtcp_read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	buf[n] = '\0';
-	close(fd);
-	return 0;
-}
-
-/* Write a string to a file in one write(); -errno on failure. */
-static inline int xtcp_write_file(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
 
 static inline int xtcp_sysctl_get(const char *name, long *val)
 {
@@ -106,10 +68,10 @@ static inline int xtcp_sysctl_set_str(const char *name, const char *val)
 
 static inline int xtcp_sysctl_set(const char *name, long val)
 {
-	char buf[32];
+	char path[128];
 
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return xtcp_sysctl_set_str(name, buf);
+	snprintf(path, sizeof(path), XTCP_SYSCTL_DIR "%s", name);
+	return xtcp_write_long(path, val);
 }
 
 /* Value of counter @name in /proc/net/xtcp_stats, or -errno. */
@@ -140,12 +102,9 @@ static inline long xtcp_counter(const char *name)
  */
 static inline int xtcp_short_retries(int proto, int retries)
 {
-	char val[16];
-
 	if (proto == IPPROTO_XTCP)
 		return xtcp_sysctl_set("retries2", retries);
-	snprintf(val, sizeof(val), "%d", retries);
-	return xtcp_write_file("/proc/sys/net/ipv4/tcp_retries2", val) ?:
+	return xtcp_write_long("/proc/sys/net/ipv4/tcp_retries2", retries) ?:
 	       xtcp_write_file("/proc/sys/net/ipv4/tcp_orphan_retries", "1");
 }
 

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Plain helpers shared by the selftests, the programs they drive and
+ * tools/xtcp_bench: small files such as sysctls and /proc entries. No
+ * harness and no exits: everything returns 0 or -errno.
+ */
+#ifndef _XTCP_UTIL_H
+#define _XTCP_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+
+/*
+ * Read @path into @buf, NUL-terminated: the whole file, or as much as
+ * fits in @len - 1 bytes. 0 or -errno.
+ */
+static inline int xtcp_read_file(const char *path, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	while (got < len - 1 &&
+	       (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += n;
+	if (n < 0)
+		n = -errno;
+	buf[got] = '\0';
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+/* Write the string @val to @path in one write(); 0 or -errno. */
+static inline int xtcp_write_file(const char *path, const char *val)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+/* Write "@val\n" to @path (a sysctl, say); 0 or -errno. */
+static inline int xtcp_write_long(const char *path, long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld\n", val);
+	return xtcp_write_file(path, buf);
+}
+
+#endif /* _XTCP_UTIL_H */
