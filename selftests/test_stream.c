@@ -183,33 +183,12 @@ static int wait_value(int (*fn)(int), int fd, int want, int ms)
 }
 
 /*
- * Sockets of @proto listed in /proc/net/tcp or /proc/net/xtcp with local
- * port @port (0: any) and state @st (-1: any), or -errno.
+ * Sockets of @proto with local port @port (0: any) and state @st (-1:
+ * any), or -errno.
  */
 static int proc_sockets(int proto, unsigned short port, int st)
 {
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" :
-						  "/proc/net/xtcp";
-	unsigned int laddr, lport, raddr, rport, state;
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*d: %8X:%4X %8X:%4X %2X", &laddr, &lport,
-			   &raddr, &rport, &state) != 5)
-			continue;	/* the header */
-		if (port && lport != port)
-			continue;
-		if (st >= 0 && state != (unsigned int)st)
-			continue;
-		n++;
-	}
-	fclose(f);
-	return n;
+	return xtcp_proc_count(xtcp_proc_path(proto), port ? port : -1, -1, st);
 }
 
 static int wait_proc(int proto, unsigned short port, int st, int want, int ms)

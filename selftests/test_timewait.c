@@ -51,50 +51,6 @@ static int ipv4_sysctl_set(const char *name, const char *val)
 	return xtcp_write_file(path, val);
 }
 
-/* One line of /proc/net/xtcp or /proc/net/tcp. */
-struct entry {
-	unsigned int lport;
-	unsigned int rport;
-	unsigned int st;
-	unsigned int tr;
-	unsigned long when;	/* xtcp: ms; tcp: clock ticks */
-};
-
-/*
- * Count the lines of @path with local port @lport, remote port @rport and
- * state @st (each ignored when negative); the first match goes to *@out.
- * Returns the count or -errno.
- */
-static int proc_scan(const char *path, int lport, int rport, int st,
-		     struct entry *out)
-{
-	char line[512];
-	struct entry e;
-	int n = 0;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	if (!fgets(line, sizeof(line), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%*x %x:%lx",
-			   &e.lport, &e.rport, &e.st, &e.tr, &e.when) != 5)
-			continue;
-		if ((lport >= 0 && e.lport != (unsigned int)lport) ||
-		    (rport >= 0 && e.rport != (unsigned int)rport) ||
-		    (st >= 0 && e.st != (unsigned int)st))
-			continue;
-		if (!n++ && out)
-			*out = e;
-	}
-	fclose(f);
-	return n;
-}
-
 /* A listener of @proto on @addr:@port (0: any); -errno on failure. */
 static int listener(int proto, const char *addr, __u16 port)
 {
@@ -170,7 +126,7 @@ static int close_in_order(int first, int second)
 /* The TIME_WAIT lines of local port @lport toward @rport in @path. */
 static int tw_count(const char *path, int lport, int rport)
 {
-	return proc_scan(path, lport, rport, ST_TIME_WAIT, NULL);
+	return xtcp_proc_scan(path, lport, rport, ST_TIME_WAIT, NULL);
 }
 
 /*
@@ -179,7 +135,7 @@ static int tw_count(const char *path, int lport, int rport)
  */
 static bool tuple_settled(const char *path, int lport, int rport)
 {
-	return proc_scan(path, lport, rport, -1, NULL) ==
+	return xtcp_proc_scan(path, lport, rport, -1, NULL) ==
 	       tw_count(path, lport, rport);
 }
 
@@ -291,9 +247,9 @@ static int cycle(struct __test_metadata *_metadata, const char *proc,
 static bool tw_older_than(const char *proc, int lport, int rport,
 			  long len_ms, long age_ms, long unit_ms)
 {
-	struct entry e;
+	struct xtcp_proc_entry e;
 
-	return proc_scan(proc, lport, rport, ST_TIME_WAIT, &e) == 1 &&
+	return xtcp_proc_scan(proc, lport, rport, ST_TIME_WAIT, &e) == 1 &&
 	       (long)e.when * unit_ms <= len_ms - age_ms;
 }
 
@@ -356,7 +312,7 @@ TEST_F(xt, msl_sysctl_sets_length)
 {
 	int cfd, sfd, cport;
 	__s64 t0, gone;
-	struct entry e;
+	struct xtcp_proc_entry e;
 	bool seen;
 	long first;
 
@@ -372,8 +328,8 @@ TEST_F(xt, msl_sysctl_sets_length)
 	ASSERT_TRUE(xtcp_wait_until(tw_count("/proc/net/xtcp", cport,
 					     self->sport) == 1, 200))
 		TH_LOG("no TIME_WAIT entry right after the close");
-	ASSERT_EQ(1, proc_scan("/proc/net/xtcp", cport, self->sport,
-			       ST_TIME_WAIT, &e));
+	ASSERT_EQ(1, xtcp_proc_scan("/proc/net/xtcp", cport, self->sport,
+				    ST_TIME_WAIT, &e));
 	EXPECT_EQ(TR_TIME_WAIT, e.tr);
 	EXPECT_GE(600UL, e.when);
 	EXPECT_LT(0UL, e.when);
@@ -381,8 +337,8 @@ TEST_F(xt, msl_sysctl_sets_length)
 	first = e.when;
 
 	/* The column counts down, then the entry goes. */
-	seen = xtcp_wait_until(proc_scan("/proc/net/xtcp", cport, self->sport,
-					 ST_TIME_WAIT, &e) == 1 &&
+	seen = xtcp_wait_until(xtcp_proc_scan("/proc/net/xtcp", cport, self->sport,
+					      ST_TIME_WAIT, &e) == 1 &&
 			  (long)e.when < first - 50, 1000);
 	EXPECT_TRUE(seen) TH_LOG("remaining time stuck at %lu", e.when);
 	EXPECT_GE(600UL, e.when);
@@ -400,7 +356,7 @@ TEST_F(xt, msl_socket_option_overrides)
 {
 	struct xtcp_info info;
 	int cfd, cport, val;
-	struct entry e;
+	struct xtcp_proc_entry e;
 	__s64 t0, gone;
 	socklen_t len;
 
@@ -430,8 +386,8 @@ TEST_F(xt, msl_socket_option_overrides)
 
 	/* Without the option the sysctl governs. */
 	cport = xt_cycle(_metadata, self, NULL, false);
-	ASSERT_EQ(1, proc_scan("/proc/net/xtcp", cport, self->sport,
-			       ST_TIME_WAIT, &e));
+	ASSERT_EQ(1, xtcp_proc_scan("/proc/net/xtcp", cport, self->sport,
+				    ST_TIME_WAIT, &e));
 	EXPECT_LT(8000UL, e.when);
 	EXPECT_GE(10000UL, e.when);
 }
@@ -549,8 +505,8 @@ TEST_F(xt, reuse_bound_port)
 	EXPECT_EQ(0, xtcp_echo(cfd, sfd));
 	EXPECT_EQ(reused + 1, xtcp_counter("TWReused"));
 	EXPECT_EQ(0, tw_count("/proc/net/xtcp", port, self->sport));
-	EXPECT_EQ(1, proc_scan("/proc/net/xtcp", port, self->sport,
-			       ST_ESTABLISHED, NULL));
+	EXPECT_EQ(1, xtcp_proc_scan("/proc/net/xtcp", port, self->sport,
+				    ST_ESTABLISHED, NULL));
 	close(cfd);
 	close(sfd);
 }
@@ -814,13 +770,13 @@ TEST_F(lo, active_closer_only)
 	ASSERT_LE(0, cfd);
 	cport = cycle(_metadata, variant->proc, self->lfd, cfd, true);
 	EXPECT_EQ(1, tw_count(variant->proc, cport, self->sport));
-	EXPECT_EQ(0, proc_scan(variant->proc, self->sport, cport, -1, NULL));
+	EXPECT_EQ(0, xtcp_proc_scan(variant->proc, self->sport, cport, -1, NULL));
 
 	cfd = client(variant->proto, NULL, 0, false);
 	ASSERT_LE(0, cfd);
 	cport = cycle(_metadata, variant->proc, self->lfd, cfd, false);
 	EXPECT_EQ(1, tw_count(variant->proc, self->sport, cport));
-	EXPECT_EQ(0, proc_scan(variant->proc, cport, self->sport, -1, NULL));
+	EXPECT_EQ(0, xtcp_proc_scan(variant->proc, cport, self->sport, -1, NULL));
 
 	EXPECT_EQ(2, tw_count(variant->proc, -1, -1));
 }
@@ -1101,19 +1057,19 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 {
 	long w0, w1, w2, unit = variant->when_unit_ms;
 	struct xp_seg s, r;
-	struct entry e;
+	struct xtcp_proc_entry e;
 	struct xp_conn c;
 	int err;
 
 	tw_against_peer(_metadata, self, variant, &c, 7002);
-	ASSERT_EQ(1, proc_scan(variant->proc, c.kport, c.pport, ST_TIME_WAIT,
-			       &e));
+	ASSERT_EQ(1, xtcp_proc_scan(variant->proc, c.kport, c.pport, ST_TIME_WAIT,
+				    &e));
 	EXPECT_EQ(TR_TIME_WAIT, e.tr);
 	w0 = e.when * unit;
 	EXPECT_GE(variant->tw_len_ms, w0);
 	EXPECT_LT(variant->tw_len_ms - 1000, w0);
-	ASSERT_TRUE(xtcp_wait_until(proc_scan(variant->proc, c.kport, c.pport,
-					      ST_TIME_WAIT, &e) == 1 &&
+	ASSERT_TRUE(xtcp_wait_until(xtcp_proc_scan(variant->proc, c.kport, c.pport,
+						   ST_TIME_WAIT, &e) == 1 &&
 			       (long)e.when * unit <= w0 - 600, 3000));
 	w1 = e.when * unit;
 
@@ -1126,8 +1082,8 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(c.p_nxt, r.ack);
 
-	ASSERT_EQ(1, proc_scan(variant->proc, c.kport, c.pport, ST_TIME_WAIT,
-			       &e));
+	ASSERT_EQ(1, xtcp_proc_scan(variant->proc, c.kport, c.pport, ST_TIME_WAIT,
+				    &e));
 	w2 = e.when * unit;
 	TH_LOG("remaining %ld ms, %ld ms before the FIN, %ld ms after",
 	       w0, w1, w2);
@@ -1214,8 +1170,8 @@ static void syn_accepted(struct __test_metadata *_metadata,
 	fd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, tw_count(variant->proc, KPORT, c->pport));
-	EXPECT_EQ(1, proc_scan(variant->proc, KPORT, c->pport,
-			       ST_ESTABLISHED, NULL));
+	EXPECT_EQ(1, xtcp_proc_scan(variant->proc, KPORT, c->pport,
+				    ST_ESTABLISHED, NULL));
 	if (variant->proto == IPPROTO_XTCP)
 		EXPECT_EQ(recycled + 1, xtcp_counter("TWRecycledBySYN"));
 	close(fd);
