@@ -106,20 +106,15 @@ FIXTURE_TEARDOWN(bulk)
 {
 }
 
-/* The stream: byte @off is byte (@off % 8) of splitmix64(@seed + @off / 8). */
-static __u64 splitmix64(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
+/*
+ * The stream: byte @off is byte (@off % 8) of
+ * xtcp_splitmix64(@seed + @off / 8).
+ */
 static void stream_bytes(__u64 seed, __u64 off, unsigned char *buf,
 			 size_t len)
 {
 	while (len) {
-		__u64 w = splitmix64(seed + (off >> 3));
+		__u64 w = xtcp_splitmix64(seed + (off >> 3));
 		unsigned int skip = off & 7, n = 8 - skip, i;
 
 		if (!skip && len >= 8) {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Plain helpers shared by the selftests, the programs they drive and
- * tools/xtcp_bench: small files such as sysctls and /proc entries. No
- * harness and no exits: everything returns 0 or -errno.
+ * tools/xtcp_bench: small files such as sysctls and /proc entries, and a
+ * pseudo-random generator. No harness and no exits: everything returns 0
+ * or -errno.
  */
 #ifndef _XTCP_UTIL_H
 #define _XTCP_UTIL_H
@@ -64,6 +65,18 @@ static inline int xtcp_write_long(const char *path, long val)
 
 	snprintf(buf, sizeof(buf), "%ld\n", val);
 	return xtcp_write_file(path, buf);
+}
+
+/*
+ * SplitMix64 (Steele, Lea, Flood; the constants of Vigna's version): a
+ * well-mixed 64-bit value for each @x, for test data and seeds.
+ */
+static inline __u64 xtcp_splitmix64(__u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
 }
 
 #endif /* _XTCP_UTIL_H */
