@@ -1355,39 +1355,6 @@ TEST_F(peer, last_ack_peer_reuse)
 
 /* ---- many entries: memory and teardown (xtcp) -------------------------- */
 
-/* A cache as /proc/slabinfo shows it. */
-struct slab {
-	long active;		/* objects in use */
-	long total;		/* objects in the cache's slabs */
-	long objsize;		/* bytes per object, debug metadata included */
-	long per_slab;		/* objects per slab */
-	long pages;		/* pages per slab */
-	long slabs;		/* slabs */
-};
-
-/* The /proc/slabinfo line of cache @name: 0, -ENOENT or -errno. */
-static int slab_read(const char *name, struct slab *s)
-{
-	char line[512], cname[64];
-	int err = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/slabinfo", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %ld %ld %ld %ld %ld : tunables %*d %*d %*d : slabdata %*d %ld",
-			   cname, &s->active, &s->total, &s->objsize,
-			   &s->per_slab, &s->pages, &s->slabs) == 7 &&
-		    !strcmp(cname, name)) {
-			err = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return err;
-}
-
 /* An attribute of a cache in /sys/kernel/slab, or -errno. */
 static long slab_attr(const char *cache, const char *attr)
 {
@@ -1404,7 +1371,7 @@ static long slab_attr(const char *cache, const char *attr)
  * none where SLUB debugging makes every free go to the node lists (as
  * slub_debug in the test VM does), else what the per-cpu slabs can hold.
  */
-static long slab_slack(const struct slab *s)
+static long slab_slack(const struct xtcp_slab *s)
 {
 	if (slab_attr("xtcp_tw", "sanity_checks") == 1 ||
 	    slab_attr("xtcp_tw", "red_zone") == 1 ||
@@ -1499,7 +1466,7 @@ static int fill(int n)
 }
 
 FIXTURE(many) {
-	struct slab base;
+	struct xtcp_slab base;
 	int kfd;
 };
 
@@ -1509,7 +1476,7 @@ FIXTURE_SETUP(many)
 
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
-	if (slab_read("xtcp_tw", &self->base) == -ENOENT)
+	if (xtcp_slab_read("xtcp_tw", &self->base) == -ENOENT)
 		SKIP(return, "no xtcp_tw in /proc/slabinfo (cache merged; boot with slab_nomerge)");
 	self->kfd = kmsg_open();
 	ASSERT_LE(0, self->kfd);
@@ -1527,7 +1494,7 @@ FIXTURE_TEARDOWN(many)
 TEST_F_TIMEOUT(many, teardown_purges_netns, XTCP_TIMEOUT(150))
 {
 	int ready[2], go[2], err = -1;
-	struct slab held, now;
+	struct xtcp_slab held, now;
 	long slack;
 	__s64 t0;
 	pid_t pid;
@@ -1554,14 +1521,14 @@ TEST_F_TIMEOUT(many, teardown_purges_netns, XTCP_TIMEOUT(150))
 	ASSERT_EQ((ssize_t)sizeof(err), read(ready[0], &err, sizeof(err)));
 	ASSERT_EQ(0, err) TH_LOG("filling: %s", strerror(-err));
 	TH_LOG("%d entries in %lld ms", MANY, (long long)(xp_now_ms() - t0));
-	ASSERT_EQ(0, slab_read("xtcp_tw", &held));
+	ASSERT_EQ(0, xtcp_slab_read("xtcp_tw", &held));
 	EXPECT_LE(self->base.active + MANY, held.active + kfence_allocated());
 
 	t0 = xp_now_ms();
 	close(go[1]);
 	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
 	slack = slab_slack(&held);
-	EXPECT_TRUE(xtcp_wait_until(slab_read("xtcp_tw", &now) == 0 &&
+	EXPECT_TRUE(xtcp_wait_until(xtcp_slab_read("xtcp_tw", &now) == 0 &&
 				    now.active <= self->base.active + slack,
 			       60000));
 	TH_LOG("xtcp_tw objects: %ld before, %ld held, %ld %lld ms after the namespace's end (slack %ld)",
@@ -1577,7 +1544,7 @@ TEST_F_TIMEOUT(many, teardown_purges_netns, XTCP_TIMEOUT(150))
 TEST_F_TIMEOUT(many, memory_per_entry, XTCP_TIMEOUT(150))
 {
 	long object_size, slab_size, bytes, kfence;
-	struct slab now, tcp;
+	struct xtcp_slab now, tcp;
 	__s64 t0, took;
 	int err;
 
@@ -1589,7 +1556,7 @@ TEST_F_TIMEOUT(many, memory_per_entry, XTCP_TIMEOUT(150))
 	       (long long)took, (long long)(MANY * 1000LL / (took ?: 1)));
 	EXPECT_EQ(MANY, tw_count("/proc/net/xtcp", -1, -1));
 
-	ASSERT_EQ(0, slab_read("xtcp_tw", &now));
+	ASSERT_EQ(0, xtcp_slab_read("xtcp_tw", &now));
 	object_size = slab_attr("xtcp_tw", "object_size");
 	slab_size = slab_attr("xtcp_tw", "slab_size");
 	bytes = now.slabs * now.pages * sysconf(_SC_PAGESIZE);
@@ -1598,7 +1565,7 @@ TEST_F_TIMEOUT(many, memory_per_entry, XTCP_TIMEOUT(150))
 	TH_LOG("per entry: object_size %ld bytes, allocated %ld (slabinfo objsize = slab_size %ld, debug metadata included), slab pages %ld",
 	       object_size, now.objsize, slab_size,
 	       bytes / (now.active ?: 1));
-	if (!slab_read("tw_sock_TCP", &tcp))
+	if (!xtcp_slab_read("tw_sock_TCP", &tcp))
 		TH_LOG("for comparison tw_sock_TCP: objsize %ld, object_size %ld",
 		       tcp.objsize, slab_attr("tw_sock_TCP", "object_size"));
 

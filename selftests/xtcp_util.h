@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Plain helpers shared by the selftests, the programs they drive and
- * tools/xtcp_bench: small files such as sysctls and /proc entries, and a
- * pseudo-random generator. No harness and no exits: everything returns 0
- * or -errno.
+ * tools/xtcp_bench: small files such as sysctls and /proc entries, the
+ * /proc/slabinfo line of a cache, and a pseudo-random generator. No
+ * harness and no exits: everything returns 0 or -errno.
  */
 #ifndef _XTCP_UTIL_H
 #define _XTCP_UTIL_H
@@ -65,6 +65,39 @@ static inline int xtcp_write_long(const char *path, long val)
 
 	snprintf(buf, sizeof(buf), "%ld\n", val);
 	return xtcp_write_file(path, buf);
+}
+
+/* A cache as /proc/slabinfo shows it. */
+struct xtcp_slab {
+	long active;		/* objects in use */
+	long total;		/* objects in the cache's slabs */
+	long objsize;		/* bytes per object, debug metadata included */
+	long per_slab;		/* objects per slab */
+	long pages;		/* pages per slab */
+	long slabs;		/* slabs */
+};
+
+/* The /proc/slabinfo line of cache @name: 0, -ENOENT or -errno. */
+static inline int xtcp_slab_read(const char *name, struct xtcp_slab *s)
+{
+	char line[512], cname[128];
+	int err = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/slabinfo", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %ld %ld %ld %ld %ld : tunables %*d %*d %*d : slabdata %*d %ld",
+			   cname, &s->active, &s->total, &s->objsize,
+			   &s->per_slab, &s->pages, &s->slabs) == 7 &&
+		    !strcmp(cname, name)) {
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
 }
 
 /*
