@@ -768,6 +768,39 @@ static inline int xp_ifup(int sk, const char *ifname)
 }
 
 /*
+ * Give @ifname the address @addr/24 (none if @addr is NULL) and bring it
+ * up. 0 or -errno.
+ */
+static inline int xp_ifaddr_up(const char *ifname, const struct in_addr *addr)
+{
+	struct sockaddr_in *sin;
+	struct ifreq ifr;
+	int err = 0, sk;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	if (addr) {
+		sin->sin_addr = *addr;
+		if (ioctl(sk, SIOCSIFADDR, &ifr))
+			err = -errno;
+		sin->sin_addr.s_addr = htonl(0xffffff00);
+		if (!err && ioctl(sk, SIOCSIFNETMASK, &ifr))
+			err = -errno;
+	}
+	if (!err)
+		err = xp_ifup(sk, ifname);
+	close(sk);
+	return err;
+}
+
+/*
  * Move the calling process into a new network namespace with lo up. Call
  * it first in each test (FIXTURE_SETUP runs in the test's own process):
  * sockets a previous test left behind keep retransmitting to the peer's
@@ -835,10 +868,9 @@ static inline int xp_tun_open(void)
 static inline int xp_open(struct xp_peer *p, int proto,
 			  const char *kernel_addr, const char *peer_addr)
 {
-	struct sockaddr_in *sin;
 	char path[128];
 	struct ifreq ifr;
-	int err, sk;
+	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
@@ -869,30 +901,11 @@ static inline int xp_open(struct xp_peer *p, int proto,
 		 p->ifname);
 	xtcp_write_file(path, "1");
 
-	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sk < 0)
-		goto fail;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, p->ifname, IFNAMSIZ);
-	sin = (struct sockaddr_in *)&ifr.ifr_addr;
-	sin->sin_family = AF_INET;
-	sin->sin_addr = p->kaddr;
-	if (ioctl(sk, SIOCSIFADDR, &ifr))
-		goto fail_sk;
-	sin->sin_addr.s_addr = htonl(0xffffff00);
-	if (ioctl(sk, SIOCSIFNETMASK, &ifr))
-		goto fail_sk;
-	err = xp_ifup(sk, p->ifname);
-	close(sk);
+	err = xp_ifaddr_up(p->ifname, &p->kaddr);
 	if (err)
 		xp_close(p);
 	return err;
 
-fail_sk:
-	err = -errno;
-	close(sk);
-	xp_close(p);
-	return err;
 fail:
 	err = -errno;
 	xp_close(p);
