@@ -17,8 +17,10 @@
 #   XTCP_DEBUG_KERNEL_JOBS parallel jobs for the build (default: 2)
 #
 # The build is kept in the cache directory and reused. It is redone only
-# when the source package version or the configuration below changes: the
-# stamp file records both. An interrupted build resumes where it stopped.
+# when the source package version or the configuration changes (the
+# fragments scripts/debug-kernel.config and scripts/debug-kernel-trim.config,
+# and the recipe below): the stamp file records both. An interrupted build
+# resumes where it stopped.
 
 set -euo pipefail
 
@@ -26,75 +28,23 @@ readonly SRC_PKG=linux-source-6.12
 readonly SRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 readonly ME=debug-kernel
 
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The option lines of a config fragment file: "CONFIG_X=..." and
+# "# CONFIG_X is not set", without the license header and other comments
+# (the stamp hashes exactly these lines).
+read_fragment() {
+	[[ -r $1 ]] || { printf '%s: error: %s missing\n' "$ME" "$1" >&2; exit 1; }
+	grep -E '^(CONFIG_|# CONFIG_[A-Za-z0-9_]+ is not set$)' "$1" || true
+}
+
 # Options the debug lane depends on. Each one is checked in the final
 # .config; the build stops if any of them did not take.
-read -r -d '' CONFIG_REQUIRED <<'EOF' || true
-CONFIG_DEBUG_KERNEL=y
-CONFIG_KASAN=y
-CONFIG_KASAN_GENERIC=y
-CONFIG_KASAN_INLINE=y
-CONFIG_KASAN_VMALLOC=y
-CONFIG_PROVE_LOCKING=y
-CONFIG_DEBUG_ATOMIC_SLEEP=y
-CONFIG_DEBUG_OBJECTS=y
-CONFIG_DEBUG_OBJECTS_TIMERS=y
-CONFIG_DEBUG_OBJECTS_WORK=y
-CONFIG_DEBUG_LIST=y
-CONFIG_DETECT_HUNG_TASK=y
-CONFIG_DEBUG_KMEMLEAK=y
-# CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF is not set
-CONFIG_DEBUG_KMEMLEAK_MEM_POOL_SIZE=32000
-CONFIG_DEBUG_FS=y
-CONFIG_KFENCE=y
-CONFIG_PAGE_POISONING=y
-CONFIG_FTRACE=y
-CONFIG_TRACEPOINTS=y
-CONFIG_EVENT_TRACING=y
-CONFIG_BPF_SYSCALL=y
-CONFIG_DEBUG_INFO_NONE=y
-# CONFIG_DEBUG_INFO_BTF is not set
-CONFIG_MODULES=y
-CONFIG_MODULE_UNLOAD=y
-# CONFIG_MODULE_SIG is not set
-CONFIG_SYSTEM_TRUSTED_KEYS=""
-CONFIG_LOCALVERSION="-xtcp-debug"
-# CONFIG_LOCALVERSION_AUTO is not set
-CONFIG_BLK_DEV_INITRD=y
-CONFIG_RD_GZIP=y
-CONFIG_DEVTMPFS=y
-CONFIG_DEVTMPFS_MOUNT=y
-CONFIG_PROC_FS=y
-CONFIG_SYSCTL=y
-CONFIG_TMPFS=y
-CONFIG_OVERLAY_FS=y
-CONFIG_VIRTIO_PCI=y
-CONFIG_NET_9P=y
-CONFIG_NET_9P_VIRTIO=y
-CONFIG_9P_FS=y
-CONFIG_9P_FS_POSIX_ACL=y
-CONFIG_NET=y
-CONFIG_INET=y
-CONFIG_IPV6=y
-CONFIG_PACKET=y
-CONFIG_UNIX=y
-CONFIG_NET_NS=y
-CONFIG_VETH=y
-CONFIG_TUN=y
-CONFIG_NET_SCHED=y
-CONFIG_NET_SCH_NETEM=y
-EOF
+CONFIG_REQUIRED=$(read_fragment "$HERE/debug-kernel.config")
 
 # Subsystems a headless qemu guest never uses, left out to shorten the
 # build. Not checked: if something selects one of them it stays.
-read -r -d '' CONFIG_TRIM <<'EOF' || true
-# CONFIG_DRM is not set
-# CONFIG_SOUND is not set
-# CONFIG_USB_SUPPORT is not set
-# CONFIG_WIRELESS is not set
-# CONFIG_WLAN is not set
-# CONFIG_MEDIA_SUPPORT is not set
-# CONFIG_NFS_FS is not set
-EOF
+CONFIG_TRIM=$(read_fragment "$HERE/debug-kernel-trim.config")
 
 # Bump when the build steps change in a way that needs a rebuild.
 readonly RECIPE=1

@@ -263,93 +263,8 @@ resolve_initramfs_modules() {
 
 # --- Initramfs -----------------------------------------------------------
 
-# The initramfs /init (busybox sh): load 9p, mount the host root read-only
-# plus tmpfs for the writable system directories and the out share, then
-# switch_root into scripts/guest-init.sh. It also answers the KVM probe.
-initramfs_init() {
-	cat <<'EOF'
-#!/bin/busybox sh
-# SPDX-License-Identifier: GPL-2.0
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t devtmpfs dev /dev
-# Without a /dev/console node in the archive the kernel started us with no
-# standard streams.
-[ -t 1 ] || exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-
-fail() {
-	echo "xtcp-vm initramfs: $*"
-	poweroff -f
-}
-
-verdict() {
-	printf "\\$(printf %03o "$1")" |
-		dd of=/dev/port bs=1 seek=244 count=1 conv=notrunc 2>/dev/null
-}
-
-for arg in $(cat /proc/cmdline); do
-	case $arg in
-	xtcp_vm_out=*) out=${arg#*=} ;;
-	xtcp_vm_init=*) init=${arg#*=} ;;
-	xtcp_vm_cache=*) cache=${arg#*=} ;;
-	xtcp_vm_keep=*) keep=$(echo "${arg#*=}" | tr ':' ' ') ;;
-	xtcp_vm_verdict=*) vbyte=${arg#*=} ;;
-	xtcp_vm_probe=1) verdict "$vbyte"; fail "probe: no debug-exit device" ;;
-	esac
-done
-[ -n "$out" ] && [ -n "$init" ] || fail "missing xtcp_vm_out/xtcp_vm_init"
-
-for ko in $(cat /modules.order); do
-	insmod "/modules/$ko" || fail "insmod $ko failed"
-done
-opts=trans=virtio,version=9p2000.L,msize=@MSIZE@
-mount -t 9p -o "$opts,cache=$cache,ro" hostroot /newroot ||
-	fail "cannot mount the host root over 9p"
-# Host paths below /tmp, /var/tmp or /run that the run needs (a checkout
-# or build directory there): held aside while the tmpfs mounts cover
-# those directories, then put back at the same path.
-i=0
-for p in $keep; do
-	mkdir -p "/keep/$i"
-	mount --bind "/newroot$p" "/keep/$i" || fail "cannot keep $p"
-	i=$((i + 1))
-done
-mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
-mount -t tmpfs -o mode=1777 tmpfs /newroot/var/tmp
-mount -t tmpfs -o mode=0755 tmpfs /newroot/run
-i=0
-for p in $keep; do
-	mkdir -p "/newroot$p"
-	mount --move "/keep/$i" "/newroot$p" || fail "cannot put back $p"
-	i=$((i + 1))
-done
-# After the tmpfs mounts, so an out directory below /tmp stays visible.
-mkdir -p "/newroot$out"
-mount -t 9p -o "$opts,cache=none" xtcpout "/newroot$out" ||
-	fail "cannot mount the out share at $out"
-# The system mounts guest-init.sh would make (and lo up), done here where
-# each is a static busybox applet instead of a dynamically linked program
-# read over 9p (0.1-0.2 s each under TCG). guest-init.sh skips what exists.
-for fs in dev proc sys; do
-	mount --move "/$fs" "/newroot/$fs"
-done
-cd /newroot/dev
-mkdir -p pts shm
-mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts pts
-mount -t tmpfs -o mode=1777 tmpfs shm
-ln -sfn /proc/self/fd fd
-ln -sfn /proc/self/fd/0 stdin
-ln -sfn /proc/self/fd/1 stdout
-ln -sfn /proc/self/fd/2 stderr
-mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
-mount -t tracefs tracefs /newroot/sys/kernel/tracing 2>/dev/null
-ip link set lo up
-cd /
-exec switch_root /newroot /bin/bash "$init" "$out"
-EOF
-}
+# The initramfs /init, with @MSIZE@ still to be replaced.
+VM_INIT=$REPO/scripts/vm-init.sh
 
 # Build (or reuse) the initramfs for this kernel. It is rebuilt whenever an
 # input changes: /init, busybox or one of the module files.
@@ -361,7 +276,7 @@ build_initramfs() {
 	# --modules do not rebuild each other's archive.
 	INITRAMFS=$VMDIR/initramfs-$KREL-$(echo "$MODDIR" | sha256sum | cut -c 1-8).cpio
 	key=$({
-		initramfs_init
+		cat "$VM_INIT"
 		echo "$KREL $MSIZE"
 		stat -L -c '%n %s %Y' "$BUSYBOX"
 		for ko in "${INITRAMFS_KOS[@]}"; do
@@ -376,7 +291,7 @@ build_initramfs() {
 	stage=$(mktemp -d "$VMDIR/initramfs.XXXXXX")
 	mkdir -p "$stage"/{bin,dev,proc,sys,newroot,modules}
 	cp "$BUSYBOX" "$stage/bin/busybox"
-	initramfs_init | sed "s/@MSIZE@/$MSIZE/" >"$stage/init"
+	sed "s/@MSIZE@/$MSIZE/" "$VM_INIT" >"$stage/init"
 	chmod 755 "$stage/init"
 	# Lets the kernel hand /init its console; /init copes without it when
 	# mknod is not allowed.

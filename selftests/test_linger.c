@@ -96,32 +96,6 @@ static long aborts(const FIXTURE_VARIANT(lg) *variant)
 	return xtcp_counter(variant->aborts);
 }
 
-/*
- * Lines of @path (the /proc/net/tcp layout) with local port @lport,
- * remote port @rport and state @st, each ignored when negative.
- */
-static int proc_count(const char *path, int lport, int rport, int st)
-{
-	unsigned int lp, rp, s;
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*d: %*x:%x %*x:%x %x", &lp, &rp, &s) != 3)
-			continue;
-		if ((lport < 0 || lp == (unsigned int)lport) &&
-		    (rport < 0 || rp == (unsigned int)rport) &&
-		    (st < 0 || s == (unsigned int)st))
-			n++;
-	}
-	fclose(f);
-	return n;
-}
-
 /* recv() on @fd once it is readable: 0 (EOF), a byte count, or -errno. */
 static int recv_ready(int fd, int timeout_ms)
 {
@@ -154,8 +128,8 @@ TEST_F(lg, zero_linger_aborts)
 	EXPECT_EQ(0, close(cfd));
 	EXPECT_GE(500, xp_now_ms() - t0);
 	EXPECT_EQ(-ECONNRESET, recv_ready(sfd, 2000));
-	EXPECT_EQ(0, proc_count(variant->proc, cport, sport, -1));
-	EXPECT_EQ(0, proc_count(variant->proc, -1, -1, ST_TIME_WAIT));
+	EXPECT_EQ(0, xtcp_proc_count(variant->proc, cport, sport, -1));
+	EXPECT_EQ(0, xtcp_proc_count(variant->proc, -1, -1, ST_TIME_WAIT));
 	EXPECT_EQ(before + 1, aborts(variant));
 	close(sfd);
 }
@@ -175,7 +149,7 @@ TEST_F(lg, zero_linger_sends_rst)
 	TH_LOG("close() sent %s", XP_SEG_STR(&r));
 	EXPECT_EQ(XP_RST, r.flags & (XP_RST | XP_FIN | XP_SYN));
 	EXPECT_EQ(c.k_nxt, r.seq);
-	EXPECT_EQ(0, proc_count(variant->proc, c.kport, c.pport, -1));
+	EXPECT_EQ(0, xtcp_proc_count(variant->proc, c.kport, c.pport, -1));
 	EXPECT_EQ(-ETIMEDOUT, xp_conn_expect(&self->p, &c, &r, 0, 0, 300));
 }
 
@@ -199,7 +173,7 @@ TEST_F(lg, linger_returns_when_fin_acked)
 	TH_LOG("close() took %lld ms", (long long)took);
 	EXPECT_GE(1000, took);
 	/* Returned because the FIN was acknowledged, not for the time. */
-	EXPECT_EQ(1, proc_count(variant->proc, cport, sport, ST_FIN_WAIT2));
+	EXPECT_EQ(1, xtcp_proc_count(variant->proc, cport, sport, ST_FIN_WAIT2));
 	EXPECT_EQ(0, recv_ready(sfd, 1000));
 	close(sfd);
 }
@@ -231,14 +205,14 @@ TEST_F(lg, linger_times_out_unacked)
 	err = xp_conn_expect(&self->p, &c, &r, ANY_FLAGS, XP_FIN | XP_ACK, 0);
 	ASSERT_EQ(0, err) TH_LOG("no FIN: %s", strerror(-err));
 	EXPECT_EQ(c.k_nxt, r.seq);
-	EXPECT_EQ(1, proc_count(variant->proc, c.kport, c.pport,
-				ST_FIN_WAIT1));
+	EXPECT_EQ(1, xtcp_proc_count(variant->proc, c.kport, c.pport,
+				     ST_FIN_WAIT1));
 
 	/* The peer resets it: the orphan is gone. */
 	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_TRUE(xtcp_wait_until(!proc_count(variant->proc, c.kport, c.pport,
-						-1), 1000));
+	EXPECT_TRUE(xtcp_wait_until(!xtcp_proc_count(variant->proc, c.kport, c.pport,
+						     -1), 1000));
 }
 
 /*
@@ -260,9 +234,9 @@ TEST_F(lg, orphan_fin_wait2_fin_timeout)
 	t0 = xp_now_ms();
 	close(cfd);
 	EXPECT_EQ(0, recv_ready(sfd, 1000));
-	ASSERT_TRUE(xtcp_wait_until(proc_count(variant->proc, cport, sport,
-					       ST_FIN_WAIT2) == 1, 1000));
-	ASSERT_TRUE(xtcp_wait_until(!proc_count(variant->proc, cport, sport, -1),
+	ASSERT_TRUE(xtcp_wait_until(xtcp_proc_count(variant->proc, cport, sport,
+						    ST_FIN_WAIT2) == 1, 1000));
+	ASSERT_TRUE(xtcp_wait_until(!xtcp_proc_count(variant->proc, cport, sport, -1),
 				    5000));
 	took = xp_now_ms() - t0;
 	TH_LOG("orphaned FIN_WAIT_2 lasted about %lld ms (fin_timeout 1 s)",
@@ -279,8 +253,8 @@ TEST_F(lg, orphan_fin_wait2_fin_timeout)
 	 * socket that expires silently. On loopback either can happen.
 	 */
 	if (variant->proto != IPPROTO_TCP) {
-		EXPECT_EQ(1, proc_count(variant->proc, sport, cport,
-					ST_CLOSE_WAIT));
+		EXPECT_EQ(1, xtcp_proc_count(variant->proc, sport, cport,
+					     ST_CLOSE_WAIT));
 		EXPECT_EQ(0, xtcp_get_int(sfd, SOL_SOCKET, SO_ERROR));
 	}
 	close(sfd);
@@ -311,20 +285,20 @@ TEST_F(lg, linger2_option_overrides)
 	t0 = xp_now_ms();
 	close(cfd);
 	close(cfd2);
-	ASSERT_TRUE(xtcp_wait_until(proc_count(variant->proc, cport, sport,
-					       ST_FIN_WAIT2) == 1, 1000));
-	ASSERT_TRUE(xtcp_wait_until(!proc_count(variant->proc, cport, sport, -1),
+	ASSERT_TRUE(xtcp_wait_until(xtcp_proc_count(variant->proc, cport, sport,
+						    ST_FIN_WAIT2) == 1, 1000));
+	ASSERT_TRUE(xtcp_wait_until(!xtcp_proc_count(variant->proc, cport, sport, -1),
 				    5000));
 	took = xp_now_ms() - t0;
 	TH_LOG("FIN_WAIT_2 with LINGER2=1 (fin_timeout 30) lasted about %lld ms",
 	       (long long)took);
 	EXPECT_LE(700, took);
 	EXPECT_GE(3000, took);
-	EXPECT_EQ(1, proc_count(variant->proc, cport2, sport2, ST_FIN_WAIT2));
+	EXPECT_EQ(1, xtcp_proc_count(variant->proc, cport2, sport2, ST_FIN_WAIT2));
 	/* As above: Linux TCP may end the orphan with a RST. */
 	if (variant->proto != IPPROTO_TCP)
-		EXPECT_EQ(1, proc_count(variant->proc, sport, cport,
-					ST_CLOSE_WAIT));
+		EXPECT_EQ(1, xtcp_proc_count(variant->proc, sport, cport,
+					     ST_CLOSE_WAIT));
 	close(sfd);
 	close(sfd2);
 }
@@ -345,9 +319,9 @@ TEST_F(lg, negative_linger2_resets)
 	EXPECT_EQ(-1, xtcp_get_int(cfd, variant->level, TCP_LINGER2));
 
 	close(cfd);
-	EXPECT_TRUE(xtcp_wait_until(!proc_count(variant->proc, sport, cport, -1),
+	EXPECT_TRUE(xtcp_wait_until(!xtcp_proc_count(variant->proc, sport, cport, -1),
 				    2000));
-	EXPECT_EQ(0, proc_count(variant->proc, cport, sport, -1));
+	EXPECT_EQ(0, xtcp_proc_count(variant->proc, cport, sport, -1));
 	EXPECT_EQ(EPIPE, xtcp_get_int(sfd, SOL_SOCKET, SO_ERROR));
 	close(sfd);
 }

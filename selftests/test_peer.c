@@ -32,61 +32,7 @@ enum {
 /* Timer kinds of the "tr" column of /proc/net/xtcp. */
 #define TR_PROBE	4
 
-struct proc_sock {
-	unsigned int lport;
-	unsigned int rport;
-	unsigned int st;
-	unsigned int tr;
-};
-
-/* Find @lport -> @rport (0: a listener) in /proc/net/xtcp; 0 or -errno. */
-static int proc_find(__u16 lport, __u16 rport, struct proc_sock *ps)
-{
-	char line[512];
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen("/proc/net/xtcp", "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		struct proc_sock cur;
-
-		if (sscanf(line, " %*d: %*x:%x %*x:%x %x %*x:%*x %x:",
-			   &cur.lport, &cur.rport, &cur.st, &cur.tr) != 4)
-			continue;
-		if (cur.lport == lport && cur.rport == rport) {
-			*ps = cur;
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-static int proc_state(__u16 lport, __u16 rport)
-{
-	struct proc_sock ps;
-	int err;
-
-	err = proc_find(lport, rport, &ps);
-	return err ? err : (int)ps.st;
-}
-
-/* Poll until the state is @want (-ENOENT: gone); the last value seen. */
-static int wait_state(__u16 lport, __u16 rport, int want, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms;
-	int st;
-
-	for (;;) {
-		st = proc_state(lport, rport);
-		if (st == want || xp_now_ms() > deadline)
-			return st;
-		usleep(2000);
-	}
-}
+#define PROC		"/proc/net/xtcp"
 
 static int get_info(int fd, struct xtcp_info *info)
 {
@@ -234,7 +180,7 @@ TEST_F(peer, rst_challenge_then_reset)
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(0U, r.len);
 	EXPECT_TRUE(r.csum_ok);
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(c.kport, c.pport));
+	EXPECT_EQ(ST_ESTABLISHED, xtcp_proc_state(PROC, c.kport, c.pport));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(c.fd));
 
 	/* Both directions still work. */
@@ -257,7 +203,7 @@ TEST_F(peer, rst_challenge_then_reset)
 	resets_before = xtcp_counter("EstabResets");
 	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(-ENOENT, wait_state(c.kport, c.pport, -ENOENT, 3000));
+	EXPECT_EQ(-ENOENT, xtcp_proc_wait_state(PROC, c.kport, c.pport, -ENOENT, 3000));
 	ASSERT_TRUE(xtcp_wait_fd(c.fd, POLLIN, 3000) & (POLLERR | POLLHUP));
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(ECONNRESET, errno);
@@ -293,7 +239,7 @@ TEST_F(peer, syn_in_established)
 		EXPECT_EQ(c.p_nxt, r.ack);
 		EXPECT_EQ(c.k_nxt, r.seq);
 		EXPECT_EQ(0U, r.len);
-		EXPECT_EQ(ST_ESTABLISHED, proc_state(c.kport, c.pport));
+		EXPECT_EQ(ST_ESTABLISHED, xtcp_proc_state(PROC, c.kport, c.pport));
 		/* Challenge ACKs are limited to one per 500 ms per socket
 		 * (RFC 5961 section 7, as Linux): let the interval pass.
 		 */
@@ -357,7 +303,7 @@ TEST_F(peer, bad_checksum)
 		TH_LOG("unexpected %s", XP_SEG_STR(&r));
 	EXPECT_EQ(csum_before + 1, xtcp_counter("InCsumErrors"));
 	EXPECT_EQ(err_before + 1, xtcp_counter("InErrs"));
-	EXPECT_EQ(-ENOENT, proc_state(9010, 41000));
+	EXPECT_EQ(-ENOENT, xtcp_proc_state(PROC, 9010, 41000));
 
 	/* The same SYN, checksummed right, is answered. */
 	s.mangle = 0;
@@ -459,13 +405,13 @@ TEST_F(peer, malformed_dropped)
 		now = xtcp_counter("InErrs");
 		EXPECT_EQ(errs + 1, now) TH_LOG("%s: InErrs", b->name);
 		errs = now;
-		EXPECT_EQ(-ENOENT, proc_state(9020, 42000 + i))
+		EXPECT_EQ(-ENOENT, xtcp_proc_state(PROC, 9020, 42000 + i))
 			TH_LOG("%s: a connection was created", b->name);
 	}
 	EXPECT_EQ(csum, xtcp_counter("InCsumErrors"));
 
 	/* The listener is unharmed and answers a good SYN. */
-	EXPECT_EQ(ST_LISTEN, proc_state(9020, 0));
+	EXPECT_EQ(ST_LISTEN, xtcp_proc_state(PROC, 9020, 0));
 	syn_to(&self->p, &s, 42999, 9020);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_EQ(0, xp_recv(&self->p, &r, 3000));
@@ -558,7 +504,7 @@ TEST_F(peer, synack_retransmit)
 	ASSERT_EQ(0, xp_recv(&self->p, &first, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&first));
 	ASSERT_EQ(XP_SYN | XP_ACK, first.flags & CTL);
-	EXPECT_EQ(ST_SYN_RECV, proc_state(9040, 44000));
+	EXPECT_EQ(ST_SYN_RECV, xtcp_proc_state(PROC, 9040, 44000));
 
 	err = xp_recv(&self->p, &again, 5000);
 	t1 = xp_now_ms();
@@ -577,9 +523,9 @@ TEST_F(peer, synack_retransmit)
 	/* One retry only: after the next (doubled) timeout it is dropped. */
 	err = xp_recv(&self->p, &r, 3000);
 	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("unexpected %s", XP_SEG_STR(&r));
-	EXPECT_EQ(-ENOENT, wait_state(9040, 44000, -ENOENT, 3000));
+	EXPECT_EQ(-ENOENT, xtcp_proc_wait_state(PROC, 9040, 44000, -ENOENT, 3000));
 	EXPECT_EQ(fails + 1, xtcp_counter("AttemptFails"));
-	EXPECT_EQ(ST_LISTEN, proc_state(9040, 0));
+	EXPECT_EQ(ST_LISTEN, xtcp_proc_state(PROC, 9040, 0));
 	EXPECT_EQ(-1, accept(lfd, NULL, NULL));
 	EXPECT_EQ(EAGAIN, errno);
 
@@ -636,7 +582,7 @@ TEST_F(peer, syn_retransmit)
 	EXPECT_EQ(ETIMEDOUT, soerr);
 	EXPECT_EQ(-ETIMEDOUT, xp_recv(&self->p, &r, 0))
 		TH_LOG("unexpected %s", XP_SEG_STR(&r));
-	EXPECT_EQ(-ENOENT, proc_state(first.sport, 9050));
+	EXPECT_EQ(-ENOENT, xtcp_proc_state(PROC, first.sport, 9050));
 	EXPECT_EQ(fails + 1, xtcp_counter("AttemptFails"));
 	close(fd);
 }
@@ -742,7 +688,7 @@ TEST_F(peer, out_of_order)
  */
 TEST_F(peer, zero_window_probe)
 {
-	struct proc_sock ps;
+	struct xtcp_proc_entry ps;
 	struct xp_seg s, r;
 	int probes = 0;
 	struct xp_conn c = { 0 };
@@ -769,7 +715,7 @@ TEST_F(peer, zero_window_probe)
 		ASSERT_EQ(0, xp_send(&self->p, &s));
 	}
 	EXPECT_LE(2, probes);
-	ASSERT_EQ(0, proc_find(c.kport, c.pport, &ps));
+	ASSERT_EQ(0, xtcp_proc_find(PROC, c.kport, c.pport, &ps));
 	EXPECT_EQ((unsigned int)TR_PROBE, ps.tr);
 
 	/* The window opens. */

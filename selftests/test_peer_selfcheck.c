@@ -319,7 +319,7 @@ TEST_F_TIMEOUT(tcp, synack_retransmit, 30)
 	int lfd, err;
 
 	/* Our own namespace: no need to restore it. */
-	ASSERT_EQ(0, xp_write_str(SYNACK_RETRIES, "1"));
+	ASSERT_EQ(0, xtcp_write_file(SYNACK_RETRIES, "1"));
 	lfd = tcp_listener(8083);
 	ASSERT_LE(0, lfd);
 

@@ -78,28 +78,29 @@ TEST(stats_counter_count)
 	EXPECT_EQ((int)(ARRAY_SIZE(counters)), lines);
 }
 
+struct age_query {
+	int lport;
+	int st;
+	long age;
+};
+
+static int age_match(const struct xtcp_proc_entry *e, void *arg)
+{
+	struct age_query *q = arg;
+
+	if ((int)e->lport == q->lport && (int)e->state == q->st)
+		q->age = e->age_ms;
+	return 0;
+}
+
 /* age_ms of the line for local port @lport in state @st, or -1. */
 static long age_of(int lport, int st)
 {
-	unsigned int port, state;
-	char line[256];
-	long age = -1;
-	FILE *f;
+	struct age_query q = { .lport = lport, .st = st, .age = -1 };
 
-	f = fopen("/proc/net/xtcp", "r");
-	if (!f)
+	if (xtcp_proc_foreach("/proc/net/xtcp", age_match, &q))
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long inode;
-		unsigned int age_ms;
-
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*d %lu %u",
-			   &port, &state, &inode, &age_ms) == 4 &&
-		    (int)port == lport && (int)state == st)
-			age = age_ms;
-	}
-	fclose(f);
-	return age;
+	return q.age;
 }
 
 /*

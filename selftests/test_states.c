@@ -46,84 +46,6 @@ enum {
 /* Timer kinds of the "tr" column. */
 #define TR_TIME_WAIT	3
 
-/* One line of /proc/net/{tcp,xtcp}, the fields the tests look at. */
-struct proc_sock {
-	__u32 laddr;
-	__u32 raddr;
-	unsigned int lport;
-	unsigned int rport;
-	unsigned int st;
-	unsigned int tr;
-	unsigned long when;
-};
-
-/*
- * Find the socket @lport -> @rport (rport 0: a listener) in @path.
- * Returns 0 and fills @ps, -ENOENT if absent, or another -errno.
- */
-static int proc_find(const char *path, __u16 lport, __u16 rport,
-		     struct proc_sock *ps)
-{
-	char line[512];
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		struct proc_sock cur;
-
-		if (sscanf(line, " %*d: %x:%x %x:%x %x %*x:%*x %x:%lx",
-			   &cur.laddr, &cur.lport, &cur.raddr, &cur.rport,
-			   &cur.st, &cur.tr, &cur.when) != 7)
-			continue;
-		if (cur.lport == lport && cur.rport == rport) {
-			*ps = cur;
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-/* The st column of @lport -> @rport, or -errno (-ENOENT: no such line). */
-static int proc_state(const char *path, __u16 lport, __u16 rport)
-{
-	struct proc_sock ps;
-	int err;
-
-	err = proc_find(path, lport, rport, &ps);
-	return err ? err : (int)ps.st;
-}
-
-/*
- * Poll until the st column of @lport -> @rport is @want (-ENOENT: until
- * the line is gone) or @timeout_ms pass. Returns the last value seen.
- */
-static int wait_state(const char *path, __u16 lport, __u16 rport, int want,
-		      int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms;
-	int st;
-
-	for (;;) {
-		st = proc_state(path, lport, rport);
-		if (st == want || xp_now_ms() > deadline)
-			return st;
-		usleep(2000);
-	}
-}
-
-static int write_knob(const char *path, long val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return xp_write_str(path, buf);
-}
-
 FIXTURE(st) {
 	struct xp_peer p;
 };
@@ -178,7 +100,7 @@ FIXTURE_SETUP(st)
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	for (i = 0; i < ARRAY_SIZE(variant->knob); i++) {
-		err = write_knob(variant->knob[i], variant->val[i]);
+		err = xtcp_write_long(variant->knob[i], variant->val[i]);
 		ASSERT_EQ(0, err) TH_LOG("%s: %s", variant->knob[i],
 					 strerror(-err));
 	}
@@ -224,7 +146,7 @@ TEST_F(st, client_path)
 	struct sockaddr_in sin = xtcp_sin(PADDR, 8001);
 	struct xp_seg syn, fin, s, r;
 	const __u32 pisn = 7000;
-	struct proc_sock ps;
+	struct xtcp_proc_entry ps;
 	__s64 t_tw, t_gone;
 	struct xp_conn c = { 0 };
 	int st;
@@ -238,7 +160,7 @@ TEST_F(st, client_path)
 	c.kport = syn.sport;
 	c.pport = 8001;
 
-	EXPECT_EQ(ST_SYN_SENT, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_SYN_SENT, xtcp_proc_state(variant->proc, c.kport, c.pport));
 	EXPECT_EQ(ST_SYN_SENT, info_state(variant, c.fd));
 
 	xp_seg_reply(&syn, &s);
@@ -252,8 +174,8 @@ TEST_F(st, client_path)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
 					3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
-	EXPECT_EQ(ST_ESTABLISHED, wait_state(variant->proc, c.kport, c.pport,
-					     ST_ESTABLISHED, 3000));
+	EXPECT_EQ(ST_ESTABLISHED, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						       ST_ESTABLISHED, 3000));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, c.fd));
 
 	/* close(): our FIN goes out; its ACK is held back. */
@@ -263,14 +185,14 @@ TEST_F(st, client_path)
 	TH_LOG("got %s", XP_SEG_STR(&fin));
 	EXPECT_EQ(c.k_nxt, fin.seq);
 	EXPECT_EQ(0U, fin.len);
-	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_FIN_WAIT1, xtcp_proc_state(variant->proc, c.kport, c.pport));
 
 	/* The peer ACKs the FIN and sends nothing else. */
 	c.k_nxt = fin.seq + 1;
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(ST_FIN_WAIT2, wait_state(variant->proc, c.kport, c.pport,
-					   ST_FIN_WAIT2, 3000));
+	EXPECT_EQ(ST_FIN_WAIT2, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						     ST_FIN_WAIT2, 3000));
 
 	/* The peer's FIN: the kernel ACKs it and enters TIME_WAIT. */
 	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
@@ -280,9 +202,9 @@ TEST_F(st, client_path)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
 					3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
-	ASSERT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
-					   ST_TIME_WAIT, 3000));
-	ASSERT_EQ(0, proc_find(variant->proc, c.kport, c.pport, &ps));
+	ASSERT_EQ(ST_TIME_WAIT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						     ST_TIME_WAIT, 3000));
+	ASSERT_EQ(0, xtcp_proc_find(variant->proc, c.kport, c.pport, &ps));
 	EXPECT_EQ((unsigned int)TR_TIME_WAIT, ps.tr);
 	EXPECT_EQ(self->p.kaddr.s_addr, ps.laddr);
 	EXPECT_EQ(self->p.paddr.s_addr, ps.raddr);
@@ -291,8 +213,8 @@ TEST_F(st, client_path)
 		return;		/* Linux: a fixed 60 s */
 
 	EXPECT_GE(2UL * MSL_MS, ps.when);
-	st = wait_state(variant->proc, c.kport, c.pport, -ENOENT,
-			2 * MSL_MS + 5000);
+	st = xtcp_proc_wait_state(variant->proc, c.kport, c.pport, -ENOENT,
+				  2 * MSL_MS + 5000);
 	t_gone = xp_now_ms();
 	EXPECT_EQ(-ENOENT, st);
 	TH_LOG("TIME_WAIT gone after %lld ms", (long long)(t_gone - t_tw));
@@ -319,13 +241,13 @@ TEST_F(st, client_path_shutdown)
 					XP_FIN | XP_ACK, c.p_nxt, 3000));
 	EXPECT_EQ(c.k_nxt, fin.seq);
 	EXPECT_EQ(ST_FIN_WAIT1, info_state(variant, c.fd));
-	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_FIN_WAIT1, xtcp_proc_state(variant->proc, c.kport, c.pport));
 
 	c.k_nxt++;
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(ST_FIN_WAIT2, wait_state(variant->proc, c.kport, c.pport,
-					   ST_FIN_WAIT2, 3000));
+	EXPECT_EQ(ST_FIN_WAIT2, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						     ST_FIN_WAIT2, 3000));
 	EXPECT_EQ(ST_FIN_WAIT2, info_state(variant, c.fd));
 	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
@@ -335,8 +257,8 @@ TEST_F(st, client_path_shutdown)
 	c.p_nxt++;
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
 					3000));
-	EXPECT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
-					   ST_TIME_WAIT, 3000));
+	EXPECT_EQ(ST_TIME_WAIT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						     ST_TIME_WAIT, 3000));
 	EXPECT_EQ(ST_CLOSE, info_state(variant, c.fd));
 	EXPECT_EQ(0, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
 	close(c.fd);
@@ -360,7 +282,7 @@ TEST_F(st, server_path)
 	ASSERT_LE(0, lfd);
 	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
 	ASSERT_EQ(0, listen(lfd, 8));
-	EXPECT_EQ(ST_LISTEN, proc_state(variant->proc, 8010, 0));
+	EXPECT_EQ(ST_LISTEN, xtcp_proc_state(variant->proc, 8010, 0));
 	EXPECT_EQ(ST_LISTEN, info_state(variant, lfd));
 
 	c.kport = 8010;
@@ -375,14 +297,14 @@ TEST_F(st, server_path)
 					c.p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&sa));
 	c.k_nxt = sa.seq + 1;
-	EXPECT_EQ(ST_SYN_RECV, wait_state(variant->proc, c.kport, c.pport,
-					  ST_SYN_RECV, 3000));
-	EXPECT_EQ(ST_LISTEN, proc_state(variant->proc, 8010, 0));
+	EXPECT_EQ(ST_SYN_RECV, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						    ST_SYN_RECV, 3000));
+	EXPECT_EQ(ST_LISTEN, xtcp_proc_state(variant->proc, 8010, 0));
 
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(ST_ESTABLISHED, wait_state(variant->proc, c.kport, c.pport,
-					     ST_ESTABLISHED, 3000));
+	EXPECT_EQ(ST_ESTABLISHED, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						       ST_ESTABLISHED, 3000));
 	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
 	cfd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, cfd) TH_LOG("accept: %s", strerror(errno));
@@ -395,27 +317,27 @@ TEST_F(st, server_path)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
 					3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
-	EXPECT_EQ(ST_CLOSE_WAIT, wait_state(variant->proc, c.kport, c.pport,
-					    ST_CLOSE_WAIT, 3000));
+	EXPECT_EQ(ST_CLOSE_WAIT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						      ST_CLOSE_WAIT, 3000));
 	EXPECT_EQ(ST_CLOSE_WAIT, info_state(variant, cfd));
 	ASSERT_TRUE(xtcp_wait_fd(cfd, POLLIN, 3000) & POLLIN);
 	EXPECT_EQ(0, recv(cfd, buf, sizeof(buf), MSG_DONTWAIT));
 	/* Nothing times CLOSE_WAIT out: still there. */
-	EXPECT_EQ(ST_CLOSE_WAIT, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_CLOSE_WAIT, xtcp_proc_state(variant->proc, c.kport, c.pport));
 
 	ASSERT_EQ(0, close(cfd));
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
 					XP_FIN | XP_ACK, c.p_nxt, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&fin));
 	EXPECT_EQ(c.k_nxt, fin.seq);
-	EXPECT_EQ(ST_LAST_ACK, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_LAST_ACK, xtcp_proc_state(variant->proc, c.kport, c.pport));
 
 	c.k_nxt++;
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(-ENOENT, wait_state(variant->proc, c.kport, c.pport,
-				      -ENOENT, 3000));
-	EXPECT_EQ(ST_LISTEN, proc_state(variant->proc, 8010, 0));
+	EXPECT_EQ(-ENOENT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						-ENOENT, 3000));
+	EXPECT_EQ(ST_LISTEN, xtcp_proc_state(variant->proc, 8010, 0));
 	close(lfd);
 }
 
@@ -434,7 +356,7 @@ TEST_F(st, simultaneous_close)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
 					XP_FIN | XP_ACK, c.p_nxt, 3000));
 	EXPECT_EQ(c.k_nxt, fin.seq);
-	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_FIN_WAIT1, xtcp_proc_state(variant->proc, c.kport, c.pport));
 
 	/* The peer's FIN does not acknowledge ours. */
 	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
@@ -444,14 +366,14 @@ TEST_F(st, simultaneous_close)
 					3000));
 	TH_LOG("got %s", XP_SEG_STR(&r));
 	EXPECT_EQ(fin.seq + 1, r.seq);
-	EXPECT_EQ(ST_CLOSING, wait_state(variant->proc, c.kport, c.pport,
-					 ST_CLOSING, 3000));
+	EXPECT_EQ(ST_CLOSING, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						   ST_CLOSING, 3000));
 
 	c.k_nxt = fin.seq + 1;
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
-					   ST_TIME_WAIT, 3000));
+	EXPECT_EQ(ST_TIME_WAIT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						     ST_TIME_WAIT, 3000));
 }
 
 /* A FIN that also acknowledges our FIN: TIME_WAIT at once. */
@@ -464,7 +386,7 @@ TEST_F(st, fin_ack_in_fin_wait1)
 	ASSERT_EQ(0, shutdown(c.fd, SHUT_WR));
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &fin, CTL,
 					XP_FIN | XP_ACK, c.p_nxt, 3000));
-	EXPECT_EQ(ST_FIN_WAIT1, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_FIN_WAIT1, xtcp_proc_state(variant->proc, c.kport, c.pport));
 	EXPECT_EQ(ST_FIN_WAIT1, info_state(variant, c.fd));
 
 	c.k_nxt = fin.seq + 1;
@@ -474,8 +396,8 @@ TEST_F(st, fin_ack_in_fin_wait1)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
 					3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
-	EXPECT_EQ(ST_TIME_WAIT, wait_state(variant->proc, c.kport, c.pport,
-					   ST_TIME_WAIT, 3000));
+	EXPECT_EQ(ST_TIME_WAIT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						     ST_TIME_WAIT, 3000));
 	EXPECT_EQ(ST_CLOSE, info_state(variant, c.fd));
 	close(c.fd);
 }
@@ -518,7 +440,7 @@ static void simopen_start(struct __test_metadata *_metadata,
 	EXPECT_EQ(*iss, sa.seq);
 	EXPECT_EQ(SIMOPEN_PISN + 1U, sa.ack);
 	EXPECT_TRUE(sa.csum_ok);
-	EXPECT_EQ(ST_SYN_RECV, proc_state(variant->proc, c->kport, c->pport));
+	EXPECT_EQ(ST_SYN_RECV, xtcp_proc_state(variant->proc, c->kport, c->pport));
 	EXPECT_EQ(ST_SYN_RECV, info_state(variant, c->fd));
 	c->k_nxt = *iss + 1;
 }
@@ -532,8 +454,8 @@ static void simopen_finish(struct __test_metadata *_metadata,
 	socklen_t len = sizeof(soerr);
 	struct xp_seg r;
 
-	EXPECT_EQ(ST_ESTABLISHED, wait_state(variant->proc, c->kport,
-					     c->pport, ST_ESTABLISHED, 3000));
+	EXPECT_EQ(ST_ESTABLISHED, xtcp_proc_wait_state(variant->proc, c->kport,
+						       c->pport, ST_ESTABLISHED, 3000));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, c->fd));
 	ASSERT_EQ(POLLOUT, xtcp_wait_fd(c->fd, POLLOUT, 3000));
 	ASSERT_EQ(0, getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len));
@@ -608,16 +530,16 @@ TEST_F(st, syn_recv_rst)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, CTL, XP_SYN | XP_ACK,
 					c.p_nxt, 3000));
 	c.k_nxt = sa.seq + 1;
-	ASSERT_EQ(ST_SYN_RECV, wait_state(variant->proc, c.kport, c.pport,
-					  ST_SYN_RECV, 3000));
+	ASSERT_EQ(ST_SYN_RECV, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						    ST_SYN_RECV, 3000));
 
 	before = attempt_fails(variant);
 	ASSERT_LE(0, before);
 	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	EXPECT_EQ(-ENOENT, wait_state(variant->proc, c.kport, c.pport,
-				      -ENOENT, 3000));
-	EXPECT_EQ(ST_LISTEN, proc_state(variant->proc, 8050, 0));
+	EXPECT_EQ(-ENOENT, xtcp_proc_wait_state(variant->proc, c.kport, c.pport,
+						-ENOENT, 3000));
+	EXPECT_EQ(ST_LISTEN, xtcp_proc_state(variant->proc, 8050, 0));
 	EXPECT_EQ(ST_LISTEN, info_state(variant, lfd));
 	after = attempt_fails(variant);
 	EXPECT_EQ(before + 1, after);
@@ -643,7 +565,7 @@ TEST_F(st, syn_recv_rst)
 	cfd = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, cfd) TH_LOG("accept: %s", strerror(errno));
 	EXPECT_EQ(ST_ESTABLISHED, info_state(variant, cfd));
-	EXPECT_EQ(ST_ESTABLISHED, proc_state(variant->proc, c.kport, c.pport));
+	EXPECT_EQ(ST_ESTABLISHED, xtcp_proc_state(variant->proc, c.kport, c.pport));
 	close(cfd);
 	close(lfd);
 }
@@ -674,7 +596,7 @@ FIXTURE_TEARDOWN(trace)
 	if (self->inst[0]) {
 		snprintf(path, sizeof(path), "%s/events/xtcp/enable",
 			 self->inst);
-		xp_write_str(path, "0");
+		xtcp_write_file(path, "0");
 		rmdir(self->inst);
 	}
 	xp_close(&self->p);
@@ -702,7 +624,7 @@ static bool trace_start(struct __test_metadata *_metadata,
 		return true;
 	}
 	snprintf(path, sizeof(path), "%s/events/xtcp/enable", self->inst);
-	EXPECT_EQ(0, xp_write_str(path, "1"));
+	EXPECT_EQ(0, xtcp_write_file(path, "1"));
 	return true;
 }
 
@@ -711,21 +633,12 @@ static void trace_stop(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(trace) *self, char *buf, size_t size)
 {
 	char path[256];
-	size_t len = 0;
-	ssize_t n;
-	int fd;
 
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "%s/events/xtcp/enable", self->inst);
-	ASSERT_EQ(0, xp_write_str(path, "0"));
+	ASSERT_EQ(0, xtcp_write_file(path, "0"));
 	snprintf(path, sizeof(path), "%s/trace", self->inst);
-	fd = open(path, O_RDONLY);
-	ASSERT_LE(0, fd);
-	while (len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	buf[len] = '\0';
-	close(fd);
+	ASSERT_EQ(0, xtcp_read_file(path, buf, size));
 }
 
 /* The number of lines in @buf with @event and, after it, @detail. */
@@ -789,16 +702,16 @@ static void trace_close(struct __test_metadata *_metadata,
 		xp_conn_seg(&self->p, &c, &s, XP_ACK);
 		ASSERT_EQ(0, xp_send(&self->p, &s));
 		ASSERT_EQ(ST_FIN_WAIT2,
-			  wait_state("/proc/net/xtcp", c.kport, c.pport,
-				     ST_FIN_WAIT2, 3000));
+			  xtcp_proc_wait_state("/proc/net/xtcp", c.kport, c.pport,
+					       ST_FIN_WAIT2, 3000));
 	}
 	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	c.p_nxt++;
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
 					3000));
-	ASSERT_EQ(ST_TIME_WAIT, wait_state("/proc/net/xtcp", c.kport, c.pport,
-					   ST_TIME_WAIT, 3000));
+	ASSERT_EQ(ST_TIME_WAIT, xtcp_proc_wait_state("/proc/net/xtcp", c.kport, c.pport,
+						     ST_TIME_WAIT, 3000));
 }
 
 /* The passive side up to LAST_ACK and its end. */
@@ -840,8 +753,8 @@ static void trace_server(struct __test_metadata *_metadata,
 	c.k_nxt = fin.seq + 1;
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_EQ(-ENOENT, wait_state("/proc/net/xtcp", c.kport, c.pport,
-				      -ENOENT, 3000));
+	ASSERT_EQ(-ENOENT, xtcp_proc_wait_state("/proc/net/xtcp", c.kport, c.pport,
+						-ENOENT, 3000));
 	close(lfd);
 }
 

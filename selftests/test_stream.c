@@ -33,14 +33,6 @@
 #define WAIT_MS 3000
 #define ST_TIME_WAIT 6
 
-static int write_knob(const char *path, long val)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return xtcp_write_file(path, buf);
-}
-
 /* A socket of @proto bound to 127.0.0.1:@port; fd or -errno. */
 static int bound_socket(int proto, unsigned short port, int reuse)
 {
@@ -191,33 +183,12 @@ static int wait_value(int (*fn)(int), int fd, int want, int ms)
 }
 
 /*
- * Sockets of @proto listed in /proc/net/tcp or /proc/net/xtcp with local
- * port @port (0: any) and state @st (-1: any), or -errno.
+ * Sockets of @proto with local port @port (0: any) and state @st (-1:
+ * any), or -errno.
  */
 static int proc_sockets(int proto, unsigned short port, int st)
 {
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" :
-						  "/proc/net/xtcp";
-	unsigned int laddr, lport, raddr, rport, state;
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*d: %8X:%4X %8X:%4X %2X", &laddr, &lport,
-			   &raddr, &rport, &state) != 5)
-			continue;	/* the header */
-		if (port && lport != port)
-			continue;
-		if (st >= 0 && state != (unsigned int)st)
-			continue;
-		n++;
-	}
-	fclose(f);
-	return n;
+	return xtcp_proc_count(xtcp_proc_path(proto), port ? port : -1, -1, st);
 }
 
 static int wait_proc(int proto, unsigned short port, int st, int want, int ms)
@@ -296,8 +267,7 @@ FIXTURE_SETUP(stream)
 	 * off (tcp_syn_linear_timeouts); xtcp backs off from the start as
 	 * RFC 6298 says. Make TCP do the same so the two can be compared.
 	 */
-	ASSERT_EQ(0, write_knob("/proc/sys/net/ipv4/tcp_syn_linear_timeouts",
-				0));
+	ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_syn_linear_timeouts", 0));
 }
 
 FIXTURE_TEARDOWN(stream)
@@ -418,7 +388,7 @@ TEST_F(stream, black_hole)
 	long long t0, elapsed;
 	int fd;
 
-	ASSERT_EQ(0, write_knob("/proc/sys/net/ipv4/tcp_syn_retries", 1));
+	ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_syn_retries", 1));
 	ASSERT_EQ(0, xtcp_sysctl_set("syn_retries", 1));
 	self->c.lfd = listener(variant->proto, &port, 16, 0);
 	ASSERT_LE(0, self->c.lfd);

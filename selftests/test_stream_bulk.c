@@ -68,32 +68,6 @@ static int connect_start(int proto, unsigned short port)
 	return fd;
 }
 
-/*
- * Sockets of @proto in /proc/net/tcp or /proc/net/xtcp in state @st (-1:
- * any), or -errno.
- */
-static int proc_sockets(int proto, int st)
-{
-	const char *path = proto == IPPROTO_TCP ? "/proc/net/tcp" :
-						  "/proc/net/xtcp";
-	unsigned int state;
-	char line[512];
-	int n = 0;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*d: %*8X:%*4X %*8X:%*4X %2X", &state) != 1)
-			continue;	/* the header */
-		if (st < 0 || state == (unsigned int)st)
-			n++;
-	}
-	fclose(f);
-	return n;
-}
-
 static long curr_estab(int proto)
 {
 	return proto == IPPROTO_XTCP ? xtcp_counter("CurrEstab") :
@@ -132,20 +106,15 @@ FIXTURE_TEARDOWN(bulk)
 {
 }
 
-/* The stream: byte @off is byte (@off % 8) of splitmix64(@seed + @off / 8). */
-static __u64 splitmix64(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
+/*
+ * The stream: byte @off is byte (@off % 8) of
+ * xtcp_splitmix64(@seed + @off / 8).
+ */
 static void stream_bytes(__u64 seed, __u64 off, unsigned char *buf,
 			 size_t len)
 {
 	while (len) {
-		__u64 w = splitmix64(seed + (off >> 3));
+		__u64 w = xtcp_splitmix64(seed + (off >> 3));
 		unsigned int skip = off & 7, n = 8 - skip, i;
 
 		if (!skip && len >= 8) {
@@ -528,8 +497,9 @@ TEST_F_TIMEOUT(bulk, thousand_echo, XTCP_TIMEOUT(300))
 	/* Only TIME_WAIT left (for xtcp even that goes, with MSL 100 ms). */
 	end = xp_now_ms() + 10000;
 	do {
-		all = proc_sockets(variant->proto, -1);
-		tw = proc_sockets(variant->proto, ST_TIME_WAIT);
+		all = xtcp_proc_count(xtcp_proc_path(variant->proto), -1, -1, -1);
+		tw = xtcp_proc_count(xtcp_proc_path(variant->proto), -1, -1,
+				     ST_TIME_WAIT);
 		if (all == tw && (variant->proto == IPPROTO_TCP || !all))
 			break;
 		poll(NULL, 0, 10);

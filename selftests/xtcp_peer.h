@@ -52,6 +52,8 @@
 #include <linux/if_tun.h>
 #include <linux/types.h>
 
+#include "xtcp_util.h"
+
 #ifndef __printf
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 #endif
@@ -749,40 +751,6 @@ static inline char *xp_seg_fmt(const struct xp_seg *s, char *buf,
 #define XP_SEG_STR(s) \
 	xp_seg_fmt((s), (char [XP_SEG_STRLEN]) { 0 }, XP_SEG_STRLEN)
 
-static inline int xp_write_str(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-/* Read a small file such as a sysctl into @buf, NUL-terminated. */
-static inline int xp_read_str(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return n;
-	buf[n] = '\0';
-	return 0;
-}
-
 static inline int xp_ifup(int sk, const char *ifname)
 {
 	struct ifreq ifr;
@@ -797,6 +765,39 @@ static inline int xp_ifup(int sk, const char *ifname)
 	if (ioctl(sk, SIOCSIFFLAGS, &ifr))
 		return -errno;
 	return 0;
+}
+
+/*
+ * Give @ifname the address @addr/24 (none if @addr is NULL) and bring it
+ * up. 0 or -errno.
+ */
+static inline int xp_ifaddr_up(const char *ifname, const struct in_addr *addr)
+{
+	struct sockaddr_in *sin;
+	struct ifreq ifr;
+	int err = 0, sk;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	sin->sin_family = AF_INET;
+	if (addr) {
+		sin->sin_addr = *addr;
+		if (ioctl(sk, SIOCSIFADDR, &ifr))
+			err = -errno;
+		sin->sin_addr.s_addr = htonl(0xffffff00);
+		if (!err && ioctl(sk, SIOCSIFNETMASK, &ifr))
+			err = -errno;
+	}
+	if (!err)
+		err = xp_ifup(sk, ifname);
+	close(sk);
+	return err;
 }
 
 /*
@@ -824,7 +825,7 @@ static inline int xp_unshare_net(void)
 	 * tries end them in seconds; a test that needs more sets more.
 	 */
 	if (!err)
-		xp_write_str("/proc/sys/net/xtcp/retries2", "3");
+		xtcp_write_file("/proc/sys/net/xtcp/retries2", "3");
 	return err;
 }
 
@@ -867,10 +868,9 @@ static inline int xp_tun_open(void)
 static inline int xp_open(struct xp_peer *p, int proto,
 			  const char *kernel_addr, const char *peer_addr)
 {
-	struct sockaddr_in *sin;
 	char path[128];
 	struct ifreq ifr;
-	int err, sk;
+	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
@@ -899,32 +899,13 @@ static inline int xp_open(struct xp_peer *p, int proto,
 	/* No router solicitations or MLD reports; absent IPv6 is fine. */
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
 		 p->ifname);
-	xp_write_str(path, "1");
+	xtcp_write_file(path, "1");
 
-	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sk < 0)
-		goto fail;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, p->ifname, IFNAMSIZ);
-	sin = (struct sockaddr_in *)&ifr.ifr_addr;
-	sin->sin_family = AF_INET;
-	sin->sin_addr = p->kaddr;
-	if (ioctl(sk, SIOCSIFADDR, &ifr))
-		goto fail_sk;
-	sin->sin_addr.s_addr = htonl(0xffffff00);
-	if (ioctl(sk, SIOCSIFNETMASK, &ifr))
-		goto fail_sk;
-	err = xp_ifup(sk, p->ifname);
-	close(sk);
+	err = xp_ifaddr_up(p->ifname, &p->kaddr);
 	if (err)
 		xp_close(p);
 	return err;
 
-fail_sk:
-	err = -errno;
-	close(sk);
-	xp_close(p);
-	return err;
 fail:
 	err = -errno;
 	xp_close(p);

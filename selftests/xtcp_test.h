@@ -24,6 +24,7 @@
 #include <linux/xtcp.h>
 
 #include "xtcp_peer.h"	/* xp_now_ms() */
+#include "xtcp_util.h"
 
 #define XTCP_SYSCTL_DIR "/proc/sys/net/xtcp/"
 
@@ -40,45 +41,6 @@
 #undef TEST_TIMEOUT_DEFAULT
 #define TEST_TIMEOUT_DEFAULT XTCP_TIMEOUT(30)
 #endif
-
-/* Read a whole small file into buf (NUL-terminated); -errno on failure. */
-static inline int xtcp_read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	buf[n] = '\0';
-	close(fd);
-	return 0;
-}
-
-/* Write a string to a file in one write(); -errno on failure. */
-static inline int xtcp_write_file(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	if (n < 0) {
-		n = -errno;
-		close(fd);
-		return n;
-	}
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
 
 static inline int xtcp_sysctl_get(const char *name, long *val)
 {
@@ -106,10 +68,10 @@ static inline int xtcp_sysctl_set_str(const char *name, const char *val)
 
 static inline int xtcp_sysctl_set(const char *name, long val)
 {
-	char buf[32];
+	char path[128];
 
-	snprintf(buf, sizeof(buf), "%ld\n", val);
-	return xtcp_sysctl_set_str(name, buf);
+	snprintf(path, sizeof(path), XTCP_SYSCTL_DIR "%s", name);
+	return xtcp_write_long(path, val);
 }
 
 /* Value of counter @name in /proc/net/xtcp_stats, or -errno. */
@@ -134,18 +96,169 @@ static inline long xtcp_counter(const char *name)
 }
 
 /*
+ * One line of /proc/net/xtcp or /proc/net/tcp. Both share the columns
+ * "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt
+ * uid timeout inode"; xtcp's file ends with age_ms, TCP's goes on with
+ * columns of its own. Addresses are the __be32 as printed, so they compare
+ * equal to an s_addr.
+ */
+struct xtcp_proc_entry {
+	__u32 laddr;
+	unsigned int lport;
+	__u32 raddr;
+	unsigned int rport;
+	unsigned int state;
+	unsigned int txq;
+	unsigned int rxq;
+	unsigned int tr;	/* the timer running */
+	unsigned long when;	/* its remaining time; xtcp: ms, tcp: ticks */
+	unsigned int retrnsmt;
+	unsigned int uid;
+	int timeout;
+	unsigned long inode;
+	long age_ms;		/* time in this state; -1: no such column */
+};
+
+/* The /proc file that lists the sockets of @proto. */
+static inline const char *xtcp_proc_path(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/xtcp";
+}
+
+/*
+ * Call @fn for each socket line of @path (the layout above) until it
+ * returns non-zero. Returns that value, 0 once every line was seen, or
+ * -errno.
+ */
+static inline int
+xtcp_proc_foreach(const char *path,
+		  int (*fn)(const struct xtcp_proc_entry *e, void *arg),
+		  void *arg)
+{
+	char line[512];
+	bool has_age;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	has_age = strstr(line, " age_ms");
+	while (!ret && fgets(line, sizeof(line), f)) {
+		struct xtcp_proc_entry e = { .age_ms = -1 };
+		int end = 0;
+
+		if (sscanf(line, " %*d: %x:%x %x:%x %x %x:%x %x:%lx %x %u %d %lu%n",
+			   &e.laddr, &e.lport, &e.raddr, &e.rport, &e.state,
+			   &e.txq, &e.rxq, &e.tr, &e.when, &e.retrnsmt, &e.uid,
+			   &e.timeout, &e.inode, &end) != 13)
+			continue;
+		if (has_age && sscanf(line + end, " %ld", &e.age_ms) != 1)
+			continue;
+		ret = fn(&e, arg);
+	}
+	fclose(f);
+	return ret;
+}
+
+struct xtcp_proc_match {
+	int lport;
+	int rport;
+	int state;
+	int count;
+	struct xtcp_proc_entry *first;
+};
+
+static inline int xtcp_proc_match(const struct xtcp_proc_entry *e, void *arg)
+{
+	struct xtcp_proc_match *m = arg;
+
+	if ((m->lport >= 0 && e->lport != (unsigned int)m->lport) ||
+	    (m->rport >= 0 && e->rport != (unsigned int)m->rport) ||
+	    (m->state >= 0 && e->state != (unsigned int)m->state))
+		return 0;
+	if (!m->count++ && m->first)
+		*m->first = *e;
+	return 0;
+}
+
+/*
+ * Count the lines of @path with local port @lport, remote port @rport
+ * (0: a listener) and state @state, each ignored when negative; the first
+ * match goes to *@first unless it is NULL. The count or -errno.
+ */
+static inline int xtcp_proc_scan(const char *path, int lport, int rport,
+				 int state, struct xtcp_proc_entry *first)
+{
+	struct xtcp_proc_match m = {
+		.lport = lport,
+		.rport = rport,
+		.state = state,
+		.first = first,
+	};
+	int err;
+
+	err = xtcp_proc_foreach(path, xtcp_proc_match, &m);
+	return err ? err : m.count;
+}
+
+static inline int xtcp_proc_count(const char *path, int lport, int rport,
+				  int state)
+{
+	return xtcp_proc_scan(path, lport, rport, state, NULL);
+}
+
+/* The line @lport -> @rport in @path into *@e: 0, -ENOENT or -errno. */
+static inline int xtcp_proc_find(const char *path, int lport, int rport,
+				 struct xtcp_proc_entry *e)
+{
+	int n = xtcp_proc_scan(path, lport, rport, -1, e);
+
+	return n < 0 ? n : n ? 0 : -ENOENT;
+}
+
+/* The st column of @lport -> @rport in @path; -ENOENT: no such line. */
+static inline int xtcp_proc_state(const char *path, int lport, int rport)
+{
+	struct xtcp_proc_entry e;
+	int err;
+
+	err = xtcp_proc_find(path, lport, rport, &e);
+	return err ? err : (int)e.state;
+}
+
+/*
+ * Poll until the st column of @lport -> @rport is @want (-ENOENT: until
+ * the line is gone) or @timeout_ms pass. Returns the last value seen.
+ */
+static inline int xtcp_proc_wait_state(const char *path, int lport,
+				       int rport, int want, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		st = xtcp_proc_state(path, lport, rport);
+		if (st == want || xp_now_ms() > deadline)
+			return st;
+		usleep(2000);
+	}
+}
+
+/*
  * Few retransmissions for @proto in this namespace (retries2, for TCP
  * tcp_retries2 and tcp_orphan_retries 1), so that whatever a test leaves
  * talking to a vanished peer dies within seconds. 0 or -errno.
  */
 static inline int xtcp_short_retries(int proto, int retries)
 {
-	char val[16];
-
 	if (proto == IPPROTO_XTCP)
 		return xtcp_sysctl_set("retries2", retries);
-	snprintf(val, sizeof(val), "%d", retries);
-	return xtcp_write_file("/proc/sys/net/ipv4/tcp_retries2", val) ?:
+	return xtcp_write_long("/proc/sys/net/ipv4/tcp_retries2", retries) ?:
 	       xtcp_write_file("/proc/sys/net/ipv4/tcp_orphan_retries", "1");
 }
 

@@ -48,6 +48,8 @@
 
 #include <linux/xtcp.h>
 
+#include "xtcp_util.h"
+
 #define XFER_MAGIC	0x78746370u	/* "xtcp" */
 #define XFER_HDR_LEN	8
 #define XFER_CHUNK	65536
@@ -60,18 +62,10 @@ struct stream {
 	unsigned int pos;	/* next byte of @word; 8: empty */
 };
 
-static __u64 splitmix64(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* Direction 0: client to server; 1: server to client. */
 static void stream_init(struct stream *st, unsigned int idx, unsigned int dir)
 {
-	st->s = splitmix64(((__u64)idx << 1 | dir) + 1) | 1;
+	st->s = xtcp_splitmix64(((__u64)idx << 1 | dir) + 1) | 1;
 	st->pos = 8;
 }
 

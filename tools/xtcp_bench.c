@@ -50,6 +50,8 @@
 
 #include <linux/xtcp.h>
 
+#include "xtcp_util.h"
+
 #define PROTO_TCP	IPPROTO_TCP
 #define IO_TIMEOUT_S	30		/* a stuck workload fails, never hangs */
 #define LISTEN_BACKLOG	4096
@@ -114,20 +116,11 @@ static const char *proto_name(int proto)
 
 static int write_file(const char *path, const char *val)
 {
-	FILE *f = fopen(path, "w");
-	int err = 0;
+	int err = xtcp_write_file(path, val);
 
-	if (!f) {
-		fail("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fputs(val, f) < 0)
-		err = -1;
-	if (fclose(f))
-		err = -1;
 	if (err)
-		fail("writing '%s' to %s: %s", val, path, strerror(errno));
-	return err;
+		fail("writing '%s' to %s: %s", val, path, strerror(-err));
+	return err ? -1 : 0;
 }
 
 static int sysctl_set(const char *name, const char *val)
@@ -142,51 +135,17 @@ static int sysctl_set(const char *name, const char *val)
 	return write_file(path, val);
 }
 
-/**
- * struct slab_info - one line of /proc/slabinfo
- * @active: active objects
- * @total: allocated objects
- * @objsize: object size, bytes, with the cache's own padding
- * @slabs: slabs
- * @pages_per_slab: pages per slab
- */
-struct slab_info {
-	long active;
-	long total;
-	long objsize;
-	long slabs;
-	long pages_per_slab;
-};
-
-static int slab_read(const char *cache, struct slab_info *si)
+/* The /proc/slabinfo line of @cache: 0, or -1 once said why not. */
+static int slab_read(const char *cache, struct xtcp_slab *si)
 {
-	char line[512], name[128];
-	long perslab, tunables[3], active_slabs;
-	FILE *f = fopen("/proc/slabinfo", "r");
-	int ret = -1;
+	int err = xtcp_slab_read(cache, si);
 
-	if (!f) {
-		fail("/proc/slabinfo: %s", strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%127s %ld %ld %ld %ld %ld : tunables "
-			   "%ld %ld %ld : slabdata %ld %ld",
-			   name, &si->active, &si->total, &si->objsize,
-			   &perslab, &si->pages_per_slab, &tunables[0],
-			   &tunables[1], &tunables[2], &active_slabs,
-			   &si->slabs) != 11)
-			continue;
-		if (!strcmp(name, cache)) {
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	if (ret)
+	if (err == -ENOENT)
 		fail("no slab cache '%s' in /proc/slabinfo (merged? boot with slab_nomerge)",
 		     cache);
-	return ret;
+	else if (err)
+		fail("/proc/slabinfo: %s", strerror(-err));
+	return err ? -1 : 0;
 }
 
 /* The TIME_WAIT entries of this namespace: sockstat for TCP, the gauge. */
@@ -740,7 +699,7 @@ static int bench_twrate(const struct bench_cfg *cfg, FILE *out)
 {
 	struct sockaddr_in servers[TW_SERVERS];
 	double rate0, secs0, rate1, secs1, fill_rate, fill_secs;
-	struct slab_info before, after;
+	struct xtcp_slab before, after;
 	long tw_before, tw_filled, tw_end, per, i;
 	unsigned int port = next_port;
 	double delta;
@@ -806,7 +765,7 @@ static int bench_twrate(const struct bench_cfg *cfg, FILE *out)
 		rate0, rate1, rate1 / rate0, cfg->count, secs0, secs1,
 		tw_filled, tw_end, fill_rate, fill_secs, tw_cache(cfg->proto),
 		after.objsize, delta, delta * after.objsize,
-		(double)(after.slabs - before.slabs) * after.pages_per_slab *
+		(double)(after.slabs - before.slabs) * after.pages *
 			sysconf(_SC_PAGESIZE) / (tw_filled - tw_before));
 	return 0;
 }
@@ -816,7 +775,7 @@ static int bench_twrate(const struct bench_cfg *cfg, FILE *out)
 static int bench_sockmem(const struct bench_cfg *cfg, FILE *out)
 {
 	struct sockaddr_in sin = addr_of(INADDR_LOOPBACK, next_port++);
-	struct slab_info before, after;
+	struct xtcp_slab before, after;
 	long n = cfg->count, i, made = 0;
 	int lfd, *fds;
 	int ret = -1;
@@ -940,10 +899,10 @@ static int run_isolated(bench_fn fn, const struct bench_cfg *cfg, FILE *out)
  * and socket caches back near their level before the suite, so that their
  * teardown does not run during the next measurement.
  */
-static void settle(const struct slab_info *base)
+static void settle(const struct xtcp_slab *base)
 {
 	double deadline = now_s() + SETTLE_TIMEOUT_S;
-	struct slab_info si;
+	struct xtcp_slab si;
 	bool busy;
 	size_t i;
 
@@ -992,7 +951,7 @@ static long suite_count(const char *name)
 static int bench_suite(const struct bench_cfg *defaults, FILE *out)
 {
 	const int protos[] = { PROTO_TCP, defaults->proto };
-	struct slab_info base[ARRAY_SIZE(settle_caches)];
+	struct xtcp_slab base[ARRAY_SIZE(settle_caches)];
 	struct utsname uts;
 	int failed = 0;
 	size_t i, p;
