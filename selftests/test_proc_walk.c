@@ -18,12 +18,8 @@
 #define MSL_LONG	600000	/* ms: outlives any test */
 #define MAX_LINES	4096
 
-struct proc_line {
-	unsigned int laddr, lport, raddr, rport, st;
-};
-
 struct proc_read {
-	struct proc_line line[MAX_LINES];
+	struct xtcp_proc_entry line[MAX_LINES];
 	int n;
 };
 
@@ -31,21 +27,16 @@ struct proc_read {
 static int parse_proc(char *text, struct proc_read *r)
 {
 	char *save = NULL, *line;
-	int sl;
 
 	line = strtok_r(text, "\n", &save);
 	if (!line || strncmp(line, "  sl  local_address", 19))
 		return -1;
 	r->n = 0;
 	while ((line = strtok_r(NULL, "\n", &save))) {
-		struct proc_line *p = &r->line[r->n];
-
 		if (r->n == MAX_LINES)
 			return -1;
-		if (sscanf(line, "%d: %x:%x %x:%x %x", &sl, &p->laddr,
-			   &p->lport, &p->raddr, &p->rport, &p->st) != 6)
-			return -1;
-		if (sl != r->n)		/* numbered from 0, no gap */
+		/* Numbered from 0, no gap. */
+		if (xtcp_proc_parse(line, true, &r->line[r->n]) != r->n)
 			return -1;
 		r->n++;
 	}
@@ -78,12 +69,19 @@ static int read_proc(size_t chunk, struct proc_read *r)
 	return err;
 }
 
-static int count_line(const struct proc_read *r, const struct proc_line *l)
+/* Lines with the addresses, ports and state of @l. */
+static int count_line(const struct proc_read *r,
+		      const struct xtcp_proc_entry *l)
 {
 	int i, n = 0;
 
-	for (i = 0; i < r->n; i++)
-		n += !memcmp(&r->line[i], l, sizeof(*l));
+	for (i = 0; i < r->n; i++) {
+		const struct xtcp_proc_entry *e = &r->line[i];
+
+		n += e->laddr == l->laddr && e->lport == l->lport &&
+		     e->raddr == l->raddr && e->rport == l->rport &&
+		     e->state == l->state;
+	}
 	return n;
 }
 
@@ -92,7 +90,7 @@ static int count_state(const struct proc_read *r, unsigned int st)
 	int i, n = 0;
 
 	for (i = 0; i < r->n; i++)
-		n += r->line[i].st == st;
+		n += r->line[i].state == st;
 	return n;
 }
 
@@ -102,7 +100,7 @@ static int tw_listed(const struct proc_read *r, int port)
 	int i;
 
 	for (i = 0; i < r->n; i++)
-		if (r->line[i].st == 6 && r->line[i].lport == (unsigned int)port)
+		if (r->line[i].state == 6 && r->line[i].lport == (unsigned int)port)
 			return 1;
 	return 0;
 }

@@ -41,10 +41,7 @@ FIXTURE_VARIANT_ADD(rl, xtcp) {
 
 static int set_limit(const char *knob, int ms)
 {
-	char buf[16];
-
-	snprintf(buf, sizeof(buf), "%d", ms);
-	return xp_write_str(knob, buf);
+	return xtcp_write_long(knob, ms);
 }
 
 FIXTURE_SETUP(rl)

@@ -126,6 +126,28 @@ static inline const char *xtcp_proc_path(int proto)
 }
 
 /*
+ * Parse one socket line of /proc/net/xtcp or /proc/net/tcp into @e; the
+ * file has an age_ms column if @has_age. Returns the line's "sl" number,
+ * or -1 if the line does not parse.
+ */
+static inline int xtcp_proc_parse(const char *line, bool has_age,
+				  struct xtcp_proc_entry *e)
+{
+	int sl, end = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->age_ms = -1;
+	if (sscanf(line, " %d: %x:%x %x:%x %x %x:%x %x:%lx %x %u %d %lu%n",
+		   &sl, &e->laddr, &e->lport, &e->raddr, &e->rport, &e->state,
+		   &e->txq, &e->rxq, &e->tr, &e->when, &e->retrnsmt, &e->uid,
+		   &e->timeout, &e->inode, &end) != 14)
+		return -1;
+	if (has_age && sscanf(line + end, " %ld", &e->age_ms) != 1)
+		return -1;
+	return sl;
+}
+
+/*
  * Call @fn for each socket line of @path (the layout above) until it
  * returns non-zero. Returns that value, 0 once every line was seen, or
  * -errno.
@@ -149,15 +171,9 @@ xtcp_proc_foreach(const char *path,
 	}
 	has_age = strstr(line, " age_ms");
 	while (!ret && fgets(line, sizeof(line), f)) {
-		struct xtcp_proc_entry e = { .age_ms = -1 };
-		int end = 0;
+		struct xtcp_proc_entry e;
 
-		if (sscanf(line, " %*d: %x:%x %x:%x %x %x:%x %x:%lx %x %u %d %lu%n",
-			   &e.laddr, &e.lport, &e.raddr, &e.rport, &e.state,
-			   &e.txq, &e.rxq, &e.tr, &e.when, &e.retrnsmt, &e.uid,
-			   &e.timeout, &e.inode, &end) != 13)
-			continue;
-		if (has_age && sscanf(line + end, " %ld", &e.age_ms) != 1)
+		if (xtcp_proc_parse(line, has_age, &e) < 0)
 			continue;
 		ret = fn(&e, arg);
 	}
