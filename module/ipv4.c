@@ -187,9 +187,14 @@ int xtcp_v4_child_route(struct sock *child)
 	return 0;
 }
 
-/* The 4-tuple of a received segment, seen from this host. */
-static void xtcp_v4_tuple_of_skb(const struct sk_buff *skb,
-				 struct xtcp_tuple *t)
+/**
+ * xtcp_v4_tuple_of_skb() - the 4-tuple of a received segment
+ * @skb: the segment, its headers valid
+ * @t: the 4-tuple, seen from this host
+ *
+ * Context: any.
+ */
+void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t)
 {
 	const struct tcphdr *th = tcp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
@@ -198,6 +203,25 @@ static void xtcp_v4_tuple_of_skb(const struct sk_buff *skb,
 	t->raddr = iph->saddr;
 	t->lport = th->dest;
 	t->rport = th->source;
+}
+
+/**
+ * xtcp_v4_reply_mss() - the MSS to announce in a reply to @skb
+ * @skb: a segment received
+ *
+ * For a SYN-ACK sent without a socket: what the device the SYN came in
+ * by takes.
+ *
+ * Context: softirq.
+ * Return: bytes.
+ */
+u16 xtcp_v4_reply_mss(const struct sk_buff *skb)
+{
+	unsigned int mtu = min_t(unsigned int, READ_ONCE(skb->dev->mtu),
+				 IP_MAX_MTU);
+
+	return min_t(unsigned int, mtu - sizeof(struct iphdr) - XTCP_BASE_HLEN,
+		     65535);
 }
 
 /**

@@ -32,11 +32,14 @@
  */
 static bool xtcp_acceptq_is_full(const struct sock *sk)
 {
-	const struct xtcp_sock *lxs = xtcp_sk(sk);
+	return READ_ONCE(xtcp_sk(sk)->accept_ready) >
+	       READ_ONCE(sk->sk_max_ack_backlog);
+}
 
-	return READ_ONCE(lxs->accept_ready) >
-	       READ_ONCE(sk->sk_max_ack_backlog) ||
-	       READ_ONCE(lxs->accept_pending) >=
+/* All max_syn_backlog half-open slots taken: SYN cookies, or a drop. */
+static bool xtcp_synq_is_full(const struct sock *sk)
+{
+	return READ_ONCE(xtcp_sk(sk)->accept_pending) >=
 	       xtcp_knob(sock_net(sk), XTCP_KNOB_MAX_SYN_BACKLOG);
 }
 
@@ -212,30 +215,24 @@ void xtcp_listen_end(struct sock *sk)
  * The sequence space, windows and options of a child, from the SYN
  * (RFC 9293 3.10.7.2 third step).
  */
-static void xtcp_child_init_seq(struct sock *child, struct sk_buff *skb,
+static void xtcp_child_init_seq(struct sock *child, u32 irs, u16 window,
 				const struct xtcp_opts *opts)
 {
-	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_sock *xs = xtcp_sk(child);
 
 	/* A passive open takes whatever the peer offers. */
 	xs->ts_ok = 1;
 	xs->wscale_ok = 1;
 	xtcp_set_advmss(child);
-	xtcp_init_rcv_seq(child, cb->seq);
-	xs->snd_wnd = ntohs(tcp_hdr(skb)->window);
-	xs->snd_wl1 = cb->seq;
+	xtcp_init_rcv_seq(child, irs);
+	xs->snd_wnd = window;
+	xs->snd_wl1 = irs;
 	xs->max_window = xs->snd_wnd;
 	xs->rcv_wnd = xtcp_initial_rcv_wnd(child);
 	xtcp_apply_syn_options(child, opts);
 
 	xtcp_tuple_of_sk(child, &xs->tuple);
 	xs->iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
-	/* RFC 6191: a SYN that replaced a TIME_WAIT bucket gets an ISN
-	 * above anything that connection sent (xtcp_tw_rcv() chose it).
-	 */
-	if (cb->tw_isn)
-		xs->iss = cb->tw_isn;
 }
 
 /* Free a child that never made it to the tables. */
@@ -268,6 +265,126 @@ static struct sock *xtcp_child_clone(struct sock *sk, struct sk_buff *skb)
 	return child;
 }
 
+/*
+ * Into the tables and the accept list, with a reference on the listener;
+ * -EEXIST if the 4-tuple is taken.
+ */
+static int xtcp_child_hash(struct sock *sk, struct sock *child)
+{
+	if (xtcp_ehash_insert(child))
+		return -EEXIST;
+	xtcp_inherit_port(child);
+	sock_hold(sk);
+	xtcp_sk(child)->listener = sk;
+	xtcp_acceptq_add(sk, child);
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_PASSIVEOPENS);
+	return 0;
+}
+
+/*
+ * Answer a SYN with a cookie (syncookies.c): a SYN-ACK from no socket,
+ * its ISN and TSval carrying what the connection needs.
+ */
+static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
+			     const struct xtcp_opts *opts)
+{
+	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_opts synack = { .wscale = -1 };
+	u16 mss = opts->mss ?: XTCP_DEFAULT_MSS;
+	struct xtcp_tuple t;
+	u32 isn, ts_off;
+
+	xtcp_v4_tuple_of_skb(skb, &t);
+	isn = xtcp_cookie_init_seq(&t, cb->seq, &mss);
+	synack.mss = xtcp_v4_reply_mss(skb);
+	if (xtcp_sk(sk)->user_mss)
+		synack.mss = min(synack.mss, xtcp_sk(sk)->user_mss);
+	/* Without timestamps the window scale cannot be kept: none. */
+	if (opts->ts_ok) {
+		xtcp_secure_seq(&t, &ts_off);
+		synack.ts_ok = 1;
+		synack.tsval = xtcp_cookie_tsval(xtcp_clock_ms() + ts_off,
+						 opts->wscale);
+		synack.tsecr = opts->tsval;
+		if (opts->wscale >= 0)
+			synack.wscale = XTCP_RCV_WSCALE;
+	}
+	xtcp_v4_send_reply(sock_net(sk), skb, isn, cb->seq + 1,
+			   XTCPHDR_SYN | XTCPHDR_ACK,
+			   xtcp_initial_rcv_wnd(sk), &synack);
+	WRITE_ONCE(xtcp_sk(sk)->last_cookie, jiffies);
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_SYNCOOKIESSENT);
+}
+
+/*
+ * An ACK at a listener: if it returns one of our cookies, the connection
+ * it stands for is created as if its SYN_RCVD had been kept, and the ACK
+ * processed there. Only within two minutes of the last cookie sent, as
+ * Linux (tcp_synq_no_recent_overflow()): nobody gets to guess at cookies
+ * the rest of the time. Returns true if @skb was consumed.
+ */
+static bool xtcp_cookie_ack(struct sock *sk, struct sk_buff *skb,
+			    const struct xtcp_opts *opts)
+{
+	int cookies = xtcp_knob(sock_net(sk), XTCP_KNOB_SYNCOOKIES);
+	unsigned long last = READ_ONCE(xtcp_sk(sk)->last_cookie);
+	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_opts syn = { .wscale = -1 };
+	struct sock *child;
+	struct xtcp_tuple t;
+	u16 mss;
+
+	if (!cookies || !last || time_after(jiffies, last + 120 * HZ))
+		return false;
+	xtcp_v4_tuple_of_skb(skb, &t);
+	mss = xtcp_cookie_check(&t, cb->seq - 1, cb->ack_seq - 1);
+	if (!mss) {
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_SYNCOOKIESFAILED);
+		return false;
+	}
+	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_SYNCOOKIESRECV);
+	if (xtcp_acceptq_is_full(sk)) {
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_LISTENDROPS);
+		kfree_skb(skb);
+		return true;
+	}
+
+	syn.mss = mss;
+	if (opts->ts_ok) {
+		syn.ts_ok = 1;
+		syn.tsval = opts->tsval;
+		syn.wscale = xtcp_cookie_wscale(opts->tsecr);
+	}
+	local_bh_disable();
+	child = xtcp_child_clone(sk, skb);
+	if (!child)
+		goto drop;
+	__acquire(&child->sk_lock.slock);
+	if (xtcp_v4_child_route(child))
+		goto free_child;
+	/* The window of this ACK is scaled: the ACK itself sets it. */
+	xtcp_child_init_seq(child, cb->seq - 1, 0, &syn);
+	/* Our SYN-ACK, sent and gone: the ACK acknowledges it. */
+	xtcp_sk(child)->iss = cb->ack_seq - 1;
+	xtcp_sk(child)->snd_una = cb->ack_seq - 1;
+	xtcp_sk(child)->snd_nxt = cb->ack_seq;
+	xtcp_sk(child)->write_seq = cb->ack_seq;
+	if (xtcp_child_hash(sk, child))
+		goto free_child;
+	xtcp_rcv_state_process(child, skb, opts);
+	bh_unlock_sock(child);
+	sock_put(child);
+	local_bh_enable();
+	return true;
+
+free_child:
+	xtcp_child_free(child);
+drop:
+	local_bh_enable();
+	kfree_skb(skb);
+	return true;
+}
+
 /**
  * xtcp_conn_request() - a SYN reached a listener: create the child
  * @sk: the listener, locked
@@ -282,11 +399,16 @@ static struct sock *xtcp_child_clone(struct sock *sk, struct sk_buff *skb)
 void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 		       const struct xtcp_opts *opts)
 {
-	struct net *net = sock_net(sk);
+	int cookies = xtcp_knob(sock_net(sk), XTCP_KNOB_SYNCOOKIES);
 	struct sock *child;
 
-	if (xtcp_acceptq_is_full(sk)) {
-		XTCP_INC_STATS(net, XTCP_MIB_LISTENDROPS);
+	if (xtcp_acceptq_is_full(sk) ||
+	    (!cookies && xtcp_synq_is_full(sk))) {
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_LISTENDROPS);
+		return;
+	}
+	if (cookies == 2 || (cookies && xtcp_synq_is_full(sk))) {
+		xtcp_send_cookie(sk, skb, opts);
 		return;
 	}
 
@@ -303,16 +425,15 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	__acquire(&child->sk_lock.slock);
 	if (xtcp_v4_child_route(child))
 		goto free_child;
-	xtcp_child_init_seq(child, skb, opts);
-	if (xtcp_ehash_insert(child))
+	xtcp_child_init_seq(child, XTCP_SKB_CB(skb)->seq,
+			    ntohs(tcp_hdr(skb)->window), opts);
+	/* RFC 6191: a SYN that replaced a TIME_WAIT bucket gets an ISN
+	 * above anything that connection sent (xtcp_tw_rcv() chose it).
+	 */
+	if (XTCP_SKB_CB(skb)->tw_isn)
+		xtcp_sk(child)->iss = XTCP_SKB_CB(skb)->tw_isn;
+	if (xtcp_child_hash(sk, child))
 		goto free_child;
-	xtcp_inherit_port(child);
-
-	sock_hold(sk);
-	xtcp_sk(child)->listener = sk;
-	xtcp_acceptq_add(sk, child);
-
-	XTCP_INC_STATS(net, XTCP_MIB_PASSIVEOPENS);
 	xtcp_send_syn(child);
 
 	bh_unlock_sock(child);
@@ -344,6 +465,8 @@ void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
 	if (cb->flags & XTCPHDR_RST)
 		goto drop;
 	if (cb->flags & XTCPHDR_ACK) {
+		if (!(cb->flags & XTCPHDR_SYN) && xtcp_cookie_ack(sk, skb, opts))
+			return;
 		xtcp_v4_send_reset(sock_net(sk), skb);
 		goto drop;
 	}

@@ -38,6 +38,9 @@ enum xtcp_mib_field {
 	XTCP_MIB_ACKSKIPPEDSEQ,		/* out of window or PAWS: unanswered */
 	XTCP_MIB_ACKSKIPPEDCHALLENGE,	/* RFC 5961 challenge ACK skipped */
 	XTCP_MIB_ACKSKIPPEDTIMEWAIT,	/* TIME_WAIT answer skipped */
+	XTCP_MIB_SYNCOOKIESSENT,	/* SYN-ACKs sent with a cookie */
+	XTCP_MIB_SYNCOOKIESRECV,	/* ACKs returning a good cookie */
+	XTCP_MIB_SYNCOOKIESFAILED,	/* ACKs at a listener, not a cookie */
 	__XTCP_MIB_MAX
 };
 

@@ -181,6 +181,7 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->rcv_wnd = 0;
 	xs->accept_ready = 0;
 	xs->accept_pending = 0;
+	xs->last_cookie = 0;
 	xs->last_oow_ack = 0;
 }
 

@@ -89,6 +89,7 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 		       XTCP_KNOB_WMEM_DEFAULT, XTCP_KNOB_UNTIED),
 	XTCP_KNOB(XTCP_KNOB_INVALID_RATELIMIT, "invalid_ratelimit", 500, 0,
 		  60000),
+	XTCP_KNOB(XTCP_KNOB_SYNCOOKIES, "syncookies", 1, 0, 2),
 };
 
 /**

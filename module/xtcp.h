@@ -208,6 +208,7 @@ enum xtcp_timer_event {
  * @accept_list: children of a listener, SYN_RCVD and established
  * @accept_ready: children on @accept_list ready for accept()
  * @accept_pending: children on @accept_list still in SYN_RCVD
+ * @last_cookie: jiffies of the last SYN cookie a listener sent, 0 for none
  * @deferred: timer events that found the socket owned by the user
  *
  * Locking: fields are protected by the socket lock (lock_sock() in process
@@ -295,6 +296,7 @@ struct xtcp_sock {
 	struct list_head accept_list;
 	u32 accept_ready;
 	u32 accept_pending;
+	unsigned long last_cookie;
 
 	unsigned long deferred;
 };
@@ -338,6 +340,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_WMEM_DEFAULT,		/* bytes, send buffer of a socket */
 	XTCP_KNOB_WMEM_MAX,		/* bytes, send buffer growth limit */
 	XTCP_KNOB_INVALID_RATELIMIT,	/* ms between answers to bad segments */
+	XTCP_KNOB_SYNCOOKIES,		/* 0 off, 1 on overflow, 2 always */
 	__XTCP_KNOB_MAX
 };
 
@@ -470,6 +473,8 @@ int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb);
 int xtcp_v4_child_route(struct sock *child);
+void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t);
+u16 xtcp_v4_reply_mss(const struct sk_buff *skb);
 int xtcp_v4_rcv(struct sk_buff *skb);
 void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
 			u32 ack, u8 flags, u16 win,
@@ -527,6 +532,12 @@ void xtcp_send_active_reset(struct sock *sk, gfp_t gfp);
 struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 				__be16 dport, u32 seq, u32 ack, u8 flags,
 				u16 window, const struct xtcp_opts *opts);
+
+/* syncookies.c */
+u32 xtcp_cookie_init_seq(const struct xtcp_tuple *t, u32 peer_isn, u16 *mss);
+u16 xtcp_cookie_check(const struct xtcp_tuple *t, u32 peer_isn, u32 cookie);
+u32 xtcp_cookie_tsval(u32 tsval, int wscale);
+int xtcp_cookie_wscale(u32 tsecr);
 
 /* options.c */
 int xtcp_parse_options(const struct tcphdr *th, bool syn,

@@ -21,6 +21,7 @@ static const char * const counters[] = {
 	"KeepaliveTimeouts", "LingerAborts", "ListenDrops", "OFOQueue",
 	"OFODrop", "OFOPruned", "RcvQDrop", "ACKSkippedSynRecv",
 	"ACKSkippedSeq", "ACKSkippedChallenge", "ACKSkippedTimeWait",
+	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \

@@ -86,6 +86,10 @@ FIXTURE_VARIANT_ADD(knob, max_syn_backlog) {
 	.name = "max_syn_backlog", .def = 1024, .min = 1, .max = 65535,
 };
 
+FIXTURE_VARIANT_ADD(knob, syncookies) {
+	.name = "syncookies", .def = 1, .min = 0, .max = 2,
+};
+
 FIXTURE_VARIANT_ADD(knob, invalid_ratelimit) {
 	.name = "invalid_ratelimit", .def = 500, .min = 0, .max = 60000,
 };
