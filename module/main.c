@@ -32,9 +32,13 @@ static int __net_init xtcp_net_init(struct net *net)
 	if (err)
 		goto err_free_mib;
 
-	err = xtcp_tw_net_init(xn);
+	err = xtcp_orphans_net_init(xn);
 	if (err)
 		goto err_hash;
+
+	err = xtcp_tw_net_init(xn);
+	if (err)
+		goto err_orphans;
 
 	err = xtcp_sysctl_net_init(net);
 	if (err)
@@ -50,6 +54,8 @@ err_sysctl:
 	xtcp_sysctl_net_exit(net);
 err_tw:
 	xtcp_tw_net_exit(xn);
+err_orphans:
+	xtcp_orphans_net_exit(xn);
 err_hash:
 	xtcp_hash_net_exit(xn);
 err_free_mib:
@@ -64,6 +70,7 @@ static void __net_exit xtcp_net_exit(struct net *net)
 	xtcp_proc_net_exit(net);
 	xtcp_sysctl_net_exit(net);
 	xtcp_tw_net_exit(xn);
+	xtcp_orphans_net_exit(xn);
 	xtcp_hash_net_exit(xn);
 	xtcp_mib_net_exit(net);
 }

@@ -43,6 +43,7 @@ static const struct snmp_mib xtcp_mib_list[] = {
 	SNMP_MIB_ITEM("SyncookiesSent", XTCP_MIB_SYNCOOKIESSENT),
 	SNMP_MIB_ITEM("SyncookiesRecv", XTCP_MIB_SYNCOOKIESRECV),
 	SNMP_MIB_ITEM("SyncookiesFailed", XTCP_MIB_SYNCOOKIESFAILED),
+	SNMP_MIB_ITEM("AbortOnMemory", XTCP_MIB_ABORTONMEMORY),
 };
 
 /**
@@ -66,6 +67,8 @@ int xtcp_mib_seq_show(struct seq_file *seq, void *v)
 			   snmp_fold_field(mib, xtcp_mib_list[i].entry));
 	/* Gauges: counted where the objects live. */
 	seq_printf(seq, "TimeWait %u\n", xtcp_tw_count(net));
+	seq_printf(seq, "Orphans %lld\n",
+		   percpu_counter_sum_positive(&xtcp_pernet(net)->orphans));
 	return 0;
 }
 

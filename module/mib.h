@@ -41,6 +41,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_SYNCOOKIESSENT,	/* SYN-ACKs sent with a cookie */
 	XTCP_MIB_SYNCOOKIESRECV,	/* ACKs returning a good cookie */
 	XTCP_MIB_SYNCOOKIESFAILED,	/* ACKs at a listener, not a cookie */
+	XTCP_MIB_ABORTONMEMORY,		/* close() reset: too many orphans */
 	__XTCP_MIB_MAX
 };
 

@@ -10,6 +10,8 @@
  * so an orphan lives until it reaches CLOSED, then frees itself.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bpf-cgroup.h>
 #include <linux/module.h>
 #include <linux/net.h>
@@ -300,6 +302,12 @@ static void xtcp_purge_queues(struct sock *sk)
  */
 void xtcp_done(struct sock *sk)
 {
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (xs->orphan_counted) {
+		percpu_counter_dec(&xtcp_pernet(sock_net(sk))->orphans);
+		xs->orphan_counted = 0;
+	}
 	xtcp_set_state(sk, TCP_CLOSE);
 	xtcp_timers_stop(sk);
 	xtcp_ehash_remove(sk);
@@ -395,6 +403,43 @@ static void xtcp_abort_close(struct sock *sk)
 	xtcp_done(sk);
 }
 
+/**
+ * xtcp_orphans_net_init() - the orphan count of a new namespace
+ * @xn: namespace state
+ *
+ * Context: process context, pernet init.
+ * Return: 0 or -ENOMEM.
+ */
+int xtcp_orphans_net_init(struct xtcp_net *xn)
+{
+	return percpu_counter_init(&xn->orphans, 0, GFP_KERNEL);
+}
+
+/**
+ * xtcp_orphans_net_exit() - free the orphan count of a namespace
+ * @xn: namespace state
+ *
+ * Context: process context, pernet exit; every socket of the namespace is
+ * gone.
+ */
+void xtcp_orphans_net_exit(struct xtcp_net *xn)
+{
+	percpu_counter_destroy(&xn->orphans);
+}
+
+/*
+ * net.xtcp.max_orphans: a peer that never answers holds each orphan, with
+ * its unsent data, for minutes; beyond the cap close() resets at once, as
+ * Linux's tcp_check_oom() does. The per-CPU count is summed only near the
+ * cap (percpu_counter_compare()).
+ */
+static bool xtcp_too_many_orphans(struct sock *sk)
+{
+	return percpu_counter_compare(&xtcp_pernet(sock_net(sk))->orphans,
+				      xtcp_knob(sock_net(sk),
+						XTCP_KNOB_MAX_ORPHANS)) >= 0;
+}
+
 static void xtcp_close(struct sock *sk, long timeout)
 {
 	bool unread = false;
@@ -441,6 +486,17 @@ static void xtcp_close(struct sock *sk, long timeout)
 adjudge:
 	sock_hold(sk);
 	sock_orphan(sk);
+
+	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN) {
+		if (xtcp_too_many_orphans(sk)) {
+			net_info_ratelimited("too many orphaned sockets\n");
+			XTCP_INC_STATS(sock_net(sk), XTCP_MIB_ABORTONMEMORY);
+			xtcp_abort_close(sk);
+		} else {
+			percpu_counter_inc(&xtcp_pernet(sock_net(sk))->orphans);
+			xtcp_sk(sk)->orphan_counted = 1;
+		}
+	}
 
 	if (sk->sk_state == TCP_FIN_WAIT2)
 		xtcp_timers_orphan_fin_wait2(sk);

@@ -90,6 +90,7 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 	XTCP_KNOB(XTCP_KNOB_INVALID_RATELIMIT, "invalid_ratelimit", 500, 0,
 		  60000),
 	XTCP_KNOB(XTCP_KNOB_SYNCOOKIES, "syncookies", 1, 0, 2),
+	XTCP_KNOB(XTCP_KNOB_MAX_ORPHANS, "max_orphans", 65536, 0, INT_MAX),
 };
 
 /**

@@ -6,6 +6,7 @@
 #ifndef _XTCP_H
 #define _XTCP_H
 
+#include <linux/percpu_counter.h>
 #include <linux/rhashtable-types.h>
 #include <linux/seq_file.h>
 #include <linux/tcp.h>
@@ -160,6 +161,7 @@ enum xtcp_timer_event {
  * @wscale_ok: window scaling negotiated
  * @ts_ok: timestamps negotiated
  * @nodelay: Nagle disabled
+ * @orphan_counted: counted in the namespace's orphans (xtcp_close())
  * @tw_reused: connect() took the 4-tuple of a TIME_WAIT bucket; @iss
  *	was set above the bucket's snd_nxt
  * @dup_acks: consecutive duplicate ACKs
@@ -253,6 +255,7 @@ struct xtcp_sock {
 	   ack_pending:1,
 	   ack_quick:1,
 	   ack_deferred:1,
+	   orphan_counted:1,
 	   tw_reused:1;
 	u8 dup_acks;
 
@@ -341,6 +344,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_WMEM_MAX,		/* bytes, send buffer growth limit */
 	XTCP_KNOB_INVALID_RATELIMIT,	/* ms between answers to bad segments */
 	XTCP_KNOB_SYNCOOKIES,		/* 0 off, 1 on overflow, 2 always */
+	XTCP_KNOB_MAX_ORPHANS,		/* orphaned connections at most */
 	__XTCP_KNOB_MAX
 };
 
@@ -437,6 +441,7 @@ struct xtcp_tw_table {
  * @bhash: sockets holding a local port, by port (sk_bind_node)
  * @lhash: listeners by port (sk_node), RCU lookups
  * @port_hint: RFC 6056 algorithm 3 counter for ephemeral ports
+ * @orphans: connections closed by their application and not yet CLOSED
  * @tw: TIME_WAIT buckets
  */
 struct xtcp_net {
@@ -448,6 +453,7 @@ struct xtcp_net {
 	struct hlist_head bhash[XTCP_BHASH_SIZE];
 	struct hlist_head lhash[XTCP_BHASH_SIZE];
 	u32 port_hint;
+	struct percpu_counter orphans;
 	struct xtcp_tw_table tw;
 };
 
@@ -492,6 +498,8 @@ void xtcp_init_conn(struct sock *sk);
 u32 xtcp_initial_rcv_wnd(const struct sock *sk);
 int xtcp_connect(struct sock *sk);
 void xtcp_done(struct sock *sk);
+int xtcp_orphans_net_init(struct xtcp_net *xn);
+void xtcp_orphans_net_exit(struct xtcp_net *xn);
 void xtcp_reset(struct sock *sk);
 
 /* listen.c */

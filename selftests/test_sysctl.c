@@ -86,6 +86,10 @@ FIXTURE_VARIANT_ADD(knob, max_syn_backlog) {
 	.name = "max_syn_backlog", .def = 1024, .min = 1, .max = 65535,
 };
 
+FIXTURE_VARIANT_ADD(knob, max_orphans) {
+	.name = "max_orphans", .def = 65536, .min = 0, .max = INT_MAX,
+};
+
 FIXTURE_VARIANT_ADD(knob, syncookies) {
 	.name = "syncookies", .def = 1, .min = 0, .max = 2,
 };
