@@ -502,6 +502,13 @@ int xtcp_orphans_net_init(struct xtcp_net *xn);
 void xtcp_orphans_net_exit(struct xtcp_net *xn);
 void xtcp_reset(struct sock *sk);
 
+/* sockopt.c */
+int xtcp_setsockopt(struct sock *sk, int level, int optname,
+		    sockptr_t optval, unsigned int optlen);
+int xtcp_getsockopt(struct sock *sk, int level, int optname,
+		    char __user *optval, int __user *optlen);
+void xtcp_keepalive(struct sock *sk, int valbool);
+
 /* listen.c */
 int xtcp_listen(struct socket *sock, int backlog);
 struct sock *xtcp_accept(struct sock *sk, struct proto_accept_arg *arg);
