@@ -113,9 +113,17 @@ void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
 
 	if (xs->user_mss)
 		mss = min_t(u32, mss, xs->user_mss);
+	/*
+	 * The MSS option counts no TCP options (RFC 9293 3.7.1, RFC 6691),
+	 * and a peer may announce as little as 1. Floor it where Linux does
+	 * (TCP_MIN_SND_MSS, tcp_mtu_to_mss()) before the timestamps option
+	 * is taken out, so that the subtraction cannot wrap and a segment
+	 * still carries data.
+	 */
+	mss = max_t(u32, mss, XTCP_MIN_SND_MSS);
 	if (xs->ts_ok)
 		mss -= TCPOLEN_TSTAMP_ALIGNED;
-	xs->mss_cache = max_t(u32, mss, XTCP_MIN_MSS);
+	xs->mss_cache = mss;
 }
 
 /**

@@ -62,7 +62,8 @@ static inline unsigned int xtcp_port_slot(u16 port)
 #define XTCP_BASE_HLEN		20
 #define XTCP_MAX_OPT_LEN	40
 #define XTCP_MAX_HLEN		(XTCP_BASE_HLEN + XTCP_MAX_OPT_LEN)
-#define XTCP_MIN_MSS		88
+#define XTCP_MIN_MSS		88	/* smallest XTCP_MAXSEG, as TCP_MIN_MSS */
+#define XTCP_MIN_SND_MSS	48	/* send MSS floor, as TCP_MIN_SND_MSS */
 #define XTCP_DEFAULT_MSS	536
 #define XTCP_RCV_WSCALE		7	/* our window scale when the peer agrees */
 #define XTCP_INIT_CWND		10	/* RFC 6928 */

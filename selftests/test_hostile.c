@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Peers that do not play by the rules, against a scripted peer
+ * (xtcp_peer.h): an MSS option too small to hold the timestamps option,
+ * socket filters that trim or drop segments, spoofed segments carrying
+ * timestamps or arriving out of window, a window smaller than a segment
+ * that never opens, and segments the local output path refuses.
+ *
+ * Where TCP defines the behaviour, every test runs for Linux TCP and for
+ * xtcp with the same expectations: TCP is the oracle. Timers are made
+ * small through the knobs of each test's own network namespace. Needs
+ * root (tun device, sysctls, tc).
+ */
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <linux/filter.h>
+
+/*
+ * The harness's wrapper around each test keeps its fork() result in a
+ * local across the setjmp() that ASSERT_*() return to; once a test body is
+ * inlined there, GCC warns that it might be clobbered. Should it be, a
+ * failed assertion still fails the test (the process aborts).
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#include "kselftest_harness.h"
+#include "xtcp_test.h"
+#include "xtcp_peer.h"
+
+#define KADDR		"10.9.0.1"
+#define PADDR		"10.9.0.2"
+#define RTO_MIN_MS	50
+#define PEER_ISN	500000
+#define CTL		(XP_SYN | XP_ACK | XP_RST | XP_FIN)
+
+/* Linux's send MSS floor (TCP_MIN_SND_MSS) less the timestamps option. */
+#define MSS_FLOOR_TS	(48 - 12)
+
+static_assert(XTCP_NODELAY == TCP_NODELAY, "option numbers");
+static_assert(XTCP_MAXSEG == TCP_MAXSEG, "option numbers");
+static_assert(XTCP_KEEPIDLE == TCP_KEEPIDLE, "option numbers");
+static_assert(XTCP_KEEPINTVL == TCP_KEEPINTVL, "option numbers");
+static_assert(XTCP_KEEPCNT == TCP_KEEPCNT, "option numbers");
+
+FIXTURE(h) {
+	struct xp_peer p;
+};
+
+FIXTURE_VARIANT(h) {
+	int proto;
+	int level;		/* SOL_TCP or SOL_XTCP */
+	const char *proc;	/* /proc/net/tcp or /proc/net/xtcp */
+	const char *rto_min;	/* knob path */
+	long rto_min_val;	/* RTO_MIN_MS in the knob's unit */
+	const char *retries2;
+	const char *orphan_retries;
+};
+
+FIXTURE_VARIANT_ADD(h, tcp) {
+	.proto = IPPROTO_TCP,
+	.level = SOL_TCP,
+	.proc = "/proc/net/tcp",
+	.rto_min = "/proc/sys/net/ipv4/tcp_rto_min_us",
+	.rto_min_val = RTO_MIN_MS * 1000,
+	.retries2 = "/proc/sys/net/ipv4/tcp_retries2",
+	.orphan_retries = "/proc/sys/net/ipv4/tcp_orphan_retries",
+};
+
+FIXTURE_VARIANT_ADD(h, xtcp) {
+	.proto = IPPROTO_XTCP,
+	.level = SOL_XTCP,
+	.proc = "/proc/net/xtcp",
+	.rto_min = "/proc/sys/net/xtcp/rto_min",
+	.rto_min_val = RTO_MIN_MS,
+	.retries2 = "/proc/sys/net/xtcp/retries2",
+	.orphan_retries = "/proc/sys/net/xtcp/orphan_retries",
+};
+
+/* Write @val to the knob at @path; 0 or -errno. */
+static int knob(const char *path, long val)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(buf, sizeof(buf), "%ld\n", val);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, strlen(buf));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+FIXTURE_SETUP(h)
+{
+	int err;
+
+	err = xp_unshare_net();
+	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
+	ASSERT_EQ(0, knob(variant->rto_min, variant->rto_min_val));
+	ASSERT_EQ(0, knob(variant->retries2, 3));
+	if (variant->proto == IPPROTO_TCP)
+		ASSERT_EQ(0, knob(variant->orphan_retries, 1));
+	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
+	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
+}
+
+FIXTURE_TEARDOWN(h)
+{
+	xp_close(&self->p);
+}
+
+/* A new socket of the variant's protocol connected to the peer. */
+static int open_conn(FIXTURE_DATA(h) *self, const FIXTURE_VARIANT(h) *variant,
+		     struct xp_conn *c, __u16 pport, __u16 win, bool ts)
+{
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, variant->proto);
+	if (fd < 0)
+		return -errno;
+	err = xtcp_set_int(fd, variant->level, TCP_NODELAY, 1);
+	if (!err)
+		err = xp_conn_connect(&self->p, c, fd, pport, PEER_ISN, win, ts);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The kernel's next segment on @c that carries data. */
+static int kernel_data(struct xp_peer *p, struct xp_conn *c,
+		       struct xp_seg *r, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms;
+	int err;
+
+	do {
+		__s64 left = deadline - xp_now_ms();
+
+		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
+				     left > 0 ? left : 0);
+	} while (!err && !r->len);
+	return err;
+}
+
+/* The peer acknowledges @ack with window @win. */
+static int peer_ack(struct xp_peer *p, struct xp_conn *c, __u32 ack,
+		    __u16 win)
+{
+	struct xp_seg s;
+
+	c->k_nxt = ack;
+	xp_conn_seg(p, c, &s, XP_ACK);
+	s.window = win;
+	return xp_send(p, &s);
+}
+
+static void fill(char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = 'a' + i % 23;
+}
+
+/*
+ * An MSS option of 1 with timestamps: the send MSS stops at Linux's
+ * floor, 48 bytes less the 12 of the timestamps option, instead of
+ * wrapping below zero. Segments carry at most that, and the data
+ * arrives intact. TCP sends exactly such segments; so must xtcp.
+ */
+TEST_F(h, mss_underflow)
+{
+	static char out[1000];
+	struct xp_conn c;
+	struct xp_seg r;
+	size_t maxlen = 0, sent;
+	ssize_t n;
+	__u32 got;
+	int fd;
+
+	fill(out, sizeof(out));
+	self->p.mss = 1;
+	fd = open_conn(self, variant, &c, 9100, 65535, true);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+	ASSERT_TRUE(c.ts);
+	EXPECT_EQ(MSS_FLOOR_TS, xtcp_get_int(fd, variant->level, TCP_MAXSEG));
+
+	/*
+	 * The socket is non-blocking, and with segments this small the
+	 * send buffer holds less than the whole buffer: send more as the
+	 * peer acknowledges.
+	 */
+	for (got = 0, sent = 0; got < sizeof(out); got += r.len) {
+		n = send(fd, out + sent, sizeof(out) - sent, MSG_DONTWAIT);
+		ASSERT_TRUE(n > 0 || (n < 0 && errno == EAGAIN) ||
+			    sent == sizeof(out));
+		sent += n > 0 ? n : 0;
+		ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000))
+			TH_LOG("no data at offset %u", got);
+		if (r.seq != c.k_nxt) {
+			r.len = 0;	/* a retransmission */
+			continue;
+		}
+		ASSERT_LT(0U, r.len);
+		ASSERT_GE((size_t)MSS_FLOOR_TS, r.len)
+			TH_LOG("%s", XP_SEG_STR(&r));
+		ASSERT_GE(sizeof(out) - got, r.len);
+		ASSERT_EQ(0, memcmp(r.data, out + got, r.len));
+		maxlen = r.len > maxlen ? r.len : maxlen;
+		ASSERT_EQ(0, peer_ack(&self->p, &c, r.seq + r.len, 65535));
+	}
+	EXPECT_EQ((size_t)MSS_FLOOR_TS, maxlen);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
