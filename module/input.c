@@ -210,11 +210,26 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 	}
 
 	/* Any ACK not older than SND.UNA answers a keepalive or window
-	 * probe: the peer is alive, the probe count starts over (as
-	 * tcp_ack() does). A probe's answer acknowledges nothing new.
+	 * probe: the peer is alive, the probe count starts over and the
+	 * keepalive idle time restarts (as tcp_ack() does). A probe's answer
+	 * acknowledges nothing new. Only here, once the segment passed the
+	 * acceptability test and its ACK is valid: segments a blind spoofer
+	 * sends outside the window must not keep a dead connection alive.
+	 *
+	 * TS.Recent likewise (RFC 7323 section 4.3: after the ACK is
+	 * validated, and only if SEG.SEQ <= Last.ACK.sent), or one forged
+	 * TSval far in the future would make PAWS drop every genuine
+	 * segment that follows. The PAWS test already dropped older TSvals.
 	 */
-	if (!xtcp_before(ack, xs->snd_una))
+	if (!xtcp_before(ack, xs->snd_una)) {
 		xs->probes_out = 0;
+		WRITE_ONCE(xs->rcv_tstamp, jiffies);
+		if (xs->ts_ok && opts->ts_ok &&
+		    !xtcp_after(cb->seq, xs->rcv_wup)) {
+			xs->ts_recent = opts->tsval;
+			xs->ts_recent_stamp = ktime_get_seconds();
+		}
+	}
 
 	/* Window update (RFC 9293 3.10.7.4, SND.WL1/SND.WL2 rule). The
 	 * usable window is counted from SND.UNA, so the window must come
@@ -778,8 +793,6 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 		break;
 	}
 
-	xs->rcv_tstamp = jiffies;
-
 	/* Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK, its SYN
 	 * again with an ACK of ours, completes the open as the ACK it
 	 * carries; the SYN itself is old news.
@@ -851,12 +864,6 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 		xs->snd_wl1 = cb->seq - 1;	/* let the ACK set the window */
 		xtcp_established(sk);
 		xtcp_child_ready(sk);
-	}
-
-	/* Timestamps to echo (RFC 7323 section 4.3). */
-	if (xs->ts_ok && opts->ts_ok && !xtcp_after(cb->seq, xs->rcv_wup)) {
-		xs->ts_recent = opts->tsval;
-		xs->ts_recent_stamp = ktime_get_seconds();
 	}
 
 	if (!xtcp_ack(sk, skb, opts))

@@ -192,7 +192,8 @@ enum xtcp_timer_event {
  * @keepcnt: XTCP_KEEPCNT, 0 for the sysctl
  * @linger2: XTCP_LINGER2, s, 0 for the sysctl, negative: no FIN_WAIT_2 hold
  * @msl: XTCP_MSL, ms, 0 for the sysctl
- * @rcv_tstamp: jiffies of the last segment received (keepalive idle time)
+ * @rcv_tstamp: jiffies of the last acceptable segment with a valid ACK
+ *	(keepalive idle time)
  * @state_since: jiffies of the last state change (the age /proc shows)
  * @last_oow_ack: jiffies of the last answer to a segment that did not
  *	belong, 0 for none (xtcp_oow_rate_limited())

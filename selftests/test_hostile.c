@@ -223,4 +223,136 @@ TEST_F(h, mss_underflow)
 	close(fd);
 }
 
+/* Read exactly @len bytes within @ms. */
+static int read_all(int fd, char *buf, size_t len, int ms)
+{
+	__s64 deadline = xp_now_ms() + ms;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if (!xtcp_wait_fd(fd, POLLIN, deadline - xp_now_ms()))
+			return -ETIMEDOUT;
+		n = recv(fd, buf + got, len - got, MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (!n)
+			return -EPIPE;
+		if (n > 0)
+			got += n;
+	}
+	return 0;
+}
+
+/* The pending error of @fd once it reports one within @ms, else 0. */
+static int wait_error(int fd, int ms)
+{
+	if (!(xtcp_wait_fd(fd, POLLERR, ms) & POLLERR))
+		return 0;
+	return xtcp_get_int(fd, SOL_SOCKET, SO_ERROR);
+}
+
+/*
+ * An established connection with timestamps, and a sequence of segments
+ * whose TSval lies far in the future: TS.Recent may only take the TSval
+ * of a segment that is acceptable and whose ACK is valid (RFC 7323
+ * section 4.3, RFC 9293 3.10.7.4). Afterwards a legitimate segment with
+ * the ordinary TSval must pass PAWS and be acknowledged, echoing it.
+ */
+TEST_F(h, ts_recent_unvalidated)
+{
+	static const struct {
+		const char *what;
+		__u32 seq_off;		/* from the peer's next seq */
+		__u32 ack_off;		/* from the kernel's next seq */
+	} bad[] = {
+		{ "out of window", 0x40000000, 0 },
+		{ "ACK of unsent data", 0, 0x100000 },
+		{ "ACK too old (RFC 5961 5.2)", 0, 0xc0000000 },
+	};
+	struct xtcp_info info;
+	socklen_t ilen = sizeof(info);
+	struct xp_conn c;
+	struct xp_seg s, r;
+	char buf[8];
+	size_t i;
+	int fd;
+
+	fd = open_conn(self, variant, &c, 9101, 65535, true);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+	ASSERT_TRUE(c.ts);
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		xp_conn_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
+		s.seq += bad[i].seq_off;
+		s.ack += bad[i].ack_off;
+		s.tsval = c.p_tsval + 0x70000000;
+		s.data = "junkjunk";
+		s.len = 8;
+		ASSERT_EQ(0, xp_send(&self->p, &s));
+	}
+	/* What the kernel answers them with echoes the old TS.Recent. */
+	while (!xp_conn_expect(&self->p, &c, &r, 0, 0, 300)) {
+		EXPECT_FALSE(r.ts && r.tsecr >= c.p_tsval + 0x70000000)
+			TH_LOG("TS.Recent taken from a bad segment: %s",
+			       XP_SEG_STR(&r));
+	}
+
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, "hello", 5));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK,
+					c.p_nxt, 2000))
+		TH_LOG("legitimate data not acknowledged (PAWS drop?)");
+	EXPECT_TRUE(r.ts);
+	EXPECT_EQ(c.p_tsval - 10, r.tsecr);
+	ASSERT_EQ(0, read_all(fd, buf, 5, 1000));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	if (variant->proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, getsockopt(fd, SOL_XTCP, XTCP_INFO, &info, &ilen));
+		EXPECT_EQ(c.p_tsval - 10, info.xtcpi_ts_recent);
+	}
+	close(fd);
+}
+
+/*
+ * Keepalive with a blind spoofer: the peer is dead, but someone keeps
+ * sending segments outside the window. They are not acceptable
+ * (RFC 9293 3.10.7.4), so they must not count as a sign of life: the
+ * probes go unanswered and the connection ends with ETIMEDOUT.
+ */
+TEST_F(h, keepalive_junk)
+{
+	__s64 deadline, next = 0;
+	struct xp_conn c;
+	struct xp_seg s, r;
+	int fd, err = 0, probes = 0;
+
+	fd = open_conn(self, variant, &c, 9102, 65535, false);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+	ASSERT_EQ(0, xtcp_set_int(fd, variant->level, TCP_KEEPIDLE, 1));
+	ASSERT_EQ(0, xtcp_set_int(fd, variant->level, TCP_KEEPINTVL, 1));
+	ASSERT_EQ(0, xtcp_set_int(fd, variant->level, TCP_KEEPCNT, 2));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1));
+
+	deadline = xp_now_ms() + 10000;
+	while (xp_now_ms() < deadline) {
+		if (xp_now_ms() >= next) {
+			xp_conn_seg(&self->p, &c, &s, XP_ACK);
+			s.seq += 0x40000000;
+			s.data = "x";
+			s.len = 1;
+			ASSERT_EQ(0, xp_send(&self->p, &s));
+			next = xp_now_ms() + 200;
+		}
+		if (!xp_conn_expect(&self->p, &c, &r, 0, 0, 50) &&
+		    !(r.flags & XP_RST) && r.seq == c.k_nxt - 1)
+			probes++;
+		err = wait_error(fd, 0);
+		if (err)
+			break;
+	}
+	EXPECT_EQ(ETIMEDOUT, err) TH_LOG("%d probes seen", probes);
+	EXPECT_LE(2, probes);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
