@@ -940,7 +940,8 @@ drop:
 /**
  * xtcp_do_rcv() - process a segment for a locked socket
  * @sk: the socket
- * @skb: the segment, as prepared by xtcp_rcv_prepare()
+ * @skb: the segment, as prepared by xtcp_rcv_prepare() and
+ *	xtcp_rcv_pull()
  *
  * Also the backlog handler (struct proto .backlog_rcv).
  *
@@ -985,12 +986,20 @@ enum skb_drop_reason xtcp_rcv_check_header(struct sk_buff *skb)
 	return SKB_NOT_DROPPED_YET;
 }
 
+/* The sequence space of @skb, whose data still starts at its header. */
+static u32 xtcp_rcv_end_seq(const struct sk_buff *skb)
+{
+	const struct tcphdr *th = tcp_hdr(skb);
+
+	return ntohl(th->seq) + th->syn + th->fin + skb->len - th->doff * 4;
+}
+
 /**
  * xtcp_rcv_prepare() - validate flags and options, fill the control block
  * @skb: a segment whose header and checksum were checked
  *
- * On success the skb's data is the payload; tcp_hdr() still finds the
- * header.
+ * The header stays in the skb's data: a socket filter must see it and
+ * may still trim the payload (xtcp_rcv_pull()).
  *
  * Context: softirq.
  * Return: SKB_NOT_DROPPED_YET, or why to drop @skb.
@@ -1006,14 +1015,30 @@ enum skb_drop_reason xtcp_rcv_prepare(struct sk_buff *skb)
 		return SKB_DROP_REASON_NOT_SPECIFIED;
 
 	cb->seq = ntohl(th->seq);
-	cb->end_seq = cb->seq + th->syn + th->fin + skb->len - th->doff * 4;
+	cb->end_seq = xtcp_rcv_end_seq(skb);
 	cb->ack_seq = ntohl(th->ack_seq);
 	cb->flags = tcp_flag_byte(th);
 	cb->when = 0;
 	cb->retrans = 0;
 	cb->tw_isn = 0;
-	__skb_pull(skb, th->doff * 4);
 	return SKB_NOT_DROPPED_YET;
+}
+
+/**
+ * xtcp_rcv_pull() - leave only the payload in a segment for a socket
+ * @skb: a prepared segment that passed the socket's filter
+ *
+ * The filter may have trimmed the payload, never the header (see
+ * xtcp_v4_rcv()): the sequence space is what remains, as Linux TCP
+ * computes it after tcp_filter(). Afterwards the skb's data is the
+ * payload; tcp_hdr() still finds the header.
+ *
+ * Context: softirq.
+ */
+void xtcp_rcv_pull(struct sk_buff *skb)
+{
+	XTCP_SKB_CB(skb)->end_seq = xtcp_rcv_end_seq(skb);
+	__skb_pull(skb, tcp_hdrlen(skb));
 }
 
 /**

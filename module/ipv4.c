@@ -280,9 +280,17 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb))
 		goto discard_put;
 	nf_reset_ct(skb);
+	/*
+	 * The socket filter sees the whole segment, header included, and
+	 * may trim only the payload (tcp_filter() in Linux TCP): what it
+	 * leaves is what the segment carries, so the sequence space is
+	 * taken after it. Trimmed payload is then never acknowledged; the
+	 * peer retransmits it.
+	 */
 	reason = SKB_DROP_REASON_SOCKET_FILTER;
-	if (sk_filter(sk, skb))
+	if (sk_filter_trim_cap(sk, skb, tcp_hdrlen(skb)))
 		goto discard_put;
+	xtcp_rcv_pull(skb);
 
 	reason = xtcp_rcv_sock(sk, skb);
 	if (reason)

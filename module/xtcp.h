@@ -525,6 +525,7 @@ void xtcp_child_abort(struct sock *sk);
 /* input.c */
 enum skb_drop_reason xtcp_rcv_check_header(struct sk_buff *skb);
 enum skb_drop_reason xtcp_rcv_prepare(struct sk_buff *skb);
+void xtcp_rcv_pull(struct sk_buff *skb);
 enum skb_drop_reason xtcp_rcv_sock(struct sock *sk, struct sk_buff *skb);
 int xtcp_do_rcv(struct sock *sk, struct sk_buff *skb);
 void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,

@@ -355,4 +355,76 @@ TEST_F(h, keepalive_junk)
 	close(fd);
 }
 
+/* Wrap-safe sequence comparison (RFC 9293 section 3.4). */
+static bool seq_after(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) > 0;
+}
+
+/* A classic BPF filter that returns @keep. */
+static int attach_filter(int fd, __u32 keep)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_RET | BPF_K, keep),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			  sizeof(prog)) ? -errno : 0;
+}
+
+/*
+ * A socket filter that keeps @keep bytes of every segment. The filter
+ * sees the segment from its header on, and trimming never cuts into the
+ * header (tcp_filter(): sk_filter_trim_cap() capped at the header
+ * length): kept at 0 or 1 bytes, a data segment loses its payload, so
+ * the data is neither acknowledged nor delivered, and it is not lost
+ * either: detached, the filter lets the retransmission through intact.
+ */
+static void filter_case(struct __test_metadata *_metadata,
+			FIXTURE_DATA(h) *self,
+			const FIXTURE_VARIANT(h) *variant, __u16 pport,
+			__u32 keep)
+{
+	static const char msg[] = "0123456789abcdefghij";
+	struct xp_conn c;
+	struct xp_seg r;
+	char buf[32];
+	__u32 seq;
+	int fd;
+
+	fd = open_conn(self, variant, &c, pport, 65535, false);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+	ASSERT_EQ(0, attach_filter(fd, keep));
+
+	seq = c.p_nxt;
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, msg, 20));
+	while (!xp_conn_expect(&self->p, &c, &r, 0, 0, 300))
+		ASSERT_FALSE(seq_after(r.ack, seq))
+			TH_LOG("filtered data acknowledged: %s",
+			       XP_SEG_STR(&r));
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_SOCKET, SO_DETACH_FILTER, 0));
+	c.p_nxt = seq;
+	ASSERT_EQ(0, xp_conn_data(&self->p, &c, msg, 20));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK,
+					seq + 20, 2000));
+	ASSERT_EQ(0, read_all(fd, buf, 20, 1000));
+	EXPECT_EQ(0, memcmp(buf, msg, 20));
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	close(fd);
+}
+
+TEST_F(h, filter_drop_all)
+{
+	filter_case(_metadata, self, variant, 9109, 0);
+}
+
+TEST_F(h, filter_keep_one_byte)
+{
+	filter_case(_metadata, self, variant, 9110, 1);
+}
+
 TEST_HARNESS_MAIN
