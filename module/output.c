@@ -365,6 +365,32 @@ static bool xtcp_fit_window(struct sock *sk, struct sk_buff *skb)
 	return !xtcp_split_skb(sk, skb, usable);
 }
 
+/*
+ * Send @skb, the send head, for the first time. A segment the output path
+ * refuses (no route, a netfilter or tc drop, no memory for the clone, a
+ * packet too big) counts as sent and lost all the same: it stays in
+ * flight and the RTO sends it again, with backoff and within the retry
+ * limits, as Linux TCP lets its timers resend a SYN whose first
+ * transmission failed (tcp_connect()). Left unsent, with nothing in
+ * flight, no timer would ever try it again. Returns the transmission's
+ * error.
+ */
+static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	int err;
+
+	err = xtcp_transmit_skb(sk, skb, true, sk_gfp_mask(sk, GFP_ATOMIC));
+	cb->when = jiffies;
+	xs->snd_nxt = cb->end_seq;
+	xs->packets_out++;
+	xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
+			NULL : skb->next;
+	xtcp_timers_data_sent(sk);
+	return err;
+}
+
 /**
  * xtcp_write_xmit() - send what the windows allow
  * @sk: the socket
@@ -398,15 +424,9 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 		if (!force_push && xtcp_nagle_holds(sk, skb))
 			break;
 
-		if (xtcp_transmit_skb(sk, skb, true,
-				      sk_gfp_mask(sk, GFP_ATOMIC)))
+		/* After a failure, leave the rest to the RTO. */
+		if (xtcp_xmit_new(sk, skb))
 			break;
-		cb->when = jiffies;
-		xs->snd_nxt = cb->end_seq;
-		xs->packets_out++;
-		xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
-				NULL : skb->next;
-		xtcp_timers_data_sent(sk);
 	}
 }
 

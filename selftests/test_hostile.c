@@ -427,4 +427,143 @@ TEST_F(h, filter_keep_one_byte)
 	filter_case(_metadata, self, variant, 9110, 1);
 }
 
+static char tc_dev[IFNAMSIZ];
+
+/* Make every packet out of the peer's tun fail (or stop failing). */
+static int block_output(const struct xp_peer *p, bool on)
+{
+	char cmd[256];
+
+	snprintf(tc_dev, sizeof(tc_dev), "%s", p->ifname);
+	if (!on) {
+		snprintf(cmd, sizeof(cmd),
+			 "tc qdisc del dev %s clsact 2>/dev/null", tc_dev);
+		return system(cmd) ? -EIO : 0;
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "tc qdisc add dev %s clsact && "
+		 "{ tc filter add dev %s egress matchall action drop || "
+		 "tc filter add dev %s egress protocol ip u32 match u32 0 0 "
+		 "action drop; } >/dev/null 2>&1", tc_dev, tc_dev, tc_dev);
+	return system(cmd) ? -EIO : 0;
+}
+
+/* No segment of the peer's protocol reaches the peer for @ms. */
+static bool silent(struct xp_peer *p, int ms)
+{
+	struct xp_seg r;
+
+	return xp_recv(p, &r, ms) == -ETIMEDOUT;
+}
+
+/*
+ * A SYN that the output path refuses (a tc egress drop, as a netfilter
+ * rule or a failed allocation would) is retried as if lost: once output
+ * works again the SYN arrives within the initial RTO, and connect()
+ * completes.
+ */
+TEST_F(h, xmit_fail_syn)
+{
+	struct sockaddr_in sin = xtcp_sin(PADDR, 9106);
+	struct xp_seg syn, s, r;
+	int fd;
+
+	ASSERT_EQ(0, knob(variant->retries2, 8));
+	ASSERT_EQ(0, block_output(&self->p, true));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	EXPECT_TRUE(silent(&self->p, 100));
+	ASSERT_EQ(0, block_output(&self->p, false));
+
+	ASSERT_EQ(0, xp_expect(&self->p, &syn, CTL, XP_SYN, 3000))
+		TH_LOG("the SYN never came");
+	xp_seg_reply(&syn, &s);
+	s.seq = PEER_ISN;
+	s.flags = XP_SYN | XP_ACK;
+	s.mss = 1460;
+	s.ts = false;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_EQ(0, xp_expect(&self->p, &r, CTL, XP_ACK, 2000));
+	EXPECT_EQ(PEER_ISN + 1U, r.ack);
+	EXPECT_TRUE(xtcp_wait_fd(fd, POLLOUT, 2000) & POLLOUT);
+	EXPECT_EQ(0, xtcp_get_int(fd, SOL_SOCKET, SO_ERROR));
+	ASSERT_EQ(0, knob(variant->retries2, 3));
+	close(fd);
+}
+
+/* The same for the SYN-ACK of a listener. */
+TEST_F(h, xmit_fail_synack)
+{
+	struct sockaddr_in sin = xtcp_sin(KADDR, 9107);
+	struct xp_seg s, r;
+	__s64 t;
+	int lfd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 4));
+	ASSERT_EQ(0, block_output(&self->p, true));
+
+	xp_seg_init(&self->p, &s);
+	s.sport = 40107;
+	s.dport = 9107;
+	s.seq = PEER_ISN;
+	s.flags = XP_SYN;
+	s.mss = 1460;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	t = xp_now_ms();
+	EXPECT_TRUE(silent(&self->p, 100));
+	ASSERT_EQ(0, block_output(&self->p, false));
+	TH_LOG("output restored after %lld ms", (long long)(xp_now_ms() - t));
+
+	/* The initial RTO is 1 s, doubling: allow for three tries. */
+	ASSERT_EQ(0, xp_expect(&self->p, &r, CTL, XP_SYN | XP_ACK, 7000))
+		TH_LOG("the SYN-ACK never came");
+	TH_LOG("SYN-ACK after %lld ms", (long long)(xp_now_ms() - t));
+	EXPECT_EQ(PEER_ISN + 1U, r.ack);
+	close(lfd);
+}
+
+/* Data and then a FIN that the output path refuses, on a connection. */
+TEST_F(h, xmit_fail_data_fin)
+{
+	static char out[500], in[500];
+	struct xp_conn c;
+	struct xp_seg r;
+	int fd;
+
+	fill(out, sizeof(out));
+	/* Each failed transmission counts as a lost one; the tc commands
+	 * take a while on a slow machine.
+	 */
+	ASSERT_EQ(0, knob(variant->retries2, 8));
+	fd = open_conn(self, variant, &c, 9108, 65535, false);
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+
+	ASSERT_EQ(0, block_output(&self->p, true));
+	ASSERT_EQ((ssize_t)sizeof(out), send(fd, out, sizeof(out), 0));
+	EXPECT_TRUE(silent(&self->p, 100));
+	ASSERT_EQ(0, block_output(&self->p, false));
+	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000))
+		TH_LOG("the data never came");
+	ASSERT_EQ(c.k_nxt, r.seq);
+	ASSERT_EQ(sizeof(out), r.len);
+	memcpy(in, r.data, r.len);
+	EXPECT_EQ(0, memcmp(in, out, sizeof(out)));
+	ASSERT_EQ(0, peer_ack(&self->p, &c, r.seq + r.len, 65535));
+
+	ASSERT_EQ(0, block_output(&self->p, true));
+	ASSERT_EQ(0, shutdown(fd, SHUT_WR));
+	EXPECT_TRUE(silent(&self->p, 100));
+	ASSERT_EQ(0, block_output(&self->p, false));
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r, XP_FIN, XP_FIN, 3000))
+		TH_LOG("the FIN never came");
+	EXPECT_EQ(c.k_nxt, r.seq);
+	ASSERT_EQ(0, knob(variant->retries2, 3));
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
