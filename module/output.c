@@ -431,6 +431,41 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 }
 
 /**
+ * xtcp_write_wakeup() - a persist probe: as much new data as the window
+ *	takes, else a zero-window probe
+ * @sk: a synchronized socket with data waiting for the window
+ *
+ * A window that is open but smaller than the next segment, and too small
+ * for the sender-side silly window rule to cut the segment to it
+ * (xtcp_fit_window()), lets nothing out, and the peer may never offer
+ * more. RFC 9293 3.8.6.1 has the sender probe it with new data, as
+ * Linux's tcp_write_wakeup() sends min(window, MSS) bytes: the segment is
+ * cut to the window and sent. It is then in flight like any other:
+ * retransmitted on timeout with backoff, and given up after retries2.
+ * Only a zero window gets the probe without data (RFC 9293 3.8.4).
+ *
+ * Context: socket locked.
+ * Return: true if new data left.
+ */
+bool xtcp_write_wakeup(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb = xs->send_head;
+	u32 usable;
+
+	if (skb && !(XTCP_SKB_CB(skb)->flags & XTCPHDR_SYN)) {
+		usable = xs->snd_una + xs->snd_wnd - XTCP_SKB_CB(skb)->seq;
+		if ((s32)usable > 0 &&
+		    (usable >= skb->len || !xtcp_split_skb(sk, skb, usable))) {
+			xtcp_xmit_new(sk, skb);
+			return true;
+		}
+	}
+	xtcp_send_probe(sk);
+	return false;
+}
+
+/**
  * xtcp_retransmit_head() - send the oldest unacknowledged segment again
  * @sk: the socket
  *

@@ -76,6 +76,7 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 	XTCP_KNOB(XTCP_KNOB_SYN_RETRIES, "syn_retries", 6, 1, 127),
 	XTCP_KNOB(XTCP_KNOB_SYNACK_RETRIES, "synack_retries", 5, 1, 127),
 	XTCP_KNOB(XTCP_KNOB_RETRIES2, "retries2", 15, 1, 127),
+	XTCP_KNOB(XTCP_KNOB_ORPHAN_RETRIES, "orphan_retries", 8, 1, 127),
 	XTCP_KNOB(XTCP_KNOB_RTO_MIN, "rto_min", 200, 1, 120000),
 	XTCP_KNOB(XTCP_KNOB_MAX_SYN_BACKLOG, "max_syn_backlog", 1024, 1,
 		  65535),

@@ -49,6 +49,55 @@ static void xtcp_timeout_error(struct sock *sk)
 		sk_error_report(sk);
 }
 
+/*
+ * Retransmissions of a segment, or unanswered window probes, after which
+ * a synchronized connection is given up: retries2, and for an orphan,
+ * which no application waits on, at most orphan_retries (as Linux's
+ * tcp_orphan_retries, though never more than retries2).
+ */
+static int xtcp_retries_max(const struct sock *sk)
+{
+	const struct net *net = sock_net(sk);
+	int max = xtcp_knob(net, XTCP_KNOB_RETRIES2);
+
+	if (sock_flag(sk, SOCK_DEAD))
+		max = min(max, xtcp_knob(net, XTCP_KNOB_ORPHAN_RETRIES));
+	return max;
+}
+
+/*
+ * The persist timer (RFC 9293 3.8.6.1): data waits and nothing is in
+ * flight. If the window lets nothing out, probe it: with the window's
+ * worth of new data if it is open (xtcp_write_wakeup()), which the RTO
+ * then looks after; else with a bare probe, backing off each time, and
+ * given up after xtcp_retries_max() unanswered probes.
+ */
+static void xtcp_persist_handler(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xtcp_write_xmit(sk, false);
+	if (xs->packets_out || !xs->send_head)
+		return;
+	if (xs->probes_out >= xtcp_retries_max(sk)) {
+		xtcp_timeout_error(sk);
+		return;
+	}
+	if (xtcp_write_wakeup(sk)) {
+		/* In flight now: the RTO's own count and backoff start
+		 * from zero, as after tcp_send_probe0() sent data.
+		 */
+		xs->probes_out = 0;
+		xs->backoff = 0;
+		xtcp_rearm_rto(sk);
+		return;
+	}
+	xs->probes_out++;
+	if (xs->backoff < 16)
+		xs->backoff++;
+	xtcp_rearm_rto(sk);
+}
+
 static void xtcp_retransmit_handler(struct sock *sk)
 {
 	struct net *net = sock_net(sk);
@@ -58,22 +107,8 @@ static void xtcp_retransmit_handler(struct sock *sk)
 		return;
 
 	if (!xs->packets_out) {
-		if (!xs->send_head)
-			return;
-		if (xs->snd_wnd) {
-			xtcp_write_xmit(sk, false);
-			return;
-		}
-		/* Persist: probe the zero window (RFC 9293 3.8.6.1). */
-		if (xs->probes_out >= xtcp_knob(net, XTCP_KNOB_RETRIES2)) {
-			xtcp_timeout_error(sk);
-			return;
-		}
-		xtcp_send_probe(sk);
-		xs->probes_out++;
-		if (xs->backoff < 16)
-			xs->backoff++;
-		xtcp_rearm_rto(sk);
+		if (xs->send_head)
+			xtcp_persist_handler(sk);
 		return;
 	}
 
@@ -95,7 +130,7 @@ static void xtcp_retransmit_handler(struct sock *sk)
 		}
 		break;
 	default:
-		if (xs->retransmits >= xtcp_knob(net, XTCP_KNOB_RETRIES2)) {
+		if (xs->retransmits >= xtcp_retries_max(sk)) {
 			xtcp_timeout_error(sk);
 			return;
 		}

@@ -338,6 +338,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_SYN_RETRIES,		/* SYN retransmissions */
 	XTCP_KNOB_SYNACK_RETRIES,	/* SYN-ACK retransmissions */
 	XTCP_KNOB_RETRIES2,		/* data retransmissions */
+	XTCP_KNOB_ORPHAN_RETRIES,	/* the same, for orphans */
 	XTCP_KNOB_RTO_MIN,		/* ms, lower bound of the RTO */
 	XTCP_KNOB_MAX_SYN_BACKLOG,	/* half-open connections per listener */
 	XTCP_KNOB_RMEM_DEFAULT,		/* bytes, receive buffer of a socket */
@@ -541,6 +542,7 @@ struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 u32 xtcp_free_window(const struct sock *sk);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
+bool xtcp_write_wakeup(struct sock *sk);
 int xtcp_retransmit_head(struct sock *sk);
 int xtcp_send_syn(struct sock *sk);
 void xtcp_send_fin(struct sock *sk);

@@ -106,8 +106,8 @@ FIXTURE_SETUP(h)
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	ASSERT_EQ(0, knob(variant->rto_min, variant->rto_min_val));
 	ASSERT_EQ(0, knob(variant->retries2, 3));
-	if (variant->proto == IPPROTO_TCP)
-		ASSERT_EQ(0, knob(variant->orphan_retries, 1));
+	/* Orphans a test leaves behind die within seconds. */
+	ASSERT_EQ(0, knob(variant->orphan_retries, 1));
 	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }
@@ -564,6 +564,164 @@ TEST_F(h, xmit_fail_data_fin)
 	EXPECT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(0, knob(variant->retries2, 3));
 	close(fd);
+}
+
+/* Is @lport -> @rport still in @path (/proc/net/tcp or xtcp)? */
+static bool proc_has(const char *path, __u16 lport, __u16 rport)
+{
+	unsigned int lp, rp;
+	char line[512];
+	bool found = false;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%x", &lp, &rp) == 2 &&
+		    lp == lport && rp == rport) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * Connect with a large window, then shrink it to @win bytes (less than a
+ * segment and less than half the largest window) and queue @len bytes.
+ */
+static int small_window(FIXTURE_DATA(h) *self,
+			const FIXTURE_VARIANT(h) *variant, struct xp_conn *c,
+			__u16 pport, __u16 win, const char *out, size_t len)
+{
+	int fd, err;
+
+	fd = open_conn(self, variant, c, pport, 65535, false);
+	if (fd < 0)
+		return fd;
+	err = peer_ack(&self->p, c, c->k_nxt, win);
+	if (!err && send(fd, out, len, 0) != (ssize_t)len)
+		err = -EIO;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * A window smaller than the head segment that never grows, and a peer
+ * that never acknowledges: persist probes carry the window's worth of
+ * new data (RFC 9293 3.8.6.1, as tcp_write_wakeup()), are retransmitted
+ * with exponential backoff and count toward retries2; the application
+ * gets ETIMEDOUT.
+ */
+TEST_F(h, small_window_timeout)
+{
+	static char out[2000];
+	__s64 t[32], deadline;
+	struct xp_conn c;
+	struct xp_seg r;
+	int fd, n = 0, i, err = 0;
+	__u32 start;
+
+	fill(out, sizeof(out));
+	ASSERT_EQ(0, knob(variant->retries2, 4));
+	fd = small_window(self, variant, &c, 9103, 100, out, sizeof(out));
+	ASSERT_LE(0, fd) TH_LOG("setup: %s", strerror(-fd));
+	start = c.k_nxt;
+
+	deadline = xp_now_ms() + 15000;
+	while (xp_now_ms() < deadline) {
+		if (!kernel_data(&self->p, &c, &r, 20)) {
+			ASSERT_EQ(start, r.seq) TH_LOG("%s", XP_SEG_STR(&r));
+			ASSERT_GE(100U, r.len) TH_LOG("%s", XP_SEG_STR(&r));
+			ASSERT_EQ(0, memcmp(r.data, out, r.len));
+			if (n < (int)ARRAY_SIZE(t))
+				t[n++] = xp_now_ms();
+		}
+		err = wait_error(fd, 0);
+		if (err)
+			break;
+	}
+	EXPECT_EQ(ETIMEDOUT, err) TH_LOG("%d probes seen", n);
+	ASSERT_LE(4, n) TH_LOG("probes and their retransmissions");
+	/* Each interval at least the last, allowing for timer slack. */
+	for (i = 2; i < n; i++)
+		EXPECT_LE((t[i - 1] - t[i - 2]) * 8 / 10, t[i] - t[i - 1])
+			TH_LOG("interval %d: %lld ms after %lld ms", i,
+			       (long long)(t[i] - t[i - 1]),
+			       (long long)(t[i - 1] - t[i - 2]));
+	EXPECT_LE(3 * (t[1] - t[0]), t[n - 1] - t[n - 2]);
+	close(fd);
+}
+
+/*
+ * The same small window, but the peer accepts what the probes carry and
+ * keeps offering 100 bytes: the transfer makes progress, byte for byte,
+ * and no segment ever exceeds the window.
+ */
+TEST_F(h, small_window_progress)
+{
+	static char out[600];
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 start, acked;
+	int fd;
+
+	fill(out, sizeof(out));
+	fd = small_window(self, variant, &c, 9104, 100, out, sizeof(out));
+	ASSERT_LE(0, fd) TH_LOG("setup: %s", strerror(-fd));
+	start = c.k_nxt;
+
+	for (acked = start; acked != start + sizeof(out); ) {
+		ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000))
+			TH_LOG("stuck at %u", acked - start);
+		ASSERT_FALSE(seq_after(r.seq + r.len, acked + 100))
+			TH_LOG("beyond the window: %s", XP_SEG_STR(&r));
+		if (r.seq != acked)
+			continue;
+		ASSERT_EQ(0, memcmp(r.data, out + (acked - start), r.len));
+		acked += r.len;
+		ASSERT_EQ(0, peer_ack(&self->p, &c, acked, 100));
+	}
+	close(fd);
+}
+
+/*
+ * An orphan (closed with data unsent) behind such a window gives up
+ * after the orphan retry limit, well before retries2 would end it.
+ */
+TEST_F(h, small_window_orphan)
+{
+	static char out[2000];
+	struct xp_conn c;
+	struct xp_seg r;
+	__s64 deadline;
+	int fd, n = 0;
+
+	fill(out, sizeof(out));
+	ASSERT_EQ(0, knob(variant->retries2, 10));
+	ASSERT_EQ(0, knob(variant->orphan_retries, 2));
+	fd = small_window(self, variant, &c, 9105, 100, out, sizeof(out));
+	ASSERT_LE(0, fd) TH_LOG("setup: %s", strerror(-fd));
+	close(fd);
+
+	/* retries2 10 at a 50 ms RTO would take 100 s. */
+	deadline = xp_now_ms() + 10000;
+	while (xp_now_ms() < deadline &&
+	       proc_has(variant->proc, c.kport, c.pport)) {
+		if (!kernel_data(&self->p, &c, &r, 20)) {
+			ASSERT_GE(100U, r.len);
+			n++;
+		}
+	}
+	EXPECT_FALSE(proc_has(variant->proc, c.kport, c.pport));
+	EXPECT_LE(1, n);
+	if (variant->proto == IPPROTO_XTCP)
+		EXPECT_GE(3, n) TH_LOG("a probe and orphan_retries resends");
 }
 
 TEST_HARNESS_MAIN

@@ -78,6 +78,10 @@ FIXTURE_VARIANT_ADD(knob, retries2) {
 	.name = "retries2", .def = 15, .min = 1, .max = 127,
 };
 
+FIXTURE_VARIANT_ADD(knob, orphan_retries) {
+	.name = "orphan_retries", .def = 8, .min = 1, .max = 127,
+};
+
 FIXTURE_VARIANT_ADD(knob, rto_min) {
 	.name = "rto_min", .def = 200, .min = 1, .max = 120000,
 };
