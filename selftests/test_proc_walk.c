@@ -118,20 +118,15 @@ static int listener(int *port)
 	return fd;
 }
 
-/* TIME_WAIT entries made so far: held, or evicted by the cap. */
-static long tw_made(void)
-{
-	return xtcp_counter("TimeWait") + xtcp_counter("TWOverflow");
-}
-
 /*
  * One connection to @port that the client closes first, so that its side
- * enters TIME_WAIT for 2 x @msl; the client's local port, or -1.
+ * enters TIME_WAIT for 2 x @msl; the client's local port, or -1. The
+ * server's side is gone once it has the ACK of its FIN, which the client
+ * sends as it enters TIME_WAIT (however short that turns out to be).
  */
 static int make_tw(int lfd, int port, int msl)
 {
 	struct sockaddr_in sin = xtcp_sin("127.0.0.1", port);
-	long made = tw_made();
 	int c, s, cport;
 
 	c = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
@@ -144,10 +139,11 @@ static int make_tw(int lfd, int port, int msl)
 	cport = xtcp_local_port(c);
 	close(c);
 	/* Our FIN is acknowledged once the server sees EOF. */
-	if (xtcp_wait_fd(s, POLLIN, 5000) <= 0)
+	if (xtcp_wait_fd(s, POLLIN, 20000) <= 0)
 		return -1;
 	close(s);
-	if (!xtcp_wait_until(tw_made() > made, 5000))
+	if (!xtcp_wait_until(xtcp_proc_count("/proc/net/xtcp", port, cport,
+					     -1) == 0, 20000))
 		return -1;
 	return cport;
 }
