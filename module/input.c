@@ -71,7 +71,7 @@ static void xtcp_rtt_sample(struct sock *sk, long rtt_us)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 rto_min = msecs_to_jiffies(xtcp_knob(sock_net(sk), XTCP_KNOB_RTO_MIN));
-	long m = max(rtt_us, 1L);
+	long m = clamp_t(long, rtt_us, 1, jiffies_to_usecs(XTCP_RTO_MAX));
 
 	/* RFC 6298 section 2, in the fixed point of Jacobson's code. */
 	if (!xs->srtt_us) {
@@ -259,9 +259,17 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 		xs->retransmits = 0;
 		xs->backoff = 0;
 
-		if (xs->ts_ok && opts->ts_ok && opts->tsecr)
-			rtt_us = (long)(xtcp_ts_now(xs) - opts->tsecr) *
-				 USEC_PER_MSEC;
+		if (xs->ts_ok && opts->ts_ok && opts->tsecr) {
+			u32 delta = xtcp_ts_now(xs) - opts->tsecr;
+
+			/* A TSecr from the future or from before the RTO
+			 * could reach is no echo of ours (forged, or a
+			 * broken peer): no sample from it, as Linux's
+			 * tcp_rtt_tsopt_us() rejects such values.
+			 */
+			if (delta <= jiffies_to_msecs(XTCP_RTO_MAX))
+				rtt_us = (long)delta * USEC_PER_MSEC;
+		}
 		if (rtt_us >= 0)
 			xtcp_rtt_sample(sk, rtt_us);
 
