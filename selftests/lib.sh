@@ -169,3 +169,25 @@ xtcp_sysctl_get() {
 xtcp_sysctl_set() {
 	echo "$2" | _xtcp_in_netns "${3:-}" tee "/proc/sys/net/xtcp/$1" >/dev/null
 }
+
+# echo_works PROTO: a connection over loopback carries data both ways.
+echo_works() {
+	python3 - "$@" <<'EOF'
+import socket
+import sys
+
+proto = int(sys.argv[1])
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+c.settimeout(5)
+c.connect(ls.getsockname())
+s, _ = ls.accept()
+s.settimeout(5)
+c.sendall(b"ping")
+assert s.recv(4) == b"ping"
+s.sendall(b"pong")
+assert c.recv(4) == b"pong"
+EOF
+}

@@ -80,28 +80,6 @@ slab_listed() {
 	grep -q -E '^(XTCP|xtcp_tw) ' /proc/slabinfo
 }
 
-# echo_works: a connection over loopback carries data both ways.
-echo_works() {
-	python3 - "$PROTO" <<'EOF'
-import socket
-import sys
-
-proto = int(sys.argv[1])
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-ls.bind(("127.0.0.1", 0))
-ls.listen(1)
-c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-c.settimeout(5)
-c.connect(ls.getsockname())
-s, _ = ls.accept()
-s.settimeout(5)
-c.sendall(b"ping")
-assert s.recv(4) == b"ping"
-s.sendall(b"pong")
-assert c.recv(4) == b"pong"
-EOF
-}
-
 # The workload of a namespace, in Python: a listener, NCONN established
 # connections with unread data both ways, NTW TIME_WAIT entries (the
 # client closes first). Writes "ready" to the file READY, then holds
@@ -195,7 +173,7 @@ fi
 ip netns del "$NS"
 
 if { [[ -d /sys/module/xtcp ]] || insmod "$MODULE" "proto=$PROTO"; } &&
-   [[ $(counter TimeWait) == 0 ]] && echo_works; then
+   [[ $(counter TimeWait) == 0 ]] && echo_works "$PROTO"; then
 	ktap_ok reload_works
 else
 	ktap_fail reload_works
@@ -256,7 +234,7 @@ fi
 # Every namespace goes (asynchronously): then no socket holds the module.
 # shellcheck disable=SC2016 # evaluated by wait_for
 if wait_for '[[ $(cat /sys/module/xtcp/refcnt) == 0 ]]' 60000 &&
-   echo_works; then
+   echo_works "$PROTO"; then
 	ktap_ok nothing_left
 else
 	log "refcnt $(cat /sys/module/xtcp/refcnt 2>&1)"
@@ -317,7 +295,7 @@ fi
 rm -f "$EXTRA/xtcp.ko"
 depmod -a
 if { [[ -d /sys/module/xtcp ]] || insmod "$MODULE" "proto=$PROTO"; } &&
-   grep -q '^XTCP ' /proc/net/protocols && echo_works; then
+   grep -q '^XTCP ' /proc/net/protocols && echo_works "$PROTO"; then
 	ktap_ok loaded_and_working
 else
 	ktap_fail loaded_and_working
