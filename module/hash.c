@@ -83,6 +83,8 @@ int xtcp_ehash_insert(struct sock *sk)
 		return err;
 	sock_hold(sk);
 	xs->hashed = true;
+	/* The "sockets" column of /proc/net/protocols. */
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 	return 0;
 }
 
@@ -101,6 +103,7 @@ void xtcp_ehash_remove(struct sock *sk)
 		return;
 	rhashtable_remove_fast(&xn->ehash, &xs->node, xtcp_ehash_params);
 	xs->hashed = false;
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	__sock_put(sk);
 }
 
@@ -339,6 +342,7 @@ int xtcp_listen_start(struct sock *sk)
 		}
 	}
 	sk_add_node_rcu(sk, &xn->lhash[xtcp_port_slot(port)]);
+	sock_prot_inuse_add(sock_net(sk), sk->sk_prot, 1);
 out:
 	spin_unlock_bh(&xn->bind_lock);
 	return err;
@@ -356,7 +360,8 @@ void xtcp_listen_stop(struct sock *sk)
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
 
 	spin_lock_bh(&xn->bind_lock);
-	sk_del_node_init_rcu(sk);
+	if (sk_del_node_init_rcu(sk))
+		sock_prot_inuse_add(sock_net(sk), sk->sk_prot, -1);
 	spin_unlock_bh(&xn->bind_lock);
 }
 

@@ -142,8 +142,7 @@ static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 		if (!cb->retrans)
 			*rtt_us = jiffies_to_usecs(jiffies - cb->when);
 		__skb_unlink(skb, &sk->sk_write_queue);
-		sk_wmem_queued_add(sk, -skb->truesize);
-		__kfree_skb(skb);
+		xtcp_wmem_free_skb(sk, skb);
 		xs->packets_out--;
 		acked++;
 	}
@@ -371,18 +370,17 @@ static bool xtcp_trim_head(struct sk_buff *skb, u32 seq)
 	return true;
 }
 
+/* In order, charged to the socket (skb_set_owner_r()): for the reader. */
 static void xtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	bool fin = XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN;
 
 	xs->rcv_nxt = XTCP_SKB_CB(skb)->end_seq;
-	if (skb->len || fin) {
-		skb_set_owner_r(skb, sk);
+	if (skb->len || fin)
 		__skb_queue_tail(&sk->sk_receive_queue, skb);
-	} else {
+	else
 		kfree_skb(skb);
-	}
 	if (fin)
 		xtcp_fin(sk);
 }
@@ -436,8 +434,9 @@ static void xtcp_ofo_drain(struct sock *sk)
 			kfree_skb(skb);		/* fully duplicate */
 			continue;
 		}
-		/* Already charged when it entered the OOO queue. */
-		skb_orphan(skb);
+		/* Charged when it entered the OOO queue; trimming an owned skb
+		 * keeps its truesize, and so the charge right.
+		 */
 		if (!xtcp_trim_head(skb, xs->rcv_nxt))
 			continue;
 		xtcp_queue_rcv(sk, skb);
@@ -520,27 +519,39 @@ insert:
 }
 
 /*
- * Make room for in-order data in a full receive buffer: out-of-order
- * segments go first, from the highest sequence number down (the peer
- * sends them again), as Linux's tcp_prune_ofo_queue(). Returns true if
- * the buffer has room now.
+ * Room for @skb: within the receive buffer (a segment without data always
+ * fits it), within net.xtcp.mem (sk_rmem_schedule()) and within the
+ * socket's memory cgroup (xtcp_memcg_over_max()).
  */
-static bool xtcp_ofo_prune(struct sock *sk)
+static bool xtcp_rmem_fits(struct sock *sk, struct sk_buff *skb)
+{
+	return (!skb->len ||
+		atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf)) &&
+	       sk_rmem_schedule(sk, skb, skb->truesize) &&
+	       !xtcp_memcg_over_max(sk);
+}
+
+/*
+ * Make room for in-order data: out-of-order segments go first, from the
+ * highest sequence number down (the peer sends them again), as Linux's
+ * tcp_prune_ofo_queue(). Returns true if @skb fits now.
+ */
+static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct rb_node *node;
 
-	while (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
+	while (!xtcp_rmem_fits(sk, skb) &&
 	       (node = rb_last(&xs->out_of_order_queue))) {
-		struct sk_buff *skb = rb_to_skb(node);
+		struct sk_buff *ofo = rb_to_skb(node);
 
 		rb_erase(node, &xs->out_of_order_queue);
-		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
+		kfree_skb_reason(ofo, SKB_DROP_REASON_PROTO_MEM);
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OFOPRUNED);
 		node = rb_last(&xs->out_of_order_queue);
 		xs->ooo_last_skb = node ? rb_to_skb(node) : NULL;
 	}
-	return atomic_read(&sk->sk_rmem_alloc) <= READ_ONCE(sk->sk_rcvbuf);
+	return xtcp_rmem_fits(sk, skb);
 }
 
 /* RFC 9293 3.10.7.4 seventh step: segment text (and FIN, eighth step). */
@@ -563,12 +574,18 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	}
 
 	/* A slow reader or a flood of holes must not make us hold unbounded
-	 * memory: beyond the receive buffer, drop; the sender retransmits.
-	 * Data that fills the hole may push out-of-order data out first.
+	 * memory: beyond the receive buffer or net.xtcp.mem, drop; the
+	 * sender retransmits. Data that fills the hole may push
+	 * out-of-order data out first, and the next in-order segment of an
+	 * empty receive queue is always taken (xtcp_rmem_force()).
 	 */
 	in_order = !xtcp_after(cb->seq, xs->rcv_nxt);
-	if (atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf) &&
-	    skb->len && !(in_order && xtcp_ofo_prune(sk))) {
+	if (in_order && !xtcp_trim_head(skb, xs->rcv_nxt))
+		return;
+	if (in_order && skb_queue_empty(&sk->sk_receive_queue)) {
+		xtcp_rmem_force(sk, skb->truesize);
+	} else if (!xtcp_rmem_fits(sk, skb) &&
+		   !(in_order && xtcp_ofo_prune(sk, skb))) {
 		XTCP_INC_STATS(sock_net(sk), in_order ? XTCP_MIB_RCVQDROP :
 							XTCP_MIB_OFODROP);
 		kfree_skb_reason(skb, SKB_DROP_REASON_PROTO_MEM);
@@ -583,8 +600,7 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		return;
 	}
 
-	if (!xtcp_trim_head(skb, xs->rcv_nxt))
-		return;
+	skb_set_owner_r(skb, sk);
 	xtcp_queue_rcv(sk, skb);
 	/* Its FIN took us through TIME_WAIT to CLOSED: the ACK is sent. */
 	if (sk->sk_state == TCP_CLOSE)

@@ -257,6 +257,7 @@ static struct sock *xtcp_child_clone(struct sock *sk, struct sk_buff *skb)
 	child = sk_clone_lock(sk, GFP_ATOMIC);
 	if (!child)
 		return NULL;
+	xtcp_mem_inherit_memcg(child, sk);
 	INIT_HLIST_NODE(&child->sk_bind_node);
 	xtcp_init_conn(child);
 	child->sk_ack_backlog = 0;

@@ -97,9 +97,13 @@ static int __init xtcp_init(void)
 		return -EINVAL;
 	}
 
-	err = xtcp_tw_init();
+	err = xtcp_mem_init();
 	if (err)
 		return err;
+
+	err = xtcp_tw_init();
+	if (err)
+		goto err_mem;
 
 	err = register_pernet_subsys(&xtcp_net_ops);
 	if (err)
@@ -116,6 +120,8 @@ err_pernet:
 	unregister_pernet_subsys(&xtcp_net_ops);
 err_tw:
 	xtcp_tw_exit();
+err_mem:
+	xtcp_mem_exit();
 	return err;
 }
 
@@ -124,6 +130,7 @@ static void __exit xtcp_exit(void)
 	xtcp_v4_exit();
 	unregister_pernet_subsys(&xtcp_net_ops);
 	xtcp_tw_exit();
+	xtcp_mem_exit();
 }
 
 module_init(xtcp_init);

@@ -244,6 +244,39 @@ static struct sk_buff *xtcp_alloc_skb(struct sock *sk, bool fclone, gfp_t gfp)
 	return skb;
 }
 
+/*
+ * net.xtcp.mem: every skb on the write queue is charged its truesize to
+ * the socket, scheduled (sk_wmem_schedule()) before it is queued, so that
+ * the protocol's memory and the socket's memory cgroup see it. A SYN or
+ * FIN must go even when nothing can be scheduled; then it is queued
+ * uncharged and marked so, where Linux forces the charge (the helpers
+ * that would charge the memory cgroup by force are not exported).
+ */
+static bool xtcp_wmem_charge(struct sock *sk, struct sk_buff *skb, bool force)
+{
+	if (sk_wmem_schedule(sk, skb->truesize)) {
+		sk_mem_charge(sk, skb->truesize);
+		return true;
+	}
+	XTCP_SKB_CB(skb)->uncharged = force;
+	return force;
+}
+
+/**
+ * xtcp_wmem_free_skb() - free an skb of the write queue, unlinked
+ * @sk: the socket
+ * @skb: the skb, its charge returned
+ *
+ * Context: socket locked.
+ */
+void xtcp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
+{
+	sk_wmem_queued_add(sk, -skb->truesize);
+	if (!XTCP_SKB_CB(skb)->uncharged)
+		sk_mem_uncharge(sk, skb->truesize);
+	__kfree_skb(skb);
+}
+
 /* Queue a control or data skb at the tail of the write queue. */
 static void xtcp_queue_skb(struct sock *sk, struct sk_buff *skb)
 {
@@ -264,9 +297,10 @@ static void xtcp_queue_skb(struct sock *sk, struct sk_buff *skb)
  * The payload goes into page fragments. If the route sums the segments
  * (xtcp_csum_offload()) the copy need not: the skb is marked
  * CHECKSUM_PARTIAL, else CHECKSUM_NONE and the copy keeps skb->csum.
+ * The skb comes charged to the socket (net.xtcp.mem).
  *
  * Context: socket locked.
- * Return: an empty skb, not yet queued, or NULL.
+ * Return: an empty skb, not yet queued, or NULL without memory.
  */
 struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp)
 {
@@ -275,6 +309,10 @@ struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp)
 	skb = xtcp_alloc_skb(sk, true, gfp);
 	if (!skb)
 		return NULL;
+	if (!xtcp_wmem_charge(sk, skb, false)) {
+		__kfree_skb(skb);
+		return NULL;
+	}
 	if (xtcp_csum_offload(sk))
 		skb->ip_summed = CHECKSUM_PARTIAL;
 	XTCP_SKB_CB(skb)->flags = XTCPHDR_ACK;
@@ -321,11 +359,16 @@ static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 	struct xtcp_skb_cb *ncb;
 	struct sk_buff *nskb;
 
-	if (skb_cloned(skb))
+	if (skb_cloned(skb) || cb->uncharged)
 		return -EBUSY;
 	nskb = xtcp_alloc_skb(sk, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!nskb)
 		return -ENOBUFS;
+	/* The payload moves with its charge; the new head needs one. */
+	if (!xtcp_wmem_charge(sk, nskb, false)) {
+		__kfree_skb(nskb);
+		return -ENOBUFS;
+	}
 	sk_wmem_queued_add(sk, nskb->truesize);
 	skb_split(skb, nskb, len);
 	skb->truesize -= rest;
@@ -519,6 +562,7 @@ int xtcp_send_syn(struct sock *sk)
 	xs->snd_una = xs->iss;
 	xs->snd_nxt = xs->iss;
 	xs->write_seq = xs->iss;
+	xtcp_wmem_charge(sk, skb, true);
 	xtcp_queue_skb(sk, skb);
 	xtcp_write_xmit(sk, true);
 	return 0;
@@ -553,6 +597,7 @@ void xtcp_send_fin(struct sock *sk)
 		XTCP_SKB_CB(skb)->seq = xs->write_seq;
 		XTCP_SKB_CB(skb)->end_seq = xs->write_seq + 1;
 		XTCP_SKB_CB(skb)->flags = XTCPHDR_FIN | XTCPHDR_ACK;
+		xtcp_wmem_charge(sk, skb, true);
 		xtcp_queue_skb(sk, skb);
 	}
 	xtcp_write_xmit(sk, true);

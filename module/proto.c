@@ -274,6 +274,8 @@ static int xtcp_init_sock(struct sock *sk)
 	/* sock_init_data() made it CLOSED. */
 	xs->state_since = jiffies;
 	sk->sk_write_space = xtcp_write_space;
+	sk->sk_destruct = xtcp_sock_destruct;
+	sk_sockets_allocated_inc(sk);
 	/* Starting sizes; both grow with the connection's needs. */
 	WRITE_ONCE(sk->sk_rcvbuf,
 		   xtcp_knob(sock_net(sk), XTCP_KNOB_RMEM_DEFAULT));
@@ -289,10 +291,8 @@ static void xtcp_purge_queues(struct sock *sk)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct sk_buff *skb;
 
-	while ((skb = __skb_dequeue(&sk->sk_write_queue))) {
-		sk_wmem_queued_add(sk, -skb->truesize);
-		kfree_skb(skb);
-	}
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
+		xtcp_wmem_free_skb(sk, skb);
 	xs->send_head = NULL;
 	xs->packets_out = 0;
 	xtcp_ofo_purge(sk);
@@ -764,8 +764,7 @@ static void xtcp_remove_empty_skb(struct sock *sk)
 	if (xs->send_head == skb)
 		xs->send_head = NULL;
 	__skb_unlink(skb, &sk->sk_write_queue);
-	sk_wmem_queued_add(sk, -skb->truesize);
-	__kfree_skb(skb);
+	xtcp_wmem_free_skb(sk, skb);
 }
 
 /*
@@ -838,6 +837,11 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		copy = min_t(size_t, msg_data_left(msg),
 			     min_t(u32, xs->mss_cache - skb->len,
 				   pfrag->size - pfrag->offset));
+		/* skb_copy_to_page_nocache() charges what it copies. */
+		if (!sk_wmem_schedule(sk, copy)) {
+			xtcp_remove_empty_skb(sk);
+			goto wait_for_space;
+		}
 		/* Sums the data as it copies if skb->ip_summed says so. */
 		err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb,
 					       pfrag->page, pfrag->offset,
@@ -943,6 +947,15 @@ struct proto xtcp_prot = {
 	.unhash = xtcp_unhash,
 	.get_port = xtcp_get_port,
 	.put_port = xtcp_put_port,
+	.memory_allocated = &xtcp_memory_allocated,
+	.per_cpu_fw_alloc = &xtcp_memory_per_cpu_fw_alloc,
+	.sockets_allocated = &xtcp_sockets_allocated,
+	.memory_pressure = &xtcp_memory_pressure,
+	.enter_memory_pressure = xtcp_enter_memory_pressure,
+	.leave_memory_pressure = xtcp_leave_memory_pressure,
+	.sysctl_mem = xtcp_sysctl_mem,
+	.sysctl_rmem = xtcp_sysctl_rmem,
+	.sysctl_wmem = xtcp_sysctl_wmem,
 	.no_autobind = true,
 	.obj_size = sizeof(struct xtcp_sock),
 	.slab_flags = SLAB_ACCOUNT,

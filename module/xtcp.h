@@ -97,6 +97,8 @@ struct xtcp_opts {
  * @when: jiffies of the last transmission (sent segments, for Karn)
  * @flags: XTCPHDR_* flags
  * @retrans: the segment was retransmitted; its RTT sample is ambiguous
+ * @uncharged: a queued SYN or FIN sent although net.xtcp.mem had no room
+ *	for it: its truesize is not charged (xtcp_wmem_charge())
  * @tw_isn: ISN for a SYN that replaced a TIME_WAIT bucket, 0 if none
  * @opts: parsed options (received segments)
  */
@@ -106,7 +108,8 @@ struct xtcp_skb_cb {
 	u32 ack_seq;
 	unsigned long when;
 	u8 flags;
-	u8 retrans;
+	u8 retrans:1,
+	   uncharged:1;
 	u32 tw_isn;
 	struct xtcp_opts opts;
 };
@@ -549,6 +552,7 @@ void xtcp_send_fin(struct sock *sk);
 void xtcp_send_ack(struct sock *sk);
 void xtcp_send_probe(struct sock *sk);
 void xtcp_send_active_reset(struct sock *sk, gfp_t gfp);
+void xtcp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 				__be16 dport, u32 seq, u32 ack, u8 flags,
 				u16 window, const struct xtcp_opts *opts);
@@ -610,6 +614,23 @@ int xtcp_tw_check_reuse(struct sock *sk);
 bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 			   bool reuse);
 u32 xtcp_tw_count(struct net *net);
+
+/* mem.c */
+extern atomic_long_t xtcp_memory_allocated;
+DECLARE_PER_CPU(int, xtcp_memory_per_cpu_fw_alloc);
+extern struct percpu_counter xtcp_sockets_allocated;
+extern unsigned long xtcp_memory_pressure;
+extern long xtcp_sysctl_mem[3];
+extern int xtcp_sysctl_rmem[3];
+extern int xtcp_sysctl_wmem[3];
+void xtcp_enter_memory_pressure(struct sock *sk);
+void xtcp_leave_memory_pressure(struct sock *sk);
+void xtcp_sock_destruct(struct sock *sk);
+void xtcp_mem_inherit_memcg(struct sock *child, const struct sock *listener);
+void xtcp_rmem_force(struct sock *sk, int size);
+bool xtcp_memcg_over_max(const struct sock *sk);
+int xtcp_mem_init(void);
+void xtcp_mem_exit(void);
 
 /* sysctl.c */
 int xtcp_knob(const struct net *net, enum xtcp_knob_id id);

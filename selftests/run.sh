@@ -162,9 +162,13 @@ run_one() {
 	kmsg_mark "begin $num $name"
 	# Straight into the results file too: if the kernel dies during the
 	# test, its output so far is still there.
+	# Fd 9 stays open on the initial network namespace, for tests of the
+	# host-wide knobs (XTCP_INIT_NETNS_FD).
 	(cd "$(dirname "$path")" &&
-		timeout -k 10 "$TIMEOUT" unshare --net --pid --fork --mount-proc \
-			bash -c "$NS_WRAPPER" bash stdbuf -oL -eL "$path") 2>&1 |
+		XTCP_INIT_NETNS_FD=9 timeout -k 10 "$TIMEOUT" \
+			unshare --net --pid --fork --mount-proc \
+			bash -c "$NS_WRAPPER" bash stdbuf -oL -eL "$path" \
+			9</proc/self/ns/net) 2>&1 |
 		sed -u 's/^/# /' | tee -a "$log" ${RESULTS:+"$RESULTS"} ||
 		rc=${PIPESTATUS[0]}
 	kmsg_mark "end $num $name"
