@@ -83,6 +83,7 @@ static void xtcp_rtt_sample(struct sock *sk, long rtt_us)
 		xs->srtt_us += err;
 		xs->rttvar_us += abs(err) - (xs->rttvar_us >> 2);
 	}
+	minmax_running_min(&xs->rtt_min, 300 * HZ, jiffies, m);
 	xs->rto = usecs_to_jiffies((xs->srtt_us >> 3) + xs->rttvar_us);
 	xs->rto = clamp_t(u32, xs->rto, rto_min, XTCP_RTO_MAX);
 }
@@ -144,6 +145,7 @@ static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 		__skb_unlink(skb, &sk->sk_write_queue);
 		xtcp_wmem_free_skb(sk, skb);
 		xs->packets_out--;
+		xs->stats.delivered++;
 		acked++;
 	}
 	return acked;
@@ -253,9 +255,15 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 
 	if (xtcp_after(ack, xs->snd_una)) {
 		acked = xtcp_clean_write_queue(sk, ack, &rtt_us);
+		/* The SYN counts when SYN_SENT takes its ACK, not here: as
+		 * in Linux, a passive open's SYN-ACK is not counted.
+		 */
+		xs->stats.bytes_acked += ack - xs->snd_una -
+					 (xs->snd_una == xs->iss);
 		xs->snd_una = ack;
 		xs->dup_acks = 0;
 		xs->retransmits = 0;
+		xs->retrans_stamp = 0;
 		xs->backoff = 0;
 
 		if (xs->ts_ok && opts->ts_ok && opts->tsecr) {
@@ -376,6 +384,7 @@ static void xtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	bool fin = XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN;
 
+	xs->stats.bytes_received += XTCP_SKB_CB(skb)->end_seq - xs->rcv_nxt;
 	xs->rcv_nxt = XTCP_SKB_CB(skb)->end_seq;
 	if (skb->len || fin)
 		__skb_queue_tail(&sk->sk_receive_queue, skb);
@@ -595,12 +604,15 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 
 	if (!in_order) {
 		/* A hole: keep it, and send a duplicate ACK at once. */
+		xs->stats.rcv_ooopack++;
 		xtcp_ofo_insert(sk, skb);
 		xtcp_timers_ack_owed(sk, true);
 		return;
 	}
 
 	skb_set_owner_r(skb, sk);
+	if (skb->len)
+		xs->lrcvtime = jiffies;
 	xtcp_queue_rcv(sk, skb);
 	/* Its FIN took us through TIME_WAIT to CLOSED: the ACK is sent. */
 	if (sk->sk_state == TCP_CLOSE)
@@ -760,10 +772,12 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 		xs->snd_wl2 = cb->ack_seq;
 		xs->max_window = xs->snd_wnd;
 		xtcp_clean_write_queue(sk, cb->ack_seq, &rtt_us);
+		xs->stats.bytes_acked += cb->ack_seq - xs->snd_una;
 		xs->snd_una = cb->ack_seq;
 		if (rtt_us >= 0)
 			xtcp_rtt_sample(sk, rtt_us);
 		xs->retransmits = 0;
+		xs->retrans_stamp = 0;
 		xs->backoff = 0;
 		xtcp_timers_syn_acked(sk);
 		xtcp_established(sk);
@@ -801,6 +815,10 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 len = cb->end_seq - cb->seq;
+
+	xs->stats.segs_in++;
+	if (skb->len)
+		xs->stats.data_segs_in++;
 
 	switch (sk->sk_state) {
 	case TCP_CLOSE:

@@ -190,10 +190,12 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	struct xtcp_opts opts;
 	bool payload_summed;
 	struct sk_buff *skb;
+	u32 payload;
 	u16 window;
 	int err;
 
 	payload_summed = oskb->ip_summed == CHECKSUM_NONE;
+	payload = oskb->len;
 	skb = oskb;
 	if (clone_it) {
 		/* A clone still in flight shares our headroom: copy. */
@@ -219,6 +221,11 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 
 	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
 	skb_set_owner_w(skb, sk);
+	xs->stats.segs_out++;
+	if (payload) {
+		xs->stats.data_segs_out++;
+		xs->stats.bytes_sent += payload;
+	}
 	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTSEGS);
 	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
@@ -340,9 +347,11 @@ static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
 	const struct xtcp_sock *xs = xtcp_sk(sk);
 
 	/* RFC 9293 3.7.4: hold back a small last segment while data is
-	 * unacknowledged, unless it carries our FIN.
+	 * unacknowledged, unless it carries our FIN; with TCP_CORK, hold
+	 * it whatever is in flight.
 	 */
-	return !xs->nodelay && skb->len < xs->mss_cache && xs->packets_out &&
+	return (xs->cork || (!xs->nodelay && xs->packets_out)) &&
+	       skb->len < xs->mss_cache &&
 	       !(XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN) &&
 	       skb == skb_peek_tail(&sk->sk_write_queue);
 }
@@ -426,6 +435,8 @@ static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 
 	err = xtcp_transmit_skb(sk, skb, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	cb->when = jiffies;
+	if (skb->len)
+		xs->lsndtime = jiffies;
 	xs->snd_nxt = cb->end_seq;
 	xs->packets_out++;
 	xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
@@ -464,8 +475,14 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 			xtcp_timers_window_closed(sk);
 			break;
 		}
-		if (!force_push && xtcp_nagle_holds(sk, skb))
+		if (!force_push && xtcp_nagle_holds(sk, skb)) {
+			/* Corked with nothing in flight: as Linux, the
+			 * persist timer sends it after one RTO at most.
+			 */
+			if (xs->cork)
+				xtcp_timers_window_closed(sk);
 			break;
+		}
 
 		/* After a failure, leave the rest to the RTO. */
 		if (xtcp_xmit_new(sk, skb))
@@ -526,6 +543,10 @@ int xtcp_retransmit_head(struct sock *sk)
 	err = xtcp_transmit_skb(sk, skb, true, GFP_ATOMIC);
 	if (err)
 		return err;
+	/* TCP_USER_TIMEOUT counts from the first transmission. */
+	if (!xs->retrans_stamp)
+		xs->retrans_stamp = XTCP_SKB_CB(skb)->when ?: 1;
+	xs->stats.bytes_retrans += skb->len;
 	XTCP_SKB_CB(skb)->retrans = 1;
 	XTCP_SKB_CB(skb)->when = jiffies;
 	xs->total_retrans++;

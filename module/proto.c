@@ -193,6 +193,11 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->accept_pending = 0;
 	xs->last_cookie = 0;
 	xs->last_oow_ack = 0;
+	xs->retrans_stamp = 0;
+	xs->lsndtime = jiffies;
+	xs->lrcvtime = jiffies;
+	minmax_reset(&xs->rtt_min, jiffies, ~0U);
+	memset(&xs->stats, 0, sizeof(xs->stats));
 }
 
 /**
@@ -265,6 +270,10 @@ static int xtcp_init_sock(struct sock *sk)
 
 	xtcp_init_conn(sk);
 	xs->nodelay = 0;
+	xs->cork = 0;
+	xs->pingpong = 0;
+	xs->user_timeout = 0;
+	xs->defer_accept = 0;
 	xs->user_mss = 0;
 	xs->keepidle = 0;
 	xs->keepintvl = 0;

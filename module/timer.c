@@ -33,12 +33,50 @@ static unsigned long xtcp_rto(const struct xtcp_sock *xs)
 		     XTCP_RTO_MAX);
 }
 
-/* Restart the retransmission timer (RFC 6298 5.3). */
+/*
+ * The end of TCP_USER_TIMEOUT for the oldest unacknowledged segment, in
+ * jiffies, or 0 if none applies: no user timeout, or nothing
+ * retransmitted yet.
+ */
+static unsigned long xtcp_user_deadline(const struct xtcp_sock *xs)
+{
+	u32 user_timeout = READ_ONCE(xs->user_timeout);
+
+	if (!user_timeout || !xs->retrans_stamp)
+		return 0;
+	return (xs->retrans_stamp + msecs_to_jiffies(user_timeout)) ?: 1;
+}
+
+/*
+ * Restart the retransmission timer (RFC 6298 5.3), no later than the
+ * user timeout, so that the connection ends when it says (as Linux's
+ * tcp_clamp_rto_to_user_timeout()).
+ */
 static void xtcp_rearm_rto(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	unsigned long when = jiffies + xtcp_rto(xs);
+	unsigned long deadline = xtcp_user_deadline(xs);
 
-	sk_reset_timer(sk, &xs->retransmit_timer, jiffies + xtcp_rto(xs));
+	if (deadline && time_before(deadline, when))
+		when = time_after(deadline, jiffies) ? deadline : jiffies + 1;
+	sk_reset_timer(sk, &xs->retransmit_timer, when);
+}
+
+/*
+ * Has the retransmission of a segment gone on long enough? With
+ * TCP_USER_TIMEOUT, when that much time has passed since the segment was
+ * first sent, whatever the count; else after @max retransmissions.
+ */
+static bool xtcp_write_timed_out(const struct sock *sk, int max)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	unsigned long deadline;
+
+	if (!READ_ONCE(xs->user_timeout))
+		return xs->retransmits >= max;
+	deadline = xtcp_user_deadline(xs);
+	return xs->retransmits && deadline && !time_before(jiffies, deadline);
 }
 
 static void xtcp_timeout_error(struct sock *sk)
@@ -114,23 +152,30 @@ static void xtcp_retransmit_handler(struct sock *sk)
 
 	switch (sk->sk_state) {
 	case TCP_SYN_SENT:
-		if (xs->retransmits >= xtcp_knob(net, XTCP_KNOB_SYN_RETRIES)) {
+		if (xtcp_write_timed_out(sk,
+					 xtcp_knob(net, XTCP_KNOB_SYN_RETRIES))) {
 			xtcp_timeout_error(sk);
 			return;
 		}
 		break;
 	case TCP_SYN_RECV:
-		if (xs->retransmits >=
-		    xtcp_knob(net, XTCP_KNOB_SYNACK_RETRIES)) {
-			if (xs->listener)
+		/* A passive child answers to synack_retries only: its
+		 * options are the listener's, as a request is in Linux.
+		 */
+		if (xs->listener) {
+			if (xs->retransmits >=
+			    xtcp_knob(net, XTCP_KNOB_SYNACK_RETRIES)) {
 				xtcp_child_abort(sk);
-			else
-				xtcp_timeout_error(sk);
+				return;
+			}
+		} else if (xtcp_write_timed_out(sk,
+				xtcp_knob(net, XTCP_KNOB_SYNACK_RETRIES))) {
+			xtcp_timeout_error(sk);
 			return;
 		}
 		break;
 	default:
-		if (xs->retransmits >= xtcp_retries_max(sk)) {
+		if (xtcp_write_timed_out(sk, xtcp_retries_max(sk))) {
 			xtcp_timeout_error(sk);
 			return;
 		}
@@ -165,6 +210,8 @@ static void xtcp_keepalive_handler(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	unsigned long idle, idle_max;
+	u32 user_timeout;
+	bool expired;
 
 	if (sk->sk_state == TCP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
 		/* fin_timeout: the peer never closed its side. Go quietly,
@@ -194,7 +241,16 @@ static void xtcp_keepalive_handler(struct sock *sk)
 		return;
 	}
 
-	if (xs->probes_out >= xtcp_keepcnt(sk)) {
+	/* TCP_USER_TIMEOUT, if set, replaces the probe count: the peer
+	 * has that long to answer, counted from the last segment it sent.
+	 */
+	user_timeout = READ_ONCE(xs->user_timeout);
+	if (user_timeout)
+		expired = xs->probes_out &&
+			  idle >= msecs_to_jiffies(user_timeout);
+	else
+		expired = xs->probes_out >= xtcp_keepcnt(sk);
+	if (expired) {
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_KEEPALIVETIMEOUTS);
 		xtcp_send_active_reset(sk, GFP_ATOMIC);
 		xtcp_timeout_error(sk);

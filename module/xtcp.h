@@ -11,6 +11,7 @@
 #include <linux/seq_file.h>
 #include <linux/tcp.h>
 #include <linux/types.h>
+#include <linux/win_minmax.h>
 #include <linux/xarray.h>
 #include <net/inet_sock.h>
 #include <net/netns/generic.h>
@@ -129,6 +130,33 @@ static inline bool xtcp_between(u32 seq, u32 lo, u32 hi)
 	return hi - lo >= seq - lo;	/* lo <= seq <= hi */
 }
 
+/**
+ * struct xtcp_conn_stats - what TCP_INFO counts over a connection's life
+ * @bytes_acked: sequence space acknowledged by the peer; the FIN counts
+ *	one, and the SYN too on the side that connect()ed, as in Linux
+ * @bytes_received: sequence space received in order (the FIN counts one)
+ * @bytes_sent: payload bytes transmitted, retransmissions included
+ * @bytes_retrans: payload bytes retransmitted
+ * @segs_out: segments transmitted, pure ACKs and retransmissions included
+ * @segs_in: segments received
+ * @data_segs_out: segments with payload transmitted
+ * @data_segs_in: segments with payload received
+ * @delivered: segments cumulatively acknowledged
+ * @rcv_ooopack: segments received out of order
+ */
+struct xtcp_conn_stats {
+	u64 bytes_acked;
+	u64 bytes_received;
+	u64 bytes_sent;
+	u64 bytes_retrans;
+	u32 segs_out;
+	u32 segs_in;
+	u32 data_segs_out;
+	u32 data_segs_in;
+	u32 delivered;
+	u32 rcv_ooopack;
+};
+
 enum xtcp_timer_event {
 	XTCP_EV_RETRANS,
 	XTCP_EV_DELACK,
@@ -165,6 +193,9 @@ enum xtcp_timer_event {
  * @wscale_ok: window scaling negotiated
  * @ts_ok: timestamps negotiated
  * @nodelay: Nagle disabled
+ * @cork: TCP_CORK: a partial last segment waits for more data
+ * @pingpong: TCP_QUICKACK was set to 0 (Linux's pingpong mode); only
+ *	reported, xtcp has no quick-ack mode to leave
  * @orphan_counted: counted in the namespace's orphans (xtcp_close())
  * @tw_reused: connect() took the 4-tuple of a TIME_WAIT bucket; @iss
  *	was set above the bucket's snd_nxt
@@ -195,6 +226,15 @@ enum xtcp_timer_event {
  * @keepcnt: XTCP_KEEPCNT, 0 for the sysctl
  * @linger2: XTCP_LINGER2, s, 0 for the sysctl, negative: no FIN_WAIT_2 hold
  * @msl: XTCP_MSL, ms, 0 for the sysctl
+ * @user_timeout: TCP_USER_TIMEOUT, ms, 0 for none
+ * @defer_accept: TCP_DEFER_ACCEPT as Linux stores it: SYN-ACK
+ *	retransmissions; only reported
+ * @retrans_stamp: jiffies of the first transmission of the oldest
+ *	unacknowledged segment, set at its first timeout (TCP_USER_TIMEOUT)
+ * @lsndtime: jiffies of the last data segment sent
+ * @lrcvtime: jiffies of the last data segment received
+ * @rtt_min: the lowest RTT sample of the last five minutes, microseconds
+ * @stats: per-connection counters for TCP_INFO
  * @rcv_tstamp: jiffies of the last acceptable segment with a valid ACK
  *	(keepalive idle time)
  * @state_since: jiffies of the last state change (the age /proc shows)
@@ -261,7 +301,9 @@ struct xtcp_sock {
 	   ack_quick:1,
 	   ack_deferred:1,
 	   orphan_counted:1,
-	   tw_reused:1;
+	   tw_reused:1,
+	   cork:1,
+	   pingpong:1;
 	u8 dup_acks;
 
 	u32 ts_off;
@@ -286,6 +328,13 @@ struct xtcp_sock {
 	int keepcnt;
 	int linger2;
 	int msl;
+	int user_timeout;
+	u8 defer_accept;
+	unsigned long retrans_stamp;
+	unsigned long lsndtime;
+	unsigned long lrcvtime;
+	struct minmax rtt_min;
+	struct xtcp_conn_stats stats;
 	unsigned long rcv_tstamp;
 	unsigned long state_since;
 	u32 last_oow_ack;
