@@ -239,6 +239,7 @@ static void xtcp_child_init_seq(struct sock *child, u32 irs, u16 window,
 static void xtcp_child_free(struct sock *child)
 	__releases(&child->sk_lock.slock)
 {
+	xtcp_write_queue_purge(child);
 	sk_dst_reset(child);
 	/* inet_sock_destruct() wants a stream socket CLOSED. */
 	__xtcp_set_state(child, TCP_CLOSE, false);
@@ -433,9 +434,14 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 	 */
 	if (XTCP_SKB_CB(skb)->tw_isn)
 		xtcp_sk(child)->iss = XTCP_SKB_CB(skb)->tw_isn;
+	/* Without a SYN-ACK queued, nothing would ever end the child:
+	 * drop the SYN instead, the peer sends it again.
+	 */
+	if (xtcp_queue_syn(child))
+		goto free_child;
 	if (xtcp_child_hash(sk, child))
 		goto free_child;
-	xtcp_send_syn(child);
+	xtcp_write_xmit(child, true);
 
 	bh_unlock_sock(child);
 	/* sk_clone_lock() gave two references: one stays with the owner

@@ -556,16 +556,16 @@ int xtcp_retransmit_head(struct sock *sk)
 }
 
 /**
- * xtcp_send_syn() - queue and send our SYN or SYN-ACK
+ * xtcp_queue_syn() - queue our SYN or SYN-ACK, not yet sent
  * @sk: the socket in SYN_SENT or SYN_RCVD
  *
  * The SYN sits in the write queue like data, so that the retransmit
- * timer resends it and the ACK of it frees it.
+ * timer resends it and the ACK of it frees it. xtcp_write_xmit() sends it.
  *
  * Context: socket locked.
  * Return: 0 or -ENOBUFS.
  */
-int xtcp_send_syn(struct sock *sk)
+int xtcp_queue_syn(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct xtcp_skb_cb *cb;
@@ -585,8 +585,40 @@ int xtcp_send_syn(struct sock *sk)
 	xs->write_seq = xs->iss;
 	xtcp_wmem_charge(sk, skb, true);
 	xtcp_queue_skb(sk, skb);
-	xtcp_write_xmit(sk, true);
 	return 0;
+}
+
+/**
+ * xtcp_send_syn() - queue and send our SYN or SYN-ACK
+ * @sk: the socket in SYN_SENT or SYN_RCVD
+ *
+ * Context: socket locked.
+ * Return: 0 or -ENOBUFS.
+ */
+int xtcp_send_syn(struct sock *sk)
+{
+	int err = xtcp_queue_syn(sk);
+
+	if (!err)
+		xtcp_write_xmit(sk, true);
+	return err;
+}
+
+/**
+ * xtcp_write_queue_purge() - free the whole write queue
+ * @sk: the socket
+ *
+ * Context: socket locked, or not yet visible to anybody.
+ */
+void xtcp_write_queue_purge(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
+		xtcp_wmem_free_skb(sk, skb);
+	xs->send_head = NULL;
+	xs->packets_out = 0;
 }
 
 /**

@@ -297,13 +297,7 @@ static int xtcp_init_sock(struct sock *sk)
 
 static void xtcp_purge_queues(struct sock *sk)
 {
-	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct sk_buff *skb;
-
-	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
-		xtcp_wmem_free_skb(sk, skb);
-	xs->send_head = NULL;
-	xs->packets_out = 0;
+	xtcp_write_queue_purge(sk);
 	xtcp_ofo_purge(sk);
 }
 
