@@ -311,6 +311,7 @@ FIXTURE(memcg) {
 	char dir[128];		/* the test's cgroup */
 	char saved_rmem_max[32];
 	bool mounted;
+	bool made;		/* the cgroup exists, rmem_max saved */
 };
 
 FIXTURE_VARIANT(memcg) {
@@ -373,7 +374,7 @@ static long cg_key(const char *dir, const char *file, const char *key)
 
 FIXTURE_SETUP(memcg)
 {
-	char val[32];
+	char val[128];
 
 	/* A cgroup2 hierarchy with the memory controller for children. */
 	if (!access("/sys/fs/cgroup/cgroup.controllers", F_OK)) {
@@ -384,6 +385,11 @@ FIXTURE_SETUP(memcg)
 		ASSERT_EQ(0, mount("none", self->root, "cgroup2", 0, NULL));
 		self->mounted = true;
 	}
+	snprintf(self->dir, sizeof(self->dir), "%s/cgroup.controllers",
+		 self->root);
+	ASSERT_EQ(0, xtcp_read_file(self->dir, val, sizeof(val)));
+	if (!strstr(val, "memory"))
+		SKIP(return, "no memory cgroup controller (CONFIG_MEMCG)");
 	ASSERT_EQ(0, cg_write(self->root, "cgroup.subtree_control", "+memory"));
 	snprintf(self->dir, sizeof(self->dir), "%s/xtcp-test-%d", self->root,
 		 getpid());
@@ -395,6 +401,7 @@ FIXTURE_SETUP(memcg)
 	ASSERT_EQ(0, init_ns_knob("/proc/sys/net/core/rmem_max",
 				  self->saved_rmem_max,
 				  sizeof(self->saved_rmem_max)));
+	self->made = true;
 	snprintf(val, sizeof(val), "%d", CG_RCVBUF);
 	ASSERT_EQ(0, init_ns_knob("/proc/sys/net/core/rmem_max", val, 0));
 	ASSERT_EQ(0, xtcp_sysctl_set("rmem_max", 2 * CG_RCVBUF));
@@ -403,13 +410,15 @@ FIXTURE_SETUP(memcg)
 
 FIXTURE_TEARDOWN(memcg)
 {
-	EXPECT_EQ(0, rmdir(self->dir));
+	if (self->made) {
+		EXPECT_EQ(0, rmdir(self->dir));
+		EXPECT_EQ(0, init_ns_knob("/proc/sys/net/core/rmem_max",
+					  self->saved_rmem_max, 0));
+	}
 	if (self->mounted) {
 		EXPECT_EQ(0, umount(self->root));
 		EXPECT_EQ(0, rmdir(self->root));
 	}
-	EXPECT_EQ(0, init_ns_knob("/proc/sys/net/core/rmem_max",
-				  self->saved_rmem_max, 0));
 }
 
 /*
