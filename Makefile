@@ -13,19 +13,20 @@ V ?= 0
 
 SELFTESTS_DIR := $(CURDIR)/selftests
 
-.PHONY: all module selftests deps demo check check-debug style install \
-	clean help bench
+.PHONY: all module selftests xtcpize deps demo check check-debug style \
+	install install-xtcpize clean help bench
 
-all: module selftests
+all: module selftests xtcpize
 
 help:
-	@echo 'make            build xtcp.ko and the selftests'
+	@echo 'make            build xtcp.ko, the selftests and xtcpize'
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
 	@echo 'make style      checkpatch --strict and shellcheck'
-	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod'
+	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod,'
+	@echo '                and xtcpize (make install-xtcpize: xtcpize alone, PREFIX=/usr/local)'
 	@echo 'make clean      remove build products'
 	@echo 'Variables: KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/)'
 
@@ -38,6 +39,10 @@ module:
 
 selftests:
 	$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD)
+
+# The LD_PRELOAD launcher that runs unmodified programs over xtcp.
+xtcpize:
+	$(MAKE) -C tools/xtcpize BUILD=$(BUILD)
 
 deps:
 	@scripts/deps.sh
@@ -64,11 +69,15 @@ bench: deps
 style:
 	@scripts/style.sh
 
-install: module
+install: module install-xtcpize
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
 	depmod -a $(KVER)
+
+install-xtcpize: xtcpize
+	$(MAKE) -C tools/xtcpize BUILD=$(BUILD) install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	-$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD) clean 2>/dev/null
+	-$(MAKE) -C tools/xtcpize BUILD=$(BUILD) clean 2>/dev/null
 	rm -rf $(BUILD)

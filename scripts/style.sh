@@ -53,12 +53,12 @@ kernel_sources() {
 	done | LC_ALL=C sort
 }
 
-# Print every shell script in scripts/, selftests/ and .ci/: *.sh files
+# Print every shell script in scripts/, selftests/, tools/ and .ci/: *.sh files
 # and files whose first line names a shell.
 shell_scripts() {
 	local dir file
 
-	for dir in scripts selftests .ci; do
+	for dir in scripts selftests tools .ci; do
 		[[ -d $REPO/$dir ]] || continue
 		while read -r file; do
 			if [[ $file == *.sh ]] ||
