@@ -21,8 +21,9 @@ PACKAGES=(
 	# Building the module, the tests and the debug kernel.
 	gcc make python3 bc flex bison libelf-dev libssl-dev
 	# Used by tests inside the VM (ethtool: the netem test turns
-	# segmentation offloads off on its veth pair).
-	tcpdump ethtool
+	# segmentation offloads off on its veth pair; curl: the xtcpize
+	# test fetches a file with it).
+	tcpdump ethtool curl
 	# make bench: the plot of the results.
 	python3-matplotlib
 )

@@ -1,0 +1,273 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_xtcpize.sh - unmodified programs over xtcp with tools/xtcpize.
+#
+# python3's http.server and curl, both run by `xtcpize run`, move a random
+# 1 MiB file over loopback on xtcp, untouched by Linux TCP.
+#
+# Cases:
+#	sockets_converted	under xtcpize, socket(AF_INET, SOCK_STREAM, 0
+#				or IPPROTO_TCP, with or without SOCK_NONBLOCK
+#				and SOCK_CLOEXEC) gives an xtcp socket
+#				(SO_PROTOCOL); UDP, AF_UNIX and AF_INET6
+#				sockets stay as they were
+#	server_on_xtcp		the xtcpized http.server listens in
+#				/proc/net/xtcp (state 0A)
+#	server_not_on_tcp	... and not in /proc/net/tcp
+#	fetch			the xtcpized curl gets the file, byte for byte
+#	counters		ActiveOpens and PassiveOpens in
+#				/proc/net/xtcp_stats went up
+#	xtcp_to_tcp_fails	an xtcpized curl cannot reach a plain TCP
+#				server (a plain curl can)
+#	unsupported_message	with a protocol number the kernel does not
+#				know (XTCPIZE_PROTO=252), socket() fails and
+#				one "xtcpize: xtcp module not loaded" line
+#				is printed
+#	fallback		... and with --fallback curl gets the file
+#				over plain TCP
+#	systemd_dropin		xtcpize enable/disable write and remove the
+#				drop-in (under XTCPIZE_SYSTEMD_DIR)
+#	usage			an unknown subcommand exits 2
+#
+# Needs root (run.sh gives it fresh namespaces), python3 and curl.
+
+set -uo pipefail
+
+# shellcheck source=selftests/lib.sh
+source "${XTCP_LIB:-$(dirname "$0")/lib.sh}"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# build/selftests/test_xtcpize.sh -> build/tools/xtcpize/xtcpize
+XTCPIZE=${XTCPIZE:-$HERE/../tools/xtcpize/xtcpize}
+XTCP_PORT=18080
+TCP_PORT=18081
+SIZE=$((1024 * 1024))
+TMP=
+PIDS=()
+
+log() {
+	echo "# $*"
+}
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	local pid
+
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[[ -z $TMP ]] || rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+counter() {
+	awk -v name="$1" '$1 == name { print $2 }' /proc/net/xtcp_stats
+}
+
+# listening FILE PORT: FILE (/proc/net/tcp layout) has a listener (0A) on
+# 127.0.0.1:PORT.
+listening() {
+	local want
+
+	want=$(printf '0100007F:%04X' "$2")
+	awk -v want="$want" '$2 == want && $4 == "0A" { found = 1 }
+		END { exit !found }' "$1"
+}
+
+# serve PORT [xtcpize]: python3's http.server on 127.0.0.1:PORT serving
+# $TMP/www, in the background.
+serve() {
+	local -a pre=()
+
+	[[ ${2:-} != xtcpize ]] || pre=("$XTCPIZE" run)
+	"${pre[@]}" python3 -m http.server --bind 127.0.0.1 \
+		--directory "$TMP/www" "$1" >"$TMP/server-$1.log" 2>&1 &
+	PIDS+=($!)
+}
+
+# fetch PORT OUT [CURL_PREFIX...]: curl the file from 127.0.0.1:PORT into
+# OUT; curl's stderr goes to OUT.err.
+fetch() {
+	local port=$1 out=$2
+
+	shift 2
+	"$@" curl -q -sS --noproxy '*' --connect-timeout 10 --max-time 60 \
+		-o "$out" "http://127.0.0.1:$port/blob" 2>"$out.err"
+}
+
+case_sockets_converted() {
+	local proto want got
+
+	proto=$(cat /sys/module/xtcp/parameters/proto 2>/dev/null || echo 253)
+	want="$proto $proto $proto 17 0 6"
+	got=$("$XTCPIZE" run python3 - <<'EOF'
+import socket
+
+cases = [
+    (socket.AF_INET, socket.SOCK_STREAM, 0),
+    (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP),
+    (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK
+     | socket.SOCK_CLOEXEC, 0),
+    (socket.AF_INET, socket.SOCK_DGRAM, 0),
+    (socket.AF_UNIX, socket.SOCK_STREAM, 0),
+    (socket.AF_INET6, socket.SOCK_STREAM, 0),
+]
+out = []
+for family, type_, proto in cases:
+    try:
+        with socket.socket(family, type_, proto) as s:
+            out.append(str(s.getsockopt(socket.SOL_SOCKET,
+                                        socket.SO_PROTOCOL)))
+    except OSError as e:
+        out.append("errno%d" % e.errno)
+print(" ".join(out))
+EOF
+	)
+	log "SO_PROTOCOL: got '$got', want '$want'"
+	if [[ $got == "$want" ]]; then
+		ktap_ok sockets_converted
+	else
+		ktap_fail sockets_converted "got '$got'"
+	fi
+}
+
+case_xtcp_server() {
+	serve "$XTCP_PORT" xtcpize
+	if wait_for "listening /proc/net/xtcp $XTCP_PORT" 30000; then
+		ktap_ok server_on_xtcp
+	else
+		log "server log:"
+		sed 's/^/#   /' "$TMP/server-$XTCP_PORT.log"
+		ktap_fail server_on_xtcp "no xtcp listener on port $XTCP_PORT"
+	fi
+	if listening /proc/net/tcp "$XTCP_PORT"; then
+		ktap_fail server_not_on_tcp "a TCP listener on port $XTCP_PORT"
+	else
+		ktap_ok server_not_on_tcp
+	fi
+}
+
+case_fetch() {
+	local active0 passive0 active1 passive1
+
+	active0=$(counter ActiveOpens)
+	passive0=$(counter PassiveOpens)
+	if fetch "$XTCP_PORT" "$TMP/got" "$XTCPIZE" run &&
+		cmp -s "$TMP/www/blob" "$TMP/got"; then
+		ktap_ok fetch
+	else
+		sed 's/^/#   /' "$TMP/got.err"
+		ktap_fail fetch "curl over xtcp did not get the file"
+	fi
+	active1=$(counter ActiveOpens)
+	passive1=$(counter PassiveOpens)
+	log "ActiveOpens $active0 -> $active1, PassiveOpens $passive0 -> $passive1"
+	if ((active1 > active0 && passive1 > passive0)); then
+		ktap_ok counters
+	else
+		ktap_fail counters "xtcp counters did not rise"
+	fi
+}
+
+case_xtcp_to_tcp() {
+	serve "$TCP_PORT"
+	if ! wait_for "listening /proc/net/tcp $TCP_PORT" 30000 ||
+		! fetch "$TCP_PORT" "$TMP/plain" ||
+		! cmp -s "$TMP/www/blob" "$TMP/plain"; then
+		ktap_fail xtcp_to_tcp_fails "the plain TCP server does not serve"
+		return
+	fi
+	if fetch "$TCP_PORT" "$TMP/cross" "$XTCPIZE" run; then
+		ktap_fail xtcp_to_tcp_fails "an xtcp client reached a TCP server"
+	else
+		log "as expected: $(head -n 1 "$TMP/cross.err")"
+		ktap_ok xtcp_to_tcp_fails
+	fi
+}
+
+case_unsupported() {
+	local lines
+
+	if XTCPIZE_PROTO=252 fetch "$TCP_PORT" "$TMP/unsup" "$XTCPIZE" run; then
+		ktap_fail unsupported_message "curl succeeded with protocol 252"
+	else
+		sed 's/^/#   /' "$TMP/unsup.err"
+		lines=$(grep -c '^xtcpize: xtcp module not loaded' "$TMP/unsup.err")
+		if ((lines == 1)); then
+			ktap_ok unsupported_message
+		else
+			ktap_fail unsupported_message "$lines message lines"
+		fi
+	fi
+
+	if XTCPIZE_PROTO=252 fetch "$TCP_PORT" "$TMP/fb" \
+		"$XTCPIZE" run --fallback && cmp -s "$TMP/www/blob" "$TMP/fb" &&
+		grep -q '^xtcpize: xtcp module not loaded' "$TMP/fb.err"; then
+		ktap_ok fallback
+	else
+		sed 's/^/#   /' "$TMP/fb.err"
+		ktap_fail fallback "no plain TCP fetch with --fallback"
+	fi
+}
+
+case_systemd() {
+	local dir=$TMP/systemd conf lib
+
+	conf=$dir/demo.service.d/xtcpize.conf
+	lib=$(cd "$(dirname "$XTCPIZE")" && pwd)/libxtcpize.so
+	if ! XTCPIZE_SYSTEMD_DIR=$dir "$XTCPIZE" enable demo >/dev/null ||
+		! grep -qx '\[Service\]' "$conf" ||
+		! grep -qxF "Environment=LD_PRELOAD=$lib" "$conf"; then
+		ktap_fail systemd_dropin "enable: no drop-in $conf"
+		return
+	fi
+	if XTCPIZE_SYSTEMD_DIR=$dir "$XTCPIZE" disable demo >/dev/null &&
+		[[ ! -e $conf && ! -e $dir/demo.service.d ]]; then
+		ktap_ok systemd_dropin
+	else
+		ktap_fail systemd_dropin "disable left $conf"
+	fi
+}
+
+case_usage() {
+	local rc=0
+
+	"$XTCPIZE" frobnicate >/dev/null 2>"$TMP/usage.err" || rc=$?
+	if ((rc == 2)) && grep -q '^Usage:' "$TMP/usage.err"; then
+		ktap_ok usage
+	else
+		ktap_fail usage "exit status $rc"
+	fi
+}
+
+main() {
+	local tool
+
+	ktap_plan 10
+	for tool in python3 curl cmp; do
+		command -v "$tool" >/dev/null || {
+			log "$tool not found; run scripts/deps.sh"
+			exit "$KSFT_SKIP"
+		}
+	done
+	[[ -x $XTCPIZE && -r /proc/net/xtcp_stats ]] || {
+		log "no $XTCPIZE or xtcp module not loaded"
+		exit "$KSFT_SKIP"
+	}
+	TMP=$(mktemp -d)
+	mkdir "$TMP/www"
+	head -c "$SIZE" /dev/urandom >"$TMP/www/blob"
+
+	case_sockets_converted
+	case_xtcp_server
+	case_fetch
+	case_xtcp_to_tcp
+	case_unsupported
+	case_systemd
+	case_usage
+	ktap_finished
+}
+
+main "$@"
