@@ -346,11 +346,15 @@ static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
 {
 	const struct xtcp_sock *xs = xtcp_sk(sk);
 
-	/* RFC 9293 3.7.4: hold back a small last segment while data is
+	/* RFC 9293 3.7.4 with Minshall's refinement, as Linux: hold back a
+	 * small last segment while an earlier small segment is
 	 * unacknowledged, unless it carries our FIN; with TCP_CORK, hold
 	 * it whatever is in flight.
 	 */
-	return (xs->cork || (!xs->nodelay && xs->packets_out)) &&
+	return (xs->cork ||
+		(!xs->nodelay && xs->packets_out &&
+		 xtcp_after(xs->snd_sml, xs->snd_una) &&
+		 !xtcp_after(xs->snd_sml, xs->snd_nxt))) &&
 	       skb->len < xs->mss_cache &&
 	       !(XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN) &&
 	       skb == skb_peek_tail(&sk->sk_write_queue);
@@ -393,7 +397,10 @@ static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 	ncb->flags = cb->flags;
 
 	cb->end_seq = cb->seq + len;
-	cb->flags &= ~XTCPHDR_FIN;
+	/* The FIN and the push, like the end of a record, go with the tail. */
+	cb->flags &= ~(XTCPHDR_FIN | XTCPHDR_PSH);
+	ncb->eor = cb->eor;
+	cb->eor = 0;
 
 	__skb_queue_after(&sk->sk_write_queue, skb, nskb);
 	return 0;
@@ -438,6 +445,8 @@ static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 	if (skb->len)
 		xs->lsndtime = jiffies;
 	xs->snd_nxt = cb->end_seq;
+	if (skb->len < xs->mss_cache)
+		xs->snd_sml = cb->end_seq;
 	xs->packets_out++;
 	xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 			NULL : skb->next;

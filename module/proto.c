@@ -784,13 +784,34 @@ static struct sk_buff *xtcp_send_tail(struct sock *sk,
 
 	*merge = false;
 	if (!skb || !xs->send_head || skb->len >= xs->mss_cache ||
-	    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN))
+	    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN) ||
+	    XTCP_SKB_CB(skb)->eor)
 		return NULL;
 	*i = skb_shinfo(skb)->nr_frags;
 	*merge = skb_can_coalesce(skb, *i, pfrag->page, pfrag->offset);
 	if (!*merge && *i >= MAX_SKB_FRAGS)
 		return NULL;
 	return skb;
+}
+
+/*
+ * The end of a write: its last segment carries PSH (RFC 9293 3.9.1.2,
+ * MUST-61; Linux's tcp_mark_push()), and with MSG_EOR ends a record that
+ * later writes do not join.
+ */
+static void xtcp_mark_push(struct sock *sk, int flags)
+{
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+	struct xtcp_skb_cb *cb;
+
+	if (!skb || !xtcp_sk(sk)->send_head)
+		return;
+	cb = XTCP_SKB_CB(skb);
+	if (!skb->len || cb->flags & (XTCPHDR_SYN | XTCPHDR_FIN))
+		return;
+	cb->flags |= XTCPHDR_PSH;
+	if (flags & MSG_EOR)
+		cb->eor = 1;
 }
 
 static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
@@ -877,12 +898,14 @@ wait_for_space:
 			goto do_error;
 		}
 	}
+	xtcp_mark_push(sk, flags);
 	xtcp_write_xmit(sk, false);
 	release_sock(sk);
 	return copied;
 
 do_error:
 	if (copied) {
+		xtcp_mark_push(sk, flags);
 		xtcp_write_xmit(sk, false);
 		release_sock(sk);
 		return copied;

@@ -58,6 +58,7 @@ static inline unsigned int xtcp_port_slot(u16 port)
 #define XTCPHDR_FIN	0x01
 #define XTCPHDR_SYN	0x02
 #define XTCPHDR_RST	0x04
+#define XTCPHDR_PSH	0x08
 #define XTCPHDR_ACK	0x10
 
 #define XTCP_BASE_HLEN		20
@@ -100,6 +101,8 @@ struct xtcp_opts {
  * @retrans: the segment was retransmitted; its RTT sample is ambiguous
  * @uncharged: a queued SYN or FIN sent although net.xtcp.mem had no room
  *	for it: its truesize is not charged (xtcp_wmem_charge())
+ * @eor: the write that filled it ended with MSG_EOR: later writes start a
+ *	segment of their own
  * @tw_isn: ISN for a SYN that replaced a TIME_WAIT bucket, 0 if none
  * @opts: parsed options (received segments)
  */
@@ -110,7 +113,8 @@ struct xtcp_skb_cb {
 	unsigned long when;
 	u8 flags;
 	u8 retrans:1,
-	   uncharged:1;
+	   uncharged:1,
+	   eor:1;
 	u32 tw_isn;
 	struct xtcp_opts opts;
 };
@@ -172,6 +176,8 @@ enum xtcp_timer_event {
  * @iss: our initial sequence number
  * @snd_una: oldest unacknowledged sequence number
  * @snd_nxt: next sequence number to send
+ * @snd_sml: end of the last segment sent smaller than the MSS (Minshall's
+ *	Nagle: another small one waits only while this is unacknowledged)
  * @write_seq: sequence number after the last byte queued by the user
  * @snd_wnd: peer's receive window, bytes (scaled)
  * @snd_wl1: segment sequence used for the last window update
@@ -273,6 +279,7 @@ struct xtcp_sock {
 	u32 iss;
 	u32 snd_una;
 	u32 snd_nxt;
+	u32 snd_sml;
 	u32 write_seq;
 	u32 snd_wnd;
 	u32 snd_wl1;

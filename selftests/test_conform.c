@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * How a write becomes segments, against Linux TCP as the oracle: every
+ * test runs for IPPROTO_TCP and for xtcp with the same expectations, the
+ * kernel talking to the scripted peer of xtcp_peer.h, which sees every
+ * segment and acknowledges only when a test says so.
+ *
+ * - PSH marks the last segment of each write (RFC 9293 3.9.1.2, MUST-61).
+ * - Nagle as Linux implements it, with Minshall's refinement: the short
+ *   tail of a write goes at once unless an earlier short segment is
+ *   still unacknowledged.
+ * - MSG_EOR ends a record: a later write does not join its last segment.
+ */
+
+#include <netinet/tcp.h>
+
+/*
+ * The harness's wrapper around each test keeps its fork() result in a
+ * local across the setjmp() that ASSERT_*() return to; once a test body is
+ * inlined there, GCC warns that it might be clobbered. Should it be, a
+ * failed assertion still fails the test (the process aborts).
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#include "kselftest_harness.h"
+#include "xtcp_peer.h"
+#include "xtcp_test.h"
+
+#define KADDR		"10.9.0.1"
+#define PADDR		"10.9.0.2"
+#define PEER_ISN	0x71000000u
+#define IPV4_SYSCTL	"/proc/sys/net/ipv4/"
+
+/*
+ * How long a held segment must stay held: less than either protocol's
+ * first retransmission timeout (200 ms), which would resend what is in
+ * flight (and is passed over) but never the held segment.
+ */
+#define HELD_MS		120
+
+FIXTURE(conf) {
+	struct xp_peer p;
+};
+
+FIXTURE_VARIANT(conf) {
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(conf, tcp) {
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(conf, xtcp) {
+	.proto = IPPROTO_XTCP,
+};
+
+FIXTURE_SETUP(conf)
+{
+	int err;
+
+	err = xp_unshare_net();
+	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 2));
+	/* Autocorking would hold small writes for reasons of its own. */
+	if (variant->proto == IPPROTO_TCP)
+		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_autocorking",
+					     "0"));
+	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
+	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
+}
+
+FIXTURE_TEARDOWN(conf)
+{
+	xp_close(&self->p);
+}
+
+/*
+ * The next data segment of @c starting at @seq within @timeout_ms, passing
+ * over others (retransmissions, pure ACKs). 0 or -errno.
+ */
+static int data_at(struct xp_peer *p, struct xp_conn *c, struct xp_seg *r,
+		   __u32 seq, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms, left;
+	int err;
+
+	do {
+		left = deadline - xp_now_ms();
+		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
+				     left > 0 ? left : 0);
+	} while (!err && (!r->len || r->seq != seq));
+	return err;
+}
+
+/* The peer acknowledges everything up to @ack. */
+static int peer_ack(struct xp_peer *p, struct xp_conn *c, __u32 ack)
+{
+	struct xp_seg s;
+
+	c->k_nxt = ack;
+	xp_conn_seg(p, c, &s, XP_ACK);
+	return xp_send(p, &s);
+}
+
+static void fill(char *buf, size_t len, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (char)(seed + i * 7);
+}
+
+/*
+ * A 3,000-byte write: all of it leaves without an ACK (its short tail is
+ * the only short segment), and its last segment carries PSH.
+ */
+TEST_F(conf, write_tail_sent_with_psh)
+{
+	struct xp_conn c;
+	struct xp_seg r;
+	char buf[3000];
+	__u32 seq, at;
+	int segs = 0;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9101, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 1);
+	ASSERT_EQ((ssize_t)sizeof(buf), send(c.fd, buf, sizeof(buf), 0));
+	for (at = seq; at != seq + sizeof(buf); at += r.len, segs++) {
+		int err = data_at(&self->p, &c, &r, at, 1000);
+
+		ASSERT_EQ(0, err) {
+			TH_LOG("bytes from %u never came without an ACK: %s",
+			       at - seq, strerror(-err));
+		}
+		ASSERT_EQ(0, memcmp(r.data, buf + (at - seq), r.len));
+		/* Linux may push earlier segments too (forced_push()). */
+		if (at + r.len == seq + sizeof(buf)) {
+			EXPECT_NE(0U, r.flags & XP_PSH) {
+				TH_LOG("last segment without PSH: %s",
+				       XP_SEG_STR(&r));
+			}
+		}
+	}
+	EXPECT_LE(2, segs);
+	close(c.fd);
+}
+
+/*
+ * Minshall: with a short segment unacknowledged, the next short write
+ * waits for its ACK; a full-sized segment in flight does not hold one.
+ */
+TEST_F(conf, short_segment_waits_for_short_one)
+{
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 seq;
+	int err;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9102, PEER_ISN, false));
+	seq = c.k_nxt;
+	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_NE(0U, r.flags & XP_PSH);
+
+	ASSERT_EQ(5, send(c.fd, "abcde", 5, 0));
+	err = data_at(&self->p, &c, &r, seq + 10, HELD_MS);
+	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
+	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
+	EXPECT_EQ(5U, r.len);
+	close(c.fd);
+}
+
+/*
+ * MSG_EOR: 800 bytes ending a record and 200 more, both held behind a
+ * short segment in flight, leave as two segments of 800 and 200, not as
+ * one of 1,000.
+ */
+TEST_F(conf, eor_keeps_record_boundary)
+{
+	char rec[800], more[200];
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 seq;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9103, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(rec, sizeof(rec), 3);
+	fill(more, sizeof(more), 5);
+	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ((ssize_t)sizeof(rec),
+		  send(c.fd, rec, sizeof(rec), MSG_EOR));
+	ASSERT_EQ((ssize_t)sizeof(more), send(c.fd, more, sizeof(more), 0));
+
+	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
+	EXPECT_EQ((__u32)sizeof(rec), r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0, memcmp(r.data, rec, sizeof(rec)));
+	EXPECT_NE(0U, r.flags & XP_PSH);
+
+	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10 + sizeof(rec)));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10 + sizeof(rec), 1000));
+	EXPECT_EQ((__u32)sizeof(more), r.len);
+	EXPECT_EQ(0, memcmp(r.data, more, sizeof(more)));
+	close(c.fd);
+}
+
+/* Without MSG_EOR the same two writes may share a segment (they do). */
+TEST_F(conf, without_eor_writes_coalesce)
+{
+	char rec[800], more[200];
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 seq;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9104, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(rec, sizeof(rec), 3);
+	fill(more, sizeof(more), 5);
+	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ((ssize_t)sizeof(rec), send(c.fd, rec, sizeof(rec), 0));
+	ASSERT_EQ((ssize_t)sizeof(more), send(c.fd, more, sizeof(more), 0));
+
+	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
+	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
+	EXPECT_EQ((__u32)(sizeof(rec) + sizeof(more)), r.len);
+	close(c.fd);
+}
+
+TEST_HARNESS_MAIN
