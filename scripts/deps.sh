@@ -24,6 +24,9 @@ PACKAGES=(
 	# segmentation offloads off on its veth pair; curl: the xtcpize
 	# test fetches a file with it).
 	tcpdump ethtool curl
+	# Real programs over xtcp and over TCP in the selftests (iperf3:
+	# test_iperf3.sh, a bulk transfer reading TCP_INFO).
+	iperf3
 	# make bench: the plot of the results.
 	python3-matplotlib
 )
