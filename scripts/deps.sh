@@ -24,6 +24,12 @@ PACKAGES=(
 	# segmentation offloads off on its veth pair; curl: the xtcpize
 	# test fetches a file with it).
 	tcpdump ethtool curl
+	# Real programs over xtcp and over TCP in the selftests (iperf3:
+	# test_iperf3.sh, a bulk transfer reading TCP_INFO; nginx-light and
+	# ab from apache2-utils: test_nginx.sh, short and keep-alive HTTP
+	# connections). apt-get does not leave nginx running here (no init
+	# system); the test starts its own with its own configuration.
+	iperf3 nginx-light apache2-utils
 	# make bench: the plot of the results.
 	python3-matplotlib
 )
