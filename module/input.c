@@ -88,8 +88,26 @@ static void xtcp_rtt_sample(struct sock *sk, long rtt_us)
 	xs->rto = clamp_t(u32, xs->rto, rto_min, XTCP_RTO_MAX);
 }
 
+/*
+ * Congestion window validation (RFC 7661, as Linux's
+ * tcp_is_cwnd_limited()): the window grows only when it was what limited
+ * the sender; an application-limited flow keeps the window it used, or in
+ * slow start twice that, so that a pause cannot end in a burst at a
+ * window the path never carried.
+ */
+static bool xtcp_cwnd_limited(const struct xtcp_sock *xs)
+{
+	if (xs->cwnd_limited)
+		return true;
+	if (xs->cwnd < xs->ssthresh)
+		return xs->cwnd < 2 * xs->max_packets_out;
+	return false;
+}
+
 static void xtcp_cong_on_ack(struct xtcp_sock *xs, u32 acked)
 {
+	if (!xtcp_cwnd_limited(xs))
+		return;
 	if (xs->cwnd < xs->ssthresh) {
 		xs->cwnd += acked;		/* slow start */
 		return;

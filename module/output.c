@@ -434,12 +434,50 @@ static bool xtcp_fit_window(struct sock *sk, struct sk_buff *skb)
  * flight, no timer would ever try it again. Returns the transmission's
  * error.
  */
+/*
+ * RFC 5681 4.1, as Linux's tcp_cwnd_restart(): data sent after an idle
+ * time longer than the RTO finds the congestion window halved once per
+ * RTO of idleness, down to the initial window; what the path carried
+ * before may no longer hold.
+ */
+static void xtcp_cwnd_restart(struct xtcp_sock *xs)
+{
+	long idle = jiffies - xs->lsndtime;
+	u32 cwnd = xs->cwnd;
+
+	if (xs->packets_out || idle <= (long)xs->rto || cwnd <= XTCP_INIT_CWND)
+		return;
+	/* Remember where the window was, as slow start's goal. */
+	xs->ssthresh = max(xs->ssthresh, cwnd / 4 * 3);
+	while ((idle -= xs->rto) > 0 && cwnd > XTCP_INIT_CWND)
+		cwnd >>= 1;
+	xs->cwnd = max_t(u32, cwnd, XTCP_INIT_CWND);
+	xs->cwnd_cnt = 0;
+}
+
+/*
+ * After a round of sending, as Linux's tcp_cwnd_validate(): note whether
+ * the congestion window was what stopped it, and the most segments in
+ * flight, for a round (until what was sent then is acknowledged).
+ */
+static void xtcp_cwnd_validate(struct xtcp_sock *xs, bool limited)
+{
+	if (!xtcp_before(xs->snd_una, xs->cwnd_usage_seq) || limited ||
+	    (!xs->cwnd_limited && xs->packets_out > xs->max_packets_out)) {
+		xs->cwnd_limited = limited;
+		xs->max_packets_out = xs->packets_out;
+		xs->cwnd_usage_seq = xs->snd_nxt;
+	}
+}
+
 static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	int err;
 
+	if (skb->len)
+		xtcp_cwnd_restart(xs);
 	err = xtcp_transmit_skb(sk, skb, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	cb->when = jiffies;
 	if (skb->len)
@@ -464,6 +502,7 @@ static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 void xtcp_write_xmit(struct sock *sk, bool force_push)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	bool sent = false, limited = false;
 	struct sk_buff *skb;
 	u32 cwnd = xs->cwnd;
 
@@ -477,8 +516,10 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 	while ((skb = xs->send_head)) {
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
-		if (xs->packets_out >= cwnd)
+		if (xs->packets_out >= cwnd) {
+			limited = true;
 			break;
+		}
 		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
 		    !(cb->flags & XTCPHDR_SYN) && !xtcp_fit_window(sk, skb)) {
 			xtcp_timers_window_closed(sk);
@@ -494,9 +535,12 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 		}
 
 		/* After a failure, leave the rest to the RTO. */
+		sent = true;
 		if (xtcp_xmit_new(sk, skb))
 			break;
 	}
+	if (sent || limited)
+		xtcp_cwnd_validate(xs, limited);
 }
 
 /**

@@ -178,6 +178,9 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->packets_out = 0;
 	xs->cwnd = XTCP_INIT_CWND;
 	xs->cwnd_cnt = 0;
+	xs->cwnd_limited = false;
+	xs->max_packets_out = 0;
+	xs->cwnd_usage_seq = 0;
 	xs->ssthresh = U32_MAX;
 	xs->dup_acks = 0;
 	xs->in_recovery = 0;

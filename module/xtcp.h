@@ -220,6 +220,9 @@ enum xtcp_timer_event {
  * @packets_out: segments sent and not yet acknowledged
  * @cwnd: congestion window, segments
  * @cwnd_cnt: ACKs counted towards the next congestion avoidance increase
+ * @cwnd_limited: the last round's sending stopped at @cwnd (RFC 7661)
+ * @max_packets_out: the most segments in flight in the last round
+ * @cwnd_usage_seq: @snd_nxt when that round began: it ends when acked
  * @ssthresh: slow start threshold, segments
  * @high_seq: @snd_nxt when fast recovery started (RFC 6582 "recover")
  * @ack_pending: an ACK is owed to the peer
@@ -327,6 +330,9 @@ struct xtcp_sock {
 	u32 packets_out;
 	u32 cwnd;
 	u32 cwnd_cnt;
+	bool cwnd_limited;
+	u32 max_packets_out;
+	u32 cwnd_usage_seq;
 	u32 ssthresh;
 	u32 high_seq;
 

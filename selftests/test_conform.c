@@ -10,9 +10,14 @@
  *   tail of a write goes at once unless an earlier short segment is
  *   still unacknowledged.
  * - MSG_EOR ends a record: a later write does not join its last segment.
+ * - Congestion window validation (RFC 7661): an application-limited flow
+ *   does not grow its window, and after an idle time longer than the RTO
+ *   the window restarts (RFC 5681 4.1); seen through TCP_INFO over
+ *   loopback.
  */
 
 #include <netinet/tcp.h>
+#include <sys/wait.h>
 
 /*
  * The harness's wrapper around each test keeps its fork() result in a
@@ -228,6 +233,130 @@ TEST_F(conf, without_eor_writes_coalesce)
 	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
 	EXPECT_EQ((__u32)(sizeof(rec) + sizeof(more)), r.len);
 	close(c.fd);
+}
+
+
+/* --- the congestion window, over loopback ------------------------------ */
+
+FIXTURE(cwnd) {
+	int cfd, sfd;
+};
+
+FIXTURE_VARIANT(cwnd) {
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(cwnd, tcp) {
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(cwnd, xtcp) {
+	.proto = IPPROTO_XTCP,
+};
+
+FIXTURE_SETUP(cwnd)
+{
+	ASSERT_EQ(0, xp_unshare_net());
+	ASSERT_EQ(0, xtcp_write_file("/proc/sys/net/ipv4/tcp_autocorking",
+				     "0"));
+	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	ASSERT_LE(0, self->sfd);
+}
+
+FIXTURE_TEARDOWN(cwnd)
+{
+	close(self->cfd);
+	close(self->sfd);
+}
+
+static __u32 snd_cwnd(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len))
+		return 0;
+	return ti.tcpi_snd_cwnd;
+}
+
+/* @n bytes from @fd, all of them; 0 or -1. */
+static int read_all(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		if (!(xtcp_wait_fd(fd, POLLIN, 5000) & POLLIN))
+			return -1;
+		r = recv(fd, buf + got, n - got, 0);
+		if (r <= 0)
+			return -1;
+		got += r;
+	}
+	return 0;
+}
+
+/*
+ * 300 one-segment request/response rounds: one segment in flight at a
+ * time never needs more than the initial window, which stays as it was.
+ */
+TEST_F(cwnd, app_limited_window_stays)
+{
+	char buf[100];
+	__u32 start;
+	int i;
+
+	start = snd_cwnd(self->cfd);
+	memset(buf, 'q', sizeof(buf));
+	for (i = 0; i < 300; i++) {
+		ASSERT_EQ((ssize_t)sizeof(buf),
+			  send(self->cfd, buf, sizeof(buf), 0));
+		ASSERT_EQ(0, read_all(self->sfd, buf, sizeof(buf)));
+		ASSERT_EQ((ssize_t)sizeof(buf),
+			  send(self->sfd, buf, sizeof(buf), 0));
+		ASSERT_EQ(0, read_all(self->cfd, buf, sizeof(buf)));
+	}
+	TH_LOG("cwnd %u after 300 rounds, %u at the start",
+	       snd_cwnd(self->cfd), start);
+	EXPECT_GE(start, snd_cwnd(self->cfd));
+}
+
+/*
+ * A bulk transfer opens the window; after a second of silence (several
+ * RTOs) the next write finds it restarted: at most half of what it was,
+ * not below the initial window.
+ */
+TEST_F(cwnd, window_restarts_after_idle)
+{
+	static char buf[1 << 20];
+	__u32 before, after;
+	pid_t pid;
+	int i, status;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		for (i = 0; i < 16; i++)
+			if (read_all(self->sfd, buf, sizeof(buf)))
+				_exit(1);
+		_exit(0);
+	}
+	for (i = 0; i < 16; i++)
+		ASSERT_EQ((ssize_t)sizeof(buf),
+			  send(self->cfd, buf, sizeof(buf), 0));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	before = snd_cwnd(self->cfd);
+	ASSERT_LT(20u, before);
+
+	usleep(1000 * 1000);	/* the idle time under test */
+	ASSERT_EQ(1, send(self->cfd, "x", 1, 0));
+	after = snd_cwnd(self->cfd);
+	TH_LOG("cwnd %u after the transfer, %u after a second idle",
+	       before, after);
+	EXPECT_GE(before / 2, after);
+	EXPECT_LE(10u, after);
 }
 
 TEST_HARNESS_MAIN
