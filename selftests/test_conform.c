@@ -10,6 +10,7 @@
  *   tail of a write goes at once unless an earlier short segment is
  *   still unacknowledged.
  * - MSG_EOR ends a record: a later write does not join its last segment.
+ * - An initial window of 10 segments on a passive open as on an active one.
  * - Congestion window validation (RFC 7661): an application-limited flow
  *   does not grow its window, and after an idle time longer than the RTO
  *   the window restarts (RFC 5681 4.1); seen through TCP_INFO over
@@ -235,6 +236,65 @@ TEST_F(conf, without_eor_writes_coalesce)
 	close(c.fd);
 }
 
+
+/*
+ * Initial window 10 on a passive open too (RFC 5681 3.1, RFC 6928): the
+ * ACK of the SYN-ACK acknowledges no data and must not grow the window.
+ * 15 segments' worth written at once: 10 leave before any ACK.
+ */
+TEST_F(conf, passive_open_initial_window)
+{
+	struct sockaddr_in sin = xtcp_sin(KADDR, 9110);
+	struct xp_conn c = { 0 };
+	static char buf[15 * 1000];
+	struct xp_seg s, sa, r;
+	int lfd, cfd, segs = 0;
+	__u32 next;
+	__s64 end;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 8));
+
+	c.kport = 9110;
+	c.pport = 40110;
+	c.p_nxt = PEER_ISN;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
+	s.mss = 1000;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa,
+					XP_SYN | XP_ACK | XP_RST | XP_FIN,
+					XP_SYN | XP_ACK, c.p_nxt, 3000));
+	c.k_nxt = sa.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	cfd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, cfd);
+
+	fill(buf, sizeof(buf), 9);
+	ASSERT_EQ((ssize_t)sizeof(buf), send(cfd, buf, sizeof(buf), 0));
+	/* Before the first retransmission timeout (200 ms at least). */
+	next = c.k_nxt;
+	end = xp_now_ms() + HELD_MS;
+	while (xp_now_ms() < end) {
+		__s64 left = end - xp_now_ms();
+
+		if (xp_conn_expect(&self->p, &c, &r, XP_SYN | XP_RST, 0,
+				   left > 0 ? left : 0))
+			break;
+		if (r.len && r.seq == next) {
+			next += r.len;
+			segs += (r.len + 999) / 1000;
+		}
+	}
+	TH_LOG("%d segments of 1000 bytes before any ACK", segs);
+	EXPECT_EQ(10, segs);
+	close(cfd);
+	close(lfd);
+}
 
 /* --- the congestion window, over loopback ------------------------------ */
 
