@@ -191,3 +191,48 @@ s.sendall(b"pong")
 assert c.recv(4) == b"pong"
 EOF
 }
+
+# --- Real programs in the background ---------------------------------------
+
+# Processes a test started in the background, and its scratch directory:
+# bg_cleanup (the EXIT trap of such a test) kills and reaps them and
+# removes it.
+BG_PIDS=()
+BG_TMP=
+
+# shellcheck disable=SC2317 # run by an EXIT trap
+bg_cleanup() {
+	local pid
+
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[[ -z $BG_TMP ]] || rm -rf "$BG_TMP"
+}
+
+# listening FILE PORT: FILE (/proc/net/tcp layout) has a listener (0A) on
+# 127.0.0.1:PORT.
+listening() {
+	awk -v want="$(printf '0100007F:%04X' "$2")" '
+		$2 == want && $4 == "0A" { found = 1 }
+		END { exit !found }' "$1"
+}
+
+# require_programs XTCPIZE TOOL...: exit with the kselftest skip status
+# unless every TOOL is installed, XTCPIZE is there and xtcp is loaded.
+require_programs() {
+	local xtcpize=$1 tool
+
+	shift
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || {
+			echo "# $tool not found; run scripts/deps.sh"
+			exit "$KSFT_SKIP"
+		}
+	done
+	[[ -x $xtcpize && -r /proc/net/xtcp_stats ]] || {
+		echo "# no $xtcpize or xtcp module not loaded"
+		exit "$KSFT_SKIP"
+	}
+}

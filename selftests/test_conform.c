@@ -80,34 +80,6 @@ FIXTURE_TEARDOWN(conf)
 	xp_close(&self->p);
 }
 
-/*
- * The next data segment of @c starting at @seq within @timeout_ms, passing
- * over others (retransmissions, pure ACKs). 0 or -errno.
- */
-static int data_at(struct xp_peer *p, struct xp_conn *c, struct xp_seg *r,
-		   __u32 seq, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms, left;
-	int err;
-
-	do {
-		left = deadline - xp_now_ms();
-		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
-				     left > 0 ? left : 0);
-	} while (!err && (!r->len || r->seq != seq));
-	return err;
-}
-
-/* The peer acknowledges everything up to @ack. */
-static int peer_ack(struct xp_peer *p, struct xp_conn *c, __u32 ack)
-{
-	struct xp_seg s;
-
-	c->k_nxt = ack;
-	xp_conn_seg(p, c, &s, XP_ACK);
-	return xp_send(p, &s);
-}
-
 static void fill(char *buf, size_t len, unsigned int seed)
 {
 	size_t i;
@@ -133,7 +105,7 @@ TEST_F(conf, write_tail_sent_with_psh)
 	fill(buf, sizeof(buf), 1);
 	ASSERT_EQ((ssize_t)sizeof(buf), send(c.fd, buf, sizeof(buf), 0));
 	for (at = seq; at != seq + sizeof(buf); at += r.len, segs++) {
-		int err = data_at(&self->p, &c, &r, at, 1000);
+		int err = xp_conn_data_at(&self->p, &c, &r, at, 1000);
 
 		ASSERT_EQ(0, err) {
 			TH_LOG("bytes from %u never came without an ACK: %s",
@@ -166,14 +138,14 @@ TEST_F(conf, short_segment_waits_for_short_one)
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9102, PEER_ISN, false));
 	seq = c.k_nxt;
 	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
 	EXPECT_NE(0U, r.flags & XP_PSH);
 
 	ASSERT_EQ(5, send(c.fd, "abcde", 5, 0));
-	err = data_at(&self->p, &c, &r, seq + 10, HELD_MS);
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 10, HELD_MS);
 	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
-	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 10));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 10, 1000));
 	EXPECT_EQ(5U, r.len);
 	close(c.fd);
 }
@@ -195,19 +167,20 @@ TEST_F(conf, eor_keeps_record_boundary)
 	fill(rec, sizeof(rec), 3);
 	fill(more, sizeof(more), 5);
 	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
 	ASSERT_EQ((ssize_t)sizeof(rec),
 		  send(c.fd, rec, sizeof(rec), MSG_EOR));
 	ASSERT_EQ((ssize_t)sizeof(more), send(c.fd, more, sizeof(more), 0));
 
-	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 10));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 10, 1000));
 	EXPECT_EQ((__u32)sizeof(rec), r.len) TH_LOG("got %s", XP_SEG_STR(&r));
 	EXPECT_EQ(0, memcmp(r.data, rec, sizeof(rec)));
 	EXPECT_NE(0U, r.flags & XP_PSH);
 
-	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10 + sizeof(rec)));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10 + sizeof(rec), 1000));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 10 + sizeof(rec)));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 10 + sizeof(rec),
+				     1000));
 	EXPECT_EQ((__u32)sizeof(more), r.len);
 	EXPECT_EQ(0, memcmp(r.data, more, sizeof(more)));
 	close(c.fd);
@@ -226,12 +199,12 @@ TEST_F(conf, without_eor_writes_coalesce)
 	fill(rec, sizeof(rec), 3);
 	fill(more, sizeof(more), 5);
 	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
 	ASSERT_EQ((ssize_t)sizeof(rec), send(c.fd, rec, sizeof(rec), 0));
 	ASSERT_EQ((ssize_t)sizeof(more), send(c.fd, more, sizeof(more), 0));
 
-	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq + 10, 1000));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 10));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 10, 1000));
 	EXPECT_EQ((__u32)(sizeof(rec) + sizeof(more)), r.len);
 	close(c.fd);
 }

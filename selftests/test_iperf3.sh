@@ -40,34 +40,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 XTCPIZE=${XTCPIZE:-$HERE/../tools/xtcpize/xtcpize}
 TCP_PORT=15201
 XTCP_PORT=15202
-TMP=
-PIDS=()
 
 log() {
 	echo "# $*"
 }
 
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-	local pid
-
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	[[ -z $TMP ]] || rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# listening FILE PORT: FILE (/proc/net/tcp layout) has a listener (0A) on
-# 127.0.0.1:PORT.
-listening() {
-	local want
-
-	want=$(printf '0100007F:%04X' "$2")
-	awk -v want="$want" '$2 == want && $4 == "0A" { found = 1 }
-		END { exit !found }' "$1"
-}
+trap bg_cleanup EXIT
 
 # gone PID: the process has exited.
 # shellcheck disable=SC2317 # called through wait_for
@@ -127,13 +105,13 @@ run() {
 
 	[[ $proto == tcp ]] || pre=("$XTCPIZE" run)
 	"${pre[@]}" iperf3 -s -1 -B 127.0.0.1 -p "$port" \
-		>"$TMP/server-$proto.log" 2>&1 &
+		>"$BG_TMP/server-$proto.log" 2>&1 &
 	spid=$!
-	PIDS+=("$spid")
+	BG_PIDS+=("$spid")
 	if wait_for "listening /proc/net/$proto $port" 30000; then
 		ktap_ok "${proto}_listener"
 	else
-		sed 's/^/#   /' "$TMP/server-$proto.log"
+		sed 's/^/#   /' "$BG_TMP/server-$proto.log"
 		ktap_fail "${proto}_listener" "no listener in /proc/net/$proto"
 	fi
 
@@ -146,21 +124,21 @@ run() {
 		xproto=$(cat /sys/module/xtcp/parameters/proto 2>/dev/null ||
 			echo 253)
 		timeout 120 tcpdump -i lo -nn -l -c 5 "ip proto $xproto" \
-			>"$TMP/tcpdump.out" 2>"$TMP/tcpdump.err" &
+			>"$BG_TMP/tcpdump.out" 2>"$BG_TMP/tcpdump.err" &
 		dpid=$!
-		PIDS+=("$dpid")
-		wait_for "grep -q 'listening on' '$TMP/tcpdump.err'" 30000 ||
+		BG_PIDS+=("$dpid")
+		wait_for "grep -q 'listening on' '$BG_TMP/tcpdump.err'" 30000 ||
 			log "tcpdump did not say it was listening"
 	fi
 
 	"${pre[@]}" timeout 120 iperf3 -c 127.0.0.1 -p "$port" -t 2 -J \
-		>"$TMP/client-$proto.json" 2>"$TMP/client-$proto.err"
+		>"$BG_TMP/client-$proto.json" 2>"$BG_TMP/client-$proto.err"
 	log "iperf3 client over $proto exited with $?"
 	wait_for "gone $spid" 30000 || log "the $proto server is still running"
 
-	if ! out=$(report "$TMP/client-$proto.json"); then
+	if ! out=$(report "$BG_TMP/client-$proto.json"); then
 		log "$out"
-		sed 's/^/#   /' "$TMP/client-$proto.err" "$TMP/server-$proto.log"
+		sed 's/^/#   /' "$BG_TMP/client-$proto.err" "$BG_TMP/server-$proto.log"
 		ktap_fail "${proto}_completed" "$out"
 		ktap_fail "${proto}_bytes" "no report"
 		ktap_fail "${proto}_tcp_info" "no report"
@@ -196,32 +174,21 @@ run() {
 
 	if [[ -n $dpid ]]; then
 		wait_for "gone $dpid" 30000 || log "tcpdump is still running"
-		log "tcpdump: $(wc -l <"$TMP/tcpdump.out") packets, first:" \
-			"$(head -n 1 "$TMP/tcpdump.out")"
-		if (($(wc -l <"$TMP/tcpdump.out") >= 5)); then
+		log "tcpdump: $(wc -l <"$BG_TMP/tcpdump.out") packets, first:" \
+			"$(head -n 1 "$BG_TMP/tcpdump.out")"
+		if (($(wc -l <"$BG_TMP/tcpdump.out") >= 5)); then
 			ktap_ok xtcp_on_wire
 		else
-			sed 's/^/#   /' "$TMP/tcpdump.err"
+			sed 's/^/#   /' "$BG_TMP/tcpdump.err"
 			ktap_fail xtcp_on_wire "tcpdump saw no protocol $xproto"
 		fi
 	fi
 }
 
 main() {
-	local tool
-
 	ktap_plan 11
-	for tool in iperf3 tcpdump python3 timeout; do
-		command -v "$tool" >/dev/null || {
-			log "$tool not found; run scripts/deps.sh"
-			exit "$KSFT_SKIP"
-		}
-	done
-	[[ -x $XTCPIZE && -r /proc/net/xtcp_stats ]] || {
-		log "no $XTCPIZE or xtcp module not loaded"
-		exit "$KSFT_SKIP"
-	}
-	TMP=$(mktemp -d)
+	require_programs "$XTCPIZE" iperf3 tcpdump python3 timeout
+	BG_TMP=$(mktemp -d)
 	log "$(iperf3 --version | head -n 1)"
 
 	run tcp "$TCP_PORT"

@@ -35,8 +35,6 @@ XTCP_PORT=18091
 SIZE=4096
 REQUESTS=500
 CONCURRENCY=10
-TMP=
-PIDS=()
 
 log() {
 	echo "# $*"
@@ -44,30 +42,18 @@ log() {
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-	local pid pidfile
+	local pidfile
 
-	for pidfile in "$TMP"/*/nginx.pid; do
+	for pidfile in "$BG_TMP"/*/nginx.pid; do
 		[[ -r $pidfile ]] && kill "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null
 	done
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	[[ -z $TMP ]] || rm -rf "$TMP"
+	bg_cleanup
 }
 trap cleanup EXIT
 
 # hexport PORT: the port as /proc/net/tcp writes it.
 hexport() {
 	printf '%04X' "$1"
-}
-
-# listening FILE PORT: FILE (/proc/net/tcp layout) has a listener (0A) on
-# 127.0.0.1:PORT.
-listening() {
-	awk -v want="0100007F:$(hexport "$2")" '
-		$2 == want && $4 == "0A" { found = 1 }
-		END { exit !found }' "$1"
 }
 
 # time_wait FILE PORT: print the number of TIME_WAIT entries (06) in FILE
@@ -103,17 +89,17 @@ http {
 	scgi_temp_path $dir/scgi;
 	server {
 		listen 127.0.0.1:$port;
-		root $TMP/www;
+		root $BG_TMP/www;
 	}
 }
 EOF
 }
 
 # bench NAME PORT [-k] [-- PREFIX...]: ab against 127.0.0.1:PORT; its
-# output goes to $TMP/NAME.ab. Fails unless every request completed, none
+# output goes to $BG_TMP/NAME.ab. Fails unless every request completed, none
 # failed and the document length is the file's.
 bench() {
-	local name=$1 port=$2 out=$TMP/$1.ab complete failed length
+	local name=$1 port=$2 out=$BG_TMP/$1.ab complete failed length
 	local -a opts=() pre=()
 
 	shift 2
@@ -142,14 +128,14 @@ bench() {
 # run PROTO PORT: nginx and ab over PROTO (tcp, or xtcp under xtcpize),
 # with the cases above.
 run() {
-	local proto=$1 port=$2 dir=$TMP/$1 tw_server tw_client
+	local proto=$1 port=$2 dir=$BG_TMP/$1 tw_server tw_client
 	local -a pre=()
 
 	[[ $proto == tcp ]] || pre=(-- "$XTCPIZE" run)
 	configure "$dir" "$port"
 	"${pre[@]:1}" nginx -c "$dir/nginx.conf" -p "$dir" -e \
 		"$dir/logs/error.log" -g 'daemon off;' >"$dir/nginx.out" 2>&1 &
-	PIDS+=($!)
+	BG_PIDS+=($!)
 	if ! wait_for "listening /proc/net/$proto $port" 30000; then
 		sed 's/^/#   /' "$dir/nginx.out" "$dir/logs/error.log"
 		ktap_fail "${proto}_server" "no listener in /proc/net/$proto"
@@ -176,7 +162,7 @@ run() {
 	fi
 
 	if bench "$proto-keepalive" "$port" -k "${pre[@]}" &&
-		grep -q '^Keep-Alive requests: *[1-9]' "$TMP/$proto-keepalive.ab"; then
+		grep -q '^Keep-Alive requests: *[1-9]' "$BG_TMP/$proto-keepalive.ab"; then
 		ktap_ok "${proto}_keepalive"
 	else
 		ktap_fail "${proto}_keepalive" "ab with keep-alive"
@@ -189,22 +175,11 @@ run() {
 }
 
 main() {
-	local tool
-
 	ktap_plan 7
-	for tool in nginx ab timeout; do
-		command -v "$tool" >/dev/null || {
-			log "$tool not found; run scripts/deps.sh"
-			exit "$KSFT_SKIP"
-		}
-	done
-	[[ -x $XTCPIZE && -r /proc/net/xtcp_stats ]] || {
-		log "no $XTCPIZE or xtcp module not loaded"
-		exit "$KSFT_SKIP"
-	}
-	TMP=$(mktemp -d)
-	mkdir "$TMP/www"
-	head -c "$SIZE" /dev/urandom >"$TMP/www/blob"
+	require_programs "$XTCPIZE" nginx ab timeout
+	BG_TMP=$(mktemp -d)
+	mkdir "$BG_TMP/www"
+	head -c "$SIZE" /dev/urandom >"$BG_TMP/www/blob"
 	log "$(nginx -v 2>&1)"
 
 	run tcp "$TCP_PORT"

@@ -86,34 +86,6 @@ FIXTURE_TEARDOWN(opt)
 	xp_close(&self->p);
 }
 
-/*
- * The next data segment of @c starting at @seq within @timeout_ms, passing
- * over others (retransmissions, pure ACKs). 0 or -errno.
- */
-static int data_at(struct xp_peer *p, struct xp_conn *c, struct xp_seg *r,
-		   __u32 seq, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms, left;
-	int err;
-
-	do {
-		left = deadline - xp_now_ms();
-		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
-				     left > 0 ? left : 0);
-	} while (!err && (!r->len || r->seq != seq));
-	return err;
-}
-
-/* The peer acknowledges everything up to @ack. */
-static int peer_ack(struct xp_peer *p, struct xp_conn *c, __u32 ack)
-{
-	struct xp_seg s;
-
-	c->k_nxt = ack;
-	xp_conn_seg(p, c, &s, XP_ACK);
-	return xp_send(p, &s);
-}
-
 /* NODELAY reads back as set; malformed values are refused. */
 TEST_F(opt, nodelay_option)
 {
@@ -148,15 +120,15 @@ TEST_F(opt, nagle_holds_small_segment)
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9001, PEER_ISN, false));
 	seq = c.k_nxt;
 	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
 	EXPECT_EQ(10U, r.len);
 
 	ASSERT_EQ(10, send(c.fd, "abcdefghij", 10, 0));
-	err = data_at(&self->p, &c, &r, seq + 10, HELD_MS);
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 10, HELD_MS);
 	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
 
-	ASSERT_EQ(0, peer_ack(&self->p, &c, seq + 10));
-	err = data_at(&self->p, &c, &r, seq + 10, 1000);
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 10));
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 10, 1000);
 	ASSERT_EQ(0, err) TH_LOG("not sent after the ACK: %s", strerror(-err));
 	EXPECT_EQ(10U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "abcdefghij", 10));
@@ -175,9 +147,9 @@ TEST_F(opt, nodelay_sends_at_once)
 	ASSERT_EQ(0, xtcp_set_int(c.fd, variant->level, TCP_NODELAY, 1));
 	seq = c.k_nxt;
 	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
 	ASSERT_EQ(10, send(c.fd, "abcdefghij", 10, 0));
-	err = data_at(&self->p, &c, &r, seq + 10, 1000);
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 10, 1000);
 	ASSERT_EQ(0, err) TH_LOG("held: %s", strerror(-err));
 	EXPECT_EQ(10U, r.len);
 	close(c.fd);
@@ -194,11 +166,12 @@ TEST_F(opt, nodelay_pushes_held_data)
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9003, PEER_ISN, false));
 	seq = c.k_nxt;
 	ASSERT_EQ(10, send(c.fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
 	ASSERT_EQ(10, send(c.fd, "abcdefghij", 10, 0));
-	ASSERT_EQ(-ETIMEDOUT, data_at(&self->p, &c, &r, seq + 10, HELD_MS));
+	ASSERT_EQ(-ETIMEDOUT,
+		  xp_conn_data_at(&self->p, &c, &r, seq + 10, HELD_MS));
 	ASSERT_EQ(0, xtcp_set_int(c.fd, variant->level, TCP_NODELAY, 1));
-	err = data_at(&self->p, &c, &r, seq + 10, 1000);
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 10, 1000);
 	ASSERT_EQ(0, err) TH_LOG("still held: %s", strerror(-err));
 	EXPECT_EQ(10U, r.len);
 	close(c.fd);
@@ -263,14 +236,14 @@ static void maxseg_transfer(struct __test_metadata *_metadata,
 	seq = c.k_nxt;
 	ASSERT_EQ((ssize_t)sizeof(out), send(fd, out, sizeof(out), 0));
 	for (got = 0; got < sizeof(out); got += r.len) {
-		err = data_at(&self->p, &c, &r, seq + got, 2000);
+		err = xp_conn_data_at(&self->p, &c, &r, seq + got, 2000);
 		ASSERT_EQ(0, err) TH_LOG("at %u: %s", got, strerror(-err));
 		if (got + want < sizeof(out))
 			EXPECT_EQ((size_t)want, r.len);
 		EXPECT_GE((size_t)want, r.len);
 		ASSERT_GE(sizeof(out) - got, r.len);
 		EXPECT_EQ(0, memcmp(r.data, out + got, r.len));
-		ASSERT_EQ(0, peer_ack(&self->p, &c, seq + got + r.len));
+		ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + got + r.len));
 	}
 	close(fd);
 }

@@ -43,48 +43,26 @@ XTCPIZE=${XTCPIZE:-$HERE/../tools/xtcpize/xtcpize}
 XTCP_PORT=18080
 TCP_PORT=18081
 SIZE=$((1024 * 1024))
-TMP=
-PIDS=()
 
 log() {
 	echo "# $*"
 }
 
-# shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-	local pid
-
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	[[ -z $TMP ]] || rm -rf "$TMP"
-}
-trap cleanup EXIT
+trap bg_cleanup EXIT
 
 counter() {
 	awk -v name="$1" '$1 == name { print $2 }' /proc/net/xtcp_stats
 }
 
-# listening FILE PORT: FILE (/proc/net/tcp layout) has a listener (0A) on
-# 127.0.0.1:PORT.
-listening() {
-	local want
-
-	want=$(printf '0100007F:%04X' "$2")
-	awk -v want="$want" '$2 == want && $4 == "0A" { found = 1 }
-		END { exit !found }' "$1"
-}
-
 # serve PORT [xtcpize]: python3's http.server on 127.0.0.1:PORT serving
-# $TMP/www, in the background.
+# $BG_TMP/www, in the background.
 serve() {
 	local -a pre=()
 
 	[[ ${2:-} != xtcpize ]] || pre=("$XTCPIZE" run)
 	"${pre[@]}" python3 -m http.server --bind 127.0.0.1 \
-		--directory "$TMP/www" "$1" >"$TMP/server-$1.log" 2>&1 &
-	PIDS+=($!)
+		--directory "$BG_TMP/www" "$1" >"$BG_TMP/server-$1.log" 2>&1 &
+	BG_PIDS+=($!)
 }
 
 # fetch PORT OUT [CURL_PREFIX...]: curl the file from 127.0.0.1:PORT into
@@ -139,7 +117,7 @@ case_xtcp_server() {
 		ktap_ok server_on_xtcp
 	else
 		log "server log:"
-		sed 's/^/#   /' "$TMP/server-$XTCP_PORT.log"
+		sed 's/^/#   /' "$BG_TMP/server-$XTCP_PORT.log"
 		ktap_fail server_on_xtcp "no xtcp listener on port $XTCP_PORT"
 	fi
 	if listening /proc/net/tcp "$XTCP_PORT"; then
@@ -154,11 +132,11 @@ case_fetch() {
 
 	active0=$(counter ActiveOpens)
 	passive0=$(counter PassiveOpens)
-	if fetch "$XTCP_PORT" "$TMP/got" "$XTCPIZE" run &&
-		cmp -s "$TMP/www/blob" "$TMP/got"; then
+	if fetch "$XTCP_PORT" "$BG_TMP/got" "$XTCPIZE" run &&
+		cmp -s "$BG_TMP/www/blob" "$BG_TMP/got"; then
 		ktap_ok fetch
 	else
-		sed 's/^/#   /' "$TMP/got.err"
+		sed 's/^/#   /' "$BG_TMP/got.err"
 		ktap_fail fetch "curl over xtcp did not get the file"
 	fi
 	active1=$(counter ActiveOpens)
@@ -174,15 +152,15 @@ case_fetch() {
 case_xtcp_to_tcp() {
 	serve "$TCP_PORT"
 	if ! wait_for "listening /proc/net/tcp $TCP_PORT" 30000 ||
-		! fetch "$TCP_PORT" "$TMP/plain" ||
-		! cmp -s "$TMP/www/blob" "$TMP/plain"; then
+		! fetch "$TCP_PORT" "$BG_TMP/plain" ||
+		! cmp -s "$BG_TMP/www/blob" "$BG_TMP/plain"; then
 		ktap_fail xtcp_to_tcp_fails "the plain TCP server does not serve"
 		return
 	fi
-	if fetch "$TCP_PORT" "$TMP/cross" "$XTCPIZE" run; then
+	if fetch "$TCP_PORT" "$BG_TMP/cross" "$XTCPIZE" run; then
 		ktap_fail xtcp_to_tcp_fails "an xtcp client reached a TCP server"
 	else
-		log "as expected: $(head -n 1 "$TMP/cross.err")"
+		log "as expected: $(head -n 1 "$BG_TMP/cross.err")"
 		ktap_ok xtcp_to_tcp_fails
 	fi
 }
@@ -190,11 +168,11 @@ case_xtcp_to_tcp() {
 case_unsupported() {
 	local lines
 
-	if XTCPIZE_PROTO=252 fetch "$TCP_PORT" "$TMP/unsup" "$XTCPIZE" run; then
+	if XTCPIZE_PROTO=252 fetch "$TCP_PORT" "$BG_TMP/unsup" "$XTCPIZE" run; then
 		ktap_fail unsupported_message "curl succeeded with protocol 252"
 	else
-		sed 's/^/#   /' "$TMP/unsup.err"
-		lines=$(grep -c '^xtcpize: xtcp module not loaded' "$TMP/unsup.err")
+		sed 's/^/#   /' "$BG_TMP/unsup.err"
+		lines=$(grep -c '^xtcpize: xtcp module not loaded' "$BG_TMP/unsup.err")
 		if ((lines == 1)); then
 			ktap_ok unsupported_message
 		else
@@ -202,18 +180,18 @@ case_unsupported() {
 		fi
 	fi
 
-	if XTCPIZE_PROTO=252 fetch "$TCP_PORT" "$TMP/fb" \
-		"$XTCPIZE" run --fallback && cmp -s "$TMP/www/blob" "$TMP/fb" &&
-		grep -q '^xtcpize: xtcp module not loaded' "$TMP/fb.err"; then
+	if XTCPIZE_PROTO=252 fetch "$TCP_PORT" "$BG_TMP/fb" \
+		"$XTCPIZE" run --fallback && cmp -s "$BG_TMP/www/blob" "$BG_TMP/fb" &&
+		grep -q '^xtcpize: xtcp module not loaded' "$BG_TMP/fb.err"; then
 		ktap_ok fallback
 	else
-		sed 's/^/#   /' "$TMP/fb.err"
+		sed 's/^/#   /' "$BG_TMP/fb.err"
 		ktap_fail fallback "no plain TCP fetch with --fallback"
 	fi
 }
 
 case_systemd() {
-	local dir=$TMP/systemd conf lib
+	local dir=$BG_TMP/systemd conf lib
 
 	conf=$dir/demo.service.d/xtcpize.conf
 	lib=$(cd "$(dirname "$XTCPIZE")" && pwd)/libxtcpize.so
@@ -234,8 +212,8 @@ case_systemd() {
 case_usage() {
 	local rc=0
 
-	"$XTCPIZE" frobnicate >/dev/null 2>"$TMP/usage.err" || rc=$?
-	if ((rc == 2)) && grep -q '^Usage:' "$TMP/usage.err"; then
+	"$XTCPIZE" frobnicate >/dev/null 2>"$BG_TMP/usage.err" || rc=$?
+	if ((rc == 2)) && grep -q '^Usage:' "$BG_TMP/usage.err"; then
 		ktap_ok usage
 	else
 		ktap_fail usage "exit status $rc"
@@ -243,22 +221,11 @@ case_usage() {
 }
 
 main() {
-	local tool
-
 	ktap_plan 10
-	for tool in python3 curl cmp; do
-		command -v "$tool" >/dev/null || {
-			log "$tool not found; run scripts/deps.sh"
-			exit "$KSFT_SKIP"
-		}
-	done
-	[[ -x $XTCPIZE && -r /proc/net/xtcp_stats ]] || {
-		log "no $XTCPIZE or xtcp module not loaded"
-		exit "$KSFT_SKIP"
-	}
-	TMP=$(mktemp -d)
-	mkdir "$TMP/www"
-	head -c "$SIZE" /dev/urandom >"$TMP/www/blob"
+	require_programs "$XTCPIZE" python3 curl cmp
+	BG_TMP=$(mktemp -d)
+	mkdir "$BG_TMP/www"
+	head -c "$SIZE" /dev/urandom >"$BG_TMP/www/blob"
 
 	case_sockets_converted
 	case_xtcp_server

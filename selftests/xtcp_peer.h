@@ -1156,6 +1156,35 @@ static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
 }
 
 /*
+ * The next data segment of @c starting at @seq within @timeout_ms, passing
+ * over others (retransmissions, pure ACKs). 0 or -errno.
+ */
+static inline int xp_conn_data_at(struct xp_peer *p, struct xp_conn *c,
+				  struct xp_seg *r, __u32 seq, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms, left;
+	int err;
+
+	do {
+		left = deadline - xp_now_ms();
+		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
+				     left > 0 ? left : 0);
+	} while (!err && (!r->len || r->seq != seq));
+	return err;
+}
+
+/* The peer acknowledges everything up to @ack. 0 or -errno. */
+static inline int xp_conn_ack_to(struct xp_peer *p, struct xp_conn *c,
+				 __u32 ack)
+{
+	struct xp_seg s;
+
+	c->k_nxt = ack;
+	xp_conn_seg(p, c, &s, XP_ACK);
+	return xp_send(p, &s);
+}
+
+/*
  * xp_conn_connect() of a new socket of the peer's protocol, the peer's
  * window 65535. On failure the socket is closed and c->fd is -1.
  */
