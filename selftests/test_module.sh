@@ -19,7 +19,9 @@ source "${XTCP_LIB:-$(dirname "$0")/lib.sh}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODULE=${XTCP_MODULE:-$HERE/../xtcp.ko}
 SQUAT=$HERE/xtcp_squat.ko
-EXTRA=/lib/modules/$(uname -r)/extra
+MODDIR=/lib/modules/$(uname -r)
+EXTRA=$MODDIR/extra
+SAVED=$(mktemp -d)
 
 log() {
 	echo "# $*"
@@ -32,8 +34,15 @@ restore() {
 	rmmod xtcp_squat 2>/dev/null
 	if [[ -e $EXTRA/xtcp.ko ]]; then
 		rm -f "$EXTRA/xtcp.ko"
-		depmod -a
+		# The indexes as they were before the copy: quicker than a
+		# second depmod -a over the whole tree.
+		if compgen -G "$SAVED/modules.*" >/dev/null; then
+			cp -p "$SAVED"/modules.* "$MODDIR"/
+		else
+			depmod -a
+		fi
 	fi
+	rm -rf "$SAVED"
 	if [[ -d /sys/module/xtcp ]] &&
 	   [[ $(cat /sys/module/xtcp/parameters/proto) != 253 ]]; then
 		rmmod xtcp
@@ -134,6 +143,7 @@ fi
 
 # socket() loads the module through its alias once it is installed.
 mkdir -p "$EXTRA"
+cp -p "$MODDIR"/modules.* "$SAVED"/
 cp "$MODULE" "$EXTRA/xtcp.ko"
 depmod -a
 if modinfo -F alias xtcp | grep -qx 'net-pf-2-proto-253-type-1' &&
