@@ -328,9 +328,7 @@ static void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 		info->tcpi_rcv_wscale = xs->rcv_wscale;
 	}
 	/* TCP reports the timeout in use, backoff included. */
-	info->tcpi_rto = jiffies_to_usecs(min_t(unsigned long,
-						(unsigned long)xs->rto <<
-						xs->backoff, XTCP_RTO_MAX));
+	info->tcpi_rto = jiffies_to_usecs(xtcp_rto(xs));
 	info->tcpi_ato = jiffies_to_usecs(XTCP_DELACK_MAX);
 	info->tcpi_snd_mss = xs->mss_cache;
 	info->tcpi_unacked = xs->packets_out;

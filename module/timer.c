@@ -27,12 +27,6 @@
 
 #include "xtcp.h"
 
-static unsigned long xtcp_rto(const struct xtcp_sock *xs)
-{
-	return min_t(unsigned long, (unsigned long)xs->rto << xs->backoff,
-		     XTCP_RTO_MAX);
-}
-
 /*
  * The end of TCP_USER_TIMEOUT for the oldest unacknowledged segment, in
  * jiffies, or 0 if none applies: no user timeout, or nothing

@@ -376,6 +376,13 @@ static inline struct xtcp_sock *xtcp_sk(const struct sock *sk)
 	return (struct xtcp_sock *)sk;
 }
 
+/* The retransmission timeout in use, backoff included, jiffies. */
+static inline unsigned long xtcp_rto(const struct xtcp_sock *xs)
+{
+	return min_t(unsigned long, (unsigned long)xs->rto << xs->backoff,
+		     XTCP_RTO_MAX);
+}
+
 /* Monotonic millisecond clock for timestamps (RFC 7323: no wall time). */
 static inline u32 xtcp_clock_ms(void)
 {
