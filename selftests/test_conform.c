@@ -209,7 +209,6 @@ TEST_F(conf, without_eor_writes_coalesce)
 	close(c.fd);
 }
 
-
 /*
  * Initial window 10 on a passive open too (RFC 5681 3.1, RFC 6928): the
  * ACK of the SYN-ACK acknowledges no data and must not grow the window.
