@@ -548,7 +548,10 @@ insert:
 /*
  * Room for @skb: within the receive buffer (a segment without data always
  * fits it), within net.xtcp.mem (sk_rmem_schedule()) and within the
- * socket's memory cgroup (xtcp_memcg_over_max()).
+ * socket's memory cgroup (xtcp_memcg_over_max()). The cgroup is looked
+ * at for every segment, not only when new pages are charged: a dropped
+ * segment leaves its pages reserved, and the next would use them
+ * unchecked, letting every other segment past memory.max.
  */
 static bool xtcp_rmem_fits(struct sock *sk, struct sk_buff *skb)
 {
