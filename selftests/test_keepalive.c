@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Keepalive (behaviour.md section 4), against Linux TCP as the oracle:
+ * Keepalive (Documentation/xtcp.rst, "Keepalive"), against Linux TCP as the oracle:
  * every test runs for IPPROTO_TCP (SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT,
  * net.ipv4.tcp_keepalive_*) and for xtcp (SO_KEEPALIVE, XTCP_KEEPIDLE/
  * INTVL/CNT, net.xtcp.keepalive_*) with the same expectations.

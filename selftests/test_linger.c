@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * close() and what follows it (behaviour.md section 3): SO_LINGER with a
+ * close() and what follows it (Documentation/xtcp.rst, "TIME_WAIT"): SO_LINGER with a
  * zero and a nonzero time, and the life of an orphaned FIN_WAIT_2
  * (fin_timeout, TCP_LINGER2/XTCP_LINGER2). Every test runs for Linux TCP,
  * the oracle, and for xtcp with the same expectations; counters only TCP
@@ -218,7 +218,7 @@ TEST_F(lg, linger_times_out_unacked)
 /*
  * An orphaned FIN_WAIT_2 (the peer acknowledged our FIN but keeps its
  * side open) lasts fin_timeout; the peer's CLOSE_WAIT is its own affair
- * and stays (behaviour.md section 5).
+ * and stays (Documentation/xtcp.rst, "Related lifetimes").
  */
 TEST_F(lg, orphan_fin_wait2_fin_timeout)
 {

@@ -106,8 +106,8 @@ static long age_of(int lport, int st)
 }
 
 /*
- * A socket stuck in CLOSE_WAIT is found by its age (behaviour.md section
- * 5): the age_ms column counts from the state change and keeps growing;
+ * A socket stuck in CLOSE_WAIT is found by its age (Documentation/xtcp.rst,
+ * "Related lifetimes"): the age_ms column counts from the state change and keeps growing;
  * the protocol never times it out.
  */
 TEST(close_wait_age)

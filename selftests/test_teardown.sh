@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# TIME_WAIT entries do not pin the module (design.md section 2): with
+# TIME_WAIT entries do not pin the module (Documentation/xtcp.rst, "Unloading"): with
 # 10,000 of them held in this namespace and no socket left, rmmod xtcp
 # succeeds, the entries and their slab cache go with the module, and the
 # module loaded again works.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TIME_WAIT (behaviour.md section 3), the life cycle: how long it lasts
+ * TIME_WAIT (Documentation/xtcp.rst, "TIME_WAIT"), the life cycle: how long it lasts
  * and the MSL knobs, who enters it, and bind() to a port it holds. The
  * cap on entries is in test_tw_cap.c, reuse of a held 4-tuple in
  * test_tw_reuse.c, RST, FIN and SYN segments in test_tw_segments.c, and

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TIME_WAIT (behaviour.md section 3): the cap on entries
+ * TIME_WAIT (Documentation/xtcp.rst, "TIME_WAIT"): the cap on entries
  * (net.xtcp.max_tw_buckets), its two overflow policies, the TWOverflow
  * counter and the rate-limited kernel message. xtcp only, over loopback;
  * every test runs in a network namespace of its own.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TIME_WAIT (behaviour.md section 3) with many entries: 10,000 of them
+ * TIME_WAIT (Documentation/xtcp.rst, "TIME_WAIT") with many entries: 10,000 of them
  * made over loopback by one worker per CPU, their memory per entry in
  * the bucket cache, and their end with the network namespace. xtcp only.
  */

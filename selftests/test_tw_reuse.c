@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TIME_WAIT (behaviour.md section 3): reuse of a 4-tuple held in
+ * TIME_WAIT (Documentation/xtcp.rst, "TIME_WAIT"): reuse of a 4-tuple held in
  * TIME_WAIT by connect(): net.xtcp.tw_reuse (off, on, loopback only),
  * tw_reuse_delay, the need for timestamps, bound and ephemeral ports.
  * Ephemeral port reuse runs on Linux TCP as well; the rest is xtcp's.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TIME_WAIT (behaviour.md section 3): what an entry does with the
+ * TIME_WAIT (Documentation/xtcp.rst, "TIME_WAIT"): what an entry does with the
  * segments that reach it. RST (and rfc1337), a retransmitted FIN, a new
  * SYN (RFC 6191 recycling, old duplicates, no listener) and reuse against
  * a peer still in LAST_ACK, each against the scripted peer of
@@ -443,7 +443,7 @@ TEST_F(peer, syn_without_listener_keeps_entry)
 }
 
 /*
- * behaviour.md section 3: our last ACK was lost, the peer sits in
+ * Documentation/xtcp.rst, "TIME_WAIT": our last ACK was lost, the peer sits in
  * LAST_ACK, and we reuse the 4-tuple. The peer answers our SYN with its
  * FIN/ACK again; we (SYN_SENT) answer with a RST carrying its ACK number;
  * the peer closes; our retransmitted SYN then opens the connection.
