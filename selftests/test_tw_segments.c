@@ -443,8 +443,8 @@ TEST_F(peer, syn_without_listener_keeps_entry)
 }
 
 /*
- * Documentation/xtcp.rst, "TIME_WAIT": our last ACK was lost, the peer sits in
- * LAST_ACK, and we reuse the 4-tuple. The peer answers our SYN with its
+ * Documentation/xtcp.rst, "TIME_WAIT": our last ACK was lost, the peer
+ * sits in LAST_ACK, and we reuse the 4-tuple. The peer answers our SYN with its
  * FIN/ACK again; we (SYN_SENT) answer with a RST carrying its ACK number;
  * the peer closes; our retransmitted SYN then opens the connection.
  */
