@@ -20,6 +20,7 @@
  */
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
@@ -726,10 +727,23 @@ static int app_to_peer(struct xp_peer *p, struct xp_conn *c, __u32 off,
 		return err;
 	deadline = xp_now_ms() + 5000;
 	while (got < CHUNK) {
-		err = xp_conn_expect(p, c, &r, XP_SYN | XP_RST, 0,
+		err = xp_conn_expect(p, c, &r, XP_RST, 0,
 				     deadline - xp_now_ms());
 		if (err)
 			return err;
+		if (r.flags & XP_SYN) {
+			/*
+			 * A simultaneous open the storm started, its SYN-ACK
+			 * never acknowledged (nor can the data go before):
+			 * the peer acknowledges it now.
+			 */
+			c->k_nxt = r.seq + 1;
+			xp_conn_seg(p, c, &s, XP_ACK);
+			err = xp_send(p, &s);
+			if (err)
+				return err;
+			continue;
+		}
 		at = r.seq - c->k_nxt;
 		if (!r.len || at >= CHUNK || at > got) {
 			/* An ACK, a probe, a retransmission */
@@ -761,8 +775,18 @@ static void log_info(struct __test_metadata *_metadata,
 
 	TH_LOG("probe answered with %s", XP_SEG_STR(probe));
 	TH_LOG("last segment passed over: %s", self->p.last_skipped);
-	if (getsockopt(fd, SOL_XTCP, XTCP_INFO, &xi, &len))
+	if (getsockopt(fd, SOL_XTCP, XTCP_INFO, &xi, &len)) {
+		struct tcp_info ti;
+
+		len = sizeof(ti);
+		if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len))
+			return;
+		TH_LOG("state %u snd_mss %u rto %u us unacked %u retransmits %u backoff %u cwnd %u",
+		       ti.tcpi_state, ti.tcpi_snd_mss, ti.tcpi_rto,
+		       ti.tcpi_unacked, ti.tcpi_retransmits, ti.tcpi_backoff,
+		       ti.tcpi_snd_cwnd);
 		return;
+	}
 	TH_LOG("state %u snd_una %u snd_nxt %u rcv_nxt %u snd_wnd %u rcv_wnd %u cwnd %u unacked %u rto %u retransmits %u probes %u backoff %u ts_recent %u",
 	       xi.xtcpi_state, xi.xtcpi_snd_una, xi.xtcpi_snd_nxt,
 	       xi.xtcpi_rcv_nxt, xi.xtcpi_snd_wnd, xi.xtcpi_rcv_wnd,
