@@ -63,11 +63,11 @@ int xtcp_mib_seq_show(struct seq_file *seq, void *v)
 	BUILD_BUG_ON(ARRAY_SIZE(xtcp_mib_list) != __XTCP_MIB_MAX);
 
 	for (i = 0; i < ARRAY_SIZE(xtcp_mib_list); i++)
-		seq_printf(seq, "%s %lu\n", xtcp_mib_list[i].name,
+		seq_printf(seq, "Xtcp%s %lu\n", xtcp_mib_list[i].name,
 			   snmp_fold_field(mib, xtcp_mib_list[i].entry));
 	/* Gauges: counted where the objects live. */
-	seq_printf(seq, "TimeWait %u\n", xtcp_tw_count(net));
-	seq_printf(seq, "Orphans %lld\n",
+	seq_printf(seq, "XtcpTimeWait %u\n", xtcp_tw_count(net));
+	seq_printf(seq, "XtcpOrphans %lld\n",
 		   percpu_counter_sum_positive(&xtcp_pernet(net)->orphans));
 	return 0;
 }

@@ -24,11 +24,10 @@ enum {
 	XTCP_TR_PROBE,
 };
 
-static long xtcp_ms_left(unsigned long expires)
+/* Time left before @expires in clock ticks (USER_HZ), as /proc/net/tcp. */
+static clock_t xtcp_ticks_left(unsigned long expires)
 {
-	long left = (long)(expires - jiffies);
-
-	return left > 0 ? jiffies_to_msecs(left) : 0;
+	return jiffies_delta_to_clock_t((long)(expires - jiffies));
 }
 
 /*
@@ -256,14 +255,14 @@ static void xtcp_seq_show_sock(struct seq_file *seq, struct sock *sk)
 	const struct inet_sock *inet = inet_sk(sk);
 	int state = inet_sk_state_load(sk);
 	int tr = XTCP_TR_NONE, rxq, txq;
-	long when = 0;
+	clock_t when = 0;
 
 	if (timer_pending(&xs->retransmit_timer)) {
 		tr = xs->packets_out ? XTCP_TR_RETRANS : XTCP_TR_PROBE;
-		when = xtcp_ms_left(xs->retransmit_timer.expires);
+		when = xtcp_ticks_left(xs->retransmit_timer.expires);
 	} else if (timer_pending(&sk->sk_timer)) {
 		tr = XTCP_TR_KEEPALIVE;
-		when = xtcp_ms_left(sk->sk_timer.expires);
+		when = xtcp_ticks_left(sk->sk_timer.expires);
 	}
 
 	if (state == TCP_LISTEN) {
@@ -292,7 +291,7 @@ static void xtcp_seq_show_tw(struct seq_file *seq, const struct xtcp_tw *tw)
 		   (int)st->pos - 1, tw->tuple.laddr, ntohs(tw->tuple.lport),
 		   tw->tuple.raddr, ntohs(tw->tuple.rport), TCP_TIME_WAIT,
 		   0, 0, XTCP_TR_TIMEWAIT,
-		   xtcp_ms_left(READ_ONCE(tw->expires)), 0, 0, 0, 0UL,
+		   xtcp_ticks_left(READ_ONCE(tw->expires)), 0, 0, 0, 0UL,
 		   jiffies_to_msecs(jiffies - tw->created));
 }
 

@@ -17,7 +17,7 @@
 #	netem_setup		the impairment is installed on both ends
 #	tcp_transfer		TCP: every byte of every connection arrives
 #	xtcp_transfer		xtcp: the same, bit-exact, in both directions
-#	xtcp_retransmits	xtcp's RetransSegs (/proc/net/xtcp_stats, per
+#	xtcp_retransmits	xtcp's XtcpRetransSegs (/proc/net/xtcp_stats, per
 #				namespace) went up in both sending namespaces
 #
 # Offloads are off on the veths, so that TCP hands netem wire-sized
@@ -99,7 +99,7 @@ retrans_segs() {
 			}
 		}' /proc/net/snmp
 	else
-		ip netns exec "$2" awk '$1 == "RetransSegs" { print $2 }' \
+		ip netns exec "$2" awk '$1 == "XtcpRetransSegs" { print $2 }' \
 			/proc/net/xtcp_stats
 	fi
 }

@@ -37,7 +37,7 @@ restore_module() {
 trap restore_module EXIT
 
 counter() {
-	awk -v name="$1" '$1 == name { print $2 }' /proc/net/xtcp_stats
+	awk -v name="Xtcp$1" '$1 == name { print $2 }' /proc/net/xtcp_stats
 }
 
 # fill N PROTO: N connections over loopback, each closed client first,

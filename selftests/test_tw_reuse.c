@@ -64,7 +64,7 @@ TEST_F(xt, reuse_bound_port)
 	port = xt_cycle(_metadata, self->lfd, LOOPBACK, true);
 	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port,
 						  self->sport, 2 * LONG_MSL,
-						  20, 1),
+						  20),
 				    2000));
 	reused = xtcp_counter("TWReused");
 
@@ -97,7 +97,7 @@ TEST_F(xt, reuse_loopback_mode_on_lo)
 	port = xt_cycle(_metadata, self->lfd, LOOPBACK, true);
 	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port,
 						  self->sport, 2 * LONG_MSL,
-						  20, 1),
+						  20),
 				    2000));
 	reused = xtcp_counter("TWReused");
 	sfd = reconnect(IPPROTO_XTCP, LOOPBACK, port, self->lfd, &cfd);
@@ -267,7 +267,7 @@ TEST_F(xt, reuse_loopback_mode_on_veth)
 	ASSERT_LE(0, cfd);
 	port = cycle(_metadata, "/proc/net/xtcp", lfd, cfd, true);
 	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port, sport,
-						  2 * LONG_MSL, 20, 1), 2000));
+						  2 * LONG_MSL, 20), 2000));
 	reused = xtcp_counter("TWReused");
 
 	sfd = reconnect(IPPROTO_XTCP, VETH_A, port, lfd, &cfd);
@@ -307,7 +307,7 @@ TEST_F(xt, reuse_needs_timestamps)
 	ASSERT_EQ(0, close_in_order(cfd, sfd));
 	ASSERT_TRUE(xtcp_wait_until(tw_older_than("/proc/net/xtcp", port,
 						  self->sport, 2 * LONG_MSL,
-						  20, 1),
+						  20),
 				    2000));
 	reused = xtcp_counter("TWReused");
 
@@ -334,7 +334,7 @@ TEST_F(xt, reuse_waits_for_delay)
 	EXPECT_EQ(-EADDRNOTAVAIL, sfd);
 	/* ... and that attempt was made inside the 5 s. */
 	EXPECT_FALSE(tw_older_than("/proc/net/xtcp", port, self->sport,
-				   2 * LONG_MSL, 4000, 1));
+				   2 * LONG_MSL, 4000));
 	EXPECT_EQ(1, tw_count("/proc/net/xtcp", port, self->sport));
 
 	ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay", 200));

@@ -33,7 +33,6 @@ FIXTURE_VARIANT(peer) {
 	int proto;
 	const char *proc;
 	int tw_len_ms;		/* length of a new TIME_WAIT */
-	int when_unit_ms;	/* unit of the tm->when column */
 	const char *rfc1337;
 };
 
@@ -41,7 +40,6 @@ FIXTURE_VARIANT_ADD(peer, tcp) {
 	.proto = IPPROTO_TCP,
 	.proc = "/proc/net/tcp",
 	.tw_len_ms = 60000,	/* TCP_TIMEWAIT_LEN */
-	.when_unit_ms = 10,	/* clock_t */
 	.rfc1337 = IPV4_SYSCTL "tcp_rfc1337",
 };
 
@@ -49,7 +47,6 @@ FIXTURE_VARIANT_ADD(peer, xtcp) {
 	.proto = IPPROTO_XTCP,
 	.proc = "/proc/net/xtcp",
 	.tw_len_ms = 4000,	/* msl=2000 below */
-	.when_unit_ms = 1,
 	.rfc1337 = XTCP_SYSCTL_DIR "rfc1337",
 };
 
@@ -231,7 +228,7 @@ TEST_F(peer, rst_ignored_with_rfc1337)
  */
 TEST_F(peer, fin_retransmit_restarts_2msl)
 {
-	long w0, w1, w2, unit = variant->when_unit_ms;
+	long w0, w1, w2;
 	struct xp_seg s, r;
 	struct xtcp_proc_entry e;
 	struct xp_conn c;
@@ -241,13 +238,13 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 	ASSERT_EQ(1, xtcp_proc_scan(variant->proc, c.kport, c.pport, ST_TIME_WAIT,
 				    &e));
 	EXPECT_EQ(TR_TIME_WAIT, e.tr);
-	w0 = e.when * unit;
+	w0 = e.when;
 	EXPECT_GE(variant->tw_len_ms, w0);
 	EXPECT_LT(variant->tw_len_ms - 1000, w0);
 	ASSERT_TRUE(xtcp_wait_until(xtcp_proc_scan(variant->proc, c.kport, c.pport,
 						   ST_TIME_WAIT, &e) == 1 &&
-			       (long)e.when * unit <= w0 - 600, 3000));
-	w1 = e.when * unit;
+			       (long)e.when <= w0 - 600, 3000));
+	w1 = e.when;
 
 	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
 	s.seq = c.p_nxt - 1;
@@ -260,7 +257,7 @@ TEST_F(peer, fin_retransmit_restarts_2msl)
 
 	ASSERT_EQ(1, xtcp_proc_scan(variant->proc, c.kport, c.pport, ST_TIME_WAIT,
 				    &e));
-	w2 = e.when * unit;
+	w2 = e.when;
 	TH_LOG("remaining %ld ms, %ld ms before the FIN, %ld ms after",
 	       w0, w1, w2);
 	EXPECT_LE(variant->tw_len_ms - 250, w2);
@@ -465,8 +462,7 @@ TEST_F(peer, last_ack_peer_reuse)
 	ASSERT_TRUE(c.ts);
 	kernel_close_to_tw(_metadata, &self->p, &c);
 	ASSERT_TRUE(xtcp_wait_until(tw_older_than(variant->proc, port, 7003,
-						  variant->tw_len_ms, 20,
-					     variant->when_unit_ms), 2000));
+						  variant->tw_len_ms, 20), 2000));
 	old = c;
 
 	/* Same port, same peer: the new SYN is above the old sequence

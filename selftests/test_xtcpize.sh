@@ -51,7 +51,7 @@ log() {
 trap bg_cleanup EXIT
 
 counter() {
-	awk -v name="$1" '$1 == name { print $2 }' /proc/net/xtcp_stats
+	awk -v name="Xtcp$1" '$1 == name { print $2 }' /proc/net/xtcp_stats
 }
 
 # serve PORT [xtcpize]: python3's http.server on 127.0.0.1:PORT serving

@@ -74,13 +74,22 @@ static inline int xtcp_sysctl_set(const char *name, long val)
 	return xtcp_write_long(path, val);
 }
 
-/* Value of counter @name in /proc/net/xtcp_stats, or -errno. */
+/*
+ * Value of counter @name in /proc/net/xtcp_stats, or -errno. The file
+ * names each counter with the Xtcp prefix (XtcpActiveOpens); @name may
+ * leave it out, as it does for TCP (ActiveOpens).
+ */
 static inline long xtcp_counter(const char *name)
 {
-	char line[128], key[64];
+	char line[128], key[64], full[64];
 	long found = -ENOENT;
 	unsigned long v;
 	FILE *f;
+
+	if (strncmp(name, "Xtcp", 4)) {
+		snprintf(full, sizeof(full), "Xtcp%s", name);
+		name = full;
+	}
 
 	f = fopen("/proc/net/xtcp_stats", "r");
 	if (!f)
@@ -111,7 +120,7 @@ struct xtcp_proc_entry {
 	unsigned int txq;
 	unsigned int rxq;
 	unsigned int tr;	/* the timer running */
-	unsigned long when;	/* its remaining time; xtcp: ms, tcp: ticks */
+	unsigned long when;	/* its remaining time in ms (the file: ticks) */
 	unsigned int retrnsmt;
 	unsigned int uid;
 	int timeout;
@@ -144,6 +153,8 @@ static inline int xtcp_proc_parse(const char *line, bool has_age,
 		return -1;
 	if (has_age && sscanf(line + end, " %ld", &e->age_ms) != 1)
 		return -1;
+	/* tm->when counts clock ticks (USER_HZ) in both files. */
+	e->when *= 1000 / sysconf(_SC_CLK_TCK);
 	return sl;
 }
 

@@ -148,17 +148,14 @@ static inline int cycle(struct __test_metadata *_metadata, const char *proc,
 	return cport;
 }
 
-/*
- * The entry lport -> rport has lived @age_ms of its @len_ms; the tm->when
- * column counts in units of @unit_ms.
- */
+/* The entry lport -> rport has lived @age_ms of its @len_ms. */
 static inline bool tw_older_than(const char *proc, int lport, int rport,
-				 long len_ms, long age_ms, long unit_ms)
+				 long len_ms, long age_ms)
 {
 	struct xtcp_proc_entry e;
 
 	return xtcp_proc_scan(proc, lport, rport, ST_TIME_WAIT, &e) == 1 &&
-	       (long)e.when * unit_ms <= len_ms - age_ms;
+	       (long)e.when <= len_ms - age_ms;
 }
 
 /*

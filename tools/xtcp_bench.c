@@ -170,8 +170,8 @@ static long tw_count(int proto)
 		if (!f)
 			return -1;
 		while (fgets(line, sizeof(line), f))
-			if (!strncmp(line, "TimeWait ", 9))
-				val = strtol(line + 9, NULL, 10);
+			if (!strncmp(line, "XtcpTimeWait ", 13))
+				val = strtol(line + 13, NULL, 10);
 	}
 	fclose(f);
 	return val;
