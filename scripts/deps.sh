@@ -30,6 +30,10 @@ PACKAGES=(
 	# connections). apt-get does not leave nginx running here (no init
 	# system); the test starts its own with its own configuration.
 	iperf3 nginx-light apache2-utils
+	# The tools operators observe xtcp with, tested in the VM (tshark:
+	# test_capture.sh decodes a capture; bpftrace: test_bpftrace.sh runs
+	# tools/bpftrace/).
+	tshark bpftrace
 	# make bench: the plot of the results.
 	python3-matplotlib
 )
