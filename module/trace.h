@@ -15,6 +15,8 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 
+#include "xtcp.h"
+
 #define xtcp_state_name(state)					\
 	__print_symbolic(state,					\
 		{ TCP_ESTABLISHED, "ESTABLISHED" },		\
@@ -75,6 +77,11 @@ DEFINE_EVENT(xtcp_sock_event, xtcp_receive_reset,
 	     TP_ARGS(sk)
 );
 
+/*
+ * The bytes of the connection so far come with every change, so that a
+ * tool sees at the end of a connection what it carried (as bcc's tcplife
+ * reads them from TCP's socket).
+ */
 TRACE_EVENT(xtcp_set_state,
 	    TP_PROTO(const struct sock *sk, int oldstate, int newstate),
 	    TP_ARGS(sk, oldstate, newstate),
@@ -84,28 +91,44 @@ TRACE_EVENT(xtcp_set_state,
 			     __field(__u16, sport)
 			     __field(__u16, dport)
 			     __field(int, oldstate)
-			     __field(int, newstate)),
+			     __field(int, newstate)
+			     __field(__u64, bytes_acked)
+			     __field(__u64, bytes_received)),
 	    TP_fast_assign(__entry->skaddr = sk;
 			   xtcp_tp_addrs(sk, __entry->saddr, __entry->daddr,
 					 &__entry->sport, &__entry->dport);
 			   __entry->oldstate = oldstate;
-			   __entry->newstate = newstate;),
-	    TP_printk("sk=%p %pI4:%u > %pI4:%u %s -> %s", __entry->skaddr,
-		      __entry->saddr, __entry->sport, __entry->daddr,
-		      __entry->dport, xtcp_state_name(__entry->oldstate),
-		      xtcp_state_name(__entry->newstate))
+			   __entry->newstate = newstate;
+			   __entry->bytes_acked =
+				xtcp_sk(sk)->stats.bytes_acked;
+			   __entry->bytes_received =
+				xtcp_sk(sk)->stats.bytes_received;),
+	    TP_printk("sk=%p %pI4:%u > %pI4:%u %s -> %s acked=%llu received=%llu",
+		      __entry->skaddr, __entry->saddr, __entry->sport,
+		      __entry->daddr, __entry->dport,
+		      xtcp_state_name(__entry->oldstate),
+		      xtcp_state_name(__entry->newstate),
+		      __entry->bytes_acked, __entry->bytes_received)
 );
 
 TRACE_EVENT(xtcp_retransmit,
 	    TP_PROTO(const struct sock *sk, u32 seq),
 	    TP_ARGS(sk, seq),
 	    TP_STRUCT__entry(__field(const void *, skaddr)
+			     __array(__u8, saddr, 4)
+			     __array(__u8, daddr, 4)
+			     __field(__u16, sport)
+			     __field(__u16, dport)
 			     __field(__u32, seq)
 			     __field(int, state)),
 	    TP_fast_assign(__entry->skaddr = sk;
+			   xtcp_tp_addrs(sk, __entry->saddr, __entry->daddr,
+					 &__entry->sport, &__entry->dport);
 			   __entry->seq = seq;
 			   __entry->state = sk->sk_state;),
-	    TP_printk("sk=%p seq=%u state=%s", __entry->skaddr, __entry->seq,
+	    TP_printk("sk=%p %pI4:%u > %pI4:%u seq=%u state=%s",
+		      __entry->skaddr, __entry->saddr, __entry->sport,
+		      __entry->daddr, __entry->dport, __entry->seq,
 		      xtcp_state_name(__entry->state))
 );
 

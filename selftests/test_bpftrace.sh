@@ -1,0 +1,228 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_bpftrace.sh - the bpftrace tools of tools/bpftrace on real traffic
+# (Documentation/xtcp.rst, "Tracepoints").
+#
+# Each tool runs under bpftrace while python3 makes xtcp traffic it must
+# report: a connection on loopback that carries 50,000 bytes one way and
+# 20,000 the other, established for at least 300 ms, closed by its client
+# (TIME_WAIT); and a connect() to an address that never answers, whose SYN
+# is retransmitted.
+#
+# Cases:
+#	xtcpstates	the client's and the child's state changes, from
+#			CLOSED -> SYN_SENT and LISTEN -> SYN_RCVD to the
+#			hand-over to TIME_WAIT, with the time spent
+#			ESTABLISHED (>= 300 ms) on the change that leaves it
+#	xtcplife	one line per end of the connection, with its ports,
+#			KB each way (48 sent and 19 received by the client),
+#			the connecting process (python3) and a lifetime of
+#			at least 300 ms
+#	xtcpretrans	the SYN's retransmissions, to the address that
+#			never answers, in SYN_SENT, and their count per
+#			connection at the end
+#
+# Needs root (run.sh gives it fresh namespaces), python3, bpftrace and the
+# dummy network device.
+
+set -uo pipefail
+
+# shellcheck source=selftests/lib.sh
+source "${XTCP_LIB:-$(dirname "$0")/lib.sh}"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# build/selftests/test_bpftrace.sh -> tools/bpftrace (copied by make)
+TOOLS=${XTCP_BPFTRACE_TOOLS:-$HERE/bpftrace}
+XTCP_PROTO=253
+PORT=19300
+NOWHERE=10.123.0.2
+
+log() {
+	echo "# $*"
+}
+
+trap bg_cleanup EXIT
+
+EXCHANGE_PY='
+import socket, sys, time
+proto, port = int(sys.argv[1]), int(sys.argv[2])
+def sock():
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+def recv_all(s, n):
+    got = 0
+    while got < n:
+        b = s.recv(n - got)
+        if not b:
+            sys.exit("short read")
+        got += len(b)
+lis = sock()
+lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lis.bind(("127.0.0.1", port))
+lis.listen(1)
+c = sock()
+c.connect(("127.0.0.1", port))
+s, _ = lis.accept()
+c.sendall(b"q" * 50000)
+recv_all(s, 50000)
+s.sendall(b"r" * 20000)
+recv_all(c, 20000)
+time.sleep(0.3)
+c.close()
+if s.recv(1):
+    sys.exit("data after FIN")
+s.close()
+'
+
+# trace TOOL: run tools/bpftrace/TOOL.bt in the background, output in
+# $BG_TMP/TOOL.out; returns once its header is out (probes attached).
+trace() {
+	local out=$BG_TMP/$1.out
+
+	bpftrace "$TOOLS/$1.bt" >"$out" 2>"$out.err" &
+	TRACER=$!
+	BG_PIDS+=("$TRACER")
+	# bpftrace compiles the program first: seconds in the test VM.
+	# shellcheck disable=SC2016 # evaluated by wait_for
+	if ! wait_for '[[ $(wc -l <"$out") -ge 1 ]]' 120000; then
+		log "$1: $(cat "$out.err")"
+		return 1
+	fi
+}
+
+# stop: end the tracer with SIGINT, as Ctrl-C would (END runs).
+stop() {
+	kill -INT "$TRACER" 2>/dev/null
+	wait "$TRACER" 2>/dev/null
+}
+
+show() {
+	local line
+
+	while read -r line; do
+		log "  $line"
+	done <"$BG_TMP/$1.out"
+}
+
+# has TOOL REGEX: a line of TOOL's output matches the extended REGEX.
+has() {
+	grep -Eq "$2" "$BG_TMP/$1.out"
+}
+
+exchange() {
+	python3 -c "$EXCHANGE_PY" "$XTCP_PROTO" "$PORT"
+}
+
+case_states() {
+	local est_ms
+
+	if ! trace xtcpstates; then
+		ktap_fail xtcpstates "bpftrace did not start"
+		return
+	fi
+	exchange
+	# shellcheck disable=SC2016 # evaluated by wait_for
+	wait_for 'has xtcpstates "FIN_WAIT_2 +-> TIME_WAIT"' 10000
+	stop
+	show xtcpstates
+	# The client leaves ESTABLISHED after the 300 ms pause.
+	est_ms=$(awk -v p=":$PORT" '$3 ~ p"$" && $4 == "ESTABLISHED" &&
+		$6 == "FIN_WAIT_1" { print $7 }' "$BG_TMP/xtcpstates.out")
+	if has xtcpstates "CLOSED +-> SYN_SENT" &&
+		has xtcpstates "SYN_SENT +-> ESTABLISHED" &&
+		has xtcpstates "LISTEN +-> SYN_RCVD" &&
+		has xtcpstates "SYN_RCVD +-> ESTABLISHED" &&
+		has xtcpstates "CLOSE_WAIT +-> LAST_ACK" &&
+		has xtcpstates "FIN_WAIT_2 +-> TIME_WAIT" &&
+		[[ -n $est_ms ]] && ((est_ms >= 300)); then
+		ktap_ok xtcpstates
+	else
+		ktap_fail xtcpstates "ESTABLISHED for '${est_ms}' ms"
+	fi
+}
+
+case_life() {
+	local client server
+
+	if ! trace xtcplife; then
+		ktap_fail xtcplife "bpftrace did not start"
+		return
+	fi
+	exchange
+	# shellcheck disable=SC2016 # evaluated by wait_for
+	wait_for '(($(wc -l <"$BG_TMP/xtcplife.out") >= 3))' 10000
+	stop
+	show xtcplife
+	# PID COMM LADDR LPORT RADDR RPORT TX_KB RX_KB MS
+	client=$(awk -v p="$PORT" '$6 == p { print $2, $7, $8, $9 }' \
+		"$BG_TMP/xtcplife.out")
+	server=$(awk -v p="$PORT" '$4 == p { print $7, $8, $9 }' \
+		"$BG_TMP/xtcplife.out")
+	log "client: $client; server: $server"
+	if [[ $client =~ ^python3\ 48\ 19\ ([0-9]+)$ ]] &&
+		((BASH_REMATCH[1] >= 300)) &&
+		[[ $server =~ ^19\ 48\ ([0-9]+)$ ]] &&
+		((BASH_REMATCH[1] >= 300)); then
+		ktap_ok xtcplife
+	else
+		ktap_fail xtcplife
+	fi
+}
+
+case_retrans() {
+	if ! ip link add xtcp-nowhere type dummy 2>/dev/null ||
+		! ip addr add 10.123.0.1/24 dev xtcp-nowhere ||
+		! ip link set xtcp-nowhere up; then
+		ktap_skip xtcpretrans "no dummy network device"
+		return
+	fi
+	if ! trace xtcpretrans; then
+		ktap_fail xtcpretrans "bpftrace did not start"
+		return
+	fi
+	# A SYN into the dummy device goes nowhere: retransmitted after the
+	# initial RTO (1 s).
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, int(sys.argv[1]))
+s.setblocking(False)
+try:
+    s.connect((sys.argv[2], 9))
+except BlockingIOError:
+    pass
+time.sleep(float(sys.argv[3]))' "$XTCP_PROTO" "$NOWHERE" 10 &
+	BG_PIDS+=($!)
+	# shellcheck disable=SC2016 # evaluated by wait_for
+	wait_for 'has xtcpretrans "$NOWHERE:9 +SYN_SENT"' 10000
+	stop
+	show xtcpretrans
+	if has xtcpretrans "10\.123\.0\.1:[0-9]+ +-> +$NOWHERE:9 +SYN_SENT" &&
+		has xtcpretrans "^@retransmits\[10\.123\.0\.1, [0-9]+, $NOWHERE, 9\]: [1-9]"; then
+		ktap_ok xtcpretrans
+	else
+		ktap_fail xtcpretrans
+	fi
+}
+
+main() {
+	ktap_plan 3
+	for tool in python3 bpftrace; do
+		command -v "$tool" >/dev/null || {
+			echo "# $tool not found; run scripts/deps.sh"
+			exit "$KSFT_SKIP"
+		}
+	done
+	[[ -r /proc/net/xtcp_stats ]] || {
+		echo "# xtcp module not loaded"
+		exit "$KSFT_SKIP"
+	}
+	modprobe -q dummy 2>/dev/null
+	BG_TMP=$(mktemp -d)
+
+	case_states
+	case_life
+	case_retrans
+	ktap_finished
+}
+
+main "$@"
