@@ -29,7 +29,7 @@ say "Per-namespace knobs (sysctl net.xtcp):"
 sysctl net.xtcp
 
 say "Capturing the exchange with tcpdump -ni lo 'ip proto 253'"
-tcpdump -ni lo -l 'ip proto 253' >/tmp/capture.txt 2>/tmp/tcpdump.err &
+tcpdump -ni lo -l "ip proto $(cat /sys/module/xtcp/parameters/proto)" >/tmp/capture.txt 2>/tmp/tcpdump.err &
 capture=$!
 # tcpdump needs a moment to open the device; wait until it says so.
 for _ in $(seq 100); do
@@ -43,8 +43,8 @@ python3 "$demo" echo 5001
 sleep 0.5	# let the last segments reach the capture
 kill -INT "$capture"
 wait "$capture" || true
-say "The segments on the wire (tcpdump shows protocol 253 raw; decode with"
-echo "    tshark -d ip.proto==253,tcp):"
+say "The segments on the wire (tcpdump shows the protocol raw; decode with"
+echo "    tshark -d ip.proto==$(cat /sys/module/xtcp/parameters/proto),tcp):"
 cat /tmp/capture.txt
 
 say "Ten more connections, client closing first: ten TIME_WAIT entries,"
@@ -52,15 +52,15 @@ echo "each with 2 x msl = $((2 * $(sysctl -n net.xtcp.msl))) ms to live:"
 python3 "$demo" churn 5002 10
 python3 "$demo" show "after 10 client-first closes"
 
-say "Lower the MSL to 500 ms: new entries live 1 s, the old ones keep theirs"
-sysctl -w net.xtcp.msl=500
+say "Lower the MSL to 3 s: new entries live 6 s, the old ones keep theirs"
+sysctl -w net.xtcp.msl=3000
 python3 "$demo" churn 5003 5
-python3 "$demo" show "5 new entries at msl=500"
-deadline=$((SECONDS + 20))
+python3 "$demo" show "5 new entries at msl=3000"
+deadline=$((SECONDS + 30))
 while [ "$(count_tw_to 138B)" -gt 0 ] && [ $SECONDS -lt $deadline ]; do
 	sleep 0.1
 done
-python3 "$demo" show "the msl=500 entries are gone, the msl=30000 ones remain"
+python3 "$demo" show "the msl=3000 entries are gone, the msl=30000 ones remain"
 
 say "Counters (/proc/net/xtcp_stats):"
 cat /proc/net/xtcp_stats

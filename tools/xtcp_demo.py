@@ -7,10 +7,23 @@
                                     first, so each leaves a TIME_WAIT entry
 """
 
+import os
 import socket
 import sys
 
-IPPROTO_XTCP = 253
+
+def module_proto():
+    """The protocol number the loaded module uses (its proto= parameter)."""
+    try:
+        with open("/sys/module/xtcp/parameters/proto") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 253
+
+
+IPPROTO_XTCP = module_proto()
+# tm->when in /proc/net/xtcp counts clock ticks, as in /proc/net/tcp.
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 def proc_lines():
@@ -42,7 +55,8 @@ def show(title):
         tr, when = timer.split(":")
         print("%s    # %s -> %s %s%s" % (
             line, addr(f[1]), addr(f[2]), STATES.get(f[3], f[3]),
-            "" if tr == "00" else ", timer %s: %d ms left" % (tr, int(when, 16))))
+            "" if tr == "00" else ", timer %s: %d ms left" % (
+                tr, int(when, 16) * 1000 // TICKS_PER_S)))
 
 
 def listener(port):
@@ -62,7 +76,7 @@ def echo(port):
     print("client %s connected to server %s over IP protocol %d" %
           (c.getsockname(), c.getpeername(),
            c.getsockopt(socket.SOL_SOCKET, socket.SO_PROTOCOL)))
-    c.sendall(b"hello over protocol 253")
+    c.sendall(b"hello over protocol %d" % IPPROTO_XTCP)
     msg = s.recv(100)
     s.sendall(msg.upper())
     print("server got %r, client got back %r" % (msg, c.recv(100)))
