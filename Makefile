@@ -24,7 +24,7 @@ help:
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
-	@echo 'make style      checkpatch --strict and shellcheck'
+	@echo 'make style      checkpatch --strict, shellcheck, sparse and W=1 on the module'
 	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod,'
 	@echo '                and xtcpize (make install-xtcpize: xtcpize alone, PREFIX=/usr/local)'
 	@echo 'make clean      remove build products'
@@ -69,7 +69,7 @@ bench: deps
 	scripts/bench.sh
 
 style:
-	@scripts/style.sh
+	@KDIR=$(KDIR) scripts/style.sh
 
 install: module install-xtcpize
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install

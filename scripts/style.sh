@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# style.sh - the style gate: checkpatch.pl --strict on the kernel code and
-# ShellCheck on every shell script.
+# style.sh - the style gate: checkpatch.pl --strict on the kernel code,
+# ShellCheck on every shell script, and sparse with the compiler's W=1
+# warnings on the module (against the build tree KDIR names).
 #
 # checkpatch.pl and its data files come from Debian's linux-source-6.12
 # tarball, extracted once into $BUILD/checkpatch (never into the repo).
@@ -112,12 +113,35 @@ run_shellcheck() {
 	SC_ISSUES=$(grep -c -E ': (error|warning|note):' <<<"$out") || true
 }
 
+# sparse (C=2: every source file, whether or not it needs rebuilding) and
+# the compiler's W=1 warnings on the module, against KDIR's build tree.
+run_sparse() {
+	local out
+
+	SP_ISSUES=0
+	if [[ -z ${KDIR:-} || ! -d $KDIR ]]; then
+		echo "style: no kernel build tree (KDIR); run scripts/deps.sh" >&2
+		exit 2
+	fi
+	command -v sparse >/dev/null || {
+		echo "style: sparse not found; run scripts/deps.sh" >&2
+		exit 2
+	}
+	out=$(make -s -C "$KDIR" M="$REPO" W=1 C=2 modules 2>&1 >/dev/null) ||
+		SP_ISSUES=1
+	[[ -z $out ]] || echo "$out"
+	SP_ISSUES=$((SP_ISSUES + $(grep -c -E ': (error|warning):' <<<"$out"))) ||
+		true
+}
+
 main() {
 	run_checkpatch
 	run_shellcheck
+	run_sparse
 	echo "style: checkpatch --strict: $CP_FILES files, $CP_ISSUES issues;" \
-		"shellcheck: $SC_FILES scripts, $SC_ISSUES issues"
-	((CP_ISSUES == 0 && SC_ISSUES == 0))
+		"shellcheck: $SC_FILES scripts, $SC_ISSUES issues;" \
+		"sparse and W=1: $SP_ISSUES issues"
+	((CP_ISSUES == 0 && SC_ISSUES == 0 && SP_ISSUES == 0))
 }
 
 main "$@"
