@@ -21,6 +21,11 @@
 #				two namespaces joined by a veth pair
 #	xtcp_sysctl_get NAME [NETNS], xtcp_sysctl_set NAME VALUE [NETNS]
 #				net.xtcp.* knobs, optionally in a named netns
+#	require_tools TOOL...	skip unless installed and xtcp loaded
+#	known_sockets PROTO PORT, ss_norm PORT CPORT TWPORT
+#				sockets in known states, and ss lines of
+#				them that compare across protocols
+#	EXCHANGE_PY		one connection with known bytes each way
 
 # Kernel log patterns that mean the kernel or the module misbehaved: oopses,
 # warnings, memory debugging (KFENCE, slub_debug poisoning, KASAN, UBSAN,
@@ -236,3 +241,120 @@ require_programs() {
 		exit "$KSFT_SKIP"
 	}
 }
+
+# --- Known sockets for the tool tests ------------------------------------
+
+# require_tools TOOL...: exit with the kselftest skip status unless every
+# TOOL is installed and xtcp is loaded.
+require_tools() {
+	local tool
+
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || {
+			echo "# $tool not found; run scripts/deps.sh"
+			exit "$KSFT_SKIP"
+		}
+	done
+	[[ -r /proc/net/xtcp_stats ]] || {
+		echo "# xtcp module not loaded"
+		exit "$KSFT_SKIP"
+	}
+}
+
+# The sockets a listing tool is tested on (python3 -c "$KNOWN_SOCKETS_PY"
+# PROTO PORT READY): a listener on 127.0.0.1:PORT with a backlog of 8, an
+# established connection with 100 bytes unread at the server, and a
+# connection its client closed first, left in TIME_WAIT. Writes "CLIENT
+# CLOSED", the two client ports, to READY, then holds them all.
+KNOWN_SOCKETS_PY='
+import os, socket, sys, time
+proto, port, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def sock():
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+lis = sock()
+lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lis.bind(("127.0.0.1", port))
+lis.listen(8)
+c1 = sock()
+c1.connect(("127.0.0.1", port))
+s1, _ = lis.accept()
+c1.sendall(b"u" * 100)
+c2 = sock()
+c2.connect(("127.0.0.1", port))
+s2, _ = lis.accept()
+closed = c2.getsockname()[1]
+c2.close()
+s2.recv(1)
+s2.close()
+with open(ready + ".tmp", "w") as f:
+    f.write("%d %d\n" % (c1.getsockname()[1], closed))
+os.rename(ready + ".tmp", ready)
+time.sleep(3600)
+'
+
+# known_sockets PROTO PORT: start them in the background (BG_PIDS, files
+# in BG_TMP); sets CPORT and TWPORT, the client ports.
+known_sockets() {
+	local ready=$BG_TMP/ready-$1
+
+	python3 -c "$KNOWN_SOCKETS_PY" "$1" "$2" "$ready" \
+		2>"$BG_TMP/py-$1.err" &
+	BG_PIDS+=($!)
+	if ! wait_for "[[ -s $ready ]]" 10000; then
+		echo "# python3 ($1): $(cat "$BG_TMP/py-$1.err")"
+		return 1
+	fi
+	# shellcheck disable=SC2034 # for the caller
+	read -r CPORT TWPORT <"$ready"
+}
+
+# ss_norm PORT CPORT TWPORT: ss-style lines on stdin (header first), sorted,
+# as "STATE RECVQ SENDQ LOCAL PEER" with the ports of known_sockets named
+# server, client and closed, so that two runs on other ports compare.
+ss_norm() {
+	awk -v p="$1" -v c="$2" -v t="$3" '
+		function name(a) {
+			sub(/^(127\.0\.0\.1|0\.0\.0\.0):/, "", a)
+			if (a == p)
+				return "server"
+			if (a == c)
+				return "client"
+			if (a == t)
+				return "closed"
+			return a
+		}
+		NR > 1 { print $1, $2, $3, name($4), name($5) }' | sort
+}
+
+# A connection on 127.0.0.1 (python3 -c "$EXCHANGE_PY" PROTO PORT UP DOWN
+# PAUSE_MS): UP bytes from the client, DOWN back, PAUSE_MS of quiet, then
+# the client closes first and the server once it has read the FIN.
+# shellcheck disable=SC2034 # for the tests
+EXCHANGE_PY='
+import socket, sys, time
+proto, port, up, down, pause = [int(a) for a in sys.argv[1:6]]
+def sock():
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
+def recv_all(s, n):
+    while n > 0:
+        b = s.recv(n)
+        if not b:
+            sys.exit("short read")
+        n -= len(b)
+lis = sock()
+lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lis.bind(("127.0.0.1", port))
+lis.listen(1)
+c = sock()
+c.connect(("127.0.0.1", port))
+s, _ = lis.accept()
+c.sendall(b"q" * up)
+recv_all(s, up)
+s.sendall(b"r" * down)
+recv_all(c, down)
+time.sleep(pause / 1000.0)
+c.close()
+if s.recv(1):
+    sys.exit("data after FIN")
+s.close()
+'

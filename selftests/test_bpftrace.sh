@@ -44,36 +44,6 @@ log() {
 
 trap bg_cleanup EXIT
 
-EXCHANGE_PY='
-import socket, sys, time
-proto, port = int(sys.argv[1]), int(sys.argv[2])
-def sock():
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-def recv_all(s, n):
-    got = 0
-    while got < n:
-        b = s.recv(n - got)
-        if not b:
-            sys.exit("short read")
-        got += len(b)
-lis = sock()
-lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lis.bind(("127.0.0.1", port))
-lis.listen(1)
-c = sock()
-c.connect(("127.0.0.1", port))
-s, _ = lis.accept()
-c.sendall(b"q" * 50000)
-recv_all(s, 50000)
-s.sendall(b"r" * 20000)
-recv_all(c, 20000)
-time.sleep(0.3)
-c.close()
-if s.recv(1):
-    sys.exit("data after FIN")
-s.close()
-'
-
 # trace TOOL: run tools/bpftrace/TOOL.bt in the background, output in
 # $BG_TMP/TOOL.out; returns once its header is out (probes attached).
 trace() {
@@ -110,7 +80,7 @@ has() {
 }
 
 exchange() {
-	python3 -c "$EXCHANGE_PY" "$XTCP_PROTO" "$PORT"
+	python3 -c "$EXCHANGE_PY" "$XTCP_PROTO" "$PORT" 50000 20000 300
 }
 
 case_states() {
@@ -206,16 +176,7 @@ time.sleep(float(sys.argv[3]))' "$XTCP_PROTO" "$NOWHERE" 10 &
 
 main() {
 	ktap_plan 3
-	for tool in python3 bpftrace; do
-		command -v "$tool" >/dev/null || {
-			echo "# $tool not found; run scripts/deps.sh"
-			exit "$KSFT_SKIP"
-		}
-	done
-	[[ -r /proc/net/xtcp_stats ]] || {
-		echo "# xtcp module not loaded"
-		exit "$KSFT_SKIP"
-	}
+	require_tools python3 bpftrace
 	modprobe -q dummy 2>/dev/null
 	BG_TMP=$(mktemp -d)
 

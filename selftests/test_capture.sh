@@ -39,39 +39,6 @@ log() {
 
 trap bg_cleanup EXIT
 
-EXCHANGE_PY='
-import socket, sys
-proto, port = int(sys.argv[1]), int(sys.argv[2])
-def sock():
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-def recv_all(s, n):
-    got = b""
-    while len(got) < n:
-        b = s.recv(n - len(got))
-        if not b:
-            sys.exit("short read")
-        got += b
-    return got
-lis = sock()
-lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lis.bind(("127.0.0.1", port))
-lis.listen(1)
-c = sock()
-c.connect(("127.0.0.1", port))
-s, _ = lis.accept()
-c.sendall(b"q" * 3000)
-recv_all(s, 3000)
-s.sendall(b"r" * 1000)
-recv_all(c, 1000)
-c.shutdown(socket.SHUT_WR)
-if s.recv(1):
-    sys.exit("data after FIN")
-s.close()
-if c.recv(1):
-    sys.exit("data after FIN")
-c.close()
-'
-
 # out_segs PROTO: segments sent so far by PROTO in this namespace.
 out_segs() {
 	if (($1 == XTCP_PROTO)); then
@@ -96,7 +63,7 @@ capture() {
 	# shellcheck disable=SC2016 # evaluated by wait_for
 	wait_for 'grep -q "listening on" "$file.err"' 20000 || return 1
 	before=$(out_segs "$proto")
-	python3 -c "$EXCHANGE_PY" "$proto" "$port" || return 1
+	python3 -c "$EXCHANGE_PY" "$proto" "$port" 3000 1000 0 || return 1
 	sent=$(($(out_segs "$proto") - before))
 	# Every segment sent written, then tcpdump stopped.
 	log "$sent segments sent"
@@ -155,16 +122,7 @@ main() {
 	local xseg tseg xn hs xbytes tbytes last xfind tfind tool line
 
 	ktap_plan 5
-	for tool in python3 tcpdump tshark; do
-		command -v "$tool" >/dev/null || {
-			echo "# $tool not found; run scripts/deps.sh"
-			exit "$KSFT_SKIP"
-		}
-	done
-	[[ -r /proc/net/xtcp_stats ]] || {
-		echo "# xtcp module not loaded"
-		exit "$KSFT_SKIP"
-	}
+	require_tools python3 tcpdump tshark
 	BG_TMP=$(mktemp -d)
 	# tshark keeps its profile under HOME.
 	export HOME=$BG_TMP

@@ -5,8 +5,8 @@
 # nstat reads /proc/net/xtcp_stats (Documentation/xtcp.rst, "Observing
 # xtcp with ss and nstat").
 #
-# The same sockets are opened over TCP and over xtcp by a small python3
-# program: a listener on 127.0.0.1, an established connection to it, and
+# The same sockets are opened over TCP and over xtcp (known_sockets in
+# lib.sh): a listener on 127.0.0.1, an established connection to it, and
 # a connection the client closed first, left in TIME_WAIT. Linux TCP is the
 # oracle: `ss -tan` lists its sockets through netlink, and
 # `PROC_NET_TCP=/proc/net/xtcp ss -tan` must list xtcp's alike.
@@ -43,80 +43,21 @@ log() {
 
 trap bg_cleanup EXIT
 
-# The sockets: listener, a connection kept open, a connection closed by
-# its client first. Prints "CLIENT_PORT CLOSED_PORT" to READY_FILE once
-# the closed connection's server end has closed too, then waits.
-SOCKETS_PY='
-import socket, sys, time
-proto, port, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-def sock():
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-lis = sock()
-lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lis.bind(("127.0.0.1", port))
-lis.listen(8)
-c1 = sock()
-c1.connect(("127.0.0.1", port))
-s1, _ = lis.accept()
-c2 = sock()
-c2.connect(("127.0.0.1", port))
-s2, _ = lis.accept()
-closed = c2.getsockname()[1]
-c2.close()
-s2.recv(1)
-s2.close()
-with open(ready + ".tmp", "w") as f:
-    f.write("%d %d\n" % (c1.getsockname()[1], closed))
-import os
-os.rename(ready + ".tmp", ready)
-time.sleep(3600)
-'
-
-# sockets PROTO PORT: start the program; sets CPORT and TWPORT.
-sockets() {
-	local ready=$BG_TMP/ready-$1
-
-	python3 -c "$SOCKETS_PY" "$1" "$2" "$ready" 2>"$BG_TMP/py-$1.err" &
-	BG_PIDS+=($!)
-	if ! wait_for "[[ -s $ready ]]" 10000; then
-		log "python3 ($1): $(cat "$BG_TMP/py-$1.err")"
-		return 1
-	fi
-	read -r CPORT TWPORT <"$ready"
-}
-
 # ss_xtcp ARGS...: ss on xtcp's sockets.
 ss_xtcp() {
 	PROC_NET_TCP=/proc/net/xtcp ss "$@"
 }
 
-# norm PORT CPORT TWPORT: ss -tan output on stdin, with the ports replaced
-# by names and the header dropped, sorted: "STATE RECVQ SENDQ LOCAL PEER".
-norm() {
-	awk -v p="$1" -v c="$2" -v t="$3" '
-		function name(a) {
-			sub(/^(127\.0\.0\.1|0\.0\.0\.0):/, "", a)
-			if (a == p)
-				return "server"
-			if (a == c)
-				return "client"
-			if (a == t)
-				return "closed"
-			return a
-		}
-		NR > 1 { print $1, $2, $3, name($4), name($5) }' | sort
-}
-
 case_ss() {
 	local xtcp tcp line
 
-	xtcp=$(ss_xtcp -tan | norm "$PORT" "$X_CPORT" "$X_TWPORT")
-	tcp=$(ss -tan | norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT")
+	xtcp=$(ss_xtcp -tan | ss_norm "$PORT" "$X_CPORT" "$X_TWPORT")
+	tcp=$(ss -tan | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT")
 	log "xtcp, by ss:"
 	while read -r line; do log "  $line"; done <<<"$xtcp"
 	if grep -q '^LISTEN 0 8 server \*$' <<<"$xtcp" &&
 		grep -q '^ESTAB 0 0 client server$' <<<"$xtcp" &&
-		grep -q '^ESTAB 0 0 server client$' <<<"$xtcp" &&
+		grep -q '^ESTAB 100 0 server client$' <<<"$xtcp" &&
 		grep -q '^TIME-WAIT 0 0 closed server$' <<<"$xtcp"; then
 		ktap_ok ss_lists
 	else
@@ -135,8 +76,8 @@ case_ss() {
 case_ss_filters() {
 	local xl tl xtw ttw
 
-	xl=$(ss_xtcp -tln | norm "$PORT" "$X_CPORT" "$X_TWPORT")
-	tl=$(ss -tln | norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT")
+	xl=$(ss_xtcp -tln | ss_norm "$PORT" "$X_CPORT" "$X_TWPORT")
+	tl=$(ss -tln | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT")
 	xtw=$(ss_xtcp -tan state time-wait | tail -n +2 | awk '{ print $3, $4 }')
 	ttw=$(ss -tan state time-wait | tail -n +2 | awk '{ print $3, $4 }')
 	if [[ $xl == 'LISTEN 0 8 server *' && $tl == "$xl" &&
@@ -233,21 +174,12 @@ c.connect(l.getsockname()); l.accept()' "$XTCP_PROTO"
 
 main() {
 	ktap_plan 6
-	for tool in python3 ss nstat; do
-		command -v "$tool" >/dev/null || {
-			echo "# $tool not found; run scripts/deps.sh"
-			exit "$KSFT_SKIP"
-		}
-	done
-	[[ -r /proc/net/xtcp_stats ]] || {
-		echo "# xtcp module not loaded"
-		exit "$KSFT_SKIP"
-	}
+	require_tools python3 ss nstat
 	BG_TMP=$(mktemp -d)
 
-	sockets "$XTCP_PROTO" "$PORT" || exit 1
+	known_sockets "$XTCP_PROTO" "$PORT" || exit 1
 	X_CPORT=$CPORT X_TWPORT=$TWPORT
-	sockets 6 "$((PORT + 1))" || exit 1
+	known_sockets 6 "$((PORT + 1))" || exit 1
 	T_CPORT=$CPORT T_TWPORT=$TWPORT
 	# Both closed connections reach TIME_WAIT.
 	# shellcheck disable=SC2016 # evaluated by wait_for
