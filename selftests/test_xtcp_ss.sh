@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_xtcp_ss.sh - tools/xtcp-ss lists xtcp's sockets over sock_diag as
+# ss(8) lists TCP's.
+#
+# The same sockets are opened over TCP and over xtcp (known_sockets in
+# lib.sh): a listener with a backlog of 8, an established connection with
+# 100 bytes unread at the server, and a connection the client closed
+# first, in TIME_WAIT. ss on TCP is the oracle twice: xtcp-ss --proto 6 must print
+# what ss prints for TCP's sockets, and xtcp-ss on xtcp's the same lines.
+#
+# Cases:
+#	tool_like_ss	xtcp-ss --proto 6 -a: ss -tan's lines for TCP's
+#			sockets (state, queues, addresses)
+#	lists		xtcp-ss -a: the same lines for xtcp's sockets
+#	filters		default (no listener, no TIME-WAIT), -l, and
+#			"state time-wait", as ss for TCP's
+#	summary		-s: Total 4, ESTAB 2, LISTEN 1, TIME-WAIT 1
+#	timer		-o: the TIME_WAIT entry's timer, within 2 * msl
+#	extended	-e: the listener's inode is the one /proc/net/xtcp
+#			shows
+#	info_memory	-i and -m on the connection: its MSS and cwnd, and
+#			skmem with the 100 unread bytes' memory in r
+#
+# Needs root (run.sh gives it fresh namespaces), python3, ss and the
+# xtcp_diag module (next to xtcp.ko in the build directory).
+
+set -uo pipefail
+
+# shellcheck source=selftests/lib.sh
+source "${XTCP_LIB:-$(dirname "$0")/lib.sh}"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# build/selftests/test_xtcp_ss.sh -> build/xtcp_diag.ko
+DIAG_MODULE=${XTCP_DIAG_MODULE:-$HERE/../xtcp_diag.ko}
+XTCP_SS=${XTCP_SS:-$HERE/xtcp-ss}
+XTCP_PROTO=253
+PORT=19400
+LOADED_DIAG=
+
+log() {
+	echo "# $*"
+}
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	bg_cleanup
+	[[ -z $LOADED_DIAG ]] || rmmod xtcp_diag 2>/dev/null
+}
+trap cleanup EXIT
+
+xss() {
+	"$XTCP_SS" "$@"
+}
+
+# shows CASE GOT WANT: ok if equal and not empty, else both printed.
+shows() {
+	if [[ -n $2 && $2 == "$3" ]]; then
+		ktap_ok "$1"
+	else
+		log "$1: got:"
+		while read -r line; do log "  $line"; done <<<"$2"
+		log "$1: wanted:"
+		while read -r line; do log "  $line"; done <<<"$3"
+		ktap_fail "$1"
+	fi
+}
+
+case_lists() {
+	local tcp tool xtcp
+
+	tcp=$(ss -tan | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT")
+	tool=$(xss --proto 6 -a | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT")
+	xtcp=$(xss -a | ss_norm "$PORT" "$X_CPORT" "$X_TWPORT")
+	shows tool_like_ss "$tool" "$tcp"
+	shows lists "$xtcp" "$tcp"
+}
+
+case_filters() {
+	local got want f
+
+	got='' want=''
+	for f in "" "-l" "state time-wait"; do
+		# shellcheck disable=SC2086 # the filter's words
+		got+="[$f] $(xss $f | ss_norm "$PORT" "$X_CPORT" "$X_TWPORT" | tr '\n' ';')"
+		# shellcheck disable=SC2086
+		want+="[$f] $(ss -tn $f | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT" | tr '\n' ';')"
+	done
+	shows filters "$got" "$want"
+}
+
+case_summary() {
+	shows summary "$(xss -s | tr '\n' ';' | tr -s ' ')" \
+		"Total: 4;ESTAB 2;TIME-WAIT 1;LISTEN 1;"
+}
+
+case_timer() {
+	local msl secs
+
+	msl=$(sysctl -n net.xtcp.msl)
+	secs=$(xss -o state time-wait |
+		sed -n 's/.*timer:(timewait,\([0-9]*\)sec,0).*/\1/p')
+	log "TIME_WAIT timer: ${secs:-none} s, msl $msl ms"
+	if [[ -n $secs ]] && ((secs > 0 && secs * 1000 <= 2 * msl)); then
+		ktap_ok timer
+	else
+		log "$(xss -o state time-wait)"
+		ktap_fail timer
+	fi
+}
+
+case_extended() {
+	local ino proc_ino
+
+	ino=$(xss -le | sed -n 's/.* ino:\([0-9]*\) .*/\1/p')
+	proc_ino=$(awk -v p="$(printf ':%04X' "$PORT")" \
+		'$2 ~ p"$" && $4 == "0A" { print $10 }' /proc/net/xtcp)
+	log "listener inode: xtcp-ss $ino, /proc/net/xtcp $proc_ino"
+	if [[ -n $ino && $ino == "$proc_ino" && $ino != 0 ]]; then
+		ktap_ok extended
+	else
+		ktap_fail extended
+	fi
+}
+
+case_info_memory() {
+	local out info mem
+
+	# The server's end: 100 bytes unread.
+	out=$(xss -im state established | grep -A1 " 127.0.0.1:$PORT ")
+	log "$out"
+	info=$(tail -n 1 <<<"$out")
+	mem=$(sed -n 's/.*skmem:(r\([0-9]*\),rb[0-9]*,.*/\1/p' <<<"$out")
+	if [[ $info =~ mss:([0-9]+) ]] && ((BASH_REMATCH[1] > 0)) &&
+		[[ $info =~ cwnd:([0-9]+) ]] && ((BASH_REMATCH[1] >= 2)) &&
+		[[ -n $mem ]] && ((mem >= 100)); then
+		ktap_ok info_memory
+	else
+		ktap_fail info_memory "skmem r '${mem}'"
+	fi
+}
+
+main() {
+	ktap_plan 7
+	require_tools python3 ss
+	[[ -x $XTCP_SS ]] || {
+		echo "# no $XTCP_SS"
+		exit "$KSFT_SKIP"
+	}
+	if [[ ! -d /sys/module/xtcp_diag ]]; then
+		[[ -r $DIAG_MODULE ]] || {
+			echo "# no $DIAG_MODULE (kernel without CONFIG_INET_DIAG?)"
+			exit "$KSFT_SKIP"
+		}
+		modprobe -q inet_diag
+		insmod "$DIAG_MODULE" || exit 1
+		LOADED_DIAG=1
+	fi
+	BG_TMP=$(mktemp -d)
+
+	known_sockets "$XTCP_PROTO" "$PORT" || exit 1
+	X_CPORT=$CPORT X_TWPORT=$TWPORT
+	known_sockets 6 "$((PORT + 1))" || exit 1
+	T_CPORT=$CPORT T_TWPORT=$TWPORT
+	# shellcheck disable=SC2016 # evaluated by wait_for
+	wait_for '[[ -n $(xss -H state time-wait) &&
+		-n $(ss -Htn state time-wait) ]]' 10000
+
+	case_lists
+	case_filters
+	case_summary
+	case_timer
+	case_extended
+	case_info_memory
+	ktap_finished
+}
+
+main "$@"
