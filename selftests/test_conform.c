@@ -11,6 +11,9 @@
  *   still unacknowledged.
  * - MSG_EOR ends a record: a later write does not join its last segment.
  * - An initial window of 10 segments on a passive open as on an active one.
+ * - MSG_MORE holds the partial tail of a write, without PSH, as TCP_CORK
+ *   would for that one write: full segments go, and the tail leaves with
+ *   the next write without the flag.
  * - A retransmission timer that fires while the application holds the
  *   socket lock, and is restarted by an ACK processed before the lock is
  *   released, does not retransmit when the lock is released (Linux's
@@ -275,6 +278,75 @@ TEST_F(conf, passive_open_initial_window)
 	EXPECT_EQ(10, segs);
 	close(cfd);
 	close(lfd);
+}
+
+/*
+ * MSG_MORE with nothing in flight: the short write is held, without a
+ * segment, until the next write without the flag; both leave as one
+ * segment, with PSH.
+ */
+TEST_F(conf, msg_more_holds_tail)
+{
+	struct xp_conn c;
+	struct xp_seg r;
+	char buf[150];
+	__u32 seq;
+	int err;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9105, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 7);
+	ASSERT_EQ(100, send(c.fd, buf, 100, MSG_MORE));
+	err = xp_conn_data_at(&self->p, &c, &r, seq, HELD_MS);
+	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
+	ASSERT_EQ(50, send(c.fd, buf + 100, 50, 0));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_EQ(150U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0, memcmp(r.data, buf, r.len < 150 ? r.len : 150));
+	EXPECT_NE(0U, r.flags & XP_PSH);
+	close(c.fd);
+}
+
+/*
+ * MSG_MORE on a write longer than the MSS: the full segment goes at once,
+ * without PSH; the 100-byte tail waits for the next write, though Nagle
+ * would let it go behind a full segment. A tail held so goes, without
+ * PSH, when an ACK empties the flight (Nagle's rule then applies alone).
+ */
+TEST_F(conf, msg_more_sends_full_segments)
+{
+	char buf[1460 + 100 + 10];
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 seq;
+	int err;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9106, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 11);
+	ASSERT_EQ(1560, send(c.fd, buf, 1560, MSG_MORE));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_EQ(1460U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0U, r.flags & XP_PSH) TH_LOG("got %s", XP_SEG_STR(&r));
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 1460, HELD_MS);
+	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
+
+	ASSERT_EQ(10, send(c.fd, buf + 1560, 10, 0));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 1460, 1000));
+	EXPECT_EQ(110U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_NE(0U, r.flags & XP_PSH);
+	EXPECT_EQ(0, memcmp(r.data, buf + 1460, r.len < 110 ? r.len : 110));
+
+	seq += 1570;
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq));
+	ASSERT_EQ(1560, send(c.fd, buf, 1560, MSG_MORE));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_EQ(1460U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 1460));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 1460, 1000));
+	EXPECT_EQ(100U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0U, r.flags & XP_PSH) TH_LOG("got %s", XP_SEG_STR(&r));
+	close(c.fd);
 }
 
 /* --- a timer that fires while the socket is owned ---------------------- */
