@@ -702,7 +702,7 @@ static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	int copied = 0, target, stop;
+	int copied = 0, target, stop, inq_level = 0;
 	u32 peek_seq, *seq;
 	long timeo;
 
@@ -716,8 +716,10 @@ static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		copied = -ENOTCONN;
 		goto out;
 	}
-	if (xs->recvmsg_inq)
+	if (xs->recvmsg_inq) {
 		msg->msg_get_inq = 1;
+		inq_level = xs->inq_xtcp ? SOL_XTCP : SOL_TCP;
+	}
 
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
@@ -798,10 +800,9 @@ out:
 	/* After the backlog: what arrived meanwhile is unread too. */
 	if (msg->msg_get_inq && copied >= 0) {
 		msg->msg_inq = xtcp_inq_hint(sk);
-		if (xs->recvmsg_inq)
-			put_cmsg(msg, xs->inq_xtcp ? SOL_XTCP : SOL_TCP,
-				 XTCP_CM_INQ, sizeof(msg->msg_inq),
-				 &msg->msg_inq);
+		if (inq_level)
+			put_cmsg(msg, inq_level, XTCP_CM_INQ,
+				 sizeof(msg->msg_inq), &msg->msg_inq);
 	}
 	return copied;
 }
@@ -980,25 +981,31 @@ do_error:
 	return err;
 }
 
+/*
+ * As tcp_ioctl(): EINVAL on a listener, and nothing queued either way
+ * during the handshake, whose SYN is not data.
+ */
 static int xtcp_ioctl(struct sock *sk, int cmd, int *karg)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	int state = inet_sk_state_load(sk);
+	bool handshake = (1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV);
+
+	if (state == TCP_LISTEN &&
+	    (cmd == SIOCINQ || cmd == SIOCOUTQ || cmd == SIOCOUTQNSD))
+		return -EINVAL;
 
 	switch (cmd) {
 	case SIOCINQ:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		*karg = xtcp_inq(sk);
+		*karg = handshake ? 0 : xtcp_inq(sk);
 		return 0;
 	case SIOCOUTQ:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		*karg = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
+		*karg = handshake ? 0 : READ_ONCE(xs->write_seq) -
+					READ_ONCE(xs->snd_una);
 		return 0;
 	case SIOCOUTQNSD:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		*karg = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_nxt);
+		*karg = handshake ? 0 : READ_ONCE(xs->write_seq) -
+					READ_ONCE(xs->snd_nxt);
 		return 0;
 	default:
 		return -ENOIOCTLCMD;

@@ -24,6 +24,7 @@
  *   loopback.
  */
 
+#include <linux/sockios.h>
 #include <linux/userfaultfd.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -349,6 +350,32 @@ TEST_F(conf, msg_more_sends_full_segments)
 	close(c.fd);
 }
 
+static int ioctl_int(int fd, unsigned long req)
+{
+	int val;
+
+	return ioctl(fd, req, &val) ? -errno : val;
+}
+
+/* During the handshake nothing is queued either way: the SYN is not data. */
+TEST_F(conf, ioctls_in_syn_sent)
+{
+	struct sockaddr_in sin = xtcp_sin(PADDR, 9108);
+	struct xp_conn c = { .pport = 9108 };
+	struct xp_seg r;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(EINPROGRESS, errno);
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r, XP_SYN, XP_SYN, 3000));
+	EXPECT_EQ(0, ioctl_int(fd, SIOCINQ));
+	EXPECT_EQ(0, ioctl_int(fd, SIOCOUTQ));
+	EXPECT_EQ(0, ioctl_int(fd, SIOCOUTQNSD));
+	close(fd);
+}
+
 /* --- a timer that fires while the socket is owned ---------------------- */
 
 /*
@@ -406,7 +433,8 @@ static int tcp_info_of(int fd, struct tcp_info *ti)
  * first segment, which restarts the timer once the backlog is processed.
  * When the lock goes, the second segment must not be retransmitted: its
  * timer is not due. Then the peer acknowledges everything; no
- * retransmission was counted, cwnd was left alone.
+ * retransmission was counted, cwnd was left alone. Skipped on a kernel
+ * without userfaultfd (CONFIG_USERFAULTFD).
  */
 TEST_F(conf, deferred_rto_rechecks_due)
 {
@@ -421,6 +449,14 @@ TEST_F(conf, deferred_rto_rechecks_due)
 	pthread_t th;
 	__u32 seq, rto_ms;
 	int uffd, err;
+
+	o.page = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, o.page);
+	uffd = uffd_open(o.page, psize);
+	if (uffd == -ENOSYS)
+		SKIP(return, "no userfaultfd in this kernel");
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
 
 	/* TCP's tail loss probe would retransmit before the RTO. */
 	if (variant->proto == IPPROTO_TCP)
@@ -439,11 +475,6 @@ TEST_F(conf, deferred_rto_rechecks_due)
 	TH_LOG("rto %u ms, cwnd %u", rto_ms, ti.tcpi_snd_cwnd);
 	ASSERT_EQ(0U, ti.tcpi_total_retrans);
 
-	o.page = mmap(NULL, psize, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, o.page);
-	uffd = uffd_open(o.page, psize);
-	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
 	o.fd = c.fd;
 	o.len = 100;
 	ASSERT_EQ(0, pthread_create(&th, NULL, owned_send_run, &o));
