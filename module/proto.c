@@ -295,8 +295,12 @@ static int xtcp_init_sock(struct sock *sk)
 	xtcp_init_conn(sk);
 	xs->nodelay = 0;
 	xs->cork = 0;
+	xs->more = 0;
 	xs->pingpong = 0;
+	xs->recvmsg_inq = 0;
+	xs->inq_xtcp = 0;
 	xs->user_timeout = 0;
+	xs->notsent_lowat = 0;
 	xs->defer_accept = 0;
 	xs->user_mss = 0;
 	xs->keepidle = 0;
