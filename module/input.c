@@ -993,6 +993,13 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 out:
 	if (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_SYN_SENT) {
 		xtcp_write_xmit(sk, false);
+		/* What it sent may take the unsent bytes below
+		 * TCP_NOTSENT_LOWAT: a writer waits for that too (Linux's
+		 * tcp_check_space() after tcp_data_snd_check()).
+		 */
+		if (sk->sk_socket &&
+		    test_bit(SOCK_NOSPACE, &sk->sk_socket->flags))
+			sk->sk_write_space(sk);
 		if (xs->ack_quick)
 			xtcp_send_ack(sk);
 	}

@@ -348,10 +348,10 @@ static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
 
 	/* RFC 9293 3.7.4 with Minshall's refinement, as Linux: hold back a
 	 * small last segment while an earlier small segment is
-	 * unacknowledged, unless it carries our FIN; with TCP_CORK, hold
-	 * it whatever is in flight.
+	 * unacknowledged, unless it carries our FIN; with TCP_CORK or
+	 * MSG_MORE, hold it whatever is in flight.
 	 */
-	return (xs->cork ||
+	return (xs->cork || xs->more ||
 		(!xs->nodelay && xs->packets_out &&
 		 xtcp_after(xs->snd_sml, xs->snd_una) &&
 		 !xtcp_after(xs->snd_sml, xs->snd_nxt))) &&
@@ -529,7 +529,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 			/* Corked with nothing in flight: as Linux, the
 			 * persist timer sends it after one RTO at most.
 			 */
-			if (xs->cork)
+			if (xs->cork || xs->more)
 				xtcp_timers_window_closed(sk);
 			break;
 		}

@@ -145,11 +145,32 @@ void xtcp_set_advmss(struct sock *sk)
 	xs->mss_cache = XTCP_DEFAULT_MSS;
 }
 
+/**
+ * xtcp_stream_memory_free() - struct proto .stream_memory_free
+ * @sk: the socket
+ * @wake: 1 for poll() and wake-ups, 0 for sendmsg()
+ *
+ * TCP_NOTSENT_LOWAT: the socket takes more data only while its unsent
+ * bytes stay below the mark, and poll() reports it writable, and writers
+ * are woken, only once they are below half of it (Linux's
+ * tcp_stream_memory_free()).
+ *
+ * Context: any.
+ * Return: true if the unsent data leaves room.
+ */
+static bool xtcp_stream_memory_free(const struct sock *sk, int wake)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 notsent = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_nxt);
+
+	return ((u64)notsent << wake) < xtcp_notsent_lowat(sk);
+}
+
 static void xtcp_write_space(struct sock *sk)
 {
 	struct socket_wq *wq;
 
-	if (!sk_stream_is_writeable(sk) || !sk->sk_socket)
+	if (!__sk_stream_is_writeable(sk, 1) || !sk->sk_socket)
 		return;
 	clear_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
 
@@ -274,8 +295,12 @@ static int xtcp_init_sock(struct sock *sk)
 	xtcp_init_conn(sk);
 	xs->nodelay = 0;
 	xs->cork = 0;
+	xs->more = 0;
 	xs->pingpong = 0;
+	xs->recvmsg_inq = 0;
+	xs->inq_xtcp = 0;
 	xs->user_timeout = 0;
+	xs->notsent_lowat = 0;
 	xs->defer_accept = 0;
 	xs->user_mss = 0;
 	xs->keepidle = 0;
@@ -570,6 +595,21 @@ static u32 xtcp_inq(const struct sock *sk)
 }
 
 /*
+ * TCP_INQ's hint: the bytes left to read after a recvmsg(), as Linux's
+ * tcp_inq_hint() counts them: a received FIN still unread counts one, and
+ * once it is read the hint stays 1, so that the reader goes on to see EOF.
+ */
+static int xtcp_inq_hint(const struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	int inq = READ_ONCE(xs->rcv_nxt) - READ_ONCE(xs->copied_seq);
+
+	if (!inq && sock_flag(sk, SOCK_DONE))
+		inq = 1;
+	return inq;
+}
+
+/*
  * Receive buffer auto-tuning, after Linux TCP's dynamic right-sizing: at
  * most once per round trip (and per jiffy), the buffer grows to four
  * times what the application read during the last one, so that the
@@ -666,7 +706,7 @@ static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 			int flags, int *addr_len)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	int copied = 0, target, stop;
+	int copied = 0, target, stop, inq_level = 0;
 	u32 peek_seq, *seq;
 	long timeo;
 
@@ -679,6 +719,10 @@ static int xtcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (sk->sk_state == TCP_LISTEN) {
 		copied = -ENOTCONN;
 		goto out;
+	}
+	if (xs->recvmsg_inq) {
+		msg->msg_get_inq = 1;
+		inq_level = xs->inq_xtcp ? SOL_XTCP : SOL_TCP;
 	}
 
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
@@ -756,6 +800,14 @@ found:
 	xtcp_cleanup_rbuf(sk, copied);
 out:
 	release_sock(sk);
+
+	/* After the backlog: what arrived meanwhile is unread too. */
+	if (msg->msg_get_inq && copied >= 0) {
+		msg->msg_inq = xtcp_inq_hint(sk);
+		if (inq_level)
+			put_cmsg(msg, inq_level, XTCP_CM_INQ,
+				 sizeof(msg->msg_inq), &msg->msg_inq);
+	}
 	return copied;
 }
 
@@ -799,8 +851,8 @@ static struct sk_buff *xtcp_send_tail(struct sock *sk,
 
 /*
  * The end of a write: its last segment carries PSH (RFC 9293 3.9.1.2,
- * MUST-61; Linux's tcp_mark_push()), and with MSG_EOR ends a record that
- * later writes do not join.
+ * MUST-61; Linux's tcp_mark_push()) unless MSG_MORE says more data
+ * follows, and with MSG_EOR ends a record that later writes do not join.
  */
 static void xtcp_mark_push(struct sock *sk, int flags)
 {
@@ -812,9 +864,26 @@ static void xtcp_mark_push(struct sock *sk, int flags)
 	cb = XTCP_SKB_CB(skb);
 	if (!skb->len || cb->flags & (XTCPHDR_SYN | XTCPHDR_FIN))
 		return;
-	cb->flags |= XTCPHDR_PSH;
+	if (!(flags & MSG_MORE))
+		cb->flags |= XTCPHDR_PSH;
 	if (flags & MSG_EOR)
 		cb->eor = 1;
+}
+
+/*
+ * Send what the write left, as Linux's tcp_push(): with MSG_MORE, the
+ * partial last segment is held as TCP_CORK would hold it, for this push
+ * only; the next write without the flag, an ACK that empties the flight
+ * under Nagle's rule, or the persist timer sends it.
+ */
+static void xtcp_push(struct sock *sk, int flags)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	xtcp_mark_push(sk, flags);
+	xs->more = !!(flags & MSG_MORE);
+	xtcp_write_xmit(sk, false);
+	xs->more = 0;
 }
 
 static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
@@ -901,15 +970,13 @@ wait_for_space:
 			goto do_error;
 		}
 	}
-	xtcp_mark_push(sk, flags);
-	xtcp_write_xmit(sk, false);
+	xtcp_push(sk, flags);
 	release_sock(sk);
 	return copied;
 
 do_error:
 	if (copied) {
-		xtcp_mark_push(sk, flags);
-		xtcp_write_xmit(sk, false);
+		xtcp_push(sk, flags);
 		release_sock(sk);
 		return copied;
 	}
@@ -918,25 +985,31 @@ do_error:
 	return err;
 }
 
+/*
+ * As tcp_ioctl(): EINVAL on a listener, and nothing queued either way
+ * during the handshake, whose SYN is not data.
+ */
 static int xtcp_ioctl(struct sock *sk, int cmd, int *karg)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	int state = inet_sk_state_load(sk);
+	bool handshake = (1 << state) & (TCPF_SYN_SENT | TCPF_SYN_RECV);
+
+	if (state == TCP_LISTEN &&
+	    (cmd == SIOCINQ || cmd == SIOCOUTQ || cmd == SIOCOUTQNSD))
+		return -EINVAL;
 
 	switch (cmd) {
 	case SIOCINQ:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		*karg = xtcp_inq(sk);
+		*karg = handshake ? 0 : xtcp_inq(sk);
 		return 0;
 	case SIOCOUTQ:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		*karg = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
+		*karg = handshake ? 0 : READ_ONCE(xs->write_seq) -
+					READ_ONCE(xs->snd_una);
 		return 0;
 	case SIOCOUTQNSD:
-		if (sk->sk_state == TCP_LISTEN)
-			return -EINVAL;
-		*karg = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_nxt);
+		*karg = handshake ? 0 : READ_ONCE(xs->write_seq) -
+					READ_ONCE(xs->snd_nxt);
 		return 0;
 	default:
 		return -ENOIOCTLCMD;
@@ -971,6 +1044,7 @@ struct proto xtcp_prot = {
 	.setsockopt = xtcp_setsockopt,
 	.getsockopt = xtcp_getsockopt,
 	.keepalive = xtcp_keepalive,
+	.stream_memory_free = xtcp_stream_memory_free,
 	.backlog_rcv = xtcp_do_rcv,
 	.release_cb = xtcp_release_cb,
 	.unhash = xtcp_unhash,
@@ -1016,7 +1090,7 @@ static __poll_t xtcp_poll(struct file *file, struct socket *sock,
 		if (xtcp_inq(sk))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		if (!(shutdown & SEND_SHUTDOWN)) {
-			if (sk_stream_is_writeable(sk)) {
+			if (__sk_stream_is_writeable(sk, 1)) {
 				mask |= EPOLLOUT | EPOLLWRNORM;
 			} else {
 				set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
@@ -1025,7 +1099,7 @@ static __poll_t xtcp_poll(struct file *file, struct socket *sock,
 				 * other (as in tcp_poll()).
 				 */
 				smp_mb__after_atomic();
-				if (sk_stream_is_writeable(sk))
+				if (__sk_stream_is_writeable(sk, 1))
 					mask |= EPOLLOUT | EPOLLWRNORM;
 			}
 		} else {

@@ -86,15 +86,39 @@ static void xtcp_set_quickack(struct sock *sk, int val)
 
 /*
  * The options both levels have, with the same number and meaning, under
- * the socket lock. -ENOPROTOOPT for any other.
+ * the socket lock; @xtcp_level: set at SOL_XTCP. -ENOPROTOOPT for any
+ * other.
  */
-static int xtcp_set_common(struct sock *sk, int optname, int val)
+static int xtcp_set_common(struct sock *sk, int optname, int val,
+			   bool xtcp_level)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	switch (optname) {
 	case XTCP_NODELAY:
 		xtcp_set_nodelay(sk, val);
+		return 0;
+	case XTCP_CORK:
+		xtcp_set_cork(sk, val);
+		return 0;
+	case XTCP_USER_TIMEOUT:
+		if (val < 0)
+			return -EINVAL;
+		WRITE_ONCE(xs->user_timeout, val);
+		return 0;
+	case XTCP_NOTSENT_LOWAT:
+		/* Any value, as TCP: a negative one reads back as set and
+		 * means a mark that large; 0 returns to the knob.
+		 */
+		WRITE_ONCE(xs->notsent_lowat, val);
+		/* A higher mark may make the socket writable now. */
+		sk->sk_write_space(sk);
+		return 0;
+	case XTCP_INQ:
+		if (val < 0 || val > 1)
+			return -EINVAL;
+		xs->recvmsg_inq = val;
+		xs->inq_xtcp = xtcp_level;
 		return 0;
 	/* An option that overrides a knob takes the knob's range. */
 	case XTCP_KEEPIDLE:
@@ -163,23 +187,14 @@ static int xtcp_setsockopt_tcp(struct sock *sk, int optname,
 		else
 			WRITE_ONCE(xs->linger2, min(val, 120));
 		break;
-	case TCP_CORK:
-		xtcp_set_cork(sk, val);
-		break;
 	case TCP_QUICKACK:
 		xtcp_set_quickack(sk, val);
-		break;
-	case TCP_USER_TIMEOUT:
-		if (val < 0)
-			err = -EINVAL;
-		else
-			WRITE_ONCE(xs->user_timeout, val);
 		break;
 	case TCP_DEFER_ACCEPT:
 		WRITE_ONCE(xs->defer_accept, xtcp_defer_secs_to_retrans(val));
 		break;
 	default:
-		err = xtcp_set_common(sk, optname, val);
+		err = xtcp_set_common(sk, optname, val, false);
 	}
 	release_sock(sk);
 	return err;
@@ -235,7 +250,7 @@ int xtcp_setsockopt(struct sock *sk, int level, int optname,
 			xs->msl = val;
 		break;
 	default:
-		err = xtcp_set_common(sk, optname, val);
+		err = xtcp_set_common(sk, optname, val, true);
 	}
 	release_sock(sk);
 	return err;
@@ -371,6 +386,18 @@ static int xtcp_get_common(struct sock *sk, int optname, int *val)
 	case XTCP_NODELAY:
 		*val = xs->nodelay;
 		break;
+	case XTCP_CORK:
+		*val = xs->cork;
+		break;
+	case XTCP_USER_TIMEOUT:
+		*val = READ_ONCE(xs->user_timeout);
+		break;
+	case XTCP_NOTSENT_LOWAT:
+		*val = READ_ONCE(xs->notsent_lowat);
+		break;
+	case XTCP_INQ:
+		*val = xs->recvmsg_inq;
+		break;
 	case XTCP_MAXSEG:
 		*val = xs->mss_cache;
 		if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
@@ -420,14 +447,8 @@ static int xtcp_getsockopt_tcp(struct sock *sk, int optname,
 		if (put_user(len, optlen) || copy_to_user(optval, name, len))
 			return -EFAULT;
 		return 0;
-	case TCP_CORK:
-		val = xs->cork;
-		break;
 	case TCP_QUICKACK:
 		val = !xs->pingpong;
-		break;
-	case TCP_USER_TIMEOUT:
-		val = READ_ONCE(xs->user_timeout);
 		break;
 	case TCP_DEFER_ACCEPT:
 		val = xtcp_defer_retrans_to_secs(READ_ONCE(xs->defer_accept));

@@ -92,6 +92,8 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 		  60000),
 	XTCP_KNOB(XTCP_KNOB_SYNCOOKIES, "syncookies", 1, 0, 2),
 	XTCP_KNOB(XTCP_KNOB_MAX_ORPHANS, "max_orphans", 65536, 0, INT_MAX),
+	XTCP_KNOB(XTCP_KNOB_NOTSENT_LOWAT, "notsent_lowat", INT_MAX, 1,
+		  INT_MAX),
 };
 
 /**
@@ -189,6 +191,20 @@ int xtcp_fin_timeout(const struct sock *sk)
 	if (linger2 > 0)
 		return linger2;
 	return xtcp_knob(sock_net(sk), XTCP_KNOB_FIN_TIMEOUT);
+}
+
+/**
+ * xtcp_notsent_lowat() - unsent bytes above which the socket is not
+ *	writable
+ * @sk: the socket
+ *
+ * Context: any.
+ * Return: bytes, the socket's TCP_NOTSENT_LOWAT or the namespace's knob.
+ */
+u32 xtcp_notsent_lowat(const struct sock *sk)
+{
+	return READ_ONCE(xtcp_sk(sk)->notsent_lowat) ?:
+	       xtcp_knob(sock_net(sk), XTCP_KNOB_NOTSENT_LOWAT);
 }
 
 /**

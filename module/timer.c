@@ -296,6 +296,30 @@ static void xtcp_keepalive_timer(struct timer_list *t)
 	xtcp_timer_fire(sk, XTCP_EV_KEEPALIVE);
 }
 
+/*
+ * A timer that fired while the user owned the socket, and was armed again
+ * before the user let go, is due later: the segments processed from the
+ * backlog in between (an ACK that restarted the RTO, say) moved it on, and
+ * its deferred run would act too early, with a retransmission that is not
+ * due, its cwnd collapse and backoff. As Linux's tcp_write_timer_handler()
+ * and tcp_delack_timer_handler(), which re-check icsk_timeout, leave it to
+ * the timer. A timer stopped meanwhile finds nothing to do in its handler.
+ */
+static bool xtcp_deferred_stale(struct sock *sk, enum xtcp_timer_event ev)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	switch (ev) {
+	case XTCP_EV_RETRANS:
+		return timer_pending(&xs->retransmit_timer);
+	case XTCP_EV_DELACK:
+		return timer_pending(&xs->delack_timer);
+	case XTCP_EV_KEEPALIVE:
+		return timer_pending(&sk->sk_timer);
+	}
+	return false;
+}
+
 /**
  * xtcp_release_cb() - struct proto .release_cb: run deferred timer events
  * @sk: the socket, being released by the user
@@ -309,7 +333,8 @@ void xtcp_release_cb(struct sock *sk)
 
 	for (ev = 0; ev < ARRAY_SIZE(xtcp_timer_handlers); ev++) {
 		if (test_and_clear_bit(ev, &xs->deferred)) {
-			xtcp_timer_handlers[ev](sk);
+			if (!xtcp_deferred_stale(sk, ev))
+				xtcp_timer_handlers[ev](sk);
 			__sock_put(sk);
 		}
 	}

@@ -202,6 +202,11 @@ enum xtcp_timer_event {
  * @cork: TCP_CORK: a partial last segment waits for more data
  * @pingpong: TCP_QUICKACK was set to 0 (Linux's pingpong mode); only
  *	reported, xtcp has no quick-ack mode to leave
+ * @more: the write being pushed had MSG_MORE: its partial last segment
+ *	is held as with @cork (set only for that push, under the lock)
+ * @recvmsg_inq: TCP_INQ: recvmsg() adds a cmsg with the bytes left unread
+ * @inq_xtcp: that cmsg is XTCP_CM_INQ at SOL_XTCP, the level @recvmsg_inq
+ *	was set at, rather than TCP_CM_INQ at SOL_TCP
  * @orphan_counted: counted in the namespace's orphans (xtcp_close())
  * @tw_reused: connect() took the 4-tuple of a TIME_WAIT bucket; @iss
  *	was set above the bucket's snd_nxt
@@ -236,6 +241,7 @@ enum xtcp_timer_event {
  * @linger2: XTCP_LINGER2, s, 0 for the sysctl, negative: no FIN_WAIT_2 hold
  * @msl: XTCP_MSL, ms, 0 for the sysctl
  * @user_timeout: TCP_USER_TIMEOUT, ms, 0 for none
+ * @notsent_lowat: TCP_NOTSENT_LOWAT, bytes, 0 for the knob
  * @defer_accept: TCP_DEFER_ACCEPT as Linux stores it: SYN-ACK
  *	retransmissions; only reported
  * @retrans_stamp: jiffies of the first transmission of the oldest
@@ -313,7 +319,10 @@ struct xtcp_sock {
 	   orphan_counted:1,
 	   tw_reused:1,
 	   cork:1,
-	   pingpong:1;
+	   pingpong:1,
+	   more:1,
+	   recvmsg_inq:1,
+	   inq_xtcp:1;
 	u8 dup_acks;
 
 	u32 ts_off;
@@ -342,6 +351,7 @@ struct xtcp_sock {
 	int linger2;
 	int msl;
 	int user_timeout;
+	u32 notsent_lowat;
 	u8 defer_accept;
 	unsigned long retrans_stamp;
 	unsigned long lsndtime;
@@ -420,6 +430,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_INVALID_RATELIMIT,	/* ms between answers to bad segments */
 	XTCP_KNOB_SYNCOOKIES,		/* 0 off, 1 on overflow, 2 always */
 	XTCP_KNOB_MAX_ORPHANS,		/* orphaned connections at most */
+	XTCP_KNOB_NOTSENT_LOWAT,	/* bytes, unsent data poll() allows */
 	__XTCP_KNOB_MAX
 };
 
@@ -711,6 +722,7 @@ int xtcp_keepintvl(const struct sock *sk);
 int xtcp_keepcnt(const struct sock *sk);
 int xtcp_msl(const struct sock *sk);
 int xtcp_fin_timeout(const struct sock *sk);
+u32 xtcp_notsent_lowat(const struct sock *sk);
 void xtcp_knobs_init(struct xtcp_knobs *knobs);
 int xtcp_sysctl_net_init(struct net *net);
 void xtcp_sysctl_net_exit(struct net *net);

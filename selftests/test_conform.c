@@ -11,13 +11,26 @@
  *   still unacknowledged.
  * - MSG_EOR ends a record: a later write does not join its last segment.
  * - An initial window of 10 segments on a passive open as on an active one.
+ * - MSG_MORE holds the partial tail of a write, without PSH, as TCP_CORK
+ *   would for that one write: full segments go, and the tail leaves with
+ *   the next write without the flag.
+ * - A retransmission timer that fires while the application holds the
+ *   socket lock, and is restarted by an ACK processed before the lock is
+ *   released, does not retransmit when the lock is released (Linux's
+ *   tcp_write_timer_handler() checks that the timer is still due).
  * - Congestion window validation (RFC 7661): an application-limited flow
  *   does not grow its window, and after an idle time longer than the RTO
  *   the window restarts (RFC 5681 4.1); seen through TCP_INFO over
  *   loopback.
  */
 
+#include <linux/sockios.h>
+#include <linux/userfaultfd.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /*
@@ -266,6 +279,243 @@ TEST_F(conf, passive_open_initial_window)
 	EXPECT_EQ(10, segs);
 	close(cfd);
 	close(lfd);
+}
+
+/*
+ * MSG_MORE with nothing in flight: the short write is held, without a
+ * segment, until the next write without the flag; both leave as one
+ * segment, with PSH.
+ */
+TEST_F(conf, msg_more_holds_tail)
+{
+	struct xp_conn c;
+	struct xp_seg r;
+	char buf[150];
+	__u32 seq;
+	int err;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9105, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 7);
+	ASSERT_EQ(100, send(c.fd, buf, 100, MSG_MORE));
+	err = xp_conn_data_at(&self->p, &c, &r, seq, HELD_MS);
+	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
+	ASSERT_EQ(50, send(c.fd, buf + 100, 50, 0));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_EQ(150U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0, memcmp(r.data, buf, r.len < 150 ? r.len : 150));
+	EXPECT_NE(0U, r.flags & XP_PSH);
+	close(c.fd);
+}
+
+/*
+ * MSG_MORE on a write longer than the MSS: the full segment goes at once,
+ * without PSH; the 100-byte tail waits for the next write, though Nagle
+ * would let it go behind a full segment. A tail held so goes, without
+ * PSH, when an ACK empties the flight (Nagle's rule then applies alone).
+ */
+TEST_F(conf, msg_more_sends_full_segments)
+{
+	char buf[1460 + 100 + 10];
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 seq;
+	int err;
+
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9106, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 11);
+	ASSERT_EQ(1560, send(c.fd, buf, 1560, MSG_MORE));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_EQ(1460U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0U, r.flags & XP_PSH) TH_LOG("got %s", XP_SEG_STR(&r));
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 1460, HELD_MS);
+	EXPECT_EQ(-ETIMEDOUT, err) TH_LOG("not held: %s", XP_SEG_STR(&r));
+
+	ASSERT_EQ(10, send(c.fd, buf + 1560, 10, 0));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 1460, 1000));
+	EXPECT_EQ(110U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_NE(0U, r.flags & XP_PSH);
+	EXPECT_EQ(0, memcmp(r.data, buf + 1460, r.len < 110 ? r.len : 110));
+
+	seq += 1570;
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq));
+	ASSERT_EQ(1560, send(c.fd, buf, 1560, MSG_MORE));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	EXPECT_EQ(1460U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 1460));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 1460, 1000));
+	EXPECT_EQ(100U, r.len) TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(0U, r.flags & XP_PSH) TH_LOG("got %s", XP_SEG_STR(&r));
+	close(c.fd);
+}
+
+static int ioctl_int(int fd, unsigned long req)
+{
+	int val;
+
+	return ioctl(fd, req, &val) ? -errno : val;
+}
+
+/* During the handshake nothing is queued either way: the SYN is not data. */
+TEST_F(conf, ioctls_in_syn_sent)
+{
+	struct sockaddr_in sin = xtcp_sin(PADDR, 9108);
+	struct xp_conn c = { .pport = 9108 };
+	struct xp_seg r;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(EINPROGRESS, errno);
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r, XP_SYN, XP_SYN, 3000));
+	EXPECT_EQ(0, ioctl_int(fd, SIOCINQ));
+	EXPECT_EQ(0, ioctl_int(fd, SIOCOUTQ));
+	EXPECT_EQ(0, ioctl_int(fd, SIOCOUTQNSD));
+	close(fd);
+}
+
+/* --- a timer that fires while the socket is owned ---------------------- */
+
+/*
+ * A send() whose buffer is a page userfaultfd has not filled yet: the
+ * kernel's copy waits for the page with the socket lock held, until the
+ * test supplies it. The portable way to keep a socket owned for as long
+ * as a test needs.
+ */
+struct owned_send {
+	int fd;
+	void *page;
+	size_t len;
+	ssize_t ret;
+};
+
+static void *owned_send_run(void *arg)
+{
+	struct owned_send *o = arg;
+
+	o->ret = send(o->fd, o->page, o->len, 0);
+	return NULL;
+}
+
+static int uffd_open(void *page, size_t size)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)page, .len = size },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd;
+
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static int tcp_info_of(int fd, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	return getsockopt(fd, SOL_TCP, TCP_INFO, ti, &len) ? -errno : 0;
+}
+
+/*
+ * Two segments in flight; the application then holds the socket lock
+ * (a send() blocked in its copy) past the RTO, so that the timer's run is
+ * deferred to release_sock(), and meanwhile the peer acknowledges the
+ * first segment, which restarts the timer once the backlog is processed.
+ * When the lock goes, the second segment must not be retransmitted: its
+ * timer is not due. Then the peer acknowledges everything; no
+ * retransmission was counted, cwnd was left alone. Skipped on a kernel
+ * without userfaultfd (CONFIG_USERFAULTFD).
+ */
+TEST_F(conf, deferred_rto_rechecks_due)
+{
+	struct owned_send o = { 0 };
+	struct uffdio_copy copy;
+	struct uffd_msg msg;
+	struct tcp_info ti;
+	long psize = sysconf(_SC_PAGESIZE);
+	char *src, buf[100];
+	struct xp_conn c;
+	struct xp_seg r;
+	pthread_t th;
+	__u32 seq, rto_ms;
+	int uffd, err;
+
+	o.page = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, o.page);
+	uffd = uffd_open(o.page, psize);
+	if (uffd == -ENOSYS)
+		SKIP(return, "no userfaultfd in this kernel");
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(-uffd));
+
+	/* TCP's tail loss probe would retransmit before the RTO. */
+	if (variant->proto == IPPROTO_TCP)
+		ASSERT_EQ(0, xtcp_write_file(IPV4_SYSCTL "tcp_early_retrans",
+					     "0"));
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9107, PEER_ISN, false));
+	ASSERT_EQ(0, xtcp_set_int(c.fd, SOL_TCP, TCP_NODELAY, 1));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 13);
+	ASSERT_EQ(100, send(c.fd, buf, 100, 0));
+	ASSERT_EQ(100, send(c.fd, buf, 100, 0));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq, 1000));
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 100, 1000));
+	ASSERT_EQ(0, tcp_info_of(c.fd, &ti));
+	rto_ms = ti.tcpi_rto / 1000;
+	TH_LOG("rto %u ms, cwnd %u", rto_ms, ti.tcpi_snd_cwnd);
+	ASSERT_EQ(0U, ti.tcpi_total_retrans);
+
+	o.fd = c.fd;
+	o.len = 100;
+	ASSERT_EQ(0, pthread_create(&th, NULL, owned_send_run, &o));
+	/* The fault: the sender is in its copy, the socket owned. */
+	ASSERT_TRUE(xtcp_wait_fd(uffd, POLLIN, 5000) & POLLIN);
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	/* To the backlog; then the RTO passes twice over, deferred. */
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 100));
+	err = xp_conn_data_at(&self->p, &c, &r, seq + 100, 2 * rto_ms + 300);
+	ASSERT_EQ(-ETIMEDOUT, err) {
+		TH_LOG("sent while owned: %s", XP_SEG_STR(&r));
+	}
+
+	src = mmap(NULL, psize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	memset(src, 'z', psize);
+	copy.dst = (unsigned long)o.page;
+	copy.src = (unsigned long)src;
+	copy.len = psize;
+	copy.mode = 0;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &copy));
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(100, o.ret);
+
+	/* The new data; then everything is acknowledged. */
+	ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, seq + 200, 1000));
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, seq + 300));
+	ASSERT_TRUE(xtcp_wait_until(!tcp_info_of(c.fd, &ti) &&
+				    !ti.tcpi_unacked, 2000));
+	TH_LOG("after release: %u retransmissions, cwnd %u, backoff %u",
+	       ti.tcpi_total_retrans, ti.tcpi_snd_cwnd, ti.tcpi_backoff);
+	EXPECT_EQ(0U, ti.tcpi_total_retrans);
+	EXPECT_LE(10U, ti.tcpi_snd_cwnd);
+	EXPECT_EQ(0, ti.tcpi_backoff);
+	close(uffd);
+	munmap(src, psize);
+	munmap(o.page, psize);
+	close(c.fd);
 }
 
 /* --- the congestion window, over loopback ------------------------------ */

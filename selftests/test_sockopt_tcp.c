@@ -4,13 +4,17 @@
  * fixture test runs for IPPROTO_TCP and for IPPROTO_XTCP over loopback
  * with the same expectations. The options xtcp has at SOL_XTCP work at
  * SOL_TCP with TCP's ranges and errors and the same value underneath;
- * TCP_INFO, TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT
- * and TCP_CONGESTION behave as on TCP; other options fail with
- * ENOPROTOOPT.
+ * TCP_INFO, TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT,
+ * TCP_CONGESTION, TCP_NOTSENT_LOWAT (poll() and epoll) and TCP_INQ (its
+ * cmsg) behave as on TCP, and so do the ioctls SIOCINQ and SIOCOUTQ;
+ * other options fail with ENOPROTOOPT.
  */
 
 #include <linux/filter.h>
+#include <linux/sockios.h>
 #include <linux/tcp.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 /* See test_options.c: the harness's setjmp() and inlined test bodies. */
@@ -514,6 +518,244 @@ TEST_F(soltcp, user_timeout_keepalive)
 	ASSERT_GT(6000, dt);
 }
 
+/*
+ * TCP_CORK, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT and TCP_INQ read back as
+ * set, and refuse what TCP refuses; on xtcp the same at SOL_XTCP.
+ */
+TEST_F(soltcp, api_options_round_trip)
+{
+	int levels[2] = { SOL_TCP, SOL_XTCP };
+	int fd = self->cfd, i;
+	short s = 1;
+
+	for (i = 0; i < (variant->proto == IPPROTO_XTCP ? 2 : 1); i++) {
+		int lv = levels[i];
+
+		TH_LOG("level %d", lv);
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_CORK));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_CORK, 7));
+		ASSERT_EQ(1, xtcp_get_int(fd, lv, TCP_CORK));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_CORK, 0));
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_CORK));
+
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_USER_TIMEOUT));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_USER_TIMEOUT, 2500));
+		ASSERT_EQ(2500, xtcp_get_int(fd, lv, TCP_USER_TIMEOUT));
+		ASSERT_EQ(-EINVAL, xtcp_set_int(fd, lv, TCP_USER_TIMEOUT, -1));
+		ASSERT_EQ(2500, xtcp_get_int(fd, lv, TCP_USER_TIMEOUT));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_USER_TIMEOUT, 0));
+
+		/* Any int, a negative one too; 0 is the default. */
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_NOTSENT_LOWAT));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_NOTSENT_LOWAT, 16384));
+		ASSERT_EQ(16384, xtcp_get_int(fd, lv, TCP_NOTSENT_LOWAT));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_NOTSENT_LOWAT, -1));
+		ASSERT_EQ(-1, xtcp_get_int(fd, lv, TCP_NOTSENT_LOWAT));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_NOTSENT_LOWAT, 0));
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_NOTSENT_LOWAT));
+
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_INQ));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_INQ, 1));
+		ASSERT_EQ(1, xtcp_get_int(fd, lv, TCP_INQ));
+		ASSERT_EQ(-EINVAL, xtcp_set_int(fd, lv, TCP_INQ, 2));
+		ASSERT_EQ(-EINVAL, xtcp_set_int(fd, lv, TCP_INQ, -1));
+		ASSERT_EQ(1, xtcp_get_int(fd, lv, TCP_INQ));
+		ASSERT_EQ(0, xtcp_set_int(fd, lv, TCP_INQ, 0));
+		ASSERT_EQ(0, xtcp_get_int(fd, lv, TCP_INQ));
+
+		ASSERT_EQ(-EINVAL, setsockopt(fd, lv, TCP_INQ, &s, sizeof(s)) ?
+				   -errno : 0);
+		ASSERT_EQ(-EINVAL, setsockopt(fd, lv, TCP_NOTSENT_LOWAT, &s,
+					      sizeof(s)) ? -errno : 0);
+	}
+}
+
+/* recvmsg() on @fd into @buf; the TCP_CM_INQ-type cmsg's value at @level. */
+static int recv_inq(int fd, char *buf, size_t len, int level, int *inq)
+{
+	char ctl[CMSG_SPACE(sizeof(int)) * 2];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *cm;
+	int n;
+
+	*inq = -1;
+	n = recvmsg(fd, &mh, MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == level && cm->cmsg_type == TCP_CM_INQ &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(inq, CMSG_DATA(cm), sizeof(int));
+		else
+			*inq = -2;	/* anything else */
+	}
+	return n;
+}
+
+static int ioctl_int(int fd, unsigned long req)
+{
+	int val;
+
+	return ioctl(fd, req, &val) ? -errno : val;
+}
+
+/*
+ * TCP_INQ: each recvmsg() carries the bytes left to read, a received FIN
+ * counting one until it is read, and 1 once it is (tcp_inq_hint()).
+ */
+TEST_F(soltcp, inq_cmsg)
+{
+	char buf[64];
+	int inq;
+
+	ASSERT_EQ(11, send(self->cfd, "hello world", 11, 0));
+	ASSERT_TRUE(xtcp_wait_until(ioctl_int(self->sfd, SIOCINQ) == 11,
+				    2000));
+	/* Off: no cmsg. */
+	ASSERT_EQ(1, recv_inq(self->sfd, buf, 1, SOL_TCP, &inq));
+	ASSERT_EQ(-1, inq);
+
+	ASSERT_EQ(0, xtcp_set_int(self->sfd, SOL_TCP, TCP_INQ, 1));
+	ASSERT_EQ(3, recv_inq(self->sfd, buf, 3, SOL_TCP, &inq));
+	ASSERT_EQ(7, inq);
+	ASSERT_EQ(0, shutdown(self->cfd, SHUT_WR));
+	ASSERT_TRUE(xtcp_wait_fd(self->sfd, POLLRDHUP, 2000) & POLLRDHUP);
+	ASSERT_EQ(7, ioctl_int(self->sfd, SIOCINQ));
+	ASSERT_EQ(3, recv_inq(self->sfd, buf, 3, SOL_TCP, &inq));
+	ASSERT_EQ(5, inq);	/* 4 bytes and the FIN */
+	ASSERT_EQ(4, ioctl_int(self->sfd, SIOCINQ));
+	ASSERT_EQ(4, recv_inq(self->sfd, buf, sizeof(buf), SOL_TCP, &inq));
+	ASSERT_EQ(1, inq);
+	ASSERT_EQ(0, recv_inq(self->sfd, buf, sizeof(buf), SOL_TCP, &inq));
+	ASSERT_EQ(1, inq);
+	ASSERT_EQ(0, ioctl_int(self->sfd, SIOCINQ));
+}
+
+/* Nothing to read: the cmsg says 0, and comes with EAGAIN not at all. */
+TEST_F(soltcp, inq_cmsg_empty)
+{
+	char buf[8];
+	int inq;
+
+	ASSERT_EQ(0, xtcp_set_int(self->sfd, SOL_TCP, TCP_INQ, 1));
+	ASSERT_EQ(-EAGAIN, recv_inq(self->sfd, buf, sizeof(buf), SOL_TCP,
+				    &inq));
+	ASSERT_EQ(-1, inq);
+	ASSERT_EQ(4, send(self->cfd, "abcd", 4, 0));
+	ASSERT_TRUE(xtcp_wait_until(ioctl_int(self->sfd, SIOCINQ) == 4, 2000));
+	ASSERT_EQ(4, recv_inq(self->sfd, buf, sizeof(buf), SOL_TCP, &inq));
+	ASSERT_EQ(0, inq);
+}
+
+/*
+ * SIOCINQ, SIOCOUTQ, SIOCOUTQNSD: EINVAL on a listener; on a connection
+ * the unread, unacknowledged and unsent bytes, the FIN counted in the
+ * output queue until acknowledged, never in the input queue.
+ */
+TEST_F(soltcp, inq_outq_ioctls)
+{
+	struct sockaddr_in sin = xtcp_sin("127.0.0.1", 0);
+	static char buf[3000];
+	int lfd, fd;
+
+	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, ioctl_int(lfd, SIOCINQ));
+	ASSERT_EQ(0, ioctl_int(lfd, SIOCOUTQ));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(-EINVAL, ioctl_int(lfd, SIOCINQ));
+	ASSERT_EQ(-EINVAL, ioctl_int(lfd, SIOCOUTQ));
+	ASSERT_EQ(-EINVAL, ioctl_int(lfd, SIOCOUTQNSD));
+	close(lfd);
+
+	fd = self->cfd;
+	memset(buf, 'o', sizeof(buf));
+	ASSERT_EQ(3000, send(fd, buf, 3000, 0));
+	ASSERT_TRUE(xtcp_wait_until(ioctl_int(self->sfd, SIOCINQ) == 3000,
+				    2000));
+	ASSERT_TRUE(xtcp_wait_until(ioctl_int(fd, SIOCOUTQ) == 0, 2000));
+	ASSERT_EQ(0, ioctl_int(fd, SIOCOUTQNSD));
+
+	/* The peer hears nothing more: the bytes stay unacknowledged. */
+	ASSERT_EQ(0, drop_all(self->sfd));
+	ASSERT_EQ(1000, send(fd, buf, 1000, 0));
+	ASSERT_EQ(1000, ioctl_int(fd, SIOCOUTQ));
+	ASSERT_EQ(0, ioctl_int(fd, SIOCOUTQNSD));
+	ASSERT_EQ(0, shutdown(fd, SHUT_WR));
+	ASSERT_EQ(1001, ioctl_int(fd, SIOCOUTQ));
+	ASSERT_EQ(3000, ioctl_int(self->sfd, SIOCINQ));
+
+	/* Corked: queued and not sent. */
+	ASSERT_EQ(0, xtcp_set_int(self->sfd, SOL_TCP, TCP_CORK, 1));
+	ASSERT_EQ(10, send(self->sfd, buf, 10, 0));
+	ASSERT_EQ(10, ioctl_int(self->sfd, SIOCOUTQNSD));
+	ASSERT_EQ(10, ioctl_int(self->sfd, SIOCOUTQ));
+}
+
+/*
+ * TCP_NOTSENT_LOWAT: poll() says POLLOUT only while twice the unsent
+ * bytes are below the mark (held here by TCP_CORK); an epoll writer is
+ * woken once they leave. The sysctl sets the mark of sockets without one.
+ */
+TEST_F(soltcp, notsent_lowat_poll)
+{
+	struct epoll_event ev = { .events = EPOLLOUT | EPOLLET };
+	static char buf[600];
+	int fd = self->cfd, ep;
+
+	memset(buf, 'w', sizeof(buf));
+	ASSERT_EQ(0, set_rto_min(variant->proto, 5000));
+	close(self->cfd);
+	close(self->sfd);
+	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	ASSERT_LE(0, self->sfd);
+	fd = self->cfd;
+
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_CORK, 1));
+	ASSERT_EQ(400, send(fd, buf, 400, 0));
+	ASSERT_EQ(400, ioctl_int(fd, SIOCOUTQNSD));
+	ASSERT_EQ(POLLOUT, xtcp_wait_fd(fd, POLLOUT, 0));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT, 1000));
+	ASSERT_EQ(POLLOUT, xtcp_wait_fd(fd, POLLOUT, 0));	/* 800 < 1000 */
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT, 800));
+	ASSERT_EQ(0, xtcp_wait_fd(fd, POLLOUT, 0));		/* 800 */
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT, 1000));
+	ASSERT_EQ(200, send(fd, buf, 200, 0));
+	ASSERT_EQ(0, xtcp_wait_fd(fd, POLLOUT, 0));		/* 1200 */
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_CORK, 0));
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 2000));
+	ASSERT_NE(0U, ev.events & EPOLLOUT);
+	ASSERT_EQ(0, ioctl_int(fd, SIOCOUTQNSD));
+	ASSERT_EQ(600, recv_within(self->sfd, buf, 600, 2000));
+
+	/* The mark back to the default: the namespace's sysctl. */
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT, 0));
+	if (variant->proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, xtcp_sysctl_set("notsent_lowat", 1000));
+	} else {
+		ASSERT_EQ(0, xtcp_write_long(IPV4_SYSCTL "tcp_notsent_lowat",
+					     1000));
+	}
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_CORK, 1));
+	ASSERT_EQ(400, send(fd, buf, 400, 0));
+	ASSERT_EQ(POLLOUT, xtcp_wait_fd(fd, POLLOUT, 0));
+	ASSERT_EQ(200, send(fd, buf, 200, 0));
+	ASSERT_EQ(0, xtcp_wait_fd(fd, POLLOUT, 0));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_CORK, 0));
+	ASSERT_TRUE(xtcp_wait_fd(fd, POLLOUT, 2000) & POLLOUT);
+	close(ep);
+}
+
 /* The same value underneath both levels. */
 TEST(levels_share_values)
 {
@@ -543,19 +785,49 @@ TEST(levels_share_values)
 	ASSERT_EQ(0, xtcp_set_int(fd, SOL_XTCP, XTCP_LINGER2, 600));
 	ASSERT_EQ(600, xtcp_get_int(fd, SOL_TCP, TCP_LINGER2));
 	ASSERT_EQ(-EINVAL, xtcp_set_int(fd, SOL_XTCP, XTCP_LINGER2, 4000));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_CORK, 1));
+	ASSERT_EQ(1, xtcp_get_int(fd, SOL_XTCP, XTCP_CORK));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_XTCP, XTCP_USER_TIMEOUT, 900));
+	ASSERT_EQ(900, xtcp_get_int(fd, SOL_TCP, TCP_USER_TIMEOUT));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_NOTSENT_LOWAT, 4096));
+	ASSERT_EQ(4096, xtcp_get_int(fd, SOL_XTCP, XTCP_NOTSENT_LOWAT));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_XTCP, XTCP_INQ, 1));
+	ASSERT_EQ(1, xtcp_get_int(fd, SOL_TCP, TCP_INQ));
 	/* The TCP-only options are not at SOL_XTCP. */
-	ASSERT_EQ(-ENOPROTOOPT, xtcp_set_int(fd, SOL_XTCP, TCP_CORK, 1));
+	ASSERT_EQ(-ENOPROTOOPT, xtcp_set_int(fd, SOL_XTCP, TCP_QUICKACK, 1));
 	ASSERT_EQ(-ENOPROTOOPT, xtcp_get_int(fd, SOL_XTCP,
-					     TCP_USER_TIMEOUT));
+					     TCP_DEFER_ACCEPT));
 	close(fd);
+}
+
+/* XTCP_INQ set at SOL_XTCP: the cmsg is XTCP_CM_INQ at SOL_XTCP. */
+TEST(xtcp_inq_cmsg_level)
+{
+	char buf[16];
+	int cfd, sfd, inq;
+
+	ASSERT_EQ(0, xp_unshare_net());
+	sfd = xtcp_lo_pair(IPPROTO_XTCP, &cfd);
+	ASSERT_LE(0, sfd);
+	ASSERT_EQ(0, xtcp_set_int(sfd, SOL_XTCP, XTCP_INQ, 1));
+	ASSERT_EQ(6, send(cfd, "abcdef", 6, 0));
+	ASSERT_TRUE(xtcp_wait_until(ioctl_int(sfd, SIOCINQ) == 6, 2000));
+	ASSERT_EQ(2, recv_inq(sfd, buf, 2, SOL_XTCP, &inq));
+	ASSERT_EQ(4, inq);
+	ASSERT_EQ(XTCP_CM_INQ, TCP_CM_INQ);
+	/* Set again at SOL_TCP: TCP's level. */
+	ASSERT_EQ(0, xtcp_set_int(sfd, SOL_TCP, TCP_INQ, 1));
+	ASSERT_EQ(2, recv_inq(sfd, buf, 2, SOL_TCP, &inq));
+	ASSERT_EQ(2, inq);
+	close(cfd);
+	close(sfd);
 }
 
 /* TCP options xtcp does not have fail rather than do nothing. */
 TEST(xtcp_unsupported_tcp_options)
 {
 	static const int opts[] = { TCP_SYNCNT, TCP_WINDOW_CLAMP,
-				    TCP_NOTSENT_LOWAT, TCP_FASTOPEN,
-				    TCP_THIN_LINEAR_TIMEOUTS };
+				    TCP_FASTOPEN, TCP_THIN_LINEAR_TIMEOUTS };
 	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
 	unsigned int i;
 

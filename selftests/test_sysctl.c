@@ -94,6 +94,10 @@ FIXTURE_VARIANT_ADD(knob, max_orphans) {
 	.name = "max_orphans", .def = 65536, .min = 0, .max = INT_MAX,
 };
 
+FIXTURE_VARIANT_ADD(knob, notsent_lowat) {
+	.name = "notsent_lowat", .def = INT_MAX, .min = 1, .max = INT_MAX,
+};
+
 FIXTURE_VARIANT_ADD(knob, syncookies) {
 	.name = "syncookies", .def = 1, .min = 0, .max = 2,
 };

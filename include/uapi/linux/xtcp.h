@@ -22,12 +22,19 @@
 /* Socket options at SOL_XTCP. */
 #define XTCP_NODELAY		1	/* int: disable Nagle */
 #define XTCP_MAXSEG		2	/* int: MSS clamp */
+#define XTCP_CORK		3	/* int: hold partial segments */
 #define XTCP_KEEPIDLE		4	/* int, s: idle time before probes */
 #define XTCP_KEEPINTVL		5	/* int, s: time between probes */
 #define XTCP_KEEPCNT		6	/* int: probes before dropping */
 #define XTCP_LINGER2		8	/* int, s: orphaned FIN_WAIT_2 lifetime */
 #define XTCP_INFO		11	/* struct xtcp_info, read only */
+#define XTCP_USER_TIMEOUT	18	/* int, ms: unacknowledged data lifetime */
+#define XTCP_NOTSENT_LOWAT	25	/* int: unsent bytes poll() allows */
+#define XTCP_INQ		36	/* int, 0 or 1: XTCP_CM_INQ on recvmsg() */
 #define XTCP_MSL		200	/* int, ms: this socket's MSL */
+
+/* cmsg type at level SOL_XTCP: unread bytes after a recvmsg(), an int */
+#define XTCP_CM_INQ		XTCP_INQ
 
 /* xtcpi_options bits */
 #define XTCPI_OPT_TIMESTAMPS	1
