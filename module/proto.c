@@ -189,7 +189,7 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->ack_quick = 0;
 	xs->ack_deferred = 0;
 	xs->snd_wscale = 0;
-	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xs->rcv_wscale = 0;
 	xs->wscale_ok = 1;
 	xs->rcv_wnd = 0;
 	xs->accept_ready = 0;
@@ -218,6 +218,37 @@ u32 xtcp_initial_rcv_wnd(const struct sock *sk)
 }
 
 /**
+ * xtcp_select_wscale() - the window scale to offer, as Linux chooses it
+ * @sk: the socket, or the listener a SYN-ACK answers for
+ *
+ * The smallest shift that lets the 16-bit window field say the largest
+ * window the socket may ever offer (RFC 7323 section 2.3), from the
+ * ceiling of its receive buffer, as tcp_select_initial_window() does:
+ * the buffer may grow to net.xtcp.rmem_max by auto-tuning, or to
+ * net.core.rmem_max by a later SO_RCVBUF, so the larger of the two
+ * counts; a buffer that SO_RCVBUF fixed before connect() or listen()
+ * never offers more than half its size (xtcp_free_window()), and gets a
+ * smaller shift. Linux first rounds that half down to a multiple of the
+ * MSS; xtcp does not, so that a cookie SYN-ACK and the connection its ACK
+ * creates later agree whatever route each looked up (the two differ only
+ * when the half lies within one segment above a power of two).
+ *
+ * Context: any.
+ * Return: 0 to %TCP_MAX_WSCALE.
+ */
+u8 xtcp_select_wscale(const struct sock *sk)
+{
+	u32 space = max(READ_ONCE(sk->sk_rcvbuf), 0) / 2;
+
+	if (!(READ_ONCE(sk->sk_userlocks) & SOCK_RCVBUF_LOCK)) {
+		space = max_t(u32, space, xtcp_knob(sock_net(sk),
+						    XTCP_KNOB_RMEM_MAX));
+		space = max_t(u32, space, READ_ONCE(sysctl_rmem_max));
+	}
+	return clamp_t(int, ilog2(max(space, 1U)) - 15, 0, TCP_MAX_WSCALE);
+}
+
+/**
  * xtcp_connect() - start an active open: options, windows, the SYN
  * @sk: the socket, routed and hashed in SYN_SENT, its ISN chosen
  *
@@ -232,7 +263,7 @@ int xtcp_connect(struct sock *sk)
 
 	xs->ts_ok = !!xtcp_knob(sock_net(sk), XTCP_KNOB_TIMESTAMPS);
 	xs->wscale_ok = 1;
-	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xs->rcv_wscale = xtcp_select_wscale(sk);
 	xtcp_set_advmss(sk);
 	xs->rcv_wnd = xtcp_initial_rcv_wnd(sk);
 	xs->rcv_wup = 0;

@@ -67,7 +67,6 @@ static inline unsigned int xtcp_port_slot(u16 port)
 #define XTCP_MIN_MSS		88	/* smallest XTCP_MAXSEG, as TCP_MIN_MSS */
 #define XTCP_MIN_SND_MSS	48	/* send MSS floor, as TCP_MIN_SND_MSS */
 #define XTCP_DEFAULT_MSS	536
-#define XTCP_RCV_WSCALE		7	/* our window scale when the peer agrees */
 #define XTCP_INIT_CWND		10	/* RFC 6928 */
 #define XTCP_TIMEOUT_INIT	HZ	/* RFC 6298 initial RTO */
 #define XTCP_TIMEOUT_MIN	2U	/* jiffies: a SYN resent without delay */
@@ -571,6 +570,7 @@ void xtcp_sync_mss(struct sock *sk, u32 peer_mss);
 void xtcp_set_advmss(struct sock *sk);
 void xtcp_init_conn(struct sock *sk);
 u32 xtcp_initial_rcv_wnd(const struct sock *sk);
+u8 xtcp_select_wscale(const struct sock *sk);
 int xtcp_connect(struct sock *sk);
 void xtcp_done(struct sock *sk);
 int xtcp_orphans_net_init(struct xtcp_net *xn);
