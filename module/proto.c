@@ -805,11 +805,35 @@ static void xtcp_remove_empty_skb(struct sock *sk)
 }
 
 /*
- * The segment a write goes on filling: the last one while it is unsent
- * and not full, with the frag index to use and whether the copy extends
- * the last frag. NULL when a new segment is needed.
+ * How much payload a write puts in one skb, as Linux's
+ * tcp_xmit_size_goal() with GSO: up to 64 KiB, bounded by half the
+ * largest window the peer offered, in whole segments; never less than
+ * one. xtcp_write_xmit() cuts it into segments as they leave, so that
+ * the skb overhead a write costs before it is sent is that of a few large
+ * skbs, as with TCP, not that of one skb per segment.
  */
-static struct sk_buff *xtcp_send_tail(struct sock *sk,
+#define XTCP_SIZE_GOAL_MAX	(GSO_LEGACY_MAX_SIZE - (MAX_TCP_HEADER + 1))
+
+static u32 xtcp_size_goal(const struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 mss = xs->mss_cache;
+	u32 goal = XTCP_SIZE_GOAL_MAX;
+	u32 cutoff;
+
+	cutoff = xs->max_window > XTCP_DEFAULT_MSS ? xs->max_window / 2 :
+		 xs->max_window;
+	if (cutoff)
+		goal = min(goal, cutoff);
+	return max(rounddown(goal, mss), mss);
+}
+
+/*
+ * The segment a write goes on filling: the last one while it is unsent
+ * and below @size_goal, with the frag index to use and whether the copy
+ * extends the last frag. NULL when a new segment is needed.
+ */
+static struct sk_buff *xtcp_send_tail(struct sock *sk, u32 size_goal,
 				      const struct page_frag *pfrag, int *i,
 				      bool *merge)
 {
@@ -817,7 +841,7 @@ static struct sk_buff *xtcp_send_tail(struct sock *sk,
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	*merge = false;
-	if (!skb || !xs->send_head || skb->len >= xs->mss_cache ||
+	if (!skb || !xs->send_head || skb->len >= size_goal ||
 	    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN) ||
 	    XTCP_SKB_CB(skb)->eor)
 		return NULL;
@@ -873,6 +897,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	while (msg_data_left(msg)) {
 		struct page_frag *pfrag = sk_page_frag(sk);
+		u32 size_goal = xtcp_size_goal(sk);
 		struct sk_buff *skb;
 		int copy, i = 0;
 		bool merge;
@@ -880,7 +905,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		if (!sk_page_frag_refill(sk, pfrag))
 			goto wait_for_space;
 
-		skb = xtcp_send_tail(sk, pfrag, &i, &merge);
+		skb = xtcp_send_tail(sk, size_goal, pfrag, &i, &merge);
 		if (!skb) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
@@ -893,7 +918,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		}
 
 		copy = min_t(size_t, msg_data_left(msg),
-			     min_t(u32, xs->mss_cache - skb->len,
+			     min_t(u32, size_goal - skb->len,
 				   pfrag->size - pfrag->offset));
 		/* skb_copy_to_page_nocache() charges what it copies. */
 		if (!sk_wmem_schedule(sk, copy)) {

@@ -248,7 +248,8 @@ enum xtcp_timer_event {
  * @state_since: jiffies of the last state change (the age /proc shows)
  * @last_oow_ack: jiffies of the last answer to a segment that did not
  *	belong, 0 for none (xtcp_oow_rate_limited())
- * @send_head: first queued segment not yet sent, NULL if none
+ * @send_head: first queued skb not yet sent (it may hold several
+ *	segments' worth until it is sent), NULL if none
  * @out_of_order_queue: received segments beyond @rcv_nxt, an rb-tree by
  *	sequence number
  * @ooo_last_skb: the segment of @out_of_order_queue with the highest
