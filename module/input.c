@@ -170,24 +170,31 @@ static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 }
 
 /*
- * Send buffer auto-tuning, after Linux TCP's tcp_sndbuf_expand(): at
+ * Send buffer auto-tuning, as Linux TCP's tcp_sndbuf_expand(): at
  * establishment, and whenever a writer that ran out of send buffer gets
- * an ACK, the buffer grows to room for twice what the congestion
- * and send windows let out per round trip, counting each segment's skb
- * overhead, up to net.xtcp.wmem_max; never less, and not at all once
- * SO_SNDBUF has fixed the size.
+ * an ACK, the buffer grows to room for twice the congestion window (the
+ * initial window at least) in segments of the worst case size TCP
+ * assumes, one skb each with a power-of-two head, up to net.xtcp.wmem_max;
+ * never less, and not at all once SO_SNDBUF has fixed the size. The same
+ * per-segment cost as TCP's gives the same SO_SNDBUF for the same path;
+ * queued data fills skbs of up to 64 KiB as TCP's (xtcp_sendmsg()), and
+ * only data in flight pays the overhead of one skb per segment.
  */
 static void xtcp_sndbuf_expand(struct sock *sk)
 {
 	const struct xtcp_sock *xs = xtcp_sk(sk);
-	u64 flight, segs, want;
+	u32 per_mss, segs;
+	u64 want;
 
 	if (sk->sk_userlocks & SOCK_SNDBUF_LOCK)
 		return;
-	flight = min_t(u64, (u64)xs->cwnd * xs->mss_cache,
-		       max(xs->max_window, xs->mss_cache));
-	segs = DIV_ROUND_UP_ULL(flight, xs->mss_cache);
-	want = 2 * (flight + segs * SKB_TRUESIZE(MAX_HEADER + XTCP_MAX_HLEN));
+	/* The peer's MSS, with the room timestamps take added back. */
+	per_mss = xs->mss_cache + (xs->ts_ok ? TCPOLEN_TSTAMP_ALIGNED : 0) +
+		  MAX_TCP_HEADER + SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+	per_mss = roundup_pow_of_two(per_mss) +
+		  SKB_DATA_ALIGN(sizeof(struct sk_buff));
+	segs = max_t(u32, XTCP_INIT_CWND, xs->cwnd);
+	want = 2ULL * segs * per_mss;
 	want = min_t(u64, want,
 		     xtcp_knob(sock_net(sk), XTCP_KNOB_WMEM_MAX));
 	if (want > READ_ONCE(sk->sk_sndbuf))

@@ -223,6 +223,7 @@ static void xtcp_child_init_seq(struct sock *child, u32 irs, u16 window,
 	/* A passive open takes whatever the peer offers. */
 	xs->ts_ok = 1;
 	xs->wscale_ok = 1;
+	xs->rcv_wscale = xtcp_select_wscale(child);
 	xtcp_set_advmss(child);
 	xtcp_init_rcv_seq(child, irs);
 	xs->snd_wnd = window;
@@ -309,7 +310,7 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 						 opts->wscale);
 		synack.tsecr = opts->tsval;
 		if (opts->wscale >= 0)
-			synack.wscale = XTCP_RCV_WSCALE;
+			synack.wscale = xtcp_select_wscale(sk);
 	}
 	xtcp_v4_send_reply(sock_net(sk), skb, isn, cb->seq + 1,
 			   XTCPHDR_SYN | XTCPHDR_ACK,

@@ -5,9 +5,11 @@
  *
  * The write queue (sk_write_queue) holds every segment from snd_una on:
  * those before send_head were sent and await their ACK, send_head and
- * after are still to go. Each skb is one segment of at most mss_cache
- * payload bytes, held in page fragments behind an empty linear area kept
- * for the headers; sending pushes the header onto a clone.
+ * after are still to go. The payload is held in page fragments behind an
+ * empty linear area kept for the headers; sending pushes the header onto
+ * a clone. An skb not yet sent may hold several segments' worth (up to
+ * the size goal of sendmsg, as TCP's skbs before GSO cuts them); it is
+ * cut to mss_cache as it leaves, so that every skb sent is one segment.
  *
  * The checksum: no device knows protocol 253, but a device with
  * NETIF_F_HW_CSUM (loopback, veth, virtio_net) sums any protocol from
@@ -388,8 +390,13 @@ static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 	nskb->truesize += rest;
 	nskb->ip_summed = skb->ip_summed;
 	if (skb->ip_summed == CHECKSUM_NONE) {
+		__wsum whole = skb->csum;
+
+		/* The tail's sum is the whole's less the head's, realigned
+		 * if the head is odd: no need to read the tail again.
+		 */
 		skb->csum = skb_checksum(skb, 0, len, 0);
-		nskb->csum = skb_checksum(nskb, 0, rest, 0);
+		nskb->csum = csum_shift(csum_sub(whole, skb->csum), len);
 	}
 	ncb = XTCP_SKB_CB(nskb);
 	ncb->seq = cb->seq + len;
@@ -520,6 +527,14 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 			limited = true;
 			break;
 		}
+		/* One segment at a time from a large skb. Without memory for
+		 * the cut, the persist timer tries again if nothing else will.
+		 */
+		if (skb->len > xs->mss_cache &&
+		    xtcp_split_skb(sk, skb, xs->mss_cache)) {
+			xtcp_timers_window_closed(sk);
+			break;
+		}
 		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
 		    !(cb->flags & XTCPHDR_SYN) && !xtcp_fit_window(sk, skb)) {
 			xtcp_timers_window_closed(sk);
@@ -568,6 +583,8 @@ bool xtcp_write_wakeup(struct sock *sk)
 
 	if (skb && !(XTCP_SKB_CB(skb)->flags & XTCPHDR_SYN)) {
 		usable = xs->snd_una + xs->snd_wnd - XTCP_SKB_CB(skb)->seq;
+		if ((s32)usable > 0)
+			usable = min(usable, xs->mss_cache);
 		if ((s32)usable > 0 &&
 		    (usable >= skb->len || !xtcp_split_skb(sk, skb, usable))) {
 			xtcp_xmit_new(sk, skb);

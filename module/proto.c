@@ -210,7 +210,7 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->ack_quick = 0;
 	xs->ack_deferred = 0;
 	xs->snd_wscale = 0;
-	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xs->rcv_wscale = 0;
 	xs->wscale_ok = 1;
 	xs->rcv_wnd = 0;
 	xs->accept_ready = 0;
@@ -239,6 +239,37 @@ u32 xtcp_initial_rcv_wnd(const struct sock *sk)
 }
 
 /**
+ * xtcp_select_wscale() - the window scale to offer, as Linux chooses it
+ * @sk: the socket, or the listener a SYN-ACK answers for
+ *
+ * The smallest shift that lets the 16-bit window field say the largest
+ * window the socket may ever offer (RFC 7323 section 2.3), from the
+ * ceiling of its receive buffer, as tcp_select_initial_window() does:
+ * the buffer may grow to net.xtcp.rmem_max by auto-tuning, or to
+ * net.core.rmem_max by a later SO_RCVBUF, so the larger of the two
+ * counts; a buffer that SO_RCVBUF fixed before connect() or listen()
+ * never offers more than half its size (xtcp_free_window()), and gets a
+ * smaller shift. Linux first rounds that half down to a multiple of the
+ * MSS; xtcp does not, so that a cookie SYN-ACK and the connection its ACK
+ * creates later agree whatever route each looked up (the two differ only
+ * when the half lies within one segment above a power of two).
+ *
+ * Context: any.
+ * Return: 0 to %TCP_MAX_WSCALE.
+ */
+u8 xtcp_select_wscale(const struct sock *sk)
+{
+	u32 space = max(READ_ONCE(sk->sk_rcvbuf), 0) / 2;
+
+	if (!(READ_ONCE(sk->sk_userlocks) & SOCK_RCVBUF_LOCK)) {
+		space = max_t(u32, space, xtcp_knob(sock_net(sk),
+						    XTCP_KNOB_RMEM_MAX));
+		space = max_t(u32, space, READ_ONCE(sysctl_rmem_max));
+	}
+	return clamp_t(int, ilog2(max(space, 1U)) - 15, 0, TCP_MAX_WSCALE);
+}
+
+/**
  * xtcp_connect() - start an active open: options, windows, the SYN
  * @sk: the socket, routed and hashed in SYN_SENT, its ISN chosen
  *
@@ -253,7 +284,7 @@ int xtcp_connect(struct sock *sk)
 
 	xs->ts_ok = !!xtcp_knob(sock_net(sk), XTCP_KNOB_TIMESTAMPS);
 	xs->wscale_ok = 1;
-	xs->rcv_wscale = XTCP_RCV_WSCALE;
+	xs->rcv_wscale = xtcp_select_wscale(sk);
 	xtcp_set_advmss(sk);
 	xs->rcv_wnd = xtcp_initial_rcv_wnd(sk);
 	xs->rcv_wup = 0;
@@ -826,11 +857,35 @@ static void xtcp_remove_empty_skb(struct sock *sk)
 }
 
 /*
- * The segment a write goes on filling: the last one while it is unsent
- * and not full, with the frag index to use and whether the copy extends
- * the last frag. NULL when a new segment is needed.
+ * How much payload a write puts in one skb, as Linux's
+ * tcp_xmit_size_goal() with GSO: up to 64 KiB, bounded by half the
+ * largest window the peer offered, in whole segments; never less than
+ * one. xtcp_write_xmit() cuts it into segments as they leave, so that
+ * the skb overhead a write costs before it is sent is that of a few large
+ * skbs, as with TCP, not that of one skb per segment.
  */
-static struct sk_buff *xtcp_send_tail(struct sock *sk,
+#define XTCP_SIZE_GOAL_MAX	(GSO_LEGACY_MAX_SIZE - (MAX_TCP_HEADER + 1))
+
+static u32 xtcp_size_goal(const struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 mss = xs->mss_cache;
+	u32 goal = XTCP_SIZE_GOAL_MAX;
+	u32 cutoff;
+
+	cutoff = xs->max_window > XTCP_DEFAULT_MSS ? xs->max_window / 2 :
+		 xs->max_window;
+	if (cutoff)
+		goal = min(goal, cutoff);
+	return max(rounddown(goal, mss), mss);
+}
+
+/*
+ * The segment a write goes on filling: the last one while it is unsent
+ * and below @size_goal, with the frag index to use and whether the copy
+ * extends the last frag. NULL when a new segment is needed.
+ */
+static struct sk_buff *xtcp_send_tail(struct sock *sk, u32 size_goal,
 				      const struct page_frag *pfrag, int *i,
 				      bool *merge)
 {
@@ -838,7 +893,7 @@ static struct sk_buff *xtcp_send_tail(struct sock *sk,
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	*merge = false;
-	if (!skb || !xs->send_head || skb->len >= xs->mss_cache ||
+	if (!skb || !xs->send_head || skb->len >= size_goal ||
 	    XTCP_SKB_CB(skb)->flags & (XTCPHDR_SYN | XTCPHDR_FIN) ||
 	    XTCP_SKB_CB(skb)->eor)
 		return NULL;
@@ -911,6 +966,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 
 	while (msg_data_left(msg)) {
 		struct page_frag *pfrag = sk_page_frag(sk);
+		u32 size_goal = xtcp_size_goal(sk);
 		struct sk_buff *skb;
 		int copy, i = 0;
 		bool merge;
@@ -918,7 +974,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		if (!sk_page_frag_refill(sk, pfrag))
 			goto wait_for_space;
 
-		skb = xtcp_send_tail(sk, pfrag, &i, &merge);
+		skb = xtcp_send_tail(sk, size_goal, pfrag, &i, &merge);
 		if (!skb) {
 			if (!sk_stream_memory_free(sk))
 				goto wait_for_space;
@@ -931,7 +987,7 @@ static int xtcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		}
 
 		copy = min_t(size_t, msg_data_left(msg),
-			     min_t(u32, xs->mss_cache - skb->len,
+			     min_t(u32, size_goal - skb->len,
 				   pfrag->size - pfrag->offset));
 		/* skb_copy_to_page_nocache() charges what it copies. */
 		if (!sk_wmem_schedule(sk, copy)) {

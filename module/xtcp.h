@@ -67,7 +67,6 @@ static inline unsigned int xtcp_port_slot(u16 port)
 #define XTCP_MIN_MSS		88	/* smallest XTCP_MAXSEG, as TCP_MIN_MSS */
 #define XTCP_MIN_SND_MSS	48	/* send MSS floor, as TCP_MIN_SND_MSS */
 #define XTCP_DEFAULT_MSS	536
-#define XTCP_RCV_WSCALE		7	/* our window scale when the peer agrees */
 #define XTCP_INIT_CWND		10	/* RFC 6928 */
 #define XTCP_TIMEOUT_INIT	HZ	/* RFC 6298 initial RTO */
 #define XTCP_TIMEOUT_MIN	2U	/* jiffies: a SYN resent without delay */
@@ -255,7 +254,8 @@ enum xtcp_timer_event {
  * @state_since: jiffies of the last state change (the age /proc shows)
  * @last_oow_ack: jiffies of the last answer to a segment that did not
  *	belong, 0 for none (xtcp_oow_rate_limited())
- * @send_head: first queued segment not yet sent, NULL if none
+ * @send_head: first queued skb not yet sent (it may hold several
+ *	segments' worth until it is sent), NULL if none
  * @out_of_order_queue: received segments beyond @rcv_nxt, an rb-tree by
  *	sequence number
  * @ooo_last_skb: the segment of @out_of_order_queue with the highest
@@ -582,6 +582,7 @@ void xtcp_sync_mss(struct sock *sk, u32 peer_mss);
 void xtcp_set_advmss(struct sock *sk);
 void xtcp_init_conn(struct sock *sk);
 u32 xtcp_initial_rcv_wnd(const struct sock *sk);
+u8 xtcp_select_wscale(const struct sock *sk);
 int xtcp_connect(struct sock *sk);
 void xtcp_done(struct sock *sk);
 int xtcp_orphans_net_init(struct xtcp_net *xn);

@@ -22,10 +22,18 @@
  *   does not grow its window, and after an idle time longer than the RTO
  *   the window restarts (RFC 5681 4.1); seen through TCP_INFO over
  *   loopback.
+ * - The send buffer holds what TCP's holds: per-segment overhead does not
+ *   make a write that TCP accepts block, or a blocking write that TCP
+ *   finishes hang.
+ * - The SYN, SYN-ACK and cookie SYN-ACK carry their options in Linux's
+ *   order, with the window scale Linux picks from the receive buffer's
+ *   ceiling; a SYN-ACK's window field is never scaled (RFC 7323 2.2).
  */
 
+#include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <linux/userfaultfd.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -516,6 +524,376 @@ TEST_F(conf, deferred_rto_rechecks_due)
 	munmap(src, psize);
 	munmap(o.page, psize);
 	close(c.fd);
+}
+
+/* --- the send buffer ---------------------------------------------------- */
+
+/*
+ * A nonblocking write on a fresh connection: TCP takes 20,000 bytes at
+ * once (its buffer grew at establishment for twice the initial window),
+ * and so must xtcp, for a peer MSS of 1460 as of 536. The peer does not
+ * acknowledge anything.
+ */
+static void fresh_write(struct __test_metadata *_metadata, struct xp_peer *p,
+			__u16 mss, __u16 pport)
+{
+	static char buf[1 << 20];
+	struct xp_conn c;
+	ssize_t n;
+
+	p->mss = mss;
+	ASSERT_EQ(0, xp_conn_open(p, &c, pport, PEER_ISN, false));
+	n = send(c.fd, buf, 20000, MSG_DONTWAIT);
+	TH_LOG("MSS %u: a nonblocking write of 20000 takes %zd, SO_SNDBUF %d",
+	       mss, n, xtcp_get_int(c.fd, SOL_SOCKET, SO_SNDBUF));
+	EXPECT_EQ(20000, n);
+	close(c.fd);
+
+	ASSERT_EQ(0, xp_conn_open(p, &c, pport + 1, PEER_ISN, false));
+	n = send(c.fd, buf, sizeof(buf), MSG_DONTWAIT);
+	TH_LOG("MSS %u: a nonblocking write of 1 MiB takes %zd", mss, n);
+	close(c.fd);
+}
+
+TEST_F(conf, fresh_write_not_short)
+{
+	fresh_write(_metadata, &self->p, 1460, 9120);
+	fresh_write(_metadata, &self->p, 536, 9122);
+}
+
+/*
+ * SO_SNDBUF fixes the buffer at twice the value asked for: a blocking
+ * write of the value itself completes into it while the peer, which does
+ * not read, acknowledges nothing. Small segments make per-segment
+ * overhead count most.
+ */
+static void locked_write(struct __test_metadata *_metadata,
+			 struct xp_peer *p, int proto, __u16 mss, int size,
+			 __u16 pport)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	static char buf[1 << 20];
+	struct xp_conn c;
+	int fd, flags;
+	ssize_t n;
+
+	fd = socket(AF_INET, SOCK_STREAM, proto);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_SOCKET, SO_SNDBUF, size));
+	ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	p->mss = mss;
+	ASSERT_EQ(0, xp_conn_connect(p, &c, fd, pport, PEER_ISN, 65535,
+				     false));
+	flags = fcntl(fd, F_GETFL);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK));
+	n = send(fd, buf, size, 0);
+	TH_LOG("MSS %u, SO_SNDBUF %d (%d): a blocking write of %d takes %zd",
+	       mss, size, xtcp_get_int(fd, SOL_SOCKET, SO_SNDBUF), size, n);
+	EXPECT_EQ(size, n);
+	close(fd);
+}
+
+TEST_F(conf, sndbuf_sized_write_completes)
+{
+	locked_write(_metadata, &self->p, variant->proto, 1460, 65536, 9124);
+	locked_write(_metadata, &self->p, variant->proto, 536, 65536, 9125);
+	locked_write(_metadata, &self->p, variant->proto, 536, 200000, 9126);
+}
+
+/* Transmit checksum offload of the peer's tun device on or off. */
+static int tun_tx_csum(const struct xp_peer *p, bool on)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_STXCSUM, .data = on };
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, p->ifname, IFNAMSIZ);
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Without checksum offload the sum is taken in software: a large write
+ * cut into segments of an odd size (no timestamps, MSS 537) arrives with
+ * every checksum right and every byte in place.
+ */
+TEST_F(conf, cut_segments_summed_in_software)
+{
+	static char buf[20000];
+	struct xp_conn c;
+	struct xp_seg r;
+	__u32 seq, at;
+	int segs = 0;
+
+	ASSERT_EQ(0, tun_tx_csum(&self->p, false));
+	self->p.mss = 537;
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9128, PEER_ISN, false));
+	seq = c.k_nxt;
+	fill(buf, sizeof(buf), 11);
+	ASSERT_EQ((ssize_t)sizeof(buf), send(c.fd, buf, sizeof(buf), 0));
+	for (at = seq; at != seq + sizeof(buf); at += r.len, segs++) {
+		ASSERT_EQ(0, xp_conn_data_at(&self->p, &c, &r, at, 2000)) {
+			TH_LOG("bytes from %u never came", at - seq);
+		}
+		EXPECT_TRUE(r.csum_ok) TH_LOG("%s", XP_SEG_STR(&r));
+		EXPECT_FALSE(r.csum_partial);
+		EXPECT_GE(537U, r.len);
+		ASSERT_EQ(0, memcmp(r.data, buf + (at - seq), r.len));
+		ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, at + r.len));
+	}
+	TH_LOG("%d segments", segs);
+	close(c.fd);
+}
+
+/* --- SYN options and the window scale ----------------------------------- */
+
+#define WSCALE_DEFAULT	7	/* from a ceiling of 6 MiB: ilog2 - 15 */
+#define SMALL_RCVBUF	100000	/* buffer 200000, window 100000: shift 1 */
+#define WSCALE_SMALL	1
+
+/*
+ * The knobs the SYN options depend on, alike for both protocols: no SACK
+ * (xtcp has none), timestamps @ts, a receive buffer ceiling of 6 MiB,
+ * SYN cookies @cookies (2: always).
+ */
+static int wire_knobs(int proto, bool ts, int cookies)
+{
+	if (proto == IPPROTO_XTCP)
+		return xtcp_sysctl_set("timestamps", ts) ?:
+		       xtcp_sysctl_set("rmem_max", 6291456) ?:
+		       xtcp_sysctl_set("syncookies", cookies);
+	return xtcp_write_file(IPV4_SYSCTL "tcp_sack", "0") ?:
+	       xtcp_write_long(IPV4_SYSCTL "tcp_timestamps", ts) ?:
+	       xtcp_write_file(IPV4_SYSCTL "tcp_rmem",
+			       "4096 131072 6291456") ?:
+	       xtcp_write_long(IPV4_SYSCTL "tcp_syncookies", cookies);
+}
+
+/*
+ * The options of a SYN or SYN-ACK as Linux writes them without SACK
+ * (tcp_options_write()): MSS; NOP, NOP, timestamps; NOP, window scale;
+ * each only if present in @r. Fails unless @r carries exactly these bytes.
+ */
+static void expect_syn_layout(struct __test_metadata *_metadata,
+			      const struct xp_seg *r)
+{
+	__u8 want[XP_MAX_OPTLEN];
+	size_t n = 0;
+
+	ASSERT_NE(0, r->mss) TH_LOG("no MSS: %s", XP_SEG_STR(r));
+	want[n++] = 2;
+	want[n++] = 4;
+	xp_put16(want + n, r->mss);
+	n += 2;
+	if (r->ts) {
+		want[n++] = 1;
+		want[n++] = 1;
+		want[n++] = 8;
+		want[n++] = 10;
+		xp_put32(want + n, r->tsval);
+		xp_put32(want + n + 4, r->tsecr);
+		n += 8;
+	}
+	if (r->wscale >= 0) {
+		want[n++] = 1;
+		want[n++] = 3;
+		want[n++] = 3;
+		want[n++] = r->wscale;
+	}
+	EXPECT_EQ(n, r->rx_opts_len) TH_LOG("%s", XP_SEG_STR(r));
+	if (n == r->rx_opts_len) {
+		EXPECT_EQ(0, memcmp(want, r->rx_opts, n)) {
+			TH_LOG("options out of order: %s", XP_SEG_STR(r));
+		}
+	}
+}
+
+/* Our SYN to the peer's @pport from a socket with receive buffer @rcvbuf. */
+static int capture_syn(struct xp_peer *p, int proto, int rcvbuf, __u16 pport,
+		       struct xp_seg *syn)
+{
+	struct sockaddr_in sin = xtcp_sin(PADDR, pport);
+	struct xp_conn c = { .pport = pport };
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	if (fd < 0)
+		return -errno;
+	if (rcvbuf && xtcp_set_int(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf)) {
+		err = -errno;
+		goto out;
+	}
+	if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    errno != EINPROGRESS) {
+		err = -EPROTO;
+		goto out;
+	}
+	err = xp_conn_expect(p, &c, syn, XP_SYN | XP_ACK | XP_RST, XP_SYN,
+			     3000);
+out:
+	close(fd);
+	return err;
+}
+
+TEST_F(conf, syn_options_as_linux)
+{
+	struct xp_seg r;
+	int ts;
+
+	for (ts = 1; ts >= 0; ts--) {
+		ASSERT_EQ(0, wire_knobs(variant->proto, ts, 1));
+		ASSERT_EQ(0, capture_syn(&self->p, variant->proto, 0,
+					 40200 + ts, &r));
+		TH_LOG("SYN %s", XP_SEG_STR(&r));
+		EXPECT_EQ(ts, r.ts);
+		EXPECT_EQ(WSCALE_DEFAULT, r.wscale);
+		expect_syn_layout(_metadata, &r);
+
+		ASSERT_EQ(0, capture_syn(&self->p, variant->proto,
+					 SMALL_RCVBUF, 40210 + ts, &r));
+		TH_LOG("SYN with SO_RCVBUF %d: %s", SMALL_RCVBUF,
+		       XP_SEG_STR(&r));
+		EXPECT_EQ(WSCALE_SMALL, r.wscale);
+		expect_syn_layout(_metadata, &r);
+	}
+}
+
+/*
+ * The SYN-ACK a listener on @kport (receive buffer @rcvbuf) answers the
+ * peer's SYN from @pport with, the SYN offering timestamps if @ts.
+ */
+static int capture_synack(struct xp_peer *p, int proto, int rcvbuf,
+			  __u16 kport, __u16 pport, bool ts,
+			  struct xp_seg *sa)
+{
+	struct sockaddr_in sin = xtcp_sin(KADDR, kport);
+	struct xp_conn c = { 0 };
+	struct xp_seg s;
+	int lfd, err;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	if (lfd < 0)
+		return -errno;
+	if ((rcvbuf && xtcp_set_int(lfd, SOL_SOCKET, SO_RCVBUF, rcvbuf)) ||
+	    bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    listen(lfd, 8)) {
+		err = -errno;
+		goto out;
+	}
+	c.kport = kport;
+	c.pport = pport;
+	c.p_nxt = PEER_ISN;
+	c.ts = ts;
+	c.p_tsval = 1000;
+	xp_conn_seg(p, &c, &s, XP_SYN);
+	s.mss = 1460;
+	s.wscale = 7;
+	err = xp_send(p, &s);
+	if (!err)
+		err = xp_conn_expect(p, &c, sa, XP_SYN | XP_ACK | XP_RST,
+				     XP_SYN | XP_ACK, 3000);
+out:
+	close(lfd);
+	return err;
+}
+
+static void synack_options(struct __test_metadata *_metadata,
+			   struct xp_peer *p, int proto, int cookies)
+{
+	__u16 port = 9130 + 10 * cookies;
+	struct xp_seg r;
+	int ts;
+
+	for (ts = 1; ts >= 0; ts--) {
+		ASSERT_EQ(0, wire_knobs(proto, true, cookies));
+		ASSERT_EQ(0, capture_synack(p, proto, 0, port + ts,
+					    40300 + port + ts, ts, &r));
+		TH_LOG("SYN-ACK (cookies %d) %s", cookies, XP_SEG_STR(&r));
+		EXPECT_EQ(ts, r.ts);
+		/* A cookie without timestamps cannot keep a window scale. */
+		if (cookies && !ts) {
+			EXPECT_EQ(-1, r.wscale);
+		} else {
+			EXPECT_EQ(WSCALE_DEFAULT, r.wscale);
+		}
+		expect_syn_layout(_metadata, &r);
+
+		ASSERT_EQ(0, capture_synack(p, proto, SMALL_RCVBUF,
+					    port + 2 + ts,
+					    40302 + port + ts, ts, &r));
+		TH_LOG("SYN-ACK (cookies %d) with SO_RCVBUF %d: %s", cookies,
+		       SMALL_RCVBUF, XP_SEG_STR(&r));
+		if (cookies && !ts) {
+			EXPECT_EQ(-1, r.wscale);
+		} else {
+			EXPECT_EQ(WSCALE_SMALL, r.wscale);
+		}
+		expect_syn_layout(_metadata, &r);
+	}
+}
+
+TEST_F(conf, synack_options_as_linux)
+{
+	synack_options(_metadata, &self->p, variant->proto, 0);
+}
+
+TEST_F(conf, cookie_synack_options_as_linux)
+{
+	synack_options(_metadata, &self->p, variant->proto, 2);
+}
+
+/*
+ * Simultaneous open (RFC 9293 figure 8): our SYN crosses the peer's, and
+ * our SYN becomes a SYN-ACK. Its window field, like any with SYN, is not
+ * scaled (RFC 7323 2.2): it says what the SYN said, though the peer's SYN
+ * offered a window scale and ours did too.
+ */
+TEST_F(conf, simultaneous_open_synack_window)
+{
+	struct sockaddr_in sin = xtcp_sin(KADDR, 9150);
+	struct xp_conn c = { .kport = 9150, .pport = 40150 };
+	struct xp_seg syn, s, sa;
+	int fd;
+
+	ASSERT_EQ(0, wire_knobs(variant->proto, true, 1));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	sin = xtcp_sin(PADDR, c.pport);
+	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(EINPROGRESS, errno);
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &syn,
+				    XP_SYN | XP_ACK | XP_RST, XP_SYN, 3000));
+	/* Before the next segment reuses the buffer its options are in. */
+	TH_LOG("SYN %s", XP_SEG_STR(&syn));
+	EXPECT_EQ(WSCALE_DEFAULT, syn.wscale);
+
+	c.p_nxt = PEER_ISN;
+	c.ts = syn.ts;
+	c.p_tsval = 1000;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
+	s.mss = 1460;
+	s.wscale = 7;
+	s.window = 512;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa,
+					XP_SYN | XP_ACK | XP_RST,
+					XP_SYN | XP_ACK, c.p_nxt, 3000));
+	TH_LOG("SYN-ACK %s", XP_SEG_STR(&sa));
+	EXPECT_EQ(syn.seq, sa.seq);
+	EXPECT_EQ(syn.window, sa.window);
+	EXPECT_LT(1000, sa.window);
+	EXPECT_EQ(WSCALE_DEFAULT, sa.wscale);
+	expect_syn_layout(_metadata, &sa);
+	close(fd);
 }
 
 /* --- the congestion window, over loopback ------------------------------ */
