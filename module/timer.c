@@ -46,42 +46,12 @@ static unsigned long xtcp_user_deadline(const struct xtcp_sock *xs)
  * user timeout, so that the connection ends when it says (as Linux's
  * tcp_clamp_rto_to_user_timeout()).
  */
-/*
- * An expiry of the retransmit timer that found the socket owned by the
- * user waits in xs->deferred for xtcp_release_cb(). Re-arming or stopping
- * the timer makes it stale: it goes, with its reference, as Linux's
- * tcp_write_timer_handler() passes over an expiry whose icsk_timeout
- * moved on. Left there, it would retransmit what an ACK in the backlog
- * had just answered, and collapse the congestion window.
- */
-static void xtcp_rto_drop_deferred(struct sock *sk)
-{
-	if (test_and_clear_bit(XTCP_EV_RETRANS, &xtcp_sk(sk)->deferred))
-		__sock_put(sk);
-}
-
-/* Is the retransmit timer running, or its expiry waiting to be run? */
-static bool xtcp_rto_armed(const struct sock *sk)
-{
-	const struct xtcp_sock *xs = xtcp_sk(sk);
-
-	return timer_pending(&xs->retransmit_timer) ||
-	       test_bit(XTCP_EV_RETRANS, &xs->deferred);
-}
-
-static void xtcp_stop_rto(struct sock *sk)
-{
-	sk_stop_timer(sk, &xtcp_sk(sk)->retransmit_timer);
-	xtcp_rto_drop_deferred(sk);
-}
-
 static void xtcp_rearm_rto(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	unsigned long when = jiffies + xtcp_rto(xs);
 	unsigned long deadline = xtcp_user_deadline(xs);
 
-	xtcp_rto_drop_deferred(sk);
 	if (deadline && time_before(deadline, when))
 		when = time_after(deadline, jiffies) ? deadline : jiffies + 1;
 	sk_reset_timer(sk, &xs->retransmit_timer, when);
@@ -506,7 +476,7 @@ void xtcp_timers_established(struct sock *sk)
  */
 void xtcp_timers_syn_acked(struct sock *sk)
 {
-	xtcp_stop_rto(sk);
+	sk_stop_timer(sk, &xtcp_sk(sk)->retransmit_timer);
 }
 
 /**
@@ -524,25 +494,22 @@ void xtcp_timers_syn_stale_ack(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
-	if (!xs->retransmits) {
-		xtcp_rto_drop_deferred(sk);
+	if (!xs->retransmits)
 		sk_reset_timer(sk, &xs->retransmit_timer,
 			       jiffies + XTCP_TIMEOUT_MIN);
-	}
 }
 
 /**
  * xtcp_timers_data_sent() - a segment from the write queue left
  * @sk: the socket
  *
- * Starts the RTO unless it runs already (RFC 6298 5.1), or has expired
- * and waits for the user to release the socket: that expiry is still due.
+ * Starts the RTO unless it runs already (RFC 6298 5.1).
  *
  * Context: socket locked.
  */
 void xtcp_timers_data_sent(struct sock *sk)
 {
-	if (!xtcp_rto_armed(sk))
+	if (!timer_pending(&xtcp_sk(sk)->retransmit_timer))
 		xtcp_rearm_rto(sk);
 }
 
@@ -563,7 +530,7 @@ void xtcp_timers_data_acked(struct sock *sk)
 	if (xs->packets_out)
 		xtcp_rearm_rto(sk);
 	else if (!xs->send_head)
-		xtcp_stop_rto(sk);
+		sk_stop_timer(sk, &xs->retransmit_timer);
 }
 
 /**
@@ -579,7 +546,7 @@ void xtcp_timers_window_closed(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
-	if (!xs->packets_out && !xtcp_rto_armed(sk))
+	if (!xs->packets_out && !timer_pending(&xs->retransmit_timer))
 		xtcp_rearm_rto(sk);
 }
 
@@ -596,5 +563,5 @@ void xtcp_timers_window_opened(struct sock *sk)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	if (xs->send_head && !xs->packets_out)
-		xtcp_stop_rto(sk);
+		sk_stop_timer(sk, &xs->retransmit_timer);
 }
