@@ -113,9 +113,15 @@ static int __init xtcp_init(void)
 	if (err)
 		goto err_pernet;
 
+	err = xtcp_diag_init();
+	if (err)
+		goto err_v4;
+
 	pr_info("IP protocol %d registered\n", xtcp_protocol);
 	return 0;
 
+err_v4:
+	xtcp_v4_exit();
 err_pernet:
 	unregister_pernet_subsys(&xtcp_net_ops);
 err_tw:
@@ -127,6 +133,7 @@ err_mem:
 
 static void __exit xtcp_exit(void)
 {
+	xtcp_diag_exit();
 	xtcp_v4_exit();
 	unregister_pernet_subsys(&xtcp_net_ops);
 	xtcp_tw_exit();

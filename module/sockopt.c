@@ -290,12 +290,19 @@ static u32 xtcp_retrans_out(struct sock *sk)
 	return n;
 }
 
-/*
- * struct tcp_info from what xtcp keeps, field by field as tcp_get_info()
- * fills it; what xtcp does not track (SACK, pacing, ECN, delivery rate,
- * receiver RTT...) stays 0.
+/**
+ * xtcp_get_tcp_info() - fill a struct tcp_info, for TCP_INFO and sock_diag
+ * @sk: the socket
+ * @info: the structure to fill
+ *
+ * Field by field as tcp_get_info() fills it, from what xtcp keeps; what
+ * xtcp does not track (SACK, pacing, ECN, delivery rate, receiver RTT...)
+ * stays 0.
+ *
+ * Context: socket locked, unless @sk is a listener (only its accept
+ * queue counters and constants are read then, as TCP does).
  */
-static void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
+void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	unsigned long now = jiffies;
