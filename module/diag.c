@@ -415,35 +415,31 @@ static void xtcp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			   const struct inet_diag_req_v2 *r)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(skb->sk));
-	struct xtcp_diag_batch *b;
+	struct xtcp_diag_batch b;
 	int done;
 
 	/* xtcp sockets are IPv4 only; an IPv6 request lists none. */
 	if (r->sdiag_family != AF_INET && r->sdiag_family != AF_UNSPEC)
 		return;
 
-	b = kmalloc(sizeof(*b), GFP_KERNEL);
-	if (!b)
-		return;
 	while (cb->args[0] < XTCP_DIAG_DONE) {
-		xtcp_diag_pick(xn, r, cb->args, b);
-		done = xtcp_diag_put_batch(b, skb, cb, r);
-		if (done < b->n) {
-			cb->args[1] = b->e[done].pos[0];
-			cb->args[2] = b->e[done].pos[1];
+		xtcp_diag_pick(xn, r, cb->args, &b);
+		done = xtcp_diag_put_batch(&b, skb, cb, r);
+		if (done < b.n) {
+			cb->args[1] = b.e[done].pos[0];
+			cb->args[2] = b.e[done].pos[1];
 			break;
 		}
-		if (b->end) {
+		if (b.end) {
 			cb->args[0]++;
 			cb->args[1] = 0;
 			cb->args[2] = 0;
 		} else {
-			cb->args[1] = b->pos[0];
-			cb->args[2] = b->pos[1];
+			cb->args[1] = b.pos[0];
+			cb->args[2] = b.pos[1];
 		}
 		cond_resched();
 	}
-	kfree(b);
 }
 
 /* The exact 4-tuple of a connection, TIME_WAIT entry or listener. */
