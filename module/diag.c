@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sock_diag (Documentation/xtcp.rst, "sock_diag"): an inet_diag handler
- * for xtcp's protocol number, so that NETLINK_SOCK_DIAG requests with
- * sdiag_protocol 253 list listeners, connections and TIME_WAIT entries in
- * the messages TCP's handler sends, and answer for one socket.
+ * sock_diag (Documentation/xtcp.rst, "sock_diag"): xtcp_diag.ko, an
+ * inet_diag handler for xtcp's protocol number, so that NETLINK_SOCK_DIAG
+ * requests with sdiag_protocol 253 list listeners, connections and
+ * TIME_WAIT entries in the messages TCP's handler sends, and answer for
+ * one socket.
+ *
+ * A module of its own, as tcp_diag.ko is for TCP: inet_diag loads it
+ * through its alias when a request names the protocol, and xtcp.ko does
+ * not depend on inet_diag. It uses xtcp.ko's tables through the few
+ * symbols xtcp.ko exports in the XTCP namespace (main.c), and so holds
+ * xtcp.ko loaded while it is.
  *
  * A dump walks the namespace's three tables in turn (hash.c, timewait.c),
  * a batch at a time: up to XTCP_DIAG_BATCH entries are picked under the
@@ -414,7 +421,7 @@ static int xtcp_diag_put_batch(struct xtcp_diag_batch *b, struct sk_buff *skb,
 static void xtcp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 			   const struct inet_diag_req_v2 *r)
 {
-	struct xtcp_net *xn = xtcp_pernet(sock_net(skb->sk));
+	struct xtcp_net *xn = xtcp_net_of(sock_net(skb->sk));
 	struct xtcp_diag_batch b;
 	int done;
 
@@ -535,36 +542,36 @@ static struct inet_diag_handler xtcp_diag_handler = {
 	.idiag_info_size = sizeof(struct tcp_info),
 };
 
-/**
- * xtcp_diag_init() - answer sock_diag requests for xtcp's protocol number
- *
- * Registered after the protocol, so that every request finds the tables
- * of its namespace.
- *
- * Context: module init, process context.
- * Return: 0, or -EEXIST when the number already has a handler.
+/*
+ * Registered for the number xtcp.ko serves, which is loaded (a module
+ * dependency) and so has its protocol and tables in every namespace.
+ * -EEXIST when the number already has a handler.
  */
-int xtcp_diag_init(void)
+static int __init xtcp_diag_init(void)
 {
-	xtcp_diag_handler.idiag_type = xtcp_protocol;
+	xtcp_diag_handler.idiag_type = xtcp_proto_number();
 	return inet_diag_register(&xtcp_diag_handler);
 }
 
-/**
- * xtcp_diag_exit() - undo xtcp_diag_init()
- *
- * Context: module exit, process context. inet_diag holds a reference on
- * the module while it calls the handler, so no call is in progress.
+/*
+ * inet_diag holds a reference on this module while it calls the handler,
+ * so no call is in progress once unregistered.
  */
-void xtcp_diag_exit(void)
+static void __exit xtcp_diag_exit(void)
 {
 	inet_diag_unregister(&xtcp_diag_handler);
 }
 
+module_init(xtcp_diag_init);
+module_exit(xtcp_diag_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("xtcp sock_diag (inet_diag) handler");
+MODULE_IMPORT_NS(XTCP);
 /*
  * inet_diag asks for "net-pf-16-proto-4-type-<family>-<protocol>" when the
  * protocol is registered and has no handler yet: AF_INET (2) with either
- * number the "proto" parameter allows.
+ * number xtcp.ko's "proto" parameter allows.
  */
 MODULE_ALIAS_NET_PF_PROTO_NAME(PF_NETLINK, NETLINK_SOCK_DIAG,
 			       "-type-2-" __stringify(IPPROTO_XTCP));

@@ -7,6 +7,7 @@
  * range from sysctl.c.
  */
 
+#include <linux/export.h>
 #include <linux/sockptr.h>
 #include <linux/uaccess.h>
 #include <net/ip.h>
@@ -368,6 +369,7 @@ void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_snd_wnd = xs->snd_wnd;
 	info->tcpi_rcv_wnd = xs->rcv_wnd;
 }
+EXPORT_SYMBOL_NS_GPL(xtcp_get_tcp_info, XTCP);
 
 /* The int options both levels have; -ENOPROTOOPT for any other. */
 static int xtcp_get_common(struct sock *sk, int optname, int *val)

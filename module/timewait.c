@@ -24,6 +24,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/export.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <net/ip.h>
@@ -474,6 +475,7 @@ bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
 	rcu_read_unlock();
 	return found;
 }
+EXPORT_SYMBOL_NS_GPL(xtcp_tw_expires, XTCP);
 
 /**
  * xtcp_tw_count() - current number of buckets

@@ -599,6 +599,12 @@ static inline struct xtcp_mib __percpu *xtcp_mib_of(const struct net *net)
 
 /* main.c */
 extern int xtcp_protocol;
+/* For xtcp_diag.ko (diag.c), exported in namespace XTCP with
+ * xtcp_ehash_lookup(), xtcp_listener_lookup(), xtcp_tw_expires() and
+ * xtcp_get_tcp_info().
+ */
+int xtcp_proto_number(void);
+struct xtcp_net *xtcp_net_of(const struct net *net);
 
 /* ipv4.c */
 int xtcp_v4_init(void);
@@ -774,20 +780,5 @@ void xtcp_sysctl_net_exit(struct net *net);
 /* proc.c */
 int xtcp_proc_net_init(struct net *net);
 void xtcp_proc_net_exit(struct net *net);
-
-/* diag.c, built only when the kernel has inet_diag */
-#if IS_ENABLED(CONFIG_INET_DIAG)
-int xtcp_diag_init(void);
-void xtcp_diag_exit(void);
-#else
-static inline int xtcp_diag_init(void)
-{
-	return 0;
-}
-
-static inline void xtcp_diag_exit(void)
-{
-}
-#endif
 
 #endif /* _XTCP_H */

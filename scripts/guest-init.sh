@@ -146,15 +146,7 @@ setup_system() {
 }
 
 load_module() {
-	local dep deps
-
 	[[ -n $XTCP_VM_MODULE ]] || return 0
-	# insmod resolves no dependencies: load them first (inet_diag, for
-	# sock_diag, where the kernel has it as a module).
-	deps=$(modinfo -F depends "$XTCP_VM_MODULE" 2>/dev/null) || deps=
-	for dep in ${deps//,/ }; do
-		modprobe "$dep" || fatal "modprobe $dep failed"
-	done
 	insmod "$XTCP_VM_MODULE" || fatal "insmod $XTCP_VM_MODULE failed"
 }
 
