@@ -7,6 +7,10 @@
  * one socket, and list thousands of sockets, over many netlink messages,
  * each once. Every fixture test runs for IPPROTO_TCP too, with the same
  * expectations: TCP is the oracle for the shape of the replies.
+ *
+ * The handler is xtcp_diag.ko, next to xtcp.ko in the build directory:
+ * main() loads it for these tests and removes it at the end, so that the
+ * other tests can unload xtcp.ko, which it holds.
  */
 
 #include <linux/inet_diag.h>
@@ -14,8 +18,11 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* See test_options.c: the harness's setjmp() and inlined test bodies. */
@@ -820,4 +827,77 @@ TEST_F(diag, dump_during_churn)
 	TH_LOG("%d dumps while connections came and went", dumps);
 }
 
-TEST_HARNESS_MAIN
+/*
+ * xtcp_diag.ko: $XTCP_DIAG_MODULE, or next to $XTCP_MODULE, or next to
+ * xtcp.ko in the build directory (the tests run in build/selftests).
+ */
+static void diag_module_path(char *buf, size_t len)
+{
+	const char *env = getenv("XTCP_DIAG_MODULE");
+	const char *mod = getenv("XTCP_MODULE");
+	const char *slash = mod ? strrchr(mod, '/') : NULL;
+
+	if (env)
+		snprintf(buf, len, "%s", env);
+	else if (slash)
+		snprintf(buf, len, "%.*s/xtcp_diag.ko", (int)(slash - mod), mod);
+	else
+		snprintf(buf, len, "../xtcp_diag.ko");
+}
+
+/*
+ * Load xtcp_diag.ko unless it is loaded already: 1 if this test loaded
+ * it, 0 if not. insmod resolves no dependencies: a TCP request first has
+ * inet_diag loaded (xtcp.ko is, by the runner).
+ */
+static int diag_module_load(void)
+{
+	char path[PATH_MAX];
+	int fd, ret;
+
+	if (!access("/sys/module/xtcp_diag", F_OK))
+		return 0;
+	diag_available();
+	diag_module_path(path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ksft_print_msg("%s: %s\n", path, strerror(errno));
+		return 0;
+	}
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	if (ret)
+		ksft_print_msg("loading %s: %s\n", path, strerror(errno));
+	close(fd);
+	return !ret;
+}
+
+static pid_t diag_main_pid;
+
+/*
+ * At the end, from the harness's exit() in main's process only: remove
+ * it again; inet_diag holds it only during a request.
+ */
+static void diag_module_unload(void)
+{
+	__s64 deadline = xp_now_ms() + XTCP_TIMEOUT(10) * 1000;
+
+	if (getpid() != diag_main_pid)
+		return;
+	while (syscall(SYS_delete_module, "xtcp_diag", O_NONBLOCK)) {
+		if ((errno != EAGAIN && errno != EBUSY) ||
+		    xp_now_ms() > deadline) {
+			ksft_print_msg("removing xtcp_diag: %s\n",
+				       strerror(errno));
+			return;
+		}
+		usleep(50000);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	diag_main_pid = getpid();
+	if (diag_module_load())
+		atexit(diag_module_unload);
+	return test_harness_run(argc, argv);
+}
