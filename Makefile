@@ -19,13 +19,14 @@ SELFTESTS_DIR := $(CURDIR)/selftests
 all: module selftests xtcpize
 
 help:
-	@echo 'make            build xtcp.ko, the selftests and xtcpize'
+	@echo 'make            build xtcp.ko, xtcp_diag.ko, the selftests and xtcpize'
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
 	@echo 'make style      checkpatch --strict, shellcheck, sparse and W=1 on the module'
-	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod,'
+	@echo 'make install    install xtcp.ko and xtcp_diag.ko into /lib/modules/$$(uname -r)/updates,'
+	@echo '                run depmod,'
 	@echo '                and xtcpize (make install-xtcpize: xtcpize alone, PREFIX=/usr/local)'
 	@echo 'make clean      remove build products'
 	@echo 'Variables: KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/)'
@@ -36,6 +37,11 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 V=$(V) modules
 	@mkdir -p $(BUILD)
 	cp xtcp.ko $(BUILD)/xtcp.ko
+	@# xtcp_diag.ko is built where the kernel has inet_diag (Kbuild);
+	@# never a copy left by a build against another kernel.
+	rm -f $(BUILD)/xtcp_diag.ko
+	if grep -q '/xtcp_diag\.o$$' modules.order; then \
+		cp xtcp_diag.ko $(BUILD)/xtcp_diag.ko; fi
 
 selftests:
 	$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD)

@@ -14,6 +14,7 @@
  * and is taken with BHs disabled because the receive path may unhash.
  */
 
+#include <linux/export.h>
 #include <linux/rhashtable.h>
 #include <linux/siphash.h>
 #include <net/inet_hashtables.h>
@@ -128,6 +129,7 @@ struct sock *xtcp_ehash_lookup(struct net *net, const struct xtcp_tuple *t)
 	rcu_read_unlock();
 	return sk;
 }
+EXPORT_SYMBOL_NS_GPL(xtcp_ehash_lookup, XTCP);
 
 /**
  * xtcp_listener_lookup() - find the listener for a segment
@@ -168,6 +170,7 @@ struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
 	rcu_read_unlock();
 	return best;
 }
+EXPORT_SYMBOL_NS_GPL(xtcp_listener_lookup, XTCP);
 
 static bool xtcp_addr_overlap(__be32 a, __be32 b)
 {

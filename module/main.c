@@ -17,6 +17,38 @@ int xtcp_protocol = IPPROTO_XTCP;
 module_param_named(proto, xtcp_protocol, int, 0444);
 MODULE_PARM_DESC(proto, "IP protocol number: 253 (default) or 254 (RFC 3692)");
 
+/*
+ * The few symbols xtcp_diag.ko needs (module/diag.c), in the XTCP symbol
+ * namespace; nothing else uses them from outside xtcp.ko.
+ */
+
+/**
+ * xtcp_proto_number() - the IP protocol number xtcp serves
+ *
+ * The "proto" module parameter, fixed once xtcp.ko is loaded: 253 or 254.
+ *
+ * Context: any.
+ * Return: the protocol number.
+ */
+int xtcp_proto_number(void)
+{
+	return xtcp_protocol;
+}
+EXPORT_SYMBOL_NS_GPL(xtcp_proto_number, XTCP);
+
+/**
+ * xtcp_net_of() - xtcp's tables and counters of a network namespace
+ * @net: the namespace
+ *
+ * Context: any; @net must be alive (xtcp's pernet state lives as long).
+ * Return: the namespace's struct xtcp_net.
+ */
+struct xtcp_net *xtcp_net_of(const struct net *net)
+{
+	return xtcp_pernet(net);
+}
+EXPORT_SYMBOL_NS_GPL(xtcp_net_of, XTCP);
+
 static int __net_init xtcp_net_init(struct net *net)
 {
 	struct xtcp_net *xn = xtcp_pernet(net);

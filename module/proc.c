@@ -15,15 +15,6 @@
 
 #include "xtcp.h"
 
-/* Timer kinds in the "tr" column, numbered as in /proc/net/tcp. */
-enum {
-	XTCP_TR_NONE,
-	XTCP_TR_RETRANS,
-	XTCP_TR_KEEPALIVE,
-	XTCP_TR_TIMEWAIT,
-	XTCP_TR_PROBE,
-};
-
 /* Time left before @expires in clock ticks (USER_HZ), as /proc/net/tcp. */
 static clock_t xtcp_ticks_left(unsigned long expires)
 {
@@ -254,25 +245,16 @@ static void xtcp_seq_show_sock(struct seq_file *seq, struct sock *sk)
 	const struct xtcp_sock *xs = xtcp_sk(sk);
 	const struct inet_sock *inet = inet_sk(sk);
 	int state = inet_sk_state_load(sk);
-	int tr = XTCP_TR_NONE, rxq, txq;
+	unsigned long expires;
 	clock_t when = 0;
+	u32 rxq, txq;
+	int tr;
 
-	if (timer_pending(&xs->retransmit_timer)) {
-		tr = xs->packets_out ? XTCP_TR_RETRANS : XTCP_TR_PROBE;
-		when = xtcp_ticks_left(xs->retransmit_timer.expires);
-	} else if (timer_pending(&sk->sk_timer)) {
-		tr = XTCP_TR_KEEPALIVE;
-		when = xtcp_ticks_left(sk->sk_timer.expires);
-	}
+	tr = xtcp_shown_timer(sk, &expires);
+	if (tr != XTCP_TR_NONE)
+		when = xtcp_ticks_left(expires);
 
-	if (state == TCP_LISTEN) {
-		rxq = READ_ONCE(xs->accept_ready);
-		txq = READ_ONCE(sk->sk_max_ack_backlog);
-	} else {
-		rxq = max_t(int, READ_ONCE(xs->rcv_nxt) -
-				 READ_ONCE(xs->copied_seq), 0);
-		txq = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
-	}
+	xtcp_shown_queues(sk, &rxq, &txq);
 
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
 		   (int)st->pos - 1, inet->inet_rcv_saddr, inet->inet_num,

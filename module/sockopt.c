@@ -7,6 +7,7 @@
  * range from sysctl.c.
  */
 
+#include <linux/export.h>
 #include <linux/sockptr.h>
 #include <linux/uaccess.h>
 #include <net/ip.h>
@@ -305,12 +306,19 @@ static u32 xtcp_retrans_out(struct sock *sk)
 	return n;
 }
 
-/*
- * struct tcp_info from what xtcp keeps, field by field as tcp_get_info()
- * fills it; what xtcp does not track (SACK, pacing, ECN, delivery rate,
- * receiver RTT...) stays 0.
+/**
+ * xtcp_get_tcp_info() - fill a struct tcp_info, for TCP_INFO and sock_diag
+ * @sk: the socket
+ * @info: the structure to fill
+ *
+ * Field by field as tcp_get_info() fills it, from what xtcp keeps; what
+ * xtcp does not track (SACK, pacing, ECN, delivery rate, receiver RTT...)
+ * stays 0.
+ *
+ * Context: socket locked, unless @sk is a listener (only its accept
+ * queue counters and constants are read then, as TCP does).
  */
-static void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
+void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	unsigned long now = jiffies;
@@ -376,6 +384,7 @@ static void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_snd_wnd = xs->snd_wnd;
 	info->tcpi_rcv_wnd = xs->rcv_wnd;
 }
+EXPORT_SYMBOL_NS_GPL(xtcp_get_tcp_info, XTCP);
 
 /* The int options both levels have; -ENOPROTOOPT for any other. */
 static int xtcp_get_common(struct sock *sk, int optname, int *val)

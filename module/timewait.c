@@ -24,6 +24,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/export.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <net/ip.h>
@@ -447,6 +448,34 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 	}
 	return false;
 }
+
+/**
+ * xtcp_tw_expires() - when the TIME_WAIT bucket of a 4-tuple expires
+ * @net: namespace
+ * @t: the 4-tuple, seen from this host
+ * @expires: where to store the expiry time, jiffies
+ *
+ * For sock_diag's single-socket request (diag.c).
+ *
+ * Context: any; takes the RCU read lock itself.
+ * Return: true if a live bucket holds @t.
+ */
+bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
+		     unsigned long *expires)
+{
+	struct xtcp_net *xn = xtcp_pernet(net);
+	struct xtcp_tw *tw;
+	bool found;
+
+	rcu_read_lock();
+	tw = rhashtable_lookup(&xn->tw.hash, t, xtcp_tw_params);
+	found = tw && !READ_ONCE(tw->dead);
+	if (found)
+		*expires = READ_ONCE(tw->expires);
+	rcu_read_unlock();
+	return found;
+}
+EXPORT_SYMBOL_NS_GPL(xtcp_tw_expires, XTCP);
 
 /**
  * xtcp_tw_count() - current number of buckets

@@ -393,6 +393,59 @@ static inline unsigned long xtcp_rto(const struct xtcp_sock *xs)
 		     XTCP_RTO_MAX);
 }
 
+/*
+ * The timer a socket listing shows, numbered as the "tr" column of
+ * /proc/net/tcp and inet_diag's idiag_timer.
+ */
+enum xtcp_shown_timer {
+	XTCP_TR_NONE,
+	XTCP_TR_RETRANS,
+	XTCP_TR_KEEPALIVE,
+	XTCP_TR_TIMEWAIT,
+	XTCP_TR_PROBE,
+};
+
+/*
+ * The timer /proc/net/xtcp and sock_diag show for @sk, with its expiry in
+ * *@expires (jiffies); read without the socket lock, as TCP's listings do.
+ */
+static inline enum xtcp_shown_timer
+xtcp_shown_timer(const struct sock *sk, unsigned long *expires)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (timer_pending(&xs->retransmit_timer)) {
+		*expires = READ_ONCE(xs->retransmit_timer.expires);
+		return READ_ONCE(xs->packets_out) ? XTCP_TR_RETRANS :
+						    XTCP_TR_PROBE;
+	}
+	if (timer_pending(&sk->sk_timer)) {
+		*expires = READ_ONCE(sk->sk_timer.expires);
+		return XTCP_TR_KEEPALIVE;
+	}
+	*expires = 0;
+	return XTCP_TR_NONE;
+}
+
+/*
+ * The queue columns of a socket listing, as TCP fills them: for a
+ * listener, connections ready for accept() and the backlog; otherwise
+ * bytes received and not read, and bytes queued and not acknowledged.
+ */
+static inline void xtcp_shown_queues(const struct sock *sk, u32 *rxq, u32 *txq)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (inet_sk_state_load(sk) == TCP_LISTEN) {
+		*rxq = READ_ONCE(xs->accept_ready);
+		*txq = READ_ONCE(sk->sk_max_ack_backlog);
+	} else {
+		*rxq = max_t(int, READ_ONCE(xs->rcv_nxt) -
+				  READ_ONCE(xs->copied_seq), 0);
+		*txq = READ_ONCE(xs->write_seq) - READ_ONCE(xs->snd_una);
+	}
+}
+
 /* Monotonic millisecond clock for timestamps (RFC 7323: no wall time). */
 static inline u32 xtcp_clock_ms(void)
 {
@@ -557,6 +610,12 @@ static inline struct xtcp_mib __percpu *xtcp_mib_of(const struct net *net)
 
 /* main.c */
 extern int xtcp_protocol;
+/* For xtcp_diag.ko (diag.c), exported in namespace XTCP with
+ * xtcp_ehash_lookup(), xtcp_listener_lookup(), xtcp_tw_expires() and
+ * xtcp_get_tcp_info().
+ */
+int xtcp_proto_number(void);
+struct xtcp_net *xtcp_net_of(const struct net *net);
 
 /* ipv4.c */
 int xtcp_v4_init(void);
@@ -595,6 +654,7 @@ int xtcp_setsockopt(struct sock *sk, int level, int optname,
 int xtcp_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
 void xtcp_keepalive(struct sock *sk, int valbool);
+void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info);
 
 /* listen.c */
 int xtcp_listen(struct socket *sock, int backlog);
@@ -697,6 +757,8 @@ int xtcp_tw_check_reuse(struct sock *sk);
 bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 			   bool reuse);
 u32 xtcp_tw_count(struct net *net);
+bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
+		     unsigned long *expires);
 
 /* mem.c */
 extern atomic_long_t xtcp_memory_allocated;

@@ -219,6 +219,13 @@ check_unload() {
 	local -a reasons=()
 
 	kmsg_mark "begin $num module_unload"
+	# test_diag removes xtcp_diag.ko, which holds xtcp, when it ends; if
+	# it did not get that far, remove it here.
+	if grep -q '^xtcp_diag ' /proc/modules &&
+	   ! wait_for 'rmmod xtcp_diag 2>/dev/null' "$UNLOAD_WAIT_MS"; then
+		emit "# rmmod xtcp_diag: $(rmmod xtcp_diag 2>&1)"
+		reasons+=("rmmod xtcp_diag failed")
+	fi
 	if grep -q '^xtcp ' /proc/modules; then
 		loaded=1
 		if ! wait_for 'rmmod xtcp 2>/dev/null' "$UNLOAD_WAIT_MS"; then

@@ -4,7 +4,9 @@
 # The module itself: loaded by the runner, refuses to unload while a
 # socket exists, unloads cleanly, accepts only proto=253 or 254, refuses a
 # number another module owns, and loads on demand through its
-# MODULE_ALIAS when socket() asks for protocol 253.
+# MODULE_ALIAS when socket() asks for protocol 253. xtcp.ko does not
+# depend on inet_diag; xtcp_diag.ko, the sock_diag handler, is loaded by
+# inet_diag on the first request for protocol 253 and holds xtcp.ko.
 #
 # This unloads the module every other test needs: it is loaded again
 # before the test ends, whatever happens. Needs root; selftests/run.sh
@@ -19,6 +21,7 @@ source "${XTCP_LIB:-$(dirname "$0")/lib.sh}"
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODULE=${XTCP_MODULE:-$HERE/../xtcp.ko}
 SQUAT=$HERE/xtcp_squat.ko
+DIAG=${XTCP_DIAG_MODULE:-$(dirname "$MODULE")/xtcp_diag.ko}
 MODDIR=/lib/modules/$(uname -r)
 EXTRA=$MODDIR/extra
 SAVED=$(mktemp -d)
@@ -32,8 +35,9 @@ log() {
 # shellcheck disable=SC2317 # run by the EXIT trap
 restore() {
 	rmmod xtcp_squat 2>/dev/null
+	rmmod xtcp_diag 2>/dev/null
 	if [[ -e $EXTRA/xtcp.ko ]]; then
-		rm -f "$EXTRA/xtcp.ko"
+		rm -f "$EXTRA/xtcp.ko" "$EXTRA/xtcp_diag.ko"
 		# The indexes as they were before the copy: quicker than a
 		# second depmod -a over the whole tree.
 		if compgen -G "$SAVED/modules.*" >/dev/null; then
@@ -70,7 +74,43 @@ unload() {
 	rmmod xtcp && wait_for '[[ ! -d /sys/module/xtcp ]]' 5000
 }
 
-ktap_plan 8
+# diag_dump PROTO: exit status 0 if a NETLINK_SOCK_DIAG dump of AF_INET
+# sockets of protocol PROTO succeeds; prints the errno name otherwise.
+diag_dump() {
+	python3 - "$1" <<'PY'
+import errno, socket, struct, sys
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+# struct inet_diag_req_v2: family, protocol, ext, pad, states, sockid
+req = struct.pack("=BBBBI", socket.AF_INET, int(sys.argv[1]), 0, 0,
+                  0xffffffff) + bytes(48)
+# NLM_F_REQUEST | NLM_F_DUMP
+s.send(struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY,
+                   0x301, 1, 0) + req)
+while True:
+    data = s.recv(1 << 16)
+    off = 0
+    while off < len(data):
+        length, kind = struct.unpack_from("=IH", data, off)
+        if kind in (NLMSG_ERROR, NLMSG_DONE):
+            err = struct.unpack_from("=i", data, off + 16)[0]
+            if err:
+                print(errno.errorcode[-err])
+            sys.exit(1 if err else 0)
+        off += (length + 3) & ~3
+PY
+}
+
+ktap_plan 12
+
+# Loadable with a plain insmod: no dependency on inet_diag or anything.
+deps=$(modinfo -F depends "$MODULE")
+if [[ -z $deps ]] && [[ $(modinfo -F depends "$DIAG") == *xtcp* ]]; then
+	ktap_ok no_dependencies
+else
+	ktap_fail no_dependencies "xtcp.ko depends on '$deps'"
+fi
 
 if [[ -d /sys/module/xtcp ]] && grep -q '^XTCP ' /proc/net/protocols &&
    [[ $(cat /sys/module/xtcp/parameters/proto) == 253 ]] &&
@@ -145,6 +185,7 @@ fi
 mkdir -p "$EXTRA"
 cp -p "$MODDIR"/modules.* "$SAVED"/
 cp "$MODULE" "$EXTRA/xtcp.ko"
+cp "$DIAG" "$EXTRA/xtcp_diag.ko"
 depmod -a
 if modinfo -F alias xtcp | grep -qx 'net-pf-2-proto-253-type-1' &&
    [[ ! -d /sys/module/xtcp ]] && try_socket 253 &&
@@ -154,12 +195,40 @@ else
 	ktap_fail autoload_on_socket
 fi
 
+# A sock_diag request for protocol 253 has inet_diag load xtcp_diag
+# through its alias, as "ss" has tcp_diag loaded.
+if modinfo -F alias xtcp_diag | grep -qx 'net-pf-16-proto-4-type-2-253' &&
+   [[ ! -d /sys/module/xtcp_diag ]] && diag_dump 253 &&
+   [[ -d /sys/module/xtcp_diag ]]; then
+	ktap_ok diag_autoload
+else
+	ktap_fail diag_autoload
+fi
+
+# xtcp_diag uses xtcp's symbols: xtcp stays until it is removed.
+if [[ -d /sys/module/xtcp_diag ]] && ! rmmod xtcp 2>/dev/null &&
+   [[ -d /sys/module/xtcp ]] && rmmod xtcp_diag &&
+   [[ ! -d /sys/module/xtcp_diag ]]; then
+	ktap_ok diag_holds_module
+else
+	ktap_fail diag_holds_module
+fi
+
 # The autoloaded copy is the same file; unloading it works too, and the
 # test ends with the module from the build loaded (restore()).
 if unload; then
 	ktap_ok autoloaded_module_unloads
 else
 	ktap_fail autoloaded_module_unloads
+fi
+
+# modprobe xtcp_diag, as after "make install", loads xtcp first; with
+# proto=254 the handler serves 254.
+if modprobe xtcp proto=254 && modprobe xtcp_diag && diag_dump 254 &&
+   [[ $(diag_dump 253) == ENOENT ]] && rmmod xtcp_diag && unload; then
+	ktap_ok diag_modprobe_254
+else
+	ktap_fail diag_modprobe_254
 fi
 
 ktap_finished
