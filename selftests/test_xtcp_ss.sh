@@ -77,15 +77,25 @@ case_lists() {
 	shows lists "$xtcp" "$tcp"
 }
 
+# state_col FILTER: the lines on stdin, with a State column put back if
+# FILTER names a single state (ss and xtcp-ss leave it out then).
+state_col() {
+	if [[ $1 == state* ]]; then
+		sed 's/^/- /'
+	else
+		cat
+	fi
+}
+
 case_filters() {
 	local got want f
 
 	got='' want=''
 	for f in "" "-l" "state time-wait"; do
 		# shellcheck disable=SC2086 # the filter's words
-		got+="[$f] $(xss $f | ss_norm "$PORT" "$X_CPORT" "$X_TWPORT" | tr '\n' ';')"
+		got+="[$f] $(xss $f | state_col "$f" | ss_norm "$PORT" "$X_CPORT" "$X_TWPORT" | tr '\n' ';')"
 		# shellcheck disable=SC2086
-		want+="[$f] $(ss -tn $f | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT" | tr '\n' ';')"
+		want+="[$f] $(ss -tn $f | state_col "$f" | ss_norm "$((PORT + 1))" "$T_CPORT" "$T_TWPORT" | tr '\n' ';')"
 	done
 	shows filters "$got" "$want"
 }
@@ -128,7 +138,8 @@ case_info_memory() {
 	local out info mem
 
 	# The server's end: 100 bytes unread.
-	out=$(xss -im state established | grep -A1 " 127.0.0.1:$PORT ")
+	out=$(xss -im state established |
+		grep -E -A1 "^[0-9]+ +[0-9]+ +127\.0\.0\.1:$PORT ")
 	log "$out"
 	info=$(tail -n 1 <<<"$out")
 	mem=$(sed -n 's/.*skmem:(r\([0-9]*\),rb[0-9]*,.*/\1/p' <<<"$out")
