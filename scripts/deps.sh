@@ -34,6 +34,9 @@ PACKAGES=(
 	# test_capture.sh decodes a capture; bpftrace: test_bpftrace.sh runs
 	# tools/bpftrace/).
 	tshark bpftrace
+	# xtcpize run --bpf: its BPF program (clang, vmlinux.h and the
+	# skeleton from bpftool) and its loader (libbpf).
+	clang libbpf-dev bpftool
 	# make bench: the plot of the results.
 	python3-matplotlib
 )
