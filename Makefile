@@ -4,17 +4,26 @@
 # Kbuild; everything here drives it, the tests and the test VM.
 
 # The target kernel: Debian's 6.12 LTS. The newest installed 6.12 build tree
-# wins unless KVER or KDIR is given.
+# wins unless KVER or KDIR is given; `make install` installs for KVER.
 KVER ?= $(shell ls -d /lib/modules/6.12.*-amd64/build 2>/dev/null | \
 		sed 's|/lib/modules/||; s|/build||' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 V ?= 0
+# `make check` sets WERROR=1: warnings then fail the module build.
+WERROR ?= 0
+VERSION := $(shell cat $(CURDIR)/VERSION)
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where `make dkms` copies the module sources for DKMS.
+DKMS_SRC ?= /usr/src/xtcp-$(VERSION)
+# The files DKMS needs to build xtcp.ko.
+DKMS_FILES := dkms.conf Kbuild VERSION module include
 
 SELFTESTS_DIR := $(CURDIR)/selftests
 
 .PHONY: all module selftests xtcpize deps demo check check-debug style \
-	install install-xtcpize clean help bench
+	install install-xtcpize clean help bench dkms dkms-src
 
 all: module selftests xtcpize
 
@@ -25,15 +34,22 @@ help:
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
 	@echo 'make style      checkpatch --strict and shellcheck'
-	@echo 'make install    install xtcp.ko into /lib/modules/$$(uname -r)/updates and run depmod,'
-	@echo '                and xtcpize (make install-xtcpize: xtcpize alone, PREFIX=/usr/local)'
+	@echo 'make install    install xtcp.ko into /lib/modules/$$(KVER)/updates and run depmod -a $$(KVER),'
+	@echo '                the uapi header <linux/xtcp.h> and xtcpize under PREFIX (default /usr/local);'
+	@echo '                DESTDIR= stages it (make install-xtcpize: xtcpize alone)'
+	@echo 'make dkms       copy the module sources to DKMS_SRC (default /usr/src/xtcp-VERSION) and'
+	@echo '                dkms add/build/install them, so the module is rebuilt on kernel upgrades'
 	@echo 'make clean      remove build products'
-	@echo 'Variables: KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/)'
+	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
+	@echo '           KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/),'
+	@echo '           WERROR=1 (warnings fail the module build; make check sets it)'
+	@echo 'Version: $(VERSION) (the VERSION file)'
+
 
 module:
 	@test -d "$(KDIR)" || { echo "xtcp: no kernel build tree at '$(KDIR)';" \
 		"run scripts/deps.sh or pass KDIR=" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 V=$(V) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 WERROR=$(WERROR) V=$(V) modules
 	@mkdir -p $(BUILD)
 	cp xtcp.ko $(BUILD)/xtcp.ko
 
@@ -53,12 +69,12 @@ demo: deps
 
 check: deps
 	$(MAKE) style
-	$(MAKE) all
+	$(MAKE) all WERROR=1
 	scripts/run-tests.sh
 
 check-debug: deps
 	scripts/debug-kernel.sh
-	$(MAKE) all KDIR=$$(scripts/debug-kernel.sh --print-kdir) \
+	$(MAKE) all KDIR=$$(scripts/debug-kernel.sh --print-kdir) WERROR=1 \
 		BUILD=$(BUILD)/debug XTCP_TIMEOUT_SCALE=10
 	XTCP_TIMEOUT_SCALE=10 scripts/run-tests.sh --debug
 
@@ -70,11 +86,29 @@ style:
 	@scripts/style.sh
 
 install: module install-xtcpize
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(KVER)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	install -d $(DESTDIR)$(PREFIX)/include/linux
+	install -m 0644 include/uapi/linux/xtcp.h $(DESTDIR)$(PREFIX)/include/linux/xtcp.h
+	install -d $(DESTDIR)$(PREFIX)/share/xtcp/bpftrace
+	install -m 0755 tools/bpftrace/*.bt $(DESTDIR)$(PREFIX)/share/xtcp/bpftrace/
+	$(if $(DESTDIR),depmod -b $(DESTDIR) -a $(KVER),depmod -a $(KVER))
+
+# The module sources as DKMS wants them in DKMS_SRC, with dkms.conf's
+# PACKAGE_VERSION taken from the VERSION file.
+dkms-src:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	cp -r $(DKMS_FILES) $(DKMS_SRC)/
+	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' $(DKMS_SRC)/dkms.conf
+
+dkms: dkms-src
+	dkms add $(DKMS_SRC)
+	dkms build xtcp/$(VERSION) -k $(KVER)
+	dkms install --force xtcp/$(VERSION) -k $(KVER)
 
 install-xtcpize: xtcpize
-	$(MAKE) -C tools/xtcpize BUILD=$(BUILD) install
+	$(MAKE) -C tools/xtcpize BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
