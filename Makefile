@@ -23,7 +23,8 @@ DKMS_FILES := dkms.conf Kbuild VERSION module include
 SELFTESTS_DIR := $(CURDIR)/selftests
 
 .PHONY: all module selftests xtcpize deps demo check check-debug style \
-	install install-xtcpize clean help bench dkms dkms-src
+	install install-xtcpize clean help bench dkms dkms-src \
+	check-dkms deb
 
 all: module selftests xtcpize
 
@@ -32,6 +33,8 @@ help:
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
+	@echo 'make check-dkms  build and install xtcp through DKMS into build/dkms, boot the VM on it'
+	@echo '                (also part of make check)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
 	@echo 'make style      checkpatch --strict and shellcheck'
 	@echo 'make install    install xtcp.ko into /lib/modules/$$(KVER)/updates and run depmod -a $$(KVER),'
@@ -70,7 +73,12 @@ demo: deps
 check: deps
 	$(MAKE) style
 	$(MAKE) all WERROR=1
+	scripts/test-dkms.sh
 	scripts/run-tests.sh
+
+# DKMS build and install into a scratch tree, then the VM on that module.
+check-dkms: deps
+	scripts/test-dkms.sh
 
 check-debug: deps
 	scripts/debug-kernel.sh
