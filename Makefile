@@ -42,6 +42,7 @@ help:
 	@echo '                DESTDIR= stages it (make install-xtcpize: xtcpize alone)'
 	@echo 'make dkms       copy the module sources to DKMS_SRC (default /usr/src/xtcp-VERSION) and'
 	@echo '                dkms add/build/install them, so the module is rebuilt on kernel upgrades'
+	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (needs dpkg-deb)'
 	@echo 'make clean      remove build products'
 	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
 	@echo '           KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/),'
@@ -109,6 +110,20 @@ dkms-src:
 	install -d $(DKMS_SRC)
 	cp -r $(DKMS_FILES) $(DKMS_SRC)/
 	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' $(DKMS_SRC)/dkms.conf
+
+# xtcp-dkms_VERSION_all.deb in BUILD: the DKMS sources in /usr/src and
+# maintainer scripts that register them with dkms, built with dpkg-deb.
+DEB_ROOT := $(BUILD)/deb/xtcp-dkms
+deb:
+	rm -rf $(DEB_ROOT)
+	$(MAKE) dkms-src DKMS_SRC=$(DEB_ROOT)/usr/src/xtcp-$(VERSION)
+	install -d $(DEB_ROOT)/DEBIAN
+	sed 's/@VERSION@/$(VERSION)/' debian/control.in >$(DEB_ROOT)/DEBIAN/control
+	for f in postinst prerm; do \
+		sed 's/@VERSION@/$(VERSION)/' debian/$$f >$(DEB_ROOT)/DEBIAN/$$f; \
+		chmod 0755 $(DEB_ROOT)/DEBIAN/$$f; done
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) \
+		$(BUILD)/xtcp-dkms_$(VERSION)_all.deb
 
 dkms: dkms-src
 	dkms add $(DKMS_SRC)

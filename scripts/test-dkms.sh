@@ -5,6 +5,7 @@
 # VM's kernel (the newest installed Debian 6.12 build tree), then boot the
 # VM with the DKMS-built module and check that it loads, reports the
 # version from the VERSION file and serves socket(AF_INET, SOCK_STREAM, 253).
+# Also checks that make deb's package holds dkms.conf and the sources.
 # Needs dkms on the host (scripts/deps.sh); writes only under the scratch
 # directory. Run by `make check-dkms`.
 set -euo pipefail
@@ -42,6 +43,16 @@ esac
 got=$(modinfo -F version "$KO")
 [[ $got == "$VERSION" ]] || die "modinfo version '$got', VERSION file '$VERSION'"
 echo "test-dkms: $KO version $got"
+
+# The package carries dkms.conf and the sources.
+make -s -C "$TOP" BUILD="$BUILD" deb >/dev/null
+deb=$BUILD/xtcp-dkms_${VERSION}_all.deb
+list=$(dpkg-deb -c "$deb")
+for f in dkms.conf Kbuild VERSION module/main.c include/uapi/linux/xtcp.h; do
+	grep -q "usr/src/xtcp-$VERSION/$f\$" <<<"$list" ||
+		die "$deb lacks usr/src/xtcp-$VERSION/$f"
+done
+echo "test-dkms: $(basename "$deb") has dkms.conf and the sources"
 
 "$TOP/scripts/vm.sh" --timeout 120 --module "$KO" -- bash -c "
 	set -e
