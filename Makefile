@@ -24,7 +24,7 @@ SELFTESTS_DIR := $(CURDIR)/selftests
 
 .PHONY: all module selftests xtcpize deps demo check check-debug style \
 	install install-xtcpize clean help bench dkms dkms-src \
-	check-dkms deb
+	check-dkms deb man
 
 all: module selftests xtcpize
 
@@ -43,6 +43,7 @@ help:
 	@echo 'make dkms       copy the module sources to DKMS_SRC (default /usr/src/xtcp-VERSION) and'
 	@echo '                dkms add/build/install them, so the module is rebuilt on kernel upgrades'
 	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (needs dpkg-deb)'
+	@echo 'make man        build/man/xtcp.7 from Documentation/xtcp.rst (rst2man)'
 	@echo 'make clean      remove build products'
 	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
 	@echo '           KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/),'
@@ -94,7 +95,16 @@ bench: deps
 style:
 	@scripts/style.sh
 
-install: module install-xtcpize
+# xtcp(7) from Documentation/xtcp.rst (rst2man, python3-docutils).
+man:
+	@mkdir -p $(BUILD)/man
+	rst2man --quiet Documentation/xtcp.rst | \
+		sed '1,/^\.TH/s/^\.TH .*/.TH XTCP 7 "" "$(VERSION)" "xtcp"/' \
+		>$(BUILD)/man/xtcp.7
+
+install: module man install-xtcpize
+	install -d $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0644 $(BUILD)/man/xtcp.7 $(DESTDIR)$(PREFIX)/share/man/man7/xtcp.7
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	install -d $(DESTDIR)$(PREFIX)/include/linux
