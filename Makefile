@@ -4,17 +4,27 @@
 # Kbuild; everything here drives it, the tests and the test VM.
 
 # The target kernel: Debian's 6.12 LTS. The newest installed 6.12 build tree
-# wins unless KVER or KDIR is given.
+# wins unless KVER or KDIR is given; `make install` installs for KVER.
 KVER ?= $(shell ls -d /lib/modules/6.12.*-amd64/build 2>/dev/null | \
 		sed 's|/lib/modules/||; s|/build||' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build
 V ?= 0
+# `make check` sets WERROR=1: warnings then fail the module build.
+WERROR ?= 0
+VERSION := $(shell cat $(CURDIR)/VERSION)
+PREFIX ?= /usr/local
+DESTDIR ?=
+# Where `make dkms` copies the module sources for DKMS.
+DKMS_SRC ?= /usr/src/xtcp-$(VERSION)
+# The files DKMS needs to build xtcp.ko.
+DKMS_FILES := dkms.conf Kbuild VERSION module include
 
 SELFTESTS_DIR := $(CURDIR)/selftests
 
 .PHONY: all module selftests xtcpize deps demo check check-debug style \
-	install install-xtcpize clean help bench
+	install install-xtcpize clean help bench dkms dkms-src \
+	check-dkms deb man
 
 all: module selftests xtcpize
 
@@ -23,18 +33,29 @@ help:
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
+	@echo 'make check-dkms  build and install xtcp through DKMS into build/dkms, boot the VM on it'
+	@echo '                (also part of make check)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
 	@echo 'make style      checkpatch --strict, shellcheck, sparse and W=1 on the module'
-	@echo 'make install    install xtcp.ko and xtcp_diag.ko into /lib/modules/$$(uname -r)/updates,'
-	@echo '                run depmod,'
-	@echo '                and xtcpize (make install-xtcpize: xtcpize alone, PREFIX=/usr/local)'
+	@echo 'make install    install xtcp.ko and xtcp_diag.ko into /lib/modules/$$(KVER)/updates and run'
+	@echo '                depmod -a $$(KVER), the uapi header <linux/xtcp.h>, xtcpize, xtcp-ss and'
+	@echo '                the bpftrace tools under PREFIX (default /usr/local); DESTDIR= stages it'
+	@echo '                (make install-xtcpize: xtcpize alone)'
+	@echo 'make dkms       copy the module sources to DKMS_SRC (default /usr/src/xtcp-VERSION) and'
+	@echo '                dkms add/build/install them, so the module is rebuilt on kernel upgrades'
+	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (needs dpkg-deb)'
+	@echo 'make man        build/man/xtcp.7 from Documentation/xtcp.rst (rst2man)'
 	@echo 'make clean      remove build products'
-	@echo 'Variables: KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/)'
+	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
+	@echo '           KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/),'
+	@echo '           WERROR=1 (warnings fail the module build; make check sets it)'
+	@echo 'Version: $(VERSION) (the VERSION file)'
+
 
 module:
 	@test -d "$(KDIR)" || { echo "xtcp: no kernel build tree at '$(KDIR)';" \
 		"run scripts/deps.sh or pass KDIR=" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 V=$(V) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 WERROR=$(WERROR) V=$(V) modules
 	@mkdir -p $(BUILD)
 	cp xtcp.ko $(BUILD)/xtcp.ko
 	@# xtcp_diag.ko is built where the kernel has inet_diag (Kbuild);
@@ -61,12 +82,17 @@ demo: deps
 
 check: deps
 	$(MAKE) style
-	$(MAKE) all
+	$(MAKE) all WERROR=1
+	scripts/test-dkms.sh
 	scripts/run-tests.sh
+
+# DKMS build and install into a scratch tree, then the VM on that module.
+check-dkms: deps
+	scripts/test-dkms.sh
 
 check-debug: deps
 	scripts/debug-kernel.sh
-	$(MAKE) all KDIR=$$(scripts/debug-kernel.sh --print-kdir) \
+	$(MAKE) all KDIR=$$(scripts/debug-kernel.sh --print-kdir) WERROR=1 \
 		BUILD=$(BUILD)/debug XTCP_TIMEOUT_SCALE=10
 	XTCP_TIMEOUT_SCALE=10 scripts/run-tests.sh --debug
 
@@ -77,12 +103,54 @@ bench: deps
 style:
 	@KDIR=$(KDIR) scripts/style.sh
 
-install: module install-xtcpize
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
-	depmod -a $(KVER)
+# xtcp(7) from Documentation/xtcp.rst (rst2man, python3-docutils).
+man:
+	@mkdir -p $(BUILD)/man
+	rst2man --quiet Documentation/xtcp.rst | \
+		sed '1,/^\.TH/s/^\.TH .*/.TH XTCP 7 "" "$(VERSION)" "xtcp"/' \
+		>$(BUILD)/man/xtcp.7
+
+install: module man install-xtcpize
+	install -d $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 0644 $(BUILD)/man/xtcp.7 $(DESTDIR)$(PREFIX)/share/man/man7/xtcp.7
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	install -d $(DESTDIR)$(PREFIX)/include/linux
+	install -m 0644 include/uapi/linux/xtcp.h $(DESTDIR)$(PREFIX)/include/linux/xtcp.h
+	install -d $(DESTDIR)$(PREFIX)/share/xtcp/bpftrace
+	install -m 0755 tools/bpftrace/*.bt $(DESTDIR)$(PREFIX)/share/xtcp/bpftrace/
+	$(MAKE) -C tools/xtcp-ss PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
+	$(if $(DESTDIR),depmod -b $(DESTDIR) -a $(KVER),depmod -a $(KVER))
+
+# The module sources as DKMS wants them in DKMS_SRC, with dkms.conf's
+# PACKAGE_VERSION taken from the VERSION file.
+dkms-src:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)
+	cp -r $(DKMS_FILES) $(DKMS_SRC)/
+	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' $(DKMS_SRC)/dkms.conf
+
+# xtcp-dkms_VERSION_all.deb in BUILD: the DKMS sources in /usr/src and
+# maintainer scripts that register them with dkms, built with dpkg-deb.
+DEB_ROOT := $(BUILD)/deb/xtcp-dkms
+deb:
+	rm -rf $(DEB_ROOT)
+	$(MAKE) dkms-src DKMS_SRC=$(DEB_ROOT)/usr/src/xtcp-$(VERSION)
+	install -d $(DEB_ROOT)/DEBIAN
+	sed 's/@VERSION@/$(VERSION)/' debian/control.in >$(DEB_ROOT)/DEBIAN/control
+	for f in postinst prerm; do \
+		sed 's/@VERSION@/$(VERSION)/' debian/$$f >$(DEB_ROOT)/DEBIAN/$$f; \
+		chmod 0755 $(DEB_ROOT)/DEBIAN/$$f; done
+	dpkg-deb --root-owner-group --build $(DEB_ROOT) \
+		$(BUILD)/xtcp-dkms_$(VERSION)_all.deb
+
+dkms: dkms-src
+	dkms add $(DKMS_SRC)
+	dkms build xtcp/$(VERSION) -k $(KVER)
+	dkms install --force xtcp/$(VERSION) -k $(KVER)
 
 install-xtcpize: xtcpize
-	$(MAKE) -C tools/xtcpize BUILD=$(BUILD) install
+	$(MAKE) -C tools/xtcpize BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

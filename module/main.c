@@ -169,6 +169,13 @@ module_init(xtcp_init);
 module_exit(xtcp_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_AUTHOR("The xtcp developers");
+MODULE_VERSION(XTCP_VERSION);
 MODULE_DESCRIPTION("xtcp: experimental TCP variant with tunable connection lifetime");
 /* socket(AF_INET, SOCK_STREAM, 253) loads the module on demand. */
 MODULE_ALIAS("net-pf-" __stringify(PF_INET) "-proto-253-type-1");
+/*
+ * Protocol 254 loads the module too, which still registers 253 unless
+ * modprobe.d says "options xtcp proto=254" (Documentation/xtcp.rst).
+ */
+MODULE_ALIAS("net-pf-" __stringify(PF_INET) "-proto-254-type-1");

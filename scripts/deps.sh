@@ -18,6 +18,8 @@ PACKAGES=(
 	qemu-system-x86 busybox-static iproute2 kmod cpio xz-utils
 	# Style gate.
 	shellcheck sparse
+	# Packaging (make dkms, make deb) and the man pages (make man).
+	dkms debhelper dh-dkms python3-docutils
 	# Building the module, the tests and the debug kernel.
 	gcc make python3 bc flex bison libelf-dev libssl-dev
 	# Used by tests inside the VM (ethtool: the netem test turns
