@@ -518,6 +518,16 @@ TEST_F(h, xmit_fail_synack)
 	EXPECT_TRUE(silent(&self->p, 100));
 	ASSERT_EQ(0, block_output(&self->p, false));
 	TH_LOG("output restored after %lld ms", (long long)(xp_now_ms() - t));
+	/*
+	 * Linux TCP drops a request whose SYN-ACK retransmission fails
+	 * (reqsk_timer_handler()): on a kernel slow enough that the output
+	 * was still blocked at the first retransmission, 1 s in, there is
+	 * nothing left to answer.
+	 */
+	if (variant->proto == IPPROTO_TCP && xp_now_ms() - t >= 900) {
+		close(lfd);
+		SKIP(return, "output blocked past TCP's first retransmission");
+	}
 
 	/* The initial RTO is 1 s, doubling: allow for three tries. */
 	ASSERT_EQ(0, xp_expect(&self->p, &r, CTL, XP_SYN | XP_ACK, 7000))
