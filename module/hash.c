@@ -4,6 +4,9 @@
  *
  * ehash   connections by 4-tuple (rhashtable, RCU lookups, one socket
  *         reference held while hashed)
+ * reqhash half-open passive connections (struct xtcp_req) by 4-tuple
+ *         (rhashtable, RCU lookups; the entry's owner, request.c, keeps
+ *         it alive while hashed)
  * lhash   listeners by local port (RCU hlist, no reference: a listener
  *         unhashes itself under bind_lock before it can be freed, and
  *         sockets are freed after an RCU grace period, SOCK_RCU_FREE)
@@ -30,6 +33,13 @@ static const struct rhashtable_params xtcp_ehash_params = {
 	.automatic_shrinking = true,
 };
 
+static const struct rhashtable_params xtcp_reqhash_params = {
+	.key_len = sizeof(struct xtcp_tuple),
+	.key_offset = offsetof(struct xtcp_req, tuple),
+	.head_offset = offsetof(struct xtcp_req, node),
+	.automatic_shrinking = true,
+};
+
 /**
  * xtcp_hash_net_init() - set up the tables of a namespace
  * @xn: the namespace's state
@@ -39,7 +49,7 @@ static const struct rhashtable_params xtcp_ehash_params = {
  */
 int xtcp_hash_net_init(struct xtcp_net *xn)
 {
-	int i;
+	int i, err;
 
 	spin_lock_init(&xn->bind_lock);
 	for (i = 0; i < XTCP_BHASH_SIZE; i++) {
@@ -47,7 +57,13 @@ int xtcp_hash_net_init(struct xtcp_net *xn)
 		INIT_HLIST_HEAD(&xn->lhash[i]);
 	}
 	get_random_bytes(&xn->port_hint, sizeof(xn->port_hint));
-	return rhashtable_init(&xn->ehash, &xtcp_ehash_params);
+	err = rhashtable_init(&xn->ehash, &xtcp_ehash_params);
+	if (err)
+		return err;
+	err = rhashtable_init(&xn->reqhash, &xtcp_reqhash_params);
+	if (err)
+		rhashtable_destroy(&xn->ehash);
+	return err;
 }
 
 /**
@@ -55,10 +71,13 @@ int xtcp_hash_net_init(struct xtcp_net *xn)
  * @xn: the namespace's state
  *
  * Context: process context, pernet exit. Every socket of the namespace is
- * gone (each holds a namespace reference), so the tables are empty.
+ * gone (each holds a namespace reference), and with the listeners their
+ * half-open entries, so the tables are empty.
  */
 void xtcp_hash_net_exit(struct xtcp_net *xn)
 {
+	WARN_ON_ONCE(atomic_read(&xn->reqhash.nelems));
+	rhashtable_destroy(&xn->reqhash);
 	rhashtable_destroy(&xn->ehash);
 }
 
@@ -130,6 +149,48 @@ struct sock *xtcp_ehash_lookup(struct net *net, const struct xtcp_tuple *t)
 	return sk;
 }
 EXPORT_SYMBOL_NS_GPL(xtcp_ehash_lookup, XTCP);
+
+/**
+ * xtcp_reqhash_insert() - put a half-open connection into the request table
+ * @net: namespace
+ * @req: the entry, its 4-tuple set
+ *
+ * Context: listener locked, BHs off.
+ * Return: 0, or -EEXIST when another entry has the same 4-tuple.
+ */
+int xtcp_reqhash_insert(struct net *net, struct xtcp_req *req)
+{
+	return rhashtable_lookup_insert_fast(&xtcp_pernet(net)->reqhash,
+					     &req->node, xtcp_reqhash_params);
+}
+
+/**
+ * xtcp_reqhash_remove() - take a half-open connection out of the table
+ * @net: namespace
+ * @req: the entry, hashed
+ *
+ * Context: its listener locked.
+ */
+void xtcp_reqhash_remove(struct net *net, struct xtcp_req *req)
+{
+	rhashtable_remove_fast(&xtcp_pernet(net)->reqhash, &req->node,
+			       xtcp_reqhash_params);
+}
+
+/**
+ * xtcp_reqhash_lookup() - find the half-open connection of a 4-tuple
+ * @net: namespace
+ * @t: 4-tuple seen from this host
+ *
+ * Context: RCU read lock held; the entry stays valid only within it.
+ * Return: the entry, or NULL.
+ */
+struct xtcp_req *xtcp_reqhash_lookup(struct net *net,
+				     const struct xtcp_tuple *t)
+{
+	return rhashtable_lookup(&xtcp_pernet(net)->reqhash, t,
+				 xtcp_reqhash_params);
+}
 
 /**
  * xtcp_listener_lookup() - find the listener for a segment

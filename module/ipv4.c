@@ -319,25 +319,25 @@ discard:
 }
 
 /**
- * xtcp_v4_send_reply() - answer a segment without a socket
+ * xtcp_v4_send_tuple() - send a segment that belongs to no socket
  * @net: namespace
- * @in: the segment answered; its headers are valid
- * @seq: sequence number of the answer
+ * @t: the 4-tuple, seen from this host
+ * @mark: routing mark
+ * @oif: the device it must leave by, 0 for any
+ * @seq: sequence number
  * @ack: acknowledgment number, used when @flags has ACK
  * @flags: XTCPHDR_* flags
  * @win: window field
  * @opts: options to write, or NULL
  *
- * Used for RSTs to unknown 4-tuples and for ACKs from TIME_WAIT buckets.
+ * Replies without a socket, and the segments of half-open entries.
  *
  * Context: softirq or process context with BHs disabled.
  */
-void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			u32 ack, u8 flags, u16 win,
+void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
+			int oif, u32 seq, u32 ack, u8 flags, u16 win,
 			const struct xtcp_opts *opts)
 {
-	const struct tcphdr *ith = tcp_hdr(in);
-	const struct iphdr *iiph = ip_hdr(in);
 	unsigned int hlen = XTCP_BASE_HLEN;
 	struct sk_buff *skb;
 	struct flowi4 fl4;
@@ -349,9 +349,9 @@ void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
 		hlen += xtcp_options_size(opts);
 
 	memset(&fl4, 0, sizeof(fl4));
-	flowi4_init_output(&fl4, 0, in->mark, 0, RT_SCOPE_UNIVERSE,
-			   xtcp_protocol, 0, iiph->saddr, iiph->daddr,
-			   ith->source, ith->dest, sock_net_uid(net, NULL));
+	flowi4_init_output(&fl4, oif, mark, 0, RT_SCOPE_UNIVERSE,
+			   xtcp_protocol, 0, t->raddr, t->laddr,
+			   t->rport, t->lport, sock_net_uid(net, NULL));
 	rt = ip_route_output_key(net, &fl4);
 	if (IS_ERR(rt))
 		return;
@@ -364,7 +364,7 @@ void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
 	skb_reserve(skb, MAX_HEADER + hlen);
 	skb_dst_set(skb, &rt->dst);
 
-	th = xtcp_push_header(skb, ith->dest, ith->source, seq, ack, flags,
+	th = xtcp_push_header(skb, t->lport, t->rport, seq, ack, flags,
 			      win, opts);
 	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen,
 				      xtcp_protocol, csum_partial(th, hlen, 0));
@@ -385,6 +385,62 @@ void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
 	if (flags & XTCPHDR_RST)
 		XTCP_INC_STATS(net, XTCP_MIB_OUTRSTS);
 	ip_local_out(net, NULL, skb);
+}
+
+/**
+ * xtcp_v4_send_reply() - answer a segment without a socket
+ * @net: namespace
+ * @in: the segment answered; its headers are valid
+ * @seq: sequence number of the answer
+ * @ack: acknowledgment number, used when @flags has ACK
+ * @flags: XTCPHDR_* flags
+ * @win: window field
+ * @opts: options to write, or NULL
+ *
+ * Used for RSTs to unknown 4-tuples and for ACKs from TIME_WAIT buckets.
+ *
+ * Context: softirq or process context with BHs disabled.
+ */
+void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
+			u32 ack, u8 flags, u16 win,
+			const struct xtcp_opts *opts)
+{
+	struct xtcp_tuple t;
+
+	xtcp_v4_tuple_of_skb(in, &t);
+	xtcp_v4_send_tuple(net, &t, in->mark, 0, seq, ack, flags, win, opts);
+}
+
+/**
+ * xtcp_v4_req_mss() - the MSS a half-open connection announces
+ * @sk: the listener
+ * @t: the 4-tuple, seen from this host
+ *
+ * What the route back to the peer carries, as a child's advmss
+ * (xtcp_set_advmss()), within the listener's XTCP_MAXSEG.
+ *
+ * Context: softirq or backlog processing, listener locked.
+ * Return: bytes, or 0 when there is no route.
+ */
+u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
+{
+	u16 user_mss = xtcp_sk(sk)->user_mss;
+	struct flowi4 fl4;
+	struct rtable *rt;
+	u32 mss;
+
+	rt = ip_route_output_ports(sock_net(sk), &fl4, sk, t->raddr, t->laddr,
+				   t->rport, t->lport, sk->sk_protocol,
+				   READ_ONCE(inet_sk(sk)->tos) & INET_DSCP_MASK,
+				   sk->sk_bound_dev_if);
+	if (IS_ERR(rt))
+		return 0;
+	mss = min_t(u32, dst_mtu(&rt->dst), IP_MAX_MTU) -
+	      sizeof(struct iphdr) - XTCP_BASE_HLEN;
+	ip_rt_put(rt);
+	if (user_mss)
+		mss = min_t(u32, mss, user_mss);
+	return min_t(u32, mss, 65535);
 }
 
 /**

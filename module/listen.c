@@ -4,9 +4,10 @@
  * creates and the accept queue they wait on until accept() (RFC 9293
  * 3.10.7.2, after net/ipv4/tcp_minisocks.c and inet_connection_sock.c).
  *
- * A child is a full socket from the first SYN on: created in SYN_RCVD,
- * hashed like any connection and put on its listener's accept list, where
- * it becomes ready for accept() once the handshake completes.
+ * A SYN creates only a small half-open entry (request.c); the child, a
+ * full socket, is created when the ACK of our SYN-ACK completes the
+ * handshake (or returns a SYN cookie), hashed like any connection and put
+ * on its listener's accept list, ready for accept().
  *
  * Locking: the accept list, the child's place and readiness on it and the
  * listener's two counts change only in the xtcp_acceptq_*() helpers below,
@@ -39,7 +40,8 @@ static bool xtcp_acceptq_is_full(const struct sock *sk)
 /* All max_syn_backlog half-open slots taken: SYN cookies, or a drop. */
 static bool xtcp_synq_is_full(const struct sock *sk)
 {
-	return READ_ONCE(xtcp_sk(sk)->accept_pending) >=
+	return READ_ONCE(xtcp_sk(sk)->req_count) +
+	       READ_ONCE(xtcp_sk(sk)->accept_pending) >=
 	       xtcp_knob(sock_net(sk), XTCP_KNOB_MAX_SYN_BACKLOG);
 }
 
@@ -206,6 +208,7 @@ void xtcp_listen_end(struct sock *sk)
 {
 	xtcp_set_state(sk, TCP_CLOSE);
 	xtcp_listen_stop(sk);
+	xtcp_req_flush(sk);
 	xtcp_listen_flush(sk);
 	if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
 		xtcp_put_port(sk);
@@ -320,6 +323,56 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 }
 
 /*
+ * The child of a completed handshake (RFC 9293 3.10.7.4, SYN_RCVD: the ACK
+ * of our SYN-ACK), as Linux's tcp_create_openreq_child(): from a half-open
+ * entry or from a SYN cookie, with what the SYN said in @syn, our ISN
+ * @iss, the peer's @irs. Hashed and on the accept list; then the ACK is
+ * processed in SYN_RCVD as for any socket, which establishes it. Consumes
+ * @skb; true if the child was created.
+ */
+static bool xtcp_child_complete(struct sock *sk, struct sk_buff *skb,
+				const struct xtcp_opts *opts,
+				const struct xtcp_opts *syn, u32 irs, u32 iss)
+{
+	struct xtcp_sock *xs;
+	struct sock *child;
+
+	local_bh_disable();
+	child = xtcp_child_clone(sk, skb);
+	if (!child)
+		goto drop;
+	/* sk_clone_lock() returned the child locked; tell sparse. */
+	__acquire(&child->sk_lock.slock);
+	if (xtcp_v4_child_route(child))
+		goto free_child;
+	/* The window of this ACK is scaled: the ACK itself sets it. */
+	xtcp_child_init_seq(child, irs, 0, syn);
+	/* Our SYN-ACK, sent and gone: the ACK acknowledges it. */
+	xs = xtcp_sk(child);
+	xs->iss = iss;
+	xs->snd_una = iss;
+	xs->snd_nxt = iss + 1;
+	xs->write_seq = iss + 1;
+	if (xtcp_child_hash(sk, child))
+		goto free_child;
+	xtcp_rcv_state_process(child, skb, opts);
+	bh_unlock_sock(child);
+	/* sk_clone_lock() gave two references: one stays with the owner
+	 * (the accept list, then the file), the table took its own.
+	 */
+	sock_put(child);
+	local_bh_enable();
+	return true;
+
+free_child:
+	xtcp_child_free(child);
+drop:
+	local_bh_enable();
+	kfree_skb(skb);
+	return false;
+}
+
+/*
  * An ACK at a listener: if it returns one of our cookies, the connection
  * it stands for is created as if its SYN_RCVD had been kept, and the ACK
  * processed there. Only within two minutes of the last cookie sent, as
@@ -333,7 +386,6 @@ static bool xtcp_cookie_ack(struct sock *sk, struct sk_buff *skb,
 	unsigned long last = READ_ONCE(xtcp_sk(sk)->last_cookie);
 	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_opts syn = { .wscale = -1 };
-	struct sock *child;
 	struct xtcp_tuple t;
 	u16 mss;
 
@@ -358,44 +410,19 @@ static bool xtcp_cookie_ack(struct sock *sk, struct sk_buff *skb,
 		syn.tsval = opts->tsval;
 		syn.wscale = xtcp_cookie_wscale(opts->tsecr);
 	}
-	local_bh_disable();
-	child = xtcp_child_clone(sk, skb);
-	if (!child)
-		goto drop;
-	__acquire(&child->sk_lock.slock);
-	if (xtcp_v4_child_route(child))
-		goto free_child;
-	/* The window of this ACK is scaled: the ACK itself sets it. */
-	xtcp_child_init_seq(child, cb->seq - 1, 0, &syn);
-	/* Our SYN-ACK, sent and gone: the ACK acknowledges it. */
-	xtcp_sk(child)->iss = cb->ack_seq - 1;
-	xtcp_sk(child)->snd_una = cb->ack_seq - 1;
-	xtcp_sk(child)->snd_nxt = cb->ack_seq;
-	xtcp_sk(child)->write_seq = cb->ack_seq;
-	if (xtcp_child_hash(sk, child))
-		goto free_child;
-	xtcp_rcv_state_process(child, skb, opts);
-	bh_unlock_sock(child);
-	sock_put(child);
-	local_bh_enable();
-	return true;
-
-free_child:
-	xtcp_child_free(child);
-drop:
-	local_bh_enable();
-	kfree_skb(skb);
+	xtcp_child_complete(sk, skb, opts, &syn, cb->seq - 1,
+			    cb->ack_seq - 1);
 	return true;
 }
 
 /**
- * xtcp_conn_request() - a SYN reached a listener: create the child
+ * xtcp_conn_request() - a SYN reached a listener: a half-open entry
  * @sk: the listener, locked
  * @skb: the SYN, control block and options filled
  * @opts: its options
  *
- * The child is a full socket in SYN_RCVD, hashed like any connection and
- * kept on the listener's accept list until accept() takes it.
+ * The entry (request.c) sends the SYN-ACK and keeps what the handshake
+ * needs; the socket comes with the ACK (xtcp_req_rcv()).
  *
  * Context: softirq (listener locked) or backlog processing.
  */
@@ -403,7 +430,6 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 		       const struct xtcp_opts *opts)
 {
 	int cookies = xtcp_knob(sock_net(sk), XTCP_KNOB_SYNCOOKIES);
-	struct sock *child;
 
 	if (xtcp_acceptq_is_full(sk) ||
 	    (!cookies && xtcp_synq_is_full(sk))) {
@@ -415,46 +441,159 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 		return;
 	}
 
-	/* From the backlog (release_sock()) this runs with BHs enabled.
-	 * The SYN-ACK sent below with the child locked would then run the
-	 * receive softirq right here on loopback, and the peer's ACK would
-	 * spin forever on the child's lock: keep BHs off until it is free.
+	/* From the backlog (release_sock()) this runs with BHs enabled;
+	 * the SYN-ACK on loopback would run the receive softirq right
+	 * here, and the peer's ACK spin on the listener's lock.
 	 */
 	local_bh_disable();
-	child = xtcp_child_clone(sk, skb);
-	if (!child)
-		goto out;
-	/* sk_clone_lock() returned the child locked; tell sparse. */
-	__acquire(&child->sk_lock.slock);
-	if (xtcp_v4_child_route(child))
-		goto free_child;
-	xtcp_child_init_seq(child, XTCP_SKB_CB(skb)->seq,
-			    ntohs(tcp_hdr(skb)->window), opts);
-	/* RFC 6191: a SYN that replaced a TIME_WAIT bucket gets an ISN
-	 * above anything that connection sent (xtcp_tw_rcv() chose it).
-	 */
-	if (XTCP_SKB_CB(skb)->tw_isn)
-		xtcp_sk(child)->iss = XTCP_SKB_CB(skb)->tw_isn;
-	/* Without a SYN-ACK queued, nothing would ever end the child:
-	 * drop the SYN instead, the peer sends it again.
-	 */
-	if (xtcp_queue_syn(child))
-		goto free_child;
-	if (xtcp_child_hash(sk, child))
-		goto free_child;
-	xtcp_write_xmit(child, true);
-
-	bh_unlock_sock(child);
-	/* sk_clone_lock() gave two references: one stays with the owner
-	 * (the accept list, then the file), the table took its own.
-	 */
-	sock_put(child);
-	goto out;
-
-free_child:
-	xtcp_child_free(child);
-out:
+	/* Without an entry the SYN is dropped; the peer sends it again. */
+	xtcp_req_create(sk, skb, opts);
 	local_bh_enable();
+}
+
+/* RFC 9293 3.10.7.4 first step, for an entry: rcv_nxt is irs + 1. */
+static bool xtcp_req_sequence_ok(const struct xtcp_req *req, u32 wnd,
+				 const struct xtcp_skb_cb *cb, u32 len)
+{
+	u32 rcv_nxt = req->irs + 1;
+
+	if (!len && !wnd)
+		return cb->seq == rcv_nxt;
+	if (!len)
+		return !xtcp_before(cb->seq, rcv_nxt) &&
+		       xtcp_before(cb->seq, rcv_nxt + wnd);
+	if (!wnd)
+		return false;
+	return xtcp_before(cb->seq, rcv_nxt + wnd) &&
+	       xtcp_after(cb->end_seq, rcv_nxt);
+}
+
+/* An ACK from the entry, at most one per invalid_ratelimit. */
+static void xtcp_req_answer(struct xtcp_req *req, enum xtcp_mib_field mib)
+{
+	if (!xtcp_oow_rate_limited(sock_net(req->listener),
+				   &req->last_oow_ack, mib))
+		xtcp_req_send_ack(req);
+}
+
+/*
+ * A segment for a half-open entry, in the order a socket in SYN_RCVD
+ * checks it (xtcp_rcv_state_process(), as Linux's tcp_check_req()): only
+ * an acceptable ACK of our SYN-ACK creates the socket. Consumes @skb.
+ */
+static void xtcp_req_rcv(struct sock *sk, struct xtcp_req *req,
+			 struct sk_buff *skb, const struct xtcp_opts *opts)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	u32 len = cb->end_seq - cb->seq;
+	struct net *net = sock_net(sk);
+	struct xtcp_opts syn = {
+		.mss = req->peer_mss,
+		.wscale = req->snd_wscale,
+		.ts_ok = req->ts_ok,
+		.tsval = req->ts_recent,
+	};
+	u32 wnd;
+
+	local_bh_disable();
+	/* A retransmitted SYN: the SYN-ACK again, but not once per copy a
+	 * forger sends.
+	 */
+	if ((cb->flags & (XTCPHDR_SYN | XTCPHDR_ACK)) == XTCPHDR_SYN &&
+	    cb->seq == req->irs) {
+		if (!xtcp_oow_rate_limited(net, &req->last_oow_ack,
+					   XTCP_MIB_ACKSKIPPEDSYNRECV)) {
+			xtcp_req_send_synack(req);
+			XTCP_INC_STATS(net, XTCP_MIB_RETRANSSEGS);
+		}
+		goto drop;
+	}
+
+	/* PAWS (RFC 7323 section 5.3), then the first step. */
+	if (req->ts_ok && opts->ts_ok && !(cb->flags & XTCPHDR_RST) &&
+	    (s32)(opts->tsval - req->ts_recent) < 0) {
+		if (len || !xtcp_oow_rate_limited(net, &req->last_oow_ack,
+						  XTCP_MIB_ACKSKIPPEDSEQ))
+			xtcp_req_send_ack(req);
+		goto drop;
+	}
+	wnd = xtcp_initial_rcv_wnd(sk);
+	if (!xtcp_req_sequence_ok(req, wnd, cb, len)) {
+		if (!(cb->flags & XTCPHDR_RST) &&
+		    (len || !xtcp_oow_rate_limited(net, &req->last_oow_ack,
+						   XTCP_MIB_ACKSKIPPEDSEQ)))
+			xtcp_req_send_ack(req);
+		goto drop;
+	}
+
+	/* Second step: RST (RFC 5961 section 3.2): back to LISTEN. */
+	if (cb->flags & XTCPHDR_RST) {
+		if (cb->seq != req->irs + 1) {
+			xtcp_req_answer(req, XTCP_MIB_ACKSKIPPEDCHALLENGE);
+			goto drop;
+		}
+		XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
+		xtcp_req_drop(req);
+		goto drop;
+	}
+
+	/* Fourth step: SYN in a synchronized state (RFC 5961 section 4). */
+	if (cb->flags & XTCPHDR_SYN) {
+		xtcp_req_answer(req, XTCP_MIB_ACKSKIPPEDCHALLENGE);
+		goto drop;
+	}
+
+	/* Fifth step: ACK; in SYN_RCVD only the one of our SYN-ACK. */
+	if (!(cb->flags & XTCPHDR_ACK))
+		goto drop;
+	if (cb->ack_seq != req->iss + 1) {
+		xtcp_v4_send_reset(net, skb);
+		goto drop;
+	}
+	/* No room to accept: the entry stays, the peer sends its ACK (or
+	 * data) again, or the SYN-ACK timer does.
+	 */
+	if (xtcp_acceptq_is_full(sk)) {
+		XTCP_INC_STATS(net, XTCP_MIB_LISTENDROPS);
+		goto drop;
+	}
+	/* The child takes over; segments that wait meanwhile for the
+	 * listener's lock find it (xtcp_listen_handover()). Without one
+	 * the entry stays, and the peer's next ACK may do better.
+	 */
+	if (xtcp_child_complete(sk, skb, opts, &syn, req->irs, req->iss))
+		xtcp_req_drop(req);
+	local_bh_enable();
+	return;
+
+drop:
+	local_bh_enable();
+	kfree_skb(skb);
+}
+
+/*
+ * A segment for a listener that no entry claims, but whose 4-tuple may
+ * have just become a connection: the child was created while the segment
+ * waited for the listener's lock. Hand it over. True if consumed.
+ */
+static bool xtcp_listen_handover(struct sock *sk, struct sk_buff *skb,
+				 const struct xtcp_tuple *t)
+{
+	struct sock *child = xtcp_ehash_lookup(sock_net(sk), t);
+
+	if (!child)
+		return false;
+	local_bh_disable();
+	bh_lock_sock(child);
+	if (!sock_owned_by_user(child))
+		xtcp_do_rcv(child, skb);
+	else if (sk_add_backlog(child, skb, READ_ONCE(child->sk_rcvbuf) +
+					    READ_ONCE(child->sk_sndbuf)))
+		kfree_skb_reason(skb, SKB_DROP_REASON_SOCKET_BACKLOG);
+	bh_unlock_sock(child);
+	local_bh_enable();
+	sock_put(child);
+	return true;
 }
 
 /**
@@ -469,7 +608,17 @@ void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
 		     const struct xtcp_opts *opts)
 {
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	struct xtcp_req *req;
+	struct xtcp_tuple t;
 
+	xtcp_v4_tuple_of_skb(skb, &t);
+	req = xtcp_req_lookup(sk, &t);
+	if (req) {
+		xtcp_req_rcv(sk, req, skb, opts);
+		return;
+	}
+	if (!(cb->flags & XTCPHDR_SYN) && xtcp_listen_handover(sk, skb, &t))
+		return;
 	if (cb->flags & XTCPHDR_RST)
 		goto drop;
 	if (cb->flags & XTCPHDR_ACK) {

@@ -137,9 +137,13 @@ static int __init xtcp_init(void)
 	if (err)
 		goto err_mem;
 
-	err = register_pernet_subsys(&xtcp_net_ops);
+	err = xtcp_req_init();
 	if (err)
 		goto err_tw;
+
+	err = register_pernet_subsys(&xtcp_net_ops);
+	if (err)
+		goto err_req;
 
 	err = xtcp_v4_init();
 	if (err)
@@ -150,6 +154,8 @@ static int __init xtcp_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&xtcp_net_ops);
+err_req:
+	xtcp_req_exit();
 err_tw:
 	xtcp_tw_exit();
 err_mem:
@@ -161,6 +167,7 @@ static void __exit xtcp_exit(void)
 {
 	xtcp_v4_exit();
 	unregister_pernet_subsys(&xtcp_net_ops);
+	xtcp_req_exit();
 	xtcp_tw_exit();
 	xtcp_mem_exit();
 }

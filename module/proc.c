@@ -22,7 +22,8 @@ static clock_t xtcp_ticks_left(unsigned long expires)
 }
 
 /*
- * The walk over listeners, connections and TIME_WAIT entries, resumed at
+ * The walk over listeners, connections, half-open entries and TIME_WAIT
+ * entries, resumed at
  * each read() where the last one stopped, as /proc/net/tcp does: nothing
  * is held between reads but the position, and no lock but RCU is taken
  * (the tables are RCU-safe, sockets and entries freed after a grace
@@ -36,6 +37,7 @@ static clock_t xtcp_ticks_left(unsigned long expires)
 enum xtcp_seq_phase {
 	XTCP_SEQ_LISTEN,
 	XTCP_SEQ_CONN,
+	XTCP_SEQ_REQ,
 	XTCP_SEQ_TW,
 	XTCP_SEQ_DONE,
 };
@@ -112,7 +114,7 @@ static struct sock *xtcp_seq_listener(struct xtcp_seq_state *st,
 	return NULL;
 }
 
-/* The walker's current element; for TIME_WAIT, the next one alive. */
+/* The walker's current element; for entries, the next one alive. */
 static void *xtcp_seq_peek(struct xtcp_seq_state *st)
 {
 	void *v;
@@ -124,8 +126,11 @@ static void *xtcp_seq_peek(struct xtcp_seq_state *st)
 				continue;	/* resized: rewound */
 			return NULL;
 		}
-		if (!v || st->phase != XTCP_SEQ_TW ||
-		    !READ_ONCE(((struct xtcp_tw *)v)->dead))
+		if (!v || (st->phase == XTCP_SEQ_TW &&
+			   !READ_ONCE(((struct xtcp_tw *)v)->dead)) ||
+		    (st->phase == XTCP_SEQ_REQ &&
+		     !READ_ONCE(((struct xtcp_req *)v)->dead)) ||
+		    st->phase == XTCP_SEQ_CONN)
 			return v;
 		rhashtable_walk_next(&st->iter);
 	}
@@ -145,6 +150,14 @@ static void *xtcp_seq_current(struct xtcp_seq_state *st, struct xtcp_net *xn)
 		st->phase = XTCP_SEQ_CONN;
 		fallthrough;
 	case XTCP_SEQ_CONN:
+		v = xtcp_seq_peek(st);
+		if (v)
+			return v;
+		xtcp_seq_walk_end(st);
+		xtcp_seq_walk_begin(st, &xn->reqhash);
+		st->phase = XTCP_SEQ_REQ;
+		fallthrough;
+	case XTCP_SEQ_REQ:
 		v = xtcp_seq_peek(st);
 		if (v)
 			return v;
@@ -277,6 +290,26 @@ static void xtcp_seq_show_tw(struct seq_file *seq, const struct xtcp_tw *tw)
 		   jiffies_to_msecs(jiffies - tw->created));
 }
 
+/*
+ * A half-open entry, as Linux shows a request sock: SYN_RCVD, the SYN-ACK
+ * timer, the listener's uid, no inode. Under RCU the listener is still
+ * there: the entry's last reference goes before the listener's.
+ */
+static void xtcp_seq_show_req(struct seq_file *seq, const struct xtcp_req *req)
+{
+	struct xtcp_seq_state *st = seq->private;
+
+	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
+		   (int)st->pos - 1, req->tuple.laddr, ntohs(req->tuple.lport),
+		   req->tuple.raddr, ntohs(req->tuple.rport), TCP_SYN_RECV,
+		   0, 0, XTCP_TR_RETRANS,
+		   xtcp_ticks_left(READ_ONCE(req->timer.expires)),
+		   READ_ONCE(req->retransmits),
+		   from_kuid_munged(seq_user_ns(seq),
+				    sock_i_uid(req->listener)),
+		   0, 0UL, jiffies_to_msecs(jiffies - req->created));
+}
+
 static int xtcp_seq_show(struct seq_file *seq, void *v)
 {
 	struct xtcp_seq_state *st = seq->private;
@@ -285,6 +318,8 @@ static int xtcp_seq_show(struct seq_file *seq, void *v)
 		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
 	else if (st->phase == XTCP_SEQ_TW)
 		xtcp_seq_show_tw(seq, v);
+	else if (st->phase == XTCP_SEQ_REQ)
+		xtcp_seq_show_req(seq, v);
 	else
 		xtcp_seq_show_sock(seq, v);
 	return 0;

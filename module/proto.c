@@ -215,6 +215,8 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->rcv_wnd = 0;
 	xs->accept_ready = 0;
 	xs->accept_pending = 0;
+	INIT_HLIST_HEAD(&xs->req_list);
+	xs->req_count = 0;
 	xs->last_cookie = 0;
 	xs->last_oow_ack = 0;
 	xs->retrans_stamp = 0;

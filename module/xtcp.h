@@ -271,6 +271,9 @@ enum xtcp_timer_event {
  * @accept_ready: children on @accept_list ready for accept()
  * @accept_pending: children on @accept_list still in SYN_RCVD
  * @last_cookie: jiffies of the last SYN cookie a listener sent, 0 for none
+ * @req_list: a listener's half-open connections (struct xtcp_req), under
+ *	its socket lock
+ * @req_count: entries on @req_list
  * @deferred: timer events that found the socket owned by the user
  *
  * Locking: fields are protected by the socket lock (lock_sock() in process
@@ -377,6 +380,8 @@ struct xtcp_sock {
 	u32 accept_ready;
 	u32 accept_pending;
 	unsigned long last_cookie;
+	struct hlist_head req_list;
+	u32 req_count;
 
 	unsigned long deferred;
 };
@@ -551,6 +556,58 @@ struct xtcp_tw {
 };
 
 /**
+ * struct xtcp_req - a half-open passive connection (SYN_RCVD): what the
+ * handshake needs until the ACK of our SYN-ACK creates the socket, and
+ * nothing more (Documentation/xtcp-internals.rst "Half-open connections")
+ * @tuple: the 4-tuple, hash key
+ * @iss: our initial sequence number (the SYN-ACK's)
+ * @node: link in the namespace's request table
+ * @list_node: link in the listener's @req_list
+ * @listener: the listener, a reference held until the entry is freed
+ * @timer: SYN-ACK retransmission; holds a reference while pending
+ * @rcu: deferred free; lookups and /proc run under RCU
+ * @created: jiffies when the SYN arrived
+ * @irs: the peer's initial sequence number
+ * @ts_recent: the SYN's TSval, if @ts_ok
+ * @ts_off: our timestamp clock offset
+ * @last_oow_ack: jiffies of the last answer to a segment that did not
+ *	belong, 0 for none (xtcp_oow_rate_limited())
+ * @refcnt: the tables' reference and the pending timer's
+ * @peer_mss: the SYN's MSS option, 0 if absent
+ * @advmss: the MSS our SYN-ACK announces
+ * @snd_wscale: the SYN's window scale, -1 if absent
+ * @retransmits: SYN-ACK retransmissions so far
+ * @ts_ok: timestamps negotiated
+ * @dead: unlinked: the timer only drops its reference
+ *
+ * Locking: every field but @refcnt is written under the listener's socket
+ * lock (owned, or its spinlock in softirq); @dead is also written under
+ * the spinlock when the owner kills an entry, so that the timer, which
+ * holds only the spinlock, sees it.
+ */
+struct xtcp_req {
+	struct xtcp_tuple tuple;
+	u32 iss;
+	struct rhash_head node;
+	struct hlist_node list_node;
+	struct sock *listener;
+	struct timer_list timer;
+	struct rcu_head rcu;
+	unsigned long created;
+	u32 irs;
+	u32 ts_recent;
+	u32 ts_off;
+	u32 last_oow_ack;
+	refcount_t refcnt;
+	u16 peer_mss;
+	u16 advmss;
+	s8 snd_wscale;
+	u8 retransmits;
+	u8 ts_ok;
+	u8 dead;
+};
+
+/**
  * struct xtcp_tw_table - the TIME_WAIT buckets of a namespace
  * @hash: buckets by 4-tuple, RCU lookups
  * @classes: the duration classes by duration in ms, each with its expiry
@@ -575,6 +632,8 @@ struct xtcp_tw_table {
  * @sysctl_hdr: registration of this namespace's net.xtcp table
  * @mib: per-cpu counters
  * @ehash: connections by 4-tuple (SYN_SENT to LAST_ACK), RCU lookups
+ * @reqhash: half-open passive connections (struct xtcp_req) by 4-tuple,
+ *	RCU lookups
  * @bind_lock: serializes writers of @bhash, @lhash and the TIME_WAIT
  *	port index; taken with BHs off
  * @bhash: sockets holding a local port, by port (sk_bind_node)
@@ -588,6 +647,7 @@ struct xtcp_net {
 	struct ctl_table_header *sysctl_hdr;
 	DEFINE_SNMP_STAT(struct xtcp_mib, mib);
 	struct rhashtable ehash;
+	struct rhashtable reqhash;
 	spinlock_t bind_lock;		/* see above and hash.c */
 	struct hlist_head bhash[XTCP_BHASH_SIZE];
 	struct hlist_head lhash[XTCP_BHASH_SIZE];
@@ -627,6 +687,10 @@ int xtcp_v4_child_route(struct sock *child);
 void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t);
 u16 xtcp_v4_reply_mss(const struct sk_buff *skb);
 int xtcp_v4_rcv(struct sk_buff *skb);
+u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t);
+void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
+			int oif, u32 seq, u32 ack, u8 flags, u16 win,
+			const struct xtcp_opts *opts);
 void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
 			u32 ack, u8 flags, u16 win,
 			const struct xtcp_opts *opts);
@@ -666,6 +730,17 @@ void xtcp_conn_request(struct sock *sk, struct sk_buff *skb,
 		       const struct xtcp_opts *opts);
 void xtcp_child_ready(struct sock *sk);
 void xtcp_child_abort(struct sock *sk);
+
+/* request.c */
+int xtcp_req_init(void);
+void xtcp_req_exit(void);
+struct xtcp_req *xtcp_req_create(struct sock *sk, const struct sk_buff *skb,
+				 const struct xtcp_opts *opts);
+struct xtcp_req *xtcp_req_lookup(struct sock *sk, const struct xtcp_tuple *t);
+void xtcp_req_send_synack(struct xtcp_req *req);
+void xtcp_req_send_ack(struct xtcp_req *req);
+void xtcp_req_drop(struct xtcp_req *req);
+void xtcp_req_flush(struct sock *sk);
 
 /* input.c */
 enum skb_drop_reason xtcp_rcv_check_header(struct sk_buff *skb);
@@ -734,6 +809,10 @@ void xtcp_hash_net_exit(struct xtcp_net *xn);
 int xtcp_ehash_insert(struct sock *sk);
 void xtcp_ehash_remove(struct sock *sk);
 struct sock *xtcp_ehash_lookup(struct net *net, const struct xtcp_tuple *t);
+int xtcp_reqhash_insert(struct net *net, struct xtcp_req *req);
+void xtcp_reqhash_remove(struct net *net, struct xtcp_req *req);
+struct xtcp_req *xtcp_reqhash_lookup(struct net *net,
+				     const struct xtcp_tuple *t);
 struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
 				  __be16 dport, int dif);
 int xtcp_get_port(struct sock *sk, unsigned short snum);

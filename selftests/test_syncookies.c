@@ -4,7 +4,9 @@
  * connection made through a cookie carries its MSS, window scale and
  * timestamps, and keeps no state before the ACK; a forged ACK gets a RST;
  * under a spoofed SYN flood that fills the half-open slots, the clients
- * that complete their handshake are served.
+ * that complete their handshake are served; without cookies, a half-open
+ * connection costs a small entry, no bigger than Linux's request sock,
+ * not a socket.
  */
 
 #include <netinet/in.h>
@@ -277,6 +279,111 @@ TEST_F(sc, syn_flood)
 			EXPECT_GE(clients / 10, ok);
 		}
 	}
+}
+
+/* The size of an object of cache @name without debug metadata, or -1. */
+static long slab_object_size(const char *name)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/object_size", name);
+	if (xtcp_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	return strtol(buf, NULL, 10);
+}
+
+/* Bytes held by the objects of slab cache @name, 0 if it has none. */
+static long slab_bytes(const char *name)
+{
+	struct xtcp_slab s;
+
+	return xtcp_slab_read(name, &s) ? 0 : s.active * s.objsize;
+}
+
+/*
+ * Memory per half-open connection under a spoofed flood, syncookies off
+ * (Documentation/xtcp-internals.rst "Half-open connections"): what the
+ * socket cache and the half-open cache of the protocol grew by, over the
+ * half-open connections /proc shows. TCP keeps a request sock per SYN,
+ * no socket; xtcp must do as well: no socket, and an entry no bigger.
+ */
+#define FLOOD_PORT	(LPORT + 50)
+#define FLOOD_SYNS	600
+
+TEST_F(sc, flood_memory)
+{
+	const char *sock_cache = variant->proto == IPPROTO_TCP ? "TCP" : "XTCP";
+	const char *req_cache = variant->proto == IPPROTO_TCP ?
+				"request_sock_TCP" : "xtcp_req";
+	struct sockaddr_in sin = xtcp_sin(KADDR, FLOOD_PORT);
+	long sock0, req0, sock1, req1, per, tcp_req = 0;
+	const char *proc = xtcp_proc_path(variant->proto);
+	struct xtcp_slab tcp_slab, sock_slab;
+	struct in_addr src;
+	unsigned int seed = 7;
+	int lfd, i, n, last = -1;
+
+	ASSERT_EQ(0, xtcp_write_long(variant->knob, 0));
+	if (variant->proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, xtcp_sysctl_set("max_syn_backlog", 4096));
+	} else {
+		ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_max_syn_backlog",
+					     4096));
+	}
+	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 4096));
+
+	sock0 = slab_bytes(sock_cache);
+	req0 = slab_bytes(req_cache);
+	for (i = 0; i < FLOOD_SYNS; i++) {
+		struct xp_seg s;
+
+		xp_seg_init(&self->p, &s);
+		src.s_addr = htonl(0x0a090003 + rand_r(&seed) % 248);
+		s.saddr = src;
+		s.sport = 1024 + rand_r(&seed) % 60000;
+		s.dport = FLOOD_PORT;
+		s.seq = rand_r(&seed);
+		s.flags = XP_SYN;
+		s.mss = 1460;
+		s.wscale = 7;
+		s.ts = true;
+		s.tsval = 5000;
+		ASSERT_EQ(0, xp_send(&self->p, &s));
+		if (i % 64 == 63)
+			xp_drain(&self->p);
+	}
+	xp_drain(&self->p);
+	/* All in once the count stops growing. */
+	for (;;) {
+		if (!xtcp_wait_until((n = xtcp_proc_count(proc, FLOOD_PORT, -1, 3)) != last,
+				     1000))
+			break;
+		last = n;
+	}
+	ASSERT_LE(FLOOD_SYNS * 9 / 10, n);
+	sock1 = slab_bytes(sock_cache);
+	req1 = slab_bytes(req_cache);
+	per = (sock1 - sock0 + req1 - req0) / n;
+	ASSERT_EQ(0, xtcp_slab_read(sock_cache, &sock_slab));
+	if (!xtcp_slab_read("request_sock_TCP", &tcp_slab))
+		tcp_req = tcp_slab.objsize;
+	TH_LOG("%s: %d half-open connections: socket cache %+ld bytes, half-open cache %+ld bytes: %ld bytes each (a %s object is %ld bytes, a request_sock_TCP %ld, debug metadata included)",
+	       variant->proto == IPPROTO_TCP ? "TCP" : "xtcp", n,
+	       sock1 - sock0, req1 - req0, per, sock_cache, sock_slab.objsize,
+	       tcp_req);
+	TH_LOG("object sizes without debug metadata: %s %ld, %s %ld, request_sock_TCP %ld",
+	       sock_cache, slab_object_size(sock_cache), req_cache,
+	       slab_object_size(req_cache), slab_object_size("request_sock_TCP"));
+	/* Not a socket each: a fraction of one. */
+	EXPECT_GT(sock_slab.objsize / 3, per);
+	if (variant->proto == IPPROTO_XTCP && tcp_req) {
+		/* No bigger than TCP's request sock, slack for one slab. */
+		EXPECT_GE(tcp_req + tcp_req / 4, per);
+	}
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN
