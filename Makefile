@@ -44,7 +44,7 @@ help:
 	@echo 'make dkms       copy the module sources to DKMS_SRC (default /usr/src/xtcp-VERSION) and'
 	@echo '                dkms add/build/install them, so the module is rebuilt on kernel upgrades'
 	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (needs dpkg-deb)'
-	@echo 'make man        build/man/xtcp.7 from Documentation/xtcp.rst (rst2man)'
+	@echo 'make man        build/man/xtcp.7 and xtcp-sysctl.7 from Documentation/ (rst2man)'
 	@echo 'make clean      remove build products'
 	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
 	@echo '           KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/),'
@@ -109,10 +109,14 @@ man:
 	rst2man --quiet Documentation/xtcp.rst | \
 		sed '1,/^\.TH/s/^\.TH .*/.TH XTCP 7 "" "$(VERSION)" "xtcp"/' \
 		>$(BUILD)/man/xtcp.7
+	rst2man --quiet Documentation/xtcp-sysctl.rst | \
+		sed '1,/^\.TH/s/^\.TH .*/.TH XTCP-SYSCTL 7 "" "$(VERSION)" "xtcp"/' \
+		>$(BUILD)/man/xtcp-sysctl.7
 
 install: module man install-xtcpize
 	install -d $(DESTDIR)$(PREFIX)/share/man/man7
-	install -m 0644 $(BUILD)/man/xtcp.7 $(DESTDIR)$(PREFIX)/share/man/man7/xtcp.7
+	install -m 0644 $(BUILD)/man/xtcp.7 $(BUILD)/man/xtcp-sysctl.7 \
+		$(DESTDIR)$(PREFIX)/share/man/man7/
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	install -d $(DESTDIR)$(PREFIX)/include/linux
