@@ -18,7 +18,9 @@ DESTDIR ?=
 # Where `make dkms` copies the module sources for DKMS.
 DKMS_SRC ?= /usr/src/xtcp-$(VERSION)
 # The files DKMS needs to build xtcp.ko.
-DKMS_FILES := dkms.conf Kbuild VERSION module include
+# What DKMS needs to build the modules: the sources, not build products.
+DKMS_FILES := dkms.conf Kbuild VERSION $(wildcard module/*.c module/*.h) \
+	include/uapi/linux/xtcp.h
 
 SELFTESTS_DIR := $(CURDIR)/selftests
 
@@ -43,7 +45,7 @@ help:
 	@echo '                (make install-xtcpize: xtcpize alone)'
 	@echo 'make dkms       copy the module sources to DKMS_SRC (default /usr/src/xtcp-VERSION) and'
 	@echo '                dkms add/build/install them, so the module is rebuilt on kernel upgrades'
-	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (needs dpkg-deb)'
+	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (dh_dkms)'
 	@echo 'make man        build/man/xtcp.7 and xtcp-sysctl.7 from Documentation/ (rst2man)'
 	@echo 'make clean      remove build products'
 	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
@@ -131,22 +133,23 @@ install: module man install-xtcpize
 dkms-src:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)
-	cp -r $(DKMS_FILES) $(DKMS_SRC)/
+	cp --parents $(DKMS_FILES) $(DKMS_SRC)/
 	sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' $(DKMS_SRC)/dkms.conf
 
-# xtcp-dkms_VERSION_all.deb in BUILD: the DKMS sources in /usr/src and
-# maintainer scripts that register them with dkms, built with dpkg-deb.
-DEB_ROOT := $(BUILD)/deb/xtcp-dkms
+# xtcp-dkms_VERSION_all.deb in BUILD, built by dpkg-buildpackage and
+# dh_dkms (which writes the maintainer scripts that register the sources
+# with dkms) from a staged copy of the DKMS sources and debian/.
+DEB_SRC := $(BUILD)/deb/xtcp-$(VERSION)
 deb:
-	rm -rf $(DEB_ROOT)
-	$(MAKE) dkms-src DKMS_SRC=$(DEB_ROOT)/usr/src/xtcp-$(VERSION)
-	install -d $(DEB_ROOT)/DEBIAN
-	sed 's/@VERSION@/$(VERSION)/' debian/control.in >$(DEB_ROOT)/DEBIAN/control
-	for f in postinst prerm; do \
-		sed 's/@VERSION@/$(VERSION)/' debian/$$f >$(DEB_ROOT)/DEBIAN/$$f; \
-		chmod 0755 $(DEB_ROOT)/DEBIAN/$$f; done
-	dpkg-deb --root-owner-group --build $(DEB_ROOT) \
-		$(BUILD)/xtcp-dkms_$(VERSION)_all.deb
+	rm -rf $(BUILD)/deb
+	$(MAKE) dkms-src DKMS_SRC=$(DEB_SRC)
+	cp -r debian $(DEB_SRC)/
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@DATE@/$$(date -R)/" \
+		debian/changelog.in >$(DEB_SRC)/debian/changelog
+	rm $(DEB_SRC)/debian/changelog.in
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ cat ../build.log; exit 1; }
+	cp $(BUILD)/deb/xtcp-dkms_$(VERSION)_all.deb $(BUILD)/
 
 dkms: dkms-src
 	dkms add $(DKMS_SRC)

@@ -58,7 +58,11 @@ for f in dkms.conf Kbuild VERSION module/main.c include/uapi/linux/xtcp.h; do
 	grep -q "usr/src/xtcp-$VERSION/$f\$" <<<"$list" ||
 		die "$deb lacks usr/src/xtcp-$VERSION/$f"
 done
-echo "test-dkms: $(basename "$deb") has dkms.conf and the sources"
+# dh_dkms wrote the scripts that register the sources with dkms.
+dpkg-deb -I "$deb" postinst | grep -q 'DKMS_NAME=xtcp' ||
+	die "$deb: no dh_dkms postinst"
+dpkg-deb -f "$deb" Depends | grep -q dkms || die "$deb: no dependency on dkms"
+echo "test-dkms: $(basename "$deb") has dkms.conf, the sources and dh_dkms's scripts"
 
 "$TOP/scripts/vm.sh" --timeout 120 --module "$KO" -- bash -c "
 	set -e
