@@ -26,6 +26,8 @@
 #				sockets in known states, and ss lines of
 #				them that compare across protocols
 #	EXCHANGE_PY		one connection with known bytes each way
+#	sockets_converted CMD...
+#				the xtcpize case: which sockets CMD converts
 
 # Kernel log patterns that mean the kernel or the module misbehaved: oopses,
 # warnings, memory debugging (KFENCE, slub_debug poisoning, KASAN, UBSAN,
@@ -358,3 +360,43 @@ if s.recv(1):
     sys.exit("data after FIN")
 s.close()
 '
+
+# sockets_converted CMD...: the ktap case sockets_converted: under CMD (an
+# xtcpize run), socket(AF_INET, SOCK_STREAM, 0 or IPPROTO_TCP, with or
+# without SOCK_NONBLOCK and SOCK_CLOEXEC) gives an xtcp socket (SO_PROTOCOL)
+# and UDP, AF_UNIX and AF_INET6 sockets stay as they were.
+sockets_converted() {
+	local proto want got
+
+	proto=$(cat /sys/module/xtcp/parameters/proto 2>/dev/null || echo 253)
+	want="$proto $proto $proto 17 0 6"
+	got=$("$@" python3 - <<'EOF'
+import socket
+
+cases = [
+    (socket.AF_INET, socket.SOCK_STREAM, 0),
+    (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP),
+    (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK
+     | socket.SOCK_CLOEXEC, 0),
+    (socket.AF_INET, socket.SOCK_DGRAM, 0),
+    (socket.AF_UNIX, socket.SOCK_STREAM, 0),
+    (socket.AF_INET6, socket.SOCK_STREAM, 0),
+]
+out = []
+for family, type_, proto in cases:
+    try:
+        with socket.socket(family, type_, proto) as s:
+            out.append(str(s.getsockopt(socket.SOL_SOCKET,
+                                        socket.SO_PROTOCOL)))
+    except OSError as e:
+        out.append("errno%d" % e.errno)
+print(" ".join(out))
+EOF
+	)
+	echo "# SO_PROTOCOL: got '$got', want '$want'"
+	if [[ $got == "$want" ]]; then
+		ktap_ok sockets_converted
+	else
+		ktap_fail sockets_converted "got '$got'"
+	fi
+}

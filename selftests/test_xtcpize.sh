@@ -75,42 +75,6 @@ fetch() {
 		-o "$out" "http://127.0.0.1:$port/blob" 2>"$out.err"
 }
 
-case_sockets_converted() {
-	local proto want got
-
-	proto=$(cat /sys/module/xtcp/parameters/proto 2>/dev/null || echo 253)
-	want="$proto $proto $proto 17 0 6"
-	got=$("$XTCPIZE" run python3 - <<'EOF'
-import socket
-
-cases = [
-    (socket.AF_INET, socket.SOCK_STREAM, 0),
-    (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP),
-    (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK
-     | socket.SOCK_CLOEXEC, 0),
-    (socket.AF_INET, socket.SOCK_DGRAM, 0),
-    (socket.AF_UNIX, socket.SOCK_STREAM, 0),
-    (socket.AF_INET6, socket.SOCK_STREAM, 0),
-]
-out = []
-for family, type_, proto in cases:
-    try:
-        with socket.socket(family, type_, proto) as s:
-            out.append(str(s.getsockopt(socket.SOL_SOCKET,
-                                        socket.SO_PROTOCOL)))
-    except OSError as e:
-        out.append("errno%d" % e.errno)
-print(" ".join(out))
-EOF
-	)
-	log "SO_PROTOCOL: got '$got', want '$want'"
-	if [[ $got == "$want" ]]; then
-		ktap_ok sockets_converted
-	else
-		ktap_fail sockets_converted "got '$got'"
-	fi
-}
-
 case_xtcp_server() {
 	serve "$XTCP_PORT" xtcpize
 	if wait_for "listening /proc/net/xtcp $XTCP_PORT" 30000; then
@@ -227,7 +191,7 @@ main() {
 	mkdir "$BG_TMP/www"
 	head -c "$SIZE" /dev/urandom >"$BG_TMP/www/blob"
 
-	case_sockets_converted
+	sockets_converted "$XTCPIZE" run
 	case_xtcp_server
 	case_fetch
 	case_xtcp_to_tcp

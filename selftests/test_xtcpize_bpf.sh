@@ -125,42 +125,6 @@ require_bpf() {
 	}
 }
 
-case_sockets_converted() {
-	local proto want got
-
-	proto=$(cat /sys/module/xtcp/parameters/proto 2>/dev/null || echo 253)
-	want="$proto $proto $proto 17 0 6"
-	got=$("$XTCPIZE" run --bpf python3 - <<'EOF'
-import socket
-
-cases = [
-    (socket.AF_INET, socket.SOCK_STREAM, 0),
-    (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP),
-    (socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_NONBLOCK
-     | socket.SOCK_CLOEXEC, 0),
-    (socket.AF_INET, socket.SOCK_DGRAM, 0),
-    (socket.AF_UNIX, socket.SOCK_STREAM, 0),
-    (socket.AF_INET6, socket.SOCK_STREAM, 0),
-]
-out = []
-for family, type_, proto in cases:
-    try:
-        with socket.socket(family, type_, proto) as s:
-            out.append(str(s.getsockopt(socket.SOL_SOCKET,
-                                        socket.SO_PROTOCOL)))
-    except OSError as e:
-        out.append("errno%d" % e.errno)
-print(" ".join(out))
-EOF
-	)
-	log "SO_PROTOCOL: got '$got', want '$want'"
-	if [[ $got == "$want" ]]; then
-		ktap_ok sockets_converted
-	else
-		ktap_fail sockets_converted "got '$got'"
-	fi
-}
-
 case_static_server() {
 	"$XTCPIZE" run --bpf "$BUSYBOX" httpd -f -p "127.0.0.1:$XTCP_PORT" \
 		-h "$BG_TMP/www" >"$BG_TMP/httpd.log" 2>&1 &
@@ -363,7 +327,7 @@ main() {
 	mkdir "$BG_TMP/www"
 	head -c "$SIZE" /dev/urandom >"$BG_TMP/www/blob"
 
-	case_sockets_converted
+	sockets_converted "$XTCPIZE" run --bpf
 	case_static_server
 	case_cgroup
 	case_fetch
