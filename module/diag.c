@@ -122,6 +122,22 @@ static int xtcp_diag_put_info(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+/* A reply's header and its zeroed struct inet_diag_msg, in *@m. */
+static struct nlmsghdr *xtcp_diag_msg_put(struct sk_buff *skb,
+					  struct netlink_callback *cb,
+					  u16 flags, struct inet_diag_msg **m)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = nlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			cb->nlh->nlmsg_type, sizeof(**m), flags);
+	if (!nlh)
+		return NULL;
+	*m = nlmsg_data(nlh);
+	memset(*m, 0, sizeof(**m));
+	return nlh;
+}
+
 /*
  * The message for a listener or connection, as inet_sk_diag_fill() makes
  * it for TCP; that one cannot be used, it reads the timers of an
@@ -139,12 +155,9 @@ static int xtcp_diag_fill_sk(struct sock *sk, struct sk_buff *skb,
 	unsigned long expires;
 	struct nlmsghdr *nlh;
 
-	nlh = nlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			cb->nlh->nlmsg_type, sizeof(*m), flags);
+	nlh = xtcp_diag_msg_put(skb, cb, flags, &m);
 	if (!nlh)
 		return -EMSGSIZE;
-	m = nlmsg_data(nlh);
-	memset(m, 0, sizeof(*m));
 	inet_diag_msg_common_fill(m, sk);
 	m->idiag_state = inet_sk_state_load(sk);
 
@@ -200,12 +213,9 @@ static int xtcp_diag_fill_tw(const struct xtcp_diag_entry *e,
 	struct inet_diag_msg *m;
 	struct nlmsghdr *nlh;
 
-	nlh = nlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-			cb->nlh->nlmsg_type, sizeof(*m), flags);
+	nlh = xtcp_diag_msg_put(skb, cb, flags, &m);
 	if (!nlh)
 		return -EMSGSIZE;
-	m = nlmsg_data(nlh);
-	memset(m, 0, sizeof(*m));
 	m->idiag_family = AF_INET;
 	m->idiag_state = TCP_TIME_WAIT;
 	m->idiag_timer = XTCP_TR_TIMEWAIT;
