@@ -745,6 +745,19 @@ static int app_to_peer(struct xp_peer *p, struct xp_conn *c, __u32 off,
 			continue;
 		}
 		at = r.seq - c->k_nxt;
+		if (r.len && !got && at == 1) {
+			/*
+			 * The kernel's SYN is still unacknowledged: Linux TCP
+			 * completes a simultaneous open on an ACK of its ISN,
+			 * not ISN + 1 (tcp_ack() takes it as a duplicate).
+			 * With a zero window from the storm, its ACKs carry
+			 * the window's right edge (tcp_acceptable_seq()), here
+			 * the SYN's own sequence number, which the probes
+			 * took for snd_nxt. The data follow the SYN.
+			 */
+			c->k_nxt++;
+			at = 0;
+		}
 		if (!r.len || at >= CHUNK || at > got) {
 			/* An ACK, a probe, a retransmission */
 			xp_seg_fmt(&r, p->last_skipped,
