@@ -102,7 +102,8 @@ static u32 xtcp_route_mss(const struct sock *sk)
 /**
  * xtcp_sync_mss() - compute the send MSS from the route and the peer
  * @sk: the socket, routed
- * @peer_mss: MSS the peer announced
+ * @peer_mss: MSS the peer announced, kept in mss_clamp for when the
+ *	route's MTU changes (xtcp_v4_mtu_reduced())
  *
  * Context: socket locked.
  */
@@ -111,6 +112,7 @@ void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 mss = min(xtcp_route_mss(sk), peer_mss);
 
+	xs->mss_clamp = min_t(u32, peer_mss, 65535);
 	if (xs->user_mss)
 		mss = min_t(u32, mss, xs->user_mss);
 	/*
