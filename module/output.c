@@ -504,6 +504,25 @@ static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 	return err;
 }
 
+/*
+ * The route's MTU is no longer the one the send MSS was computed from: a
+ * path MTU learnt from ICMP expired (net.ipv4.route.mtu_expires), or
+ * another connection's ICMP or a route change lowered it. The MSS
+ * follows, as Linux's tcp_current_mss() has it follow; segments already
+ * in flight are cut only if they must go again.
+ */
+static void xtcp_check_pmtu(struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_get(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!dst || dst_mtu(dst) == xs->pmtu_cookie || !xs->mss_clamp ||
+	    (1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV |
+				   TCPF_CLOSE | TCPF_LISTEN))
+		return;
+	xtcp_sync_mss(sk, xs->mss_clamp);
+}
+
 /**
  * xtcp_write_xmit() - send what the windows allow
  * @sk: the socket
@@ -518,6 +537,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 	struct sk_buff *skb;
 	u32 cwnd = xs->cwnd;
 
+	xtcp_check_pmtu(sk);
 	/* RFC 3042 limited transmit: each of the first two duplicate ACKs
 	 * lets one new segment out, so that a small window can still
 	 * produce the duplicates fast retransmit needs.

@@ -196,6 +196,8 @@ enum xtcp_timer_event {
  * @user_mss: MSS clamp set with XTCP_MAXSEG, 0 if none
  * @mss_clamp: the MSS the peer announced (536 without the option), kept
  *	so that the send MSS can be computed again when the path MTU falls
+ * @pmtu_cookie: the route MTU @mss_cache was computed from, 0 for none:
+ *	when the route's changes, the MSS follows (xtcp_write_xmit())
  * @mtu_info: the MTU of the last ICMP "fragmentation needed" accepted,
  *	for xtcp_v4_mtu_reduced(); written without the socket lock
  * @snd_wscale: shift applied to the peer's window field
@@ -315,6 +317,7 @@ struct xtcp_sock {
 	u16 advmss;
 	u16 user_mss;
 	u16 mss_clamp;
+	u32 pmtu_cookie;
 	u32 mtu_info;
 	u8 snd_wscale;
 	u8 rcv_wscale;

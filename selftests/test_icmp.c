@@ -473,6 +473,40 @@ TEST_F(icmp, frag_needed)
 }
 
 /*
+ * The path MTU learnt expires (net.ipv4.route.mtu_expires, 1 s here):
+ * IP_MTU is the device's again, and so the MSS at the next write.
+ */
+TEST_F(icmp, frag_needed_expires)
+{
+	const size_t total = 2 * PEER_MSS;
+	static char out[2 * PEER_MSS];
+	struct xp_seg first, r;
+	struct xp_conn c;
+	__u8 q[128];
+	size_t qlen;
+	int fd;
+
+	ASSERT_EQ(0, knob("/proc/sys/net/ipv4/route/mtu_expires", 1));
+	fd = bulk_in_flight(self, variant, &c, &first, q, &qlen, total);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, send_icmp(&self->p, T_UNREACH, C_FRAG, ICMP_MTU, q, qlen));
+	expect_resent(_metadata, self, &c, &first, first.seq + total,
+		      ICMP_MTU - HDRS, xp_now_ms());
+	EXPECT_EQ(ICMP_MTU - HDRS,
+		  xtcp_get_int(fd, variant->level, TCP_MAXSEG));
+
+	ASSERT_TRUE(xtcp_wait_until(xtcp_get_int(fd, IPPROTO_IP, IP_MTU) ==
+				    TUN_MTU, 5000));
+	fill(out, sizeof(out));
+	ASSERT_EQ((ssize_t)total, send(fd, out, total, 0));
+	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_EQ((size_t)PEER_MSS, r.len);
+	EXPECT_EQ(PEER_MSS, xtcp_get_int(fd, variant->level, TCP_MAXSEG));
+	close(fd);
+}
+
+/*
  * "Fragmentation needed" quoting sequence numbers not in flight, beyond
  * snd_nxt and before snd_una (RFC 5927 5.2): ignored and counted.
  */
