@@ -588,10 +588,12 @@ TEST_F(icmp, frag_needed_mss_floor)
 /*
  * IP_MTU_DISCOVER as TCP: the default, and IP_PMTUDISC_DONT, with which
  * segments leave without DF and "fragmentation needed" teaches the route
- * but leaves the send MSS alone. IP_MTU needs a connection.
+ * but neither changes the send MSS nor resends anything at once; the next
+ * write takes the MSS from the route. IP_MTU needs a connection.
  */
 TEST_F(icmp, pmtudisc_dont)
 {
+	static char out[PEER_MSS];
 	socklen_t len = sizeof(int);
 	struct xp_conn c;
 	struct xp_seg r;
@@ -622,6 +624,17 @@ TEST_F(icmp, pmtudisc_dont)
 	EXPECT_TRUE(xtcp_wait_until(xtcp_get_int(fd, IPPROTO_IP, IP_MTU) ==
 				    ICMP_MTU, 2000));
 	EXPECT_EQ(PEER_MSS, xtcp_get_int(fd, variant->level, TCP_MAXSEG));
+	/* Nothing goes again before the RTO. */
+	EXPECT_EQ(-ETIMEDOUT, kernel_data(&self->p, &c, &r, FAST_MS));
+
+	/* The next write takes the MSS from the route, as TCP's. */
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, c.k_nxt + 10));
+	ASSERT_EQ(PEER_MSS, send(fd, out, PEER_MSS, 0));
+	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_EQ((size_t)(ICMP_MTU - HDRS), r.len);
+	EXPECT_EQ(ICMP_MTU - HDRS,
+		  xtcp_get_int(fd, variant->level, TCP_MAXSEG));
 	close(fd);
 }
 
