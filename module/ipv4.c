@@ -481,8 +481,9 @@ void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
  * computed again, floored as any (XTCP_MIN_SND_MSS), and what was too
  * large for it goes again at once (xtcp_retransmit_mtu()). With
  * IP_PMTUDISC_DONT, or INTERFACE and OMIT, which ignore path MTU
- * information, the MSS stays. Runs at most once per ICMP, or once for
- * any number of them deferred while the user owned the socket.
+ * information, nothing is resent and the MSS follows the route only at
+ * the next transmission, as TCP's. Runs at most once per ICMP, or once
+ * for any number of them deferred while the user owned the socket.
  *
  * Context: socket locked: from the ICMP handler in softirq, or from
  * xtcp_release_cb().
