@@ -13,6 +13,8 @@
 #include <linux/bpf-cgroup.h>
 #include <linux/skbuff.h>
 #include <net/checksum.h>
+#include <net/icmp.h>
+#include <net/inet_connection_sock.h>
 #include <net/inet_common.h>
 #include <net/inet_hashtables.h>
 #include <net/ip.h>
@@ -468,8 +470,241 @@ void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
 				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 }
 
+/**
+ * xtcp_v4_mtu_reduced() - act on a smaller path MTU (RFC 1191)
+ * @sk: the socket; xs->mtu_info holds the MTU an ICMP error reported
+ *
+ * As Linux's tcp_v4_mtu_reduced(): the route learns the MTU, which it
+ * clamps itself (net.ipv4.route.min_pmtu, 552 by default; a smaller
+ * value is taken as that and the route no longer sets DF). If the route
+ * now carries less than the send MSS was computed for, the MSS is
+ * computed again, floored as any (XTCP_MIN_SND_MSS), and what was too
+ * large for it goes again at once (xtcp_retransmit_mtu()). With
+ * IP_PMTUDISC_DONT, or INTERFACE and OMIT, which ignore path MTU
+ * information, nothing is resent and the MSS follows the route only at
+ * the next transmission, as TCP's. Runs at most once per ICMP, or once
+ * for any number of them deferred while the user owned the socket.
+ *
+ * Context: socket locked: from the ICMP handler in softirq, or from
+ * xtcp_release_cb().
+ */
+void xtcp_v4_mtu_reduced(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct dst_entry *dst;
+	u32 mtu, old_mss;
+
+	if ((1 << sk->sk_state) & (TCPF_LISTEN | TCPF_CLOSE))
+		return;
+	mtu = READ_ONCE(xs->mtu_info);
+	dst = inet_csk_update_pmtu(sk, mtu);
+	if (!dst)
+		return;
+	/* Kept for a timeout, should the connection not recover. */
+	if (mtu < dst_mtu(dst) && ip_dont_fragment(sk, dst))
+		WRITE_ONCE(sk->sk_err_soft, EMSGSIZE);
+
+	/* In SYN_SENT and SYN_RCVD the MSS is set when the handshake
+	 * completes, from the route as it then stands.
+	 */
+	if ((1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV))
+		return;
+	if (inet->pmtudisc == IP_PMTUDISC_DONT || !ip_sk_accept_pmtu(sk))
+		return;
+	old_mss = xs->mss_cache;
+	xtcp_sync_mss(sk, xs->mss_clamp);
+	if (xs->mss_cache < old_mss)
+		xtcp_retransmit_mtu(sk);
+}
+
+/* An ICMP redirect: the route learns the new gateway (RFC 1122 3.2.2.2). */
+static void xtcp_v4_redirect(struct sk_buff *skb, struct sock *sk)
+{
+	struct dst_entry *dst = __sk_dst_check(sk, 0);
+
+	if (dst)
+		dst->ops->redirect(dst, sk, skb);
+}
+
+/*
+ * An ICMP error about a half-open connection: as Linux's tcp_req_err(),
+ * one that quotes our SYN-ACK (its ISN) and says the peer cannot be
+ * reached drops the entry; a port or protocol unreachable is ignored, as
+ * the peer, which sent the SYN, has an xtcp endpoint. Nothing is reported
+ * to anyone: the entry has no socket yet, and accept() does not return
+ * network errors. The listener is locked only for an error that will drop
+ * an entry; with the listener owned by its user the error is dropped and
+ * the SYN-ACK retries end the entry in time.
+ */
+static void xtcp_v4_req_err(struct net *net, const struct sk_buff *skb,
+			    const struct xtcp_tuple *t, u32 seq, bool abort)
+{
+	struct xtcp_req *req;
+	struct sock *sk;
+	u32 iss;
+
+	req = xtcp_reqhash_lookup(net, t);
+	if (!req || READ_ONCE(req->dead))
+		return;
+	iss = READ_ONCE(req->iss);
+	if (seq != iss) {
+		XTCP_INC_STATS(net, XTCP_MIB_OUTOFWINDOWICMPS);
+		return;
+	}
+	if (!abort)
+		return;
+	sk = xtcp_listener_lookup(net, t->laddr, t->lport, inet_iif(skb));
+	if (!sk)
+		return;
+	bh_lock_sock(sk);
+	/* Looked up again under the lock: it may have gone meanwhile. */
+	if (!sock_owned_by_user(sk)) {
+		req = xtcp_req_lookup(sk, t);
+		if (req && req->iss == iss) {
+			xtcp_req_drop(req);
+			XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
+		}
+	}
+	bh_unlock_sock(sk);
+	sock_put(sk);
+}
+
+/*
+ * The -errno an ICMP error reports, or 0 for one that reports nothing.
+ * As Linux TCP (icmp_err_convert[]), but for protocol unreachable: the
+ * host has no xtcp, which for an xtcp connection is what a port without
+ * a listener is, so ECONNREFUSED rather than TCP's ENOPROTOOPT
+ * (Documentation/xtcp.rst "ICMP and path MTU").
+ */
+static int xtcp_v4_icmp_errno(int type, int code)
+{
+	switch (type) {
+	case ICMP_PARAMETERPROB:
+		return -EPROTO;
+	case ICMP_TIME_EXCEEDED:
+		return -EHOSTUNREACH;
+	case ICMP_DEST_UNREACH:
+		if (code > NR_ICMP_UNREACH)
+			return 0;
+		if (code == ICMP_PROT_UNREACH)
+			return -ECONNREFUSED;
+		return -icmp_err_convert[code].errno;
+	}
+	return 0;
+}
+
+/*
+ * struct net_protocol .err_handler: an ICMP error quoting one of our
+ * segments (RFC 1122 4.2.3.9, RFC 5927), as Linux's tcp_v4_err().
+ * skb->data is the quoted IP header, followed by at least 8 bytes of our
+ * header (ports and sequence number); @info is the MTU of "fragmentation
+ * needed".
+ *
+ * Against forged errors (RFC 5927): the quoted sequence number must be
+ * in flight (snd_una to snd_nxt), else the error is dropped and counted
+ * (OutOfWindowIcmps). A synchronized connection takes no error as fatal:
+ * it is kept as the soft error reported if the connection times out
+ * (SO_ERROR reads it too), or at once with IP_RECVERR. Only SYN_SENT, and
+ * SYN_RCVD of a simultaneous open, end at once. A smaller MTU is clamped
+ * by the route and the send MSS floored (xtcp_v4_mtu_reduced()). Each
+ * error does a bounded amount of work: one lookup, one socket, at most a
+ * congestion window of retransmissions.
+ *
+ * Context: softirq, RCU read lock held; no socket lock held.
+ */
 static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 {
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	const struct tcphdr *th = (const struct tcphdr *)(skb->data +
+							   (iph->ihl << 2));
+	struct net *net = dev_net_rcu(skb->dev);
+	const int type = icmp_hdr(skb)->type;
+	const int code = icmp_hdr(skb)->code;
+	struct xtcp_sock *xs;
+	struct xtcp_tuple t;
+	struct sock *sk;
+	u32 seq;
+	int err;
+
+	/* The quoted segment is one we sent: seen from here, its source is
+	 * the local end.
+	 */
+	t.laddr = iph->saddr;
+	t.raddr = iph->daddr;
+	t.lport = th->source;
+	t.rport = th->dest;
+	seq = ntohl(th->seq);
+
+	sk = xtcp_ehash_lookup(net, &t);
+	if (!sk) {
+		/* A half-open entry, or else TIME_WAIT or nothing: ignored. */
+		xtcp_v4_req_err(net, skb, &t, seq,
+				type == ICMP_PARAMETERPROB ||
+				type == ICMP_TIME_EXCEEDED ||
+				(type == ICMP_DEST_UNREACH &&
+				 (code == ICMP_NET_UNREACH ||
+				  code == ICMP_HOST_UNREACH)));
+		return 0;
+	}
+	xs = xtcp_sk(sk);
+
+	bh_lock_sock(sk);
+	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
+		goto out;
+	if (unlikely(iph->ttl < READ_ONCE(inet_sk(sk)->min_ttl)))
+		goto out;
+	if (!between(seq, xs->snd_una, xs->snd_nxt)) {
+		XTCP_INC_STATS(net, XTCP_MIB_OUTOFWINDOWICMPS);
+		goto out;
+	}
+
+	switch (type) {
+	case ICMP_REDIRECT:
+		if (!sock_owned_by_user(sk))
+			xtcp_v4_redirect(skb, sk);
+		goto out;
+	case ICMP_DEST_UNREACH:
+		if (code != ICMP_FRAG_NEEDED)
+			break;
+		WRITE_ONCE(xs->mtu_info, info);
+		if (!sock_owned_by_user(sk))
+			xtcp_v4_mtu_reduced(sk);
+		else
+			xtcp_timers_defer(sk, XTCP_EV_MTU_REDUCED);
+		goto out;
+	}
+	/* Source quench (RFC 6633) and the rest report nothing. */
+	err = -xtcp_v4_icmp_errno(type, code);
+	if (!err)
+		goto out;
+
+	if (sk->sk_state == TCP_SYN_SENT ||
+	    (sk->sk_state == TCP_SYN_RECV && !xs->listener)) {
+		ip_icmp_error(sk, skb, err, th->dest, info, (u8 *)th);
+		if (!sock_owned_by_user(sk)) {
+			WRITE_ONCE(sk->sk_err, err);
+			xtcp_done(sk);
+			sk_error_report(sk);
+		} else {
+			WRITE_ONCE(sk->sk_err_soft, err);
+		}
+		goto out;
+	}
+
+	/* Synchronized: keep trying until the timeout or the user gives
+	 * up (RFC 1122 4.2.3.9); the error only says why, if it comes to
+	 * that. The RTO backoff is not reverted (RFC 6069).
+	 */
+	if (!sock_owned_by_user(sk) && inet_test_bit(RECVERR, sk)) {
+		WRITE_ONCE(sk->sk_err, err);
+		sk_error_report(sk);
+	} else {
+		WRITE_ONCE(sk->sk_err_soft, err);
+	}
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
 	return 0;
 }
 

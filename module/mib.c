@@ -44,6 +44,7 @@ static const struct snmp_mib xtcp_mib_list[] = {
 	SNMP_MIB_ITEM("SyncookiesRecv", XTCP_MIB_SYNCOOKIESRECV),
 	SNMP_MIB_ITEM("SyncookiesFailed", XTCP_MIB_SYNCOOKIESFAILED),
 	SNMP_MIB_ITEM("AbortOnMemory", XTCP_MIB_ABORTONMEMORY),
+	SNMP_MIB_ITEM("OutOfWindowIcmps", XTCP_MIB_OUTOFWINDOWICMPS),
 };
 
 /**

@@ -42,6 +42,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_SYNCOOKIESRECV,	/* ACKs returning a good cookie */
 	XTCP_MIB_SYNCOOKIESFAILED,	/* ACKs at a listener, not a cookie */
 	XTCP_MIB_ABORTONMEMORY,		/* close() reset: too many orphans */
+	XTCP_MIB_OUTOFWINDOWICMPS,	/* ICMP errors quoting no seq in flight */
 	__XTCP_MIB_MAX
 };
 

@@ -402,6 +402,11 @@ static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 	ncb->seq = cb->seq + len;
 	ncb->end_seq = cb->end_seq;
 	ncb->flags = cb->flags;
+	/* A segment in flight cut for a smaller MSS (xtcp_retransmit_mtu()):
+	 * both halves were sent when it was.
+	 */
+	ncb->when = cb->when;
+	ncb->retrans = cb->retrans;
 
 	cb->end_seq = cb->seq + len;
 	/* The FIN and the push, like the end of a record, go with the tail. */
@@ -499,6 +504,25 @@ static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 	return err;
 }
 
+/*
+ * The route's MTU is no longer the one the send MSS was computed from: a
+ * path MTU learnt from ICMP expired (net.ipv4.route.mtu_expires), or
+ * another connection's ICMP or a route change lowered it. The MSS
+ * follows, as Linux's tcp_current_mss() has it follow; segments already
+ * in flight are cut only if they must go again.
+ */
+static void xtcp_check_pmtu(struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_get(sk);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+
+	if (!dst || dst_mtu(dst) == xs->pmtu_cookie || !xs->mss_clamp ||
+	    (1 << sk->sk_state) & (TCPF_SYN_SENT | TCPF_SYN_RECV |
+				   TCPF_CLOSE | TCPF_LISTEN))
+		return;
+	xtcp_sync_mss(sk, xs->mss_clamp);
+}
+
 /**
  * xtcp_write_xmit() - send what the windows allow
  * @sk: the socket
@@ -513,6 +537,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 	struct sk_buff *skb;
 	u32 cwnd = xs->cwnd;
 
+	xtcp_check_pmtu(sk);
 	/* RFC 3042 limited transmit: each of the first two duplicate ACKs
 	 * lets one new segment out, so that a small window can still
 	 * produce the duplicates fast retransmit needs.
@@ -595,21 +620,19 @@ bool xtcp_write_wakeup(struct sock *sk)
 	return false;
 }
 
-/**
- * xtcp_retransmit_head() - send the oldest unacknowledged segment again
- * @sk: the socket
- *
- * Context: socket locked.
- * Return: 0 or -errno from the transmission.
+/*
+ * Send @skb, which is in flight, again. A segment larger than the send
+ * MSS, which fell since it was sent (xtcp_v4_mtu_reduced()), is cut to it
+ * first; if it cannot be cut now it goes whole and a later retransmission
+ * tries again.
  */
-int xtcp_retransmit_head(struct sock *sk)
+static int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
 	int err;
 
-	if (!skb || skb == xs->send_head)
-		return 0;
+	if (skb->len > xs->mss_cache && !xtcp_split_skb(sk, skb, xs->mss_cache))
+		xs->packets_out++;
 	err = xtcp_transmit_skb(sk, skb, true, GFP_ATOMIC);
 	if (err)
 		return err;
@@ -623,6 +646,59 @@ int xtcp_retransmit_head(struct sock *sk)
 	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_RETRANSSEGS);
 	trace_xtcp_retransmit(sk, XTCP_SKB_CB(skb)->seq);
 	return 0;
+}
+
+/**
+ * xtcp_retransmit_head() - send the oldest unacknowledged segment again
+ * @sk: the socket
+ *
+ * Context: socket locked.
+ * Return: 0 or -errno from the transmission.
+ */
+int xtcp_retransmit_head(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+
+	if (!skb || skb == xtcp_sk(sk)->send_head)
+		return 0;
+	return xtcp_retransmit_skb(sk, skb);
+}
+
+/**
+ * xtcp_retransmit_mtu() - the send MSS fell: resend what was too large
+ * @sk: a synchronized socket, its mss_cache just lowered
+ *
+ * Every segment in flight larger than the new MSS was dropped on the way
+ * (RFC 1191: a router said so). Each goes again at once, cut to the MSS
+ * (xtcp_retransmit_skb()), as many pieces as the congestion window holds,
+ * as Linux's tcp_simple_retransmit() does; segments that were small
+ * enough are not resent. The congestion window and ssthresh stay: this is
+ * no sign of congestion. What the window does not cover is left to the
+ * ACKs and the retransmission timer, which cut it in turn. The work is
+ * bounded by the congestion window.
+ *
+ * Context: socket locked.
+ */
+void xtcp_retransmit_mtu(struct sock *sk)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 mss = xs->mss_cache, end = xs->snd_una, sent = 0;
+	struct sk_buff *skb;
+
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+
+		if (skb == xs->send_head || sent >= xs->cwnd)
+			break;
+		/* Too large, or a piece of one cut here. */
+		if (skb->len > mss)
+			end = cb->end_seq;
+		else if (!xtcp_before(cb->seq, end))
+			continue;
+		if (xtcp_retransmit_skb(sk, skb))
+			break;
+		sent++;
+	}
 }
 
 /**

@@ -87,30 +87,34 @@ void xtcp_set_state(struct sock *sk, int state)
 
 /*
  * The largest payload the route takes without fragmentation, the IP
- * length field's limit included (loopback's MTU is 65536).
+ * length field's limit included (loopback's MTU is 65536); the route's
+ * MTU in *@mtu, 0 without a route.
  */
-static u32 xtcp_route_mss(const struct sock *sk)
+static u32 xtcp_route_mss(const struct sock *sk, u32 *mtu)
 {
 	const struct dst_entry *dst = __sk_dst_get(sk);
 
+	*mtu = dst ? dst_mtu(dst) : 0;
 	if (!dst)
 		return XTCP_DEFAULT_MSS;
-	return min_t(u32, dst_mtu(dst), IP_MAX_MTU) - sizeof(struct iphdr) -
+	return min_t(u32, *mtu, IP_MAX_MTU) - sizeof(struct iphdr) -
 	       XTCP_BASE_HLEN;
 }
 
 /**
  * xtcp_sync_mss() - compute the send MSS from the route and the peer
  * @sk: the socket, routed
- * @peer_mss: MSS the peer announced
+ * @peer_mss: MSS the peer announced, kept in mss_clamp for when the
+ *	route's MTU changes (xtcp_v4_mtu_reduced())
  *
  * Context: socket locked.
  */
 void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	u32 mss = min(xtcp_route_mss(sk), peer_mss);
+	u32 mss = min(xtcp_route_mss(sk, &xs->pmtu_cookie), peer_mss);
 
+	xs->mss_clamp = min_t(u32, peer_mss, 65535);
 	if (xs->user_mss)
 		mss = min_t(u32, mss, xs->user_mss);
 	/*
@@ -137,7 +141,7 @@ void xtcp_sync_mss(struct sock *sk, u32 peer_mss)
 void xtcp_set_advmss(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
-	u32 mss = xtcp_route_mss(sk);
+	u32 mtu, mss = xtcp_route_mss(sk, &mtu);
 
 	if (xs->user_mss)
 		mss = min_t(u32, mss, xs->user_mss);

@@ -19,7 +19,8 @@
  * A pending timer holds a socket reference (sk_reset_timer()). A timer
  * that finds the socket owned by the user does not wait: it records the
  * event in xs->deferred, with a reference, and xtcp_release_cb() runs it
- * when the user releases the socket.
+ * when the user releases the socket. The same mechanism carries one event
+ * that is no timer: the path MTU step of an ICMP error (ipv4.c).
  */
 
 #include <linux/timer.h>
@@ -260,6 +261,7 @@ static void (*const xtcp_timer_handlers[])(struct sock *sk) = {
 	[XTCP_EV_RETRANS] = xtcp_retransmit_handler,
 	[XTCP_EV_DELACK] = xtcp_delack_handler,
 	[XTCP_EV_KEEPALIVE] = xtcp_keepalive_handler,
+	[XTCP_EV_MTU_REDUCED] = xtcp_v4_mtu_reduced,
 };
 
 static void xtcp_timer_fire(struct sock *sk, enum xtcp_timer_event ev)
@@ -316,8 +318,28 @@ static bool xtcp_deferred_stale(struct sock *sk, enum xtcp_timer_event ev)
 		return timer_pending(&xs->delack_timer);
 	case XTCP_EV_KEEPALIVE:
 		return timer_pending(&sk->sk_timer);
+	case XTCP_EV_MTU_REDUCED:
+		break;
 	}
 	return false;
+}
+
+/**
+ * xtcp_timers_defer() - run an event when the user releases the socket
+ * @sk: the socket, owned by the user
+ * @ev: the event; its handler runs once however often it is deferred
+ *
+ * For softirq work that needs the socket and finds it owned, such as
+ * the path MTU step of an ICMP error (xtcp_v4_mtu_reduced()). Holds a
+ * reference until xtcp_release_cb() runs it.
+ *
+ * Context: softirq, socket spinlock held.
+ */
+void xtcp_timers_defer(struct sock *sk, enum xtcp_timer_event ev)
+{
+	lockdep_assert_held(&sk->sk_lock.slock);
+	if (!test_and_set_bit(ev, &xtcp_sk(sk)->deferred))
+		sock_hold(sk);
 }
 
 /**

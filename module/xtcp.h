@@ -164,6 +164,7 @@ enum xtcp_timer_event {
 	XTCP_EV_RETRANS,
 	XTCP_EV_DELACK,
 	XTCP_EV_KEEPALIVE,
+	XTCP_EV_MTU_REDUCED,	/* not a timer: an ICMP lowered the path MTU */
 };
 
 /**
@@ -193,6 +194,12 @@ enum xtcp_timer_event {
  * @mss_cache: current send MSS (payload bytes per segment)
  * @advmss: MSS we advertise
  * @user_mss: MSS clamp set with XTCP_MAXSEG, 0 if none
+ * @mss_clamp: the MSS the peer announced (536 without the option), kept
+ *	so that the send MSS can be computed again when the path MTU falls
+ * @pmtu_cookie: the route MTU @mss_cache was computed from, 0 for none:
+ *	when the route's changes, the MSS follows (xtcp_write_xmit())
+ * @mtu_info: the MTU of the last ICMP "fragmentation needed" accepted,
+ *	for xtcp_v4_mtu_reduced(); written without the socket lock
  * @snd_wscale: shift applied to the peer's window field
  * @rcv_wscale: shift applied to our window field
  * @wscale_ok: window scaling negotiated
@@ -309,6 +316,9 @@ struct xtcp_sock {
 	u32 mss_cache;
 	u16 advmss;
 	u16 user_mss;
+	u16 mss_clamp;
+	u32 pmtu_cookie;
+	u32 mtu_info;
 	u8 snd_wscale;
 	u8 rcv_wscale;
 	u8 wscale_ok:1,
@@ -688,6 +698,7 @@ void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t);
 u16 xtcp_v4_reply_mss(const struct sk_buff *skb);
 int xtcp_v4_rcv(struct sk_buff *skb);
 u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t);
+void xtcp_v4_mtu_reduced(struct sock *sk);
 void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
 			int oif, u32 seq, u32 ack, u8 flags, u16 win,
 			const struct xtcp_opts *opts);
@@ -763,6 +774,7 @@ u32 xtcp_free_window(const struct sock *sk);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
 bool xtcp_write_wakeup(struct sock *sk);
 int xtcp_retransmit_head(struct sock *sk);
+void xtcp_retransmit_mtu(struct sock *sk);
 int xtcp_queue_syn(struct sock *sk);
 int xtcp_send_syn(struct sock *sk);
 void xtcp_write_queue_purge(struct sock *sk);
@@ -791,6 +803,7 @@ void xtcp_write_options(__be32 *ptr, const struct xtcp_opts *opts);
 void xtcp_timers_init(struct sock *sk);
 void xtcp_timers_stop(struct sock *sk);
 void xtcp_release_cb(struct sock *sk);
+void xtcp_timers_defer(struct sock *sk, enum xtcp_timer_event ev);
 void xtcp_timers_keepalive_changed(struct sock *sk);
 void xtcp_timers_orphan_fin_wait2(struct sock *sk);
 void xtcp_timers_ack_owed(struct sock *sk, bool quick);

@@ -22,7 +22,7 @@ static const char * const counters[] = {
 	"OFODrop", "OFOPruned", "RcvQDrop", "ACKSkippedSynRecv",
 	"ACKSkippedSeq", "ACKSkippedChallenge", "ACKSkippedTimeWait",
 	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
-	"AbortOnMemory", "Orphans",
+	"AbortOnMemory", "OutOfWindowIcmps", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \
