@@ -301,13 +301,16 @@ EOF
 		$((60000 * SCALE)) || true
 }
 
-# Across the 1,280-byte link: the route cache is flushed first, so the
-# path MTU is learnt during this transfer from the router's ICMP error.
+# Across the 1,280-byte link: the route caches of both machines are
+# flushed first (a path MTU learnt on far's side would also shrink the MSS
+# it announces), so the path MTU is learnt during this transfer from the
+# routers' ICMP errors.
 case_pmtu() {
 	local proto=$1 port=$2 name mtu
 
 	name=pmtu_$(proto_name "$proto")
 	ip route flush cache
+	ctl flush
 	if ! xfer far "$FAR" "$proto" "$port" 2 $((2 << 20)); then
 		ktap_fail "$name" "transfer failed"
 		return

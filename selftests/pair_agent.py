@@ -19,6 +19,8 @@ serves, until told to quit or until its deadline:
                         "ST ST ..." or "none": the states (hex, as in
                         /proc/net/tcp) of this machine's sockets from local
                         port PORT to remote port RPORT
+      flush             "ok" once the route caches of every namespace of
+                        this machine are flushed: learnt path MTUs go
       silence SEC       "ok", then the link goes down for SEC seconds
       quit              "bye", and the agent exits 0
 
@@ -101,6 +103,13 @@ def wait_xfer(port):
     return "rc %d" % proc.wait()
 
 
+def flush():
+    for netns in ([], ["ip", "netns", "exec", "rt"],
+                  ["ip", "netns", "exec", "far"]):
+        subprocess.run(netns + ["ip", "route", "flush", "cache"], check=True)
+    return "ok"
+
+
 def silence(sec):
     def run():
         subprocess.run(["ip", "link", "set", LINK, "down"], check=True)
@@ -126,6 +135,8 @@ def control(conn):
             reply = wait_xfer(words[1])
         elif words[0] == "states":
             reply = states(int(words[1]), int(words[2]), int(words[3]))
+        elif words[0] == "flush":
+            reply = flush()
         elif words[0] == "silence":
             reply = silence(float(words[1]))
         elif words[0] == "quit":
