@@ -37,7 +37,8 @@ help:
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
 	@echo 'make check-pair  two VMs, two kernels, one virtio-net link: handshake, bulk,'
-	@echo '                TIME_WAIT, keepalive and path MTU across it (scripts/run-pair.sh)'
+	@echo '                TIME_WAIT, keepalive and path MTU across it (scripts/run-pair.sh;'
+	@echo '                also part of make check)'
 	@echo 'make check-dkms  build and install xtcp through DKMS into build/dkms, boot the VM on it'
 	@echo '                (also part of make check)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
@@ -90,12 +91,14 @@ check: deps
 	$(MAKE) all WERROR=1
 	scripts/test-dkms.sh
 	scripts/run-tests.sh
+	scripts/run-pair.sh
 
 # DKMS build and install into a scratch tree, then the VM on that module.
 check-dkms: deps
 	scripts/test-dkms.sh
 
-# The two-kernel lane: two VMs joined by a virtio-net link.
+# The two-kernel lane alone (also part of make check): two VMs joined by
+# a virtio-net link.
 check-pair: deps
 	$(MAKE) all
 	scripts/run-pair.sh
