@@ -25,7 +25,7 @@ DKMS_FILES := dkms.conf Kbuild VERSION $(wildcard module/*.c module/*.h) \
 
 SELFTESTS_DIR := $(CURDIR)/selftests
 
-.PHONY: all module selftests xtcpize deps demo check check-debug style \
+.PHONY: all module selftests xtcpize deps demo check check-pair check-debug style \
 	install install-xtcpize clean help bench dkms dkms-src \
 	check-dkms deb man
 
@@ -36,6 +36,9 @@ help:
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
+	@echo 'make check-pair  two VMs, two kernels, one virtio-net link: handshake, bulk,'
+	@echo '                TIME_WAIT, keepalive and path MTU across it (scripts/run-pair.sh;'
+	@echo '                also part of make check)'
 	@echo 'make check-dkms  build and install xtcp through DKMS into build/dkms, boot the VM on it'
 	@echo '                (also part of make check)'
 	@echo 'make bench      Linux TCP and xtcp side by side in the VM on an instruction-counting clock'
@@ -88,10 +91,17 @@ check: deps
 	$(MAKE) all WERROR=1
 	scripts/test-dkms.sh
 	scripts/run-tests.sh
+	scripts/run-pair.sh
 
 # DKMS build and install into a scratch tree, then the VM on that module.
 check-dkms: deps
 	scripts/test-dkms.sh
+
+# The two-kernel lane alone (also part of make check): two VMs joined by
+# a virtio-net link.
+check-pair: deps
+	$(MAKE) all
+	scripts/run-pair.sh
 
 check-debug: deps
 	scripts/debug-kernel.sh

@@ -66,6 +66,10 @@ Options:
   --smp N         virtual CPUs (default 2)
   --mem SIZE      guest memory (default 2G)
   --append ARGS   extra kernel command line arguments
+  --nic NETDEV    one virtio-net interface on qemu's -netdev NETDEV (for
+                  example dgram,local.type=unix,...: scripts/run-pair.sh);
+                  default: no network interface
+  --mac ADDR      its MAC address (default 52:54:00:12:34:56)
   --out DIR       writable share for results (default a fresh
                   \$BUILD/vm/run.XXXXXX)
   --log FILE      console log (default OUT/console.log)
@@ -106,6 +110,8 @@ TCG_SINGLE=0
 SMP=2
 MEM=2G
 APPEND=
+NIC=
+MAC=52:54:00:12:34:56
 OUT=
 LOG=
 QUIET=0
@@ -126,6 +132,8 @@ parse_args() {
 		--smp) SMP=${2:?}; shift ;;
 		--mem) MEM=${2:?}; shift ;;
 		--append) APPEND=${2?}; shift ;;
+		--nic) NIC=${2:?}; shift ;;
+		--mac) MAC=${2:?}; shift ;;
 		--out) OUT=${2:?}; shift ;;
 		--log) LOG=${2:?}; shift ;;
 		-q | --quiet) QUIET=1 ;;
@@ -467,7 +475,7 @@ run_qemu() {
 	fi
 	qemu=(qemu-system-x86_64
 		-machine q35 -accel "$(accel_option)" -smp "$SMP" -m "$MEM"
-		-nodefaults -no-reboot -display none -nic none
+		-nodefaults -no-reboot -display none
 		-chardev "$console" -serial chardev:con0
 		-device "isa-debug-exit,iobase=0xf4,iosize=4"
 		-fsdev "local,id=root,path=/,security_model=none,readonly=on,multidevs=remap"
@@ -477,6 +485,12 @@ run_qemu() {
 		-kernel "$KERNEL" -initrd "$INITRAMFS"
 		-append "$(kernel_cmdline)")
 	((ICOUNT)) && qemu+=(-icount "shift=0,sleep=off")
+	if [[ -n $NIC ]]; then
+		qemu+=(-netdev "$NIC,id=net0"
+			-device "virtio-net-pci,netdev=net0,mac=$MAC")
+	else
+		qemu+=(-nic none)
+	fi
 
 	say "booting $KREL ($ACCEL, $SMP CPUs, $MEM), out $OUT"
 	QEMU_RC=0
