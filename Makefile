@@ -4,8 +4,9 @@
 # Kbuild; everything here drives it, the tests and the test VM.
 
 # The target kernel: Debian's 6.12 LTS. The newest installed 6.12 build tree
+# of the generic flavour (not -rt, not -cloud)
 # wins unless KVER or KDIR is given; `make install` installs for KVER.
-KVER ?= $(shell ls -d /lib/modules/6.12.*-amd64/build 2>/dev/null | \
+KVER ?= $(shell ls -d /lib/modules/6.12.*+deb12-amd64/build 2>/dev/null | \
 		sed 's|/lib/modules/||; s|/build||' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD ?= $(CURDIR)/build

@@ -72,9 +72,9 @@ Options:
   -q, --quiet     console only to the log; print CMD's output afterwards
   -h, --help      this text
 
-KVER is the newest /lib/modules/6.12.*-amd64. Environment variables named
-XTCP_* and BUILD are passed to CMD. In the guest, XTCP_OUT names the out
-directory.
+KVER is the newest /lib/modules/6.12.*+deb12-amd64 (the generic flavour,
+not -rt or -cloud). Environment variables named XTCP_* and BUILD are passed
+to CMD. In the guest, XTCP_OUT names the out directory.
 
 Exit status: CMD's status; 1 if the VM failed (panic, timeout, no verdict)
 or the kernel log shows errors while CMD succeeded; 2 for setup errors.
@@ -170,7 +170,7 @@ find_kernel() {
 		fi
 	fi
 	if [[ -z $KERNEL ]]; then
-		KREL=$(find /lib/modules -maxdepth 1 -name '6.12.*-amd64' \
+		KREL=$(find /lib/modules -maxdepth 1 -name '6.12.*+deb12-amd64' \
 			-printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
 		[[ -n $KREL ]] || die "no Debian 6.12 kernel in /lib/modules; run scripts/deps.sh"
 		KERNEL=/boot/vmlinuz-$KREL
