@@ -82,9 +82,15 @@ deps:
 
 # slub_debug off: the demo is not a test, and with it on the kernel prints
 # its unhashed-pointer notice on the console.
+# The guest writes the TIME_WAIT samples of nginx over TCP and xtcp into
+# the out share; the plot is drawn here.
 demo: deps
 	$(MAKE) all
-	scripts/vm.sh --timeout 300 --append slub_debug=- -- scripts/demo.sh
+	rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo
+	scripts/vm.sh --timeout 900 --append slub_debug=- --out $(BUILD)/demo \
+		-- scripts/demo.sh
+	/usr/bin/python3 scripts/plot_timewait.py $(BUILD)/demo/nginx_tw.tsv \
+		$(BUILD)/demo/timewait.png
 
 check: deps
 	$(MAKE) style

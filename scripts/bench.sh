@@ -7,9 +7,11 @@
 # clock (vm.sh --icount: -icount shift=0,sleep=off, so the guest clock
 # advances one nanosecond per executed instruction and the figures are a
 # repeatable measure of CPU cost whatever the host does) and runs every
-# workload for TCP and xtcp in the same boot. The results come back over
-# the out share as JSON; bench_report.py prints the table with the goals
-# and writes $BUILD/bench/results.json and $BUILD/bench/bench.png.
+# workload for TCP and xtcp in the same boot, then iperf3 and nginx with
+# ab over each (scripts/bench_apps.sh, xtcp through xtcpize run). The
+# results come back over the out share as JSON; bench_report.py prints the
+# table with the goals and writes $BUILD/bench/results.json and
+# $BUILD/bench/bench.png.
 #
 # Usage: scripts/bench.sh [--timeout SEC] [-- EXTRA xtcp_bench OPTIONS]
 #
@@ -80,6 +82,7 @@ main() {
 	[[ -r $BUILD/xtcp.ko ]] || die "no $BUILD/xtcp.ko; run make module"
 
 	make -s -C "$REPO/tools" BUILD="$BUILD"
+	make -s -C "$REPO/tools/xtcpize" BUILD="$BUILD"
 	mkdir -p "$BENCH"
 	rm -rf "$BENCH/vm"
 	mkdir -p "$BENCH/vm"
@@ -93,12 +96,26 @@ main() {
 	"$REPO/scripts/vm.sh" --icount --quiet --timeout "$TIMEOUT" \
 		--module "$BENCH/xtcp.ko" --out "$BENCH/vm" \
 		--append "$BENCH_APPEND" -- \
+		"$REPO/scripts/bench_apps.sh" "$BUILD/tools/xtcpize/xtcpize" \
+		"$BENCH/vm/apps.json" -- \
 		"$TOOL" suite --json "$BENCH/vm/raw.json" "${EXTRA[@]}" || rc=$?
 	if [[ ! -s $BENCH/vm/raw.json ]]; then
 		echo "bench: no results (vm.sh status $rc); see $BENCH/vm/console.log" >&2
 		exit 1
 	fi
-	cp "$BENCH/vm/raw.json" "$BENCH/raw.json"
+	# The programs' results join xtcp_bench's; absent ones count as failed.
+	"$PYTHON" - "$BENCH/vm/raw.json" "$BENCH/vm/apps.json" \
+		"$BENCH/raw.json" <<'EOF'
+import json, sys
+raw = json.load(open(sys.argv[1]))
+try:
+    apps = json.load(open(sys.argv[2]))["results"]
+except (OSError, ValueError, KeyError):
+    apps = {k: {"tcp": None, "xtcp": None}
+            for k in ("iperf3", "nginx_close", "nginx_keepalive")}
+raw.setdefault("results", {}).update(apps)
+json.dump(raw, open(sys.argv[3], "w"), indent=2)
+EOF
 	echo
 	"$PYTHON" "$REPO/scripts/bench_report.py" --vm "$setup" --date "$date" \
 		"$BENCH/raw.json" "$BENCH" || rc=1

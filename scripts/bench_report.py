@@ -35,6 +35,13 @@ RATIO_GOALS = {
     "crr_server_close": 1.2,
     "crr_client_close": 1.2,
 }
+# Unmodified programs, xtcp under xtcpize run; no goals.
+APPS = [
+    ("iperf3", "iperf3, one stream", "Gbit/s"),
+    ("nginx_close", "nginx + ab, one connection per request",
+     "requests/s"),
+    ("nginx_keepalive", "nginx + ab, keep-alive", "requests/s"),
+]
 TW_ENTRY_MAX = 128          # bytes per TIME_WAIT entry
 TW_RATE_MIN = 0.95          # rate with the entries / rate without
 
@@ -124,6 +131,13 @@ def build_rows(raw):
             row["status"] = None if xtcp is None else \
                 ("PASS" if xtcp <= TW_ENTRY_MAX else "MISS")
         rows.append(row)
+
+    for key, label, unit in APPS:
+        tcp = get(raw, key, "tcp", "value")
+        xtcp = get(raw, key, "xtcp", "value")
+        rows.append({"key": key, "label": label, "unit": unit, "tcp": tcp,
+                     "xtcp": xtcp, "ratio": ratio(xtcp, tcp), "goal": None,
+                     "status": None})
     return rows
 
 

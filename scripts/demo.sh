@@ -4,7 +4,11 @@
 # demo.sh - what `make demo` runs inside the test VM (scripts/vm.sh loaded
 # the freshly built xtcp.ko already): the knobs, the procfs files, an echo
 # over IP protocol 253 with its states, TIME_WAIT entries with their
-# remaining time, a lower MSL making them expire sooner, and the counters.
+# remaining time, a lower MSL making them expire sooner, and the counters;
+# then nginx under many short connections over TCP and over xtcp, with the
+# TIME_WAIT populations over time and the TIME_WAIT knobs at work
+# (selftests/test_nginx_tw.sh, whose samples `make demo` plots into
+# build/demo/timewait.png).
 
 set -euo pipefail
 
@@ -64,5 +68,15 @@ python3 "$demo" show "the msl=3000 entries are gone, the msl=30000 ones remain"
 
 say "Counters (/proc/net/xtcp_stats):"
 cat /proc/net/xtcp_stats
+
+say "nginx and ab, one connection per request, over TCP and over xtcp at once"
+echo "(xtcpize run nginx; TIME_WAIT entries sampled every 200 ms: TCP as"
+echo "ss -tan state time-wait counts them, xtcp as /proc/net/xtcp lists them)."
+echo "Then max_tw_buckets with each tw_overflow policy, and tw_reuse, with"
+echo "their counters. In a fresh network namespace: fresh knobs and counters."
+# shellcheck disable=SC2016 # $0 is for the inner shell
+XTCP_TW_VERBOSE=1 XTCP_TW_LOAD=${XTCP_TW_LOAD:-8000} unshare --net \
+	sh -c 'ip link set lo up && exec "$0"' \
+	"${BUILD:-$PWD/build}/selftests/test_nginx_tw.sh"
 echo
 echo "demo: done"

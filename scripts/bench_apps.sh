@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench_apps.sh - the unmodified-program part of `make bench`, in the VM
+# that scripts/bench.sh boots: after CMD (xtcp_bench suite), iperf3 and
+# nginx with ab, each over Linux TCP and over xtcp under xtcpize run, in a
+# fresh network namespace on loopback, the server on CPU 1 and the client
+# on CPU 0 as xtcp_bench pins its threads.
+#
+# Usage: bench_apps.sh XTCPIZE OUT.json -- CMD [ARGS...]
+#
+# Workloads, in OUT.json as {"results": {NAME: {"tcp": {"value": V},
+# "xtcp": ...}}} (null for a run that failed):
+#	iperf3		one stream for IPERF_SECONDS, Gbit/s the receiver saw
+#	nginx_close	ab, AB_REQUESTS requests of a 4 KiB file, 8 at a time,
+#			one connection per request: requests/s
+#	nginx_keepalive	the same with keep-alive (ab -k)
+#
+# Exit status: CMD's if it failed, else 1 if a workload failed, else 0.
+
+# shellcheck disable=SC2317 # the *_ns functions run through --in-netns
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=selftests/lib.sh
+source "$REPO/selftests/lib.sh"
+
+IPERF_SECONDS=3
+AB_REQUESTS=3000
+PORT=5201
+HTTP_PORT=18080
+
+# in_netns FUNCTION PROTO: this script's FUNCTION in a new network
+# namespace with lo up, over PROTO.
+in_netns() {
+	unshare --net "${BASH_SOURCE[0]}" --in-netns "$XTCPIZE" "$TMP" "$@"
+}
+
+# prefix PROTO: sets PRE, what runs a program over PROTO.
+prefix() {
+	PRE=()
+	[[ $1 == tcp ]] || PRE=("$XTCPIZE" run)
+}
+
+# wait_listener PROTO PORT
+wait_listener() {
+	wait_for "listening /proc/net/$1 $2" 30000
+}
+
+# iperf3_ns PROTO: the receiver's Gbit/s, nothing on failure.
+iperf3_ns() {
+	local server
+
+	prefix "$1"
+	"${PRE[@]}" taskset -c 1 timeout 120 iperf3 -s -1 -B 127.0.0.1 \
+		-p "$PORT" >/dev/null 2>&1 &
+	server=$!
+	wait_listener "$1" "$PORT" || return 1
+	"${PRE[@]}" taskset -c 0 timeout 120 iperf3 -c 127.0.0.1 -p "$PORT" \
+		-t "$IPERF_SECONDS" -J >"$TMP/iperf3-$1.json"
+	wait "$server"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
+' "$TMP/iperf3-$1.json" 2>/dev/null
+}
+
+# nginx_conf DIR: nginx serving $TMP/www on HTTP_PORT.
+nginx_conf() {
+	mkdir -p "$1/logs"
+	cat >"$1/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+pid $1/nginx.pid;
+error_log $1/logs/error.log;
+events {
+	worker_connections 1024;
+}
+http {
+	access_log off;
+	keepalive_requests 100000;
+	client_body_temp_path $1/client_body;
+	proxy_temp_path $1/proxy;
+	fastcgi_temp_path $1/fastcgi;
+	uwsgi_temp_path $1/uwsgi;
+	scgi_temp_path $1/scgi;
+	server {
+		listen 127.0.0.1:$HTTP_PORT;
+		root $TMP/www;
+	}
+}
+EOF
+}
+
+# nginx_ns PROTO: the requests/s of ab without and with keep-alive, "-"
+# for a run with a failed or incomplete request.
+nginx_ns() {
+	local dir=$TMP/nginx-$1 k
+
+	prefix "$1"
+	nginx_conf "$dir"
+	"${PRE[@]}" taskset -c 1 nginx -c "$dir/nginx.conf" -p "$dir" \
+		-e "$dir/logs/error.log" -g "daemon off;" >"$dir/nginx.out" 2>&1 &
+	if ! wait_listener "$1" "$HTTP_PORT"; then
+		echo "- -"
+		return 1
+	fi
+	for k in -r -k; do
+		"${PRE[@]}" taskset -c 0 timeout 600 ab -q -s 60 "$k" \
+			-n "$AB_REQUESTS" -c 8 "http://127.0.0.1:$HTTP_PORT/blob" \
+			>"$dir/ab$k.out" 2>&1
+		awk -v n="$AB_REQUESTS" '
+			/^Complete requests:/ { c = $3 }
+			/^Failed requests:/ { f = $3 }
+			/^Requests per second:/ { r = $4 }
+			END { printf "%s ", (c == n && f == 0 && r) ? r : "-" }' \
+			"$dir/ab$k.out"
+	done
+	echo
+	kill "$(cat "$dir/nginx.pid")"
+	wait
+}
+
+# json_value V: V as a JSON result, null when V is not a number.
+json_value() {
+	if [[ $1 =~ ^[0-9.]+$ ]]; then
+		echo "{\"value\": $1}"
+	else
+		echo null
+	fi
+}
+
+main() {
+	local rc=0 proto close keep
+	local -A iperf close_rps keep_rps
+
+	if [[ ${1:-} == --in-netns ]]; then
+		XTCPIZE=$2
+		TMP=$3
+		ip link set lo up
+		"$4" "$5"
+		exit
+	fi
+	if (($# < 4)) || [[ $3 != -- ]]; then
+		sed -n '10p' "${BASH_SOURCE[0]}" | sed 's/^# //' >&2
+		exit 2
+	fi
+	XTCPIZE=$1
+	OUT=$2
+	shift 3
+	"$@" || rc=$?
+
+	TMP=$(mktemp -d)
+	mkdir "$TMP/www"
+	head -c 4096 /dev/urandom >"$TMP/www/blob"
+	for proto in tcp xtcp; do
+		iperf[$proto]=$(in_netns iperf3_ns "$proto")
+		read -r close keep < <(in_netns nginx_ns "$proto")
+		close_rps[$proto]=$close
+		keep_rps[$proto]=$keep
+		echo "bench_apps: $proto: iperf3 ${iperf[$proto]:--} Gbit/s," \
+			"nginx ${close:--} requests/s one connection per request," \
+			"${keep:--} with keep-alive"
+		[[ ${iperf[$proto]} =~ ^[0-9.]+$ && $close =~ ^[0-9.]+$ &&
+		   $keep =~ ^[0-9.]+$ ]] || ((rc)) || rc=1
+	done
+	cat >"$OUT" <<EOF
+{"results": {
+ "iperf3": {"tcp": $(json_value "${iperf[tcp]}"), "xtcp": $(json_value "${iperf[xtcp]}")},
+ "nginx_close": {"tcp": $(json_value "${close_rps[tcp]}"), "xtcp": $(json_value "${close_rps[xtcp]}")},
+ "nginx_keepalive": {"tcp": $(json_value "${keep_rps[tcp]}"), "xtcp": $(json_value "${keep_rps[xtcp]}")}
+}}
+EOF
+	rm -rf "$TMP"
+	exit "$rc"
+}
+
+main "$@"
