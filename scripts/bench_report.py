@@ -25,6 +25,9 @@ THROUGHPUT = [
      "connections/s"),
     ("crr_client_close", "connect+rr+close, client closes first",
      "connections/s"),
+    ("bulk_64k_unpinned", "bulk transfer, 64 KiB writes, unpinned",
+     "Gbit/s"),
+    ("rr_unpinned", "1-byte request/response, unpinned", "transactions/s"),
 ]
 
 # Goals: ratio xtcp/TCP at least this much.
@@ -34,6 +37,8 @@ RATIO_GOALS = {
     "rr": 1.0,
     "crr_server_close": 1.2,
     "crr_client_close": 1.2,
+    "bulk_64k_unpinned": 1.0,
+    "rr_unpinned": 1.0,
 }
 # Unmodified programs, xtcp under xtcpize run; no goals.
 APPS = [
@@ -180,6 +185,8 @@ def plot(rows, header, path):
         "crr_server_close": "conn+rr+close\nserver closes",
         "crr_client_close": "conn+rr+close\nclient closes",
         "twrate_rate_loaded": "conn+rr+close\nwith TIME_WAIT",
+        "bulk_64k_unpinned": "bulk 64 KiB\nunpinned",
+        "rr_unpinned": "request/response\nunpinned",
         "twrate": "xtcp alone:\nwith TIME_WAIT\n/ without",
     }
     labels = [short[r["key"]] for r in speed]

@@ -15,7 +15,9 @@
  *   twrate   --count N --tw ENTRIES       crr (client closes) with no
  *                                         TIME_WAIT entry, then with ENTRIES
  *   sockmem  --count N                    slab memory per connected socket
- *   suite                                 all of the above for TCP and xtcp
+ *   suite                                 all of the above for TCP and xtcp,
+ *                                         then bulk (64 KiB) and rr again
+ *                                         with the threads unpinned
  *
  * Common options: --proto tcp|xtcp|NUMBER, --netns (run in a new network
  * namespace with lo up), --cpus CLIENT,SERVER (the CPUs of the two
@@ -927,17 +929,52 @@ struct suite_item {
 	bench_fn fn;
 	size_t write_size;
 	bool server_closes;
+	bool unpinned;		/* threads left to the scheduler */
 };
 
 static const struct suite_item suite_items[] = {
-	{ "bulk_64k", bench_bulk, 65536, false },
-	{ "bulk_1m", bench_bulk, 1 << 20, false },
-	{ "rr", bench_rr, 0, false },
-	{ "crr_server_close", bench_crr, 0, true },
-	{ "crr_client_close", bench_crr, 0, false },
-	{ "sockmem", bench_sockmem, 0, false },
-	{ "twrate", bench_twrate, 0, false },
+	{ "bulk_64k", bench_bulk, 65536, false, false },
+	{ "bulk_1m", bench_bulk, 1 << 20, false, false },
+	{ "rr", bench_rr, 0, false, false },
+	{ "crr_server_close", bench_crr, 0, true, false },
+	{ "crr_client_close", bench_crr, 0, false, false },
+	{ "sockmem", bench_sockmem, 0, false, false },
+	{ "twrate", bench_twrate, 0, false, false },
+	/* Where real programs run: wherever the scheduler puts them. */
+	{ "bulk_64k_unpinned", bench_bulk, 65536, false, true },
+	{ "rr_unpinned", bench_rr, 0, false, true },
 };
+
+/*
+ * Leave the client and server threads to the scheduler (@unpinned), or
+ * pin them again as --cpus asked. Returns -1 if the affinity cannot be
+ * set.
+ */
+static int suite_placement(bool unpinned)
+{
+	static int saved_client = -1, saved_server = -1;
+	cpu_set_t all;
+	long n, cpu;
+
+	if (!unpinned) {
+		client_cpu = saved_client;
+		server_cpu = saved_server;
+		return pin_client();
+	}
+	saved_client = client_cpu;
+	saved_server = server_cpu;
+	client_cpu = -1;
+	server_cpu = -1;
+	CPU_ZERO(&all);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	for (cpu = 0; cpu < n && cpu < CPU_SETSIZE; cpu++)
+		CPU_SET(cpu, &all);
+	if (sched_setaffinity(0, sizeof(all), &all)) {
+		fail("sched_setaffinity: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 static long suite_count(const char *name)
 {
@@ -982,7 +1019,13 @@ static int bench_suite(const struct bench_cfg *defaults, FILE *out)
 				cfg.write_size = it->write_size;
 			fprintf(out, "%s\n      \"%s\": ", p ? "," : "",
 				proto_name(cfg.proto));
-			err = run_isolated(it->fn, &cfg, out);
+			err = it->unpinned ? suite_placement(true) : 0;
+			if (!err)
+				err = run_isolated(it->fn, &cfg, out);
+			else
+				fprintf(out, "null");
+			if (it->unpinned && suite_placement(false))
+				err = -1;
 			fprintf(stderr, "xtcp_bench: %-17s %-4s %s (%.2f s guest time)\n",
 				it->name, proto_name(cfg.proto),
 				err ? "FAILED" : "done", now_s() - t0);
