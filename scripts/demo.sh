@@ -75,7 +75,7 @@ echo "ss -tan state time-wait counts them, xtcp as /proc/net/xtcp lists them)."
 echo "Then max_tw_buckets with each tw_overflow policy, and tw_reuse, with"
 echo "their counters. In a fresh network namespace: fresh knobs and counters."
 # shellcheck disable=SC2016 # $0 is for the inner shell
-XTCP_TW_VERBOSE=1 XTCP_TW_LOAD=${XTCP_TW_LOAD:-8000} unshare --net \
+XTCP_TW_VERBOSE=1 XTCP_TW_LOAD=${XTCP_TW_LOAD:-20000} unshare --net \
 	sh -c 'ip link set lo up && exec "$0"' \
 	"${BUILD:-$PWD/build}/selftests/test_nginx_tw.sh"
 echo

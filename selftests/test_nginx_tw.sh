@@ -66,7 +66,7 @@ MSL_PORT=18093
 CAP_PORT=18094
 REUSE_PORT=18095
 SIZE=512
-LOAD=${XTCP_TW_LOAD:-3000}
+LOAD=${XTCP_TW_LOAD:-10000}
 CONCURRENCY=8
 MSL_MS=1000
 # Time for the timer to run and the sampler to see it, beyond 2 * msl.
