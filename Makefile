@@ -3,13 +3,32 @@
 # Entry points for people and CI. The kernel module itself is described in
 # Kbuild; everything here drives it, the tests and the test VM.
 
-# The target kernel: Debian's 6.12 LTS. The newest installed 6.12 build tree
-# of the generic flavour (not -rt, not -cloud)
-# wins unless KVER or KDIR is given; `make install` installs for KVER.
-KVER ?= $(shell ls -d /lib/modules/6.12.*+deb12-amd64/build 2>/dev/null | \
+# The newest installed kernel whose release matches a pattern.
+kver_of = $(shell ls -d /lib/modules/$(1)/build 2>/dev/null | \
 		sed 's|/lib/modules/||; s|/build||' | sort -V | tail -n 1)
+# The target kernel: Debian's 6.12 LTS. The newest installed 6.12 build tree
+# (not the PREEMPT_RT one) wins unless KVER or KDIR is given; `make install`
+# installs for KVER. The other supported kernels (README.md) by release or
+# by series: KVER=6.1 (Debian 12's default) or KVER=6.12-rt (PREEMPT_RT),
+# the newest installed of the series; scripts/deps.sh SERIES installs it.
+KVER_612 := $(call kver_of,6.12.*[0-9]-amd64)
+KVER ?= $(KVER_612)
+KSERIES := $(KVER)
+ifeq ($(KVER),6.1)
+override KVER := $(call kver_of,6.1.0-*-amd64)
+else ifeq ($(KVER),6.12-rt)
+override KVER := $(call kver_of,6.12.*-rt-amd64)
+else ifeq ($(KVER),6.12)
+override KVER := $(KVER_612)
+endif
 KDIR ?= /lib/modules/$(KVER)/build
-BUILD ?= $(CURDIR)/build
+# Everything built for the default kernel goes to build/, for another
+# KVER to build/KVER/, so that builds for different kernels coexist.
+BUILD ?= $(CURDIR)/build$(if $(filter-out $(KVER_612),$(KVER)),/$(KVER))
+# Kbuild writes objects next to the sources it is given: each build has
+# its own tree of links to them.
+KBUILD_TREE = $(BUILD)/kbuild
+KBUILD_SRCS := Kbuild VERSION module include
 V ?= 0
 # `make check` sets WERROR=1: warnings then fail the module build.
 WERROR ?= 0
@@ -26,6 +45,7 @@ DKMS_FILES := dkms.conf Kbuild VERSION $(wildcard module/*.c module/*.h) \
 SELFTESTS_DIR := $(CURDIR)/selftests
 
 .PHONY: all module selftests xtcpize deps demo check check-pair check-debug style \
+	check-rt check-kver \
 	install install-xtcpize clean help bench dkms dkms-src \
 	check-dkms deb man
 
@@ -35,6 +55,8 @@ help:
 	@echo 'make            build xtcp.ko, xtcp_diag.ko, the selftests and xtcpize'
 	@echo 'make demo       install dependencies, build, boot the test VM, show xtcp'
 	@echo 'make check      install dependencies, style gate, build, run the selftests in the VM'
+	@echo '                on 6.12 and on 6.1 (KVER=6.1, 6.12-rt or a release: that kernel only)'
+	@echo 'make check-rt   the selftests on Debian'"'"'s 6.12 PREEMPT_RT kernel'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak kernel (built once, cached)'
 	@echo 'make check-pair  two VMs, two kernels, one virtio-net link: handshake, bulk,'
 	@echo '                TIME_WAIT, keepalive and path MTU across it (scripts/run-pair.sh;'
@@ -52,7 +74,8 @@ help:
 	@echo 'make deb        build/xtcp-dkms_VERSION_all.deb: the sources for DKMS (dh_dkms)'
 	@echo 'make man        build/man/xtcp.7 and xtcp-sysctl.7 from Documentation/ (rst2man)'
 	@echo 'make clean      remove build products'
-	@echo 'Variables: KVER=<kernel release> (default the newest installed 6.12: $(KVER)),'
+	@echo 'Variables: KVER=<kernel release>, 6.1 or 6.12-rt (default the newest installed 6.12:'
+	@echo '           $(KVER_612)); builds for another kernel go to build/KVER/,'
 	@echo '           KDIR=<kernel build tree> (default $(KDIR)), BUILD=<dir> (default build/),'
 	@echo '           WERROR=1 (warnings fail the module build; make check sets it)'
 	@echo 'Version: $(VERSION) (the VERSION file)'
@@ -61,17 +84,18 @@ help:
 module:
 	@test -d "$(KDIR)" || { echo "xtcp: no kernel build tree at '$(KDIR)';" \
 		"run scripts/deps.sh or pass KDIR=" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 WERROR=$(WERROR) V=$(V) modules
-	@mkdir -p $(BUILD)
-	cp xtcp.ko $(BUILD)/xtcp.ko
+	@mkdir -p $(KBUILD_TREE)
+	cp -rsf $(addprefix $(CURDIR)/,$(KBUILD_SRCS)) $(KBUILD_TREE)/
+	$(MAKE) -C $(KDIR) M=$(KBUILD_TREE) W=1 WERROR=$(WERROR) V=$(V) modules
+	cp $(KBUILD_TREE)/xtcp.ko $(BUILD)/xtcp.ko
 	@# xtcp_diag.ko is built where the kernel has inet_diag (Kbuild);
 	@# never a copy left by a build against another kernel.
 	rm -f $(BUILD)/xtcp_diag.ko
-	if grep -q '/xtcp_diag\.o$$' modules.order; then \
-		cp xtcp_diag.ko $(BUILD)/xtcp_diag.ko; fi
+	if grep -qE '/xtcp_diag\.k?o$$' $(KBUILD_TREE)/modules.order; then \
+		cp $(KBUILD_TREE)/xtcp_diag.ko $(BUILD)/xtcp_diag.ko; fi
 
 selftests:
-	$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD)
+	$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD) KDIR=$(KDIR)
 
 # The LD_PRELOAD launcher that runs unmodified programs over xtcp.
 xtcpize:
@@ -92,12 +116,33 @@ demo: deps
 	/usr/bin/python3 scripts/plot_timewait.py $(BUILD)/demo/nginx_tw.tsv \
 		$(BUILD)/demo/timewait.png
 
-check: deps
-	$(MAKE) style
+# On the default kernel: style, build, DKMS, the suite on 6.12, then the
+# suite on Debian 12's 6.1. With KVER: the suite on that kernel alone.
+check:
+	scripts/deps.sh $(if $(filter-out $(KVER_612),$(KVER)),$(KSERIES),6.1)
+	$(MAKE) style KDIR=/lib/modules/$(KVER_612)/build
+ifeq ($(KVER),$(KVER_612))
 	$(MAKE) all WERROR=1
-	scripts/test-dkms.sh
-	scripts/run-tests.sh
-	scripts/run-pair.sh
+	KVER=$(KVER) KDIR=$(KDIR) BUILD=$(BUILD) scripts/test-dkms.sh
+	BUILD=$(BUILD) scripts/run-tests.sh
+	BUILD=$(BUILD) scripts/run-pair.sh
+	$(MAKE) check-kver KVER=6.1
+else
+	$(MAKE) check-kver KVER=$(KSERIES)
+endif
+
+# The suite on Debian's 6.12 PREEMPT_RT kernel, outside `make check` (it
+# does not fit CI's time as well).
+check-rt:
+	$(MAKE) check KVER=6.12-rt
+
+# KVER's module and tests, in the VM booting KVER.
+check-kver:
+	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "xtcp: kernel" \
+		"'$(KSERIES)' not installed; run scripts/deps.sh $(KSERIES)" >&2; \
+		exit 1; }
+	$(MAKE) all WERROR=1
+	BUILD=$(BUILD) scripts/run-tests.sh --kver $(KVER)
 
 # DKMS build and install into a scratch tree, then the VM on that module.
 check-dkms: deps
@@ -136,7 +181,7 @@ install: module man install-xtcpize
 	install -d $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 0644 $(BUILD)/man/xtcp.7 $(BUILD)/man/xtcp-sysctl.7 \
 		$(DESTDIR)$(PREFIX)/share/man/man7/
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates \
+	$(MAKE) -C $(KDIR) M=$(KBUILD_TREE) INSTALL_MOD_DIR=updates \
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	install -d $(DESTDIR)$(PREFIX)/include/linux
 	install -m 0644 include/uapi/linux/xtcp.h $(DESTDIR)$(PREFIX)/include/linux/xtcp.h
@@ -178,6 +223,6 @@ install-xtcpize: xtcpize
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
-	-$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD) clean 2>/dev/null
+	-$(MAKE) -C $(SELFTESTS_DIR) BUILD=$(BUILD) KDIR=$(KDIR) clean 2>/dev/null
 	-$(MAKE) -C tools/xtcpize BUILD=$(BUILD) clean 2>/dev/null
 	rm -rf $(BUILD)

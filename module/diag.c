@@ -546,7 +546,7 @@ out:
 }
 
 static struct inet_diag_handler xtcp_diag_handler = {
-	.owner = THIS_MODULE,
+	XTCP_DIAG_OWNER
 	.dump = xtcp_diag_dump,
 	.dump_one = xtcp_diag_dump_one,
 	.idiag_info_size = sizeof(struct tcp_info),

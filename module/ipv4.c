@@ -38,7 +38,7 @@ int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
 	if (addr_len < sizeof(struct sockaddr_in))
 		return -EINVAL;
-	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, &addr_len);
+	return xtcp_bpf_cgroup_inet4_connect(sk, uaddr, &addr_len);
 }
 
 /**
@@ -431,7 +431,8 @@ u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
 	struct rtable *rt;
 	u32 mss;
 
-	rt = ip_route_output_ports(sock_net(sk), &fl4, sk, t->raddr, t->laddr,
+	rt = ip_route_output_ports(sock_net(sk), &fl4, (struct sock *)sk,
+				   t->raddr, t->laddr,
 				   t->rport, t->lport, sk->sk_protocol,
 				   READ_ONCE(inet_sk(sk)->tos) & INET_DSCP_MASK,
 				   sk->sk_bound_dev_if);

@@ -22,7 +22,6 @@
 #include <linux/sysctl.h>
 #include <net/inet_common.h>
 #include <net/net_namespace.h>
-#include <net/proto_memory.h>
 #include <net/sock.h>
 
 #include "xtcp.h"
@@ -51,8 +50,8 @@ static unsigned long xtcp_mem_max = LONG_MAX >> PAGE_SHIFT;
  * pressure <= high); any other write fails with EINVAL and changes
  * nothing. A write of fewer than three values keeps the others.
  */
-static int xtcp_mem_sysctl(const struct ctl_table *table, int write,
-			   void *buffer, size_t *lenp, loff_t *ppos)
+static int xtcp_mem_sysctl(XTCP_CTL_CONST struct ctl_table *table,
+			   int write, void *buffer, size_t *lenp, loff_t *ppos)
 {
 	struct ctl_table tmp = *table;
 	unsigned long val[3];
@@ -85,6 +84,7 @@ static struct ctl_table xtcp_mem_table[] = {
 		.extra1 = &xtcp_mem_min,
 		.extra2 = &xtcp_mem_max,
 	},
+	{ }	/* the end, where it is marked by an empty entry (compat.h) */
 };
 
 /**
@@ -202,7 +202,7 @@ void xtcp_rmem_force(struct sock *sk, int size)
 		return;
 	pages = sk_mem_pages(delta);
 	sk_forward_alloc_add(sk, pages << PAGE_SHIFT);
-	sk_memory_allocated_add(sk, pages);
+	xtcp_memory_allocated_add(sk, pages);
 }
 
 /**
@@ -228,7 +228,7 @@ int xtcp_mem_init(void)
 		return err;
 	xtcp_mem_sysctl_hdr = register_net_sysctl_sz(&init_net, "net/xtcp",
 						     xtcp_mem_table,
-						     ARRAY_SIZE(xtcp_mem_table));
+						     ARRAY_SIZE(xtcp_mem_table) - 1);
 	if (!xtcp_mem_sysctl_hdr) {
 		percpu_counter_destroy(&xtcp_sockets_allocated);
 		return -ENOMEM;

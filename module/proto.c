@@ -92,7 +92,7 @@ void xtcp_set_state(struct sock *sk, int state)
  */
 static u32 xtcp_route_mss(const struct sock *sk, u32 *mtu)
 {
-	const struct dst_entry *dst = __sk_dst_get(sk);
+	const struct dst_entry *dst = __sk_dst_get((struct sock *)sk);
 
 	*mtu = dst ? dst_mtu(dst) : 0;
 	if (!dst)
@@ -267,7 +267,7 @@ u8 xtcp_select_wscale(const struct sock *sk)
 {
 	u32 space = max(READ_ONCE(sk->sk_rcvbuf), 0) / 2;
 
-	if (!(READ_ONCE(sk->sk_userlocks) & SOCK_RCVBUF_LOCK)) {
+	if (!(xtcp_sk_userlocks(sk) & SOCK_RCVBUF_LOCK)) {
 		space = max_t(u32, space, xtcp_knob(sock_net(sk),
 						    XTCP_KNOB_RMEM_MAX));
 		space = max_t(u32, space, READ_ONCE(sysctl_rmem_max));
@@ -432,7 +432,7 @@ void xtcp_reset(struct sock *sk)
 #define XTCP_ACTION_FIN BIT(4)
 #define XTCP_STATE_MASK 0x0f
 
-static const unsigned char xtcp_close_table[TCP_MAX_STATES] = {
+static const unsigned char xtcp_close_table[XTCP_NR_STATES] = {
 	[0]			= TCP_CLOSE,
 	[TCP_ESTABLISHED]	= TCP_FIN_WAIT1 | XTCP_ACTION_FIN,
 	[TCP_SYN_SENT]		= TCP_CLOSE,
@@ -1078,6 +1078,8 @@ static int xtcp_ioctl(struct sock *sk, int cmd, int *karg)
 	}
 }
 
+XTCP_DEFINE_IOCTL_COMPAT(xtcp_ioctl);
+
 static void xtcp_destroy_sock(struct sock *sk)
 {
 	xtcp_timers_stop(sk);
@@ -1098,8 +1100,8 @@ struct proto xtcp_prot = {
 	.pre_connect = xtcp_v4_pre_connect,
 	.connect = xtcp_v4_connect,
 	.disconnect = xtcp_disconnect,
-	.accept = xtcp_accept,
-	.ioctl = xtcp_ioctl,
+	.accept = XTCP_PROTO_ACCEPT,
+	.ioctl = XTCP_PROTO_IOCTL(xtcp_ioctl),
 	.shutdown = xtcp_shutdown,
 	.sendmsg = xtcp_sendmsg,
 	.recvmsg = xtcp_recvmsg,

@@ -382,7 +382,7 @@ void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_bytes_retrans = xs->stats.bytes_retrans;
 	info->tcpi_rcv_ooopack = xs->stats.rcv_ooopack;
 	info->tcpi_snd_wnd = xs->snd_wnd;
-	info->tcpi_rcv_wnd = xs->rcv_wnd;
+	xtcp_tcpi_set_rcv_wnd(info, xs->rcv_wnd);
 }
 EXPORT_SYMBOL_NS_GPL(xtcp_get_tcp_info, XTCP);
 

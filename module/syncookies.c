@@ -16,6 +16,7 @@
  * TCP's.
  */
 
+#include <linux/ktime.h>
 #include <linux/siphash.h>
 #include <linux/timekeeping.h>
 #include <net/tcp.h>

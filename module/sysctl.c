@@ -235,7 +235,8 @@ int xtcp_sysctl_net_init(struct net *net)
 	struct ctl_table *table;
 	int id;
 
-	table = kcalloc(__XTCP_KNOB_MAX, sizeof(*table), GFP_KERNEL);
+	/* Zeroed, with the empty entry that ends it (compat.h). */
+	table = kcalloc(__XTCP_KNOB_MAX + 1, sizeof(*table), GFP_KERNEL);
 	if (!table)
 		return -ENOMEM;
 

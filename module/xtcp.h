@@ -18,6 +18,7 @@
 #include <net/snmp.h>
 #include <uapi/linux/xtcp.h>
 
+#include "compat.h"
 #include "mib.h"
 
 #define XTCP_BHASH_SIZE 512

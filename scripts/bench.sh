@@ -66,7 +66,7 @@ vm_setup() {
 	local qemu krel
 
 	qemu=$(qemu-system-x86_64 --version | head -n 1 | awk '{ print $4 }')
-	krel=$(find /lib/modules -maxdepth 1 -name '6.12.*+deb12-amd64' \
+	krel=$(find /lib/modules -maxdepth 1 -name '6.12.*[0-9]-amd64' \
 		-printf '%f\n' | sort -V | tail -n 1)
 	echo "VM: qemu $qemu TCG, -icount shift=0,sleep=off (1 ns per" \
 		"guest instruction), q35, qemu64 CPU, 2 vCPUs, 2 GiB," \

@@ -5,6 +5,20 @@
 #
 # Idempotent and quick when everything is present: each package is checked
 # with dpkg-query first, and apt-get runs only for the missing ones.
+#
+# Usage: scripts/deps.sh [KERNEL...]
+#
+# Each KERNEL adds the image and headers of one more kernel to test on
+# (README.md, "Supported kernels"), only when asked for:
+#	6.1		Debian 12's default kernel: the newest 6.1 ABI
+#			(linux-image-amd64, linux-headers-amd64)
+#	6.12-rt		Debian's 6.12 with PREEMPT_RT: the newest 6.12 rt
+#			build (linux-image-6.12-rt-amd64, linux-headers-...)
+#	6.12		the target kernel, always installed
+#	RELEASE		one exact kernel release, e.g. 6.1.0-57-amd64
+# Meta-packages rather than pinned releases: a point release or an ABI
+# bump then brings the new kernel, and the Makefile picks the newest one
+# installed of each series.
 
 set -euo pipefail
 
@@ -43,6 +57,24 @@ PACKAGES=(
 	python3-matplotlib
 )
 
+# Add the packages of the kernels named on the command line to PACKAGES.
+add_kernels() {
+	local k
+
+	for k in "$@"; do
+		case $k in
+		6.1) PACKAGES+=(linux-image-amd64 linux-headers-amd64) ;;
+		6.12-rt) PACKAGES+=(linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64) ;;
+		6.12) ;;
+		[0-9]*-amd64) PACKAGES+=("linux-image-$k" "linux-headers-$k") ;;
+		*)
+			echo "deps: unknown kernel '$k' (6.1, 6.12, 6.12-rt or a release)" >&2
+			exit 2
+			;;
+		esac
+	done
+}
+
 # Print the packages that are not installed (one dpkg-query for all).
 missing_packages() {
 	local pkg
@@ -72,6 +104,7 @@ as_root() {
 main() {
 	local -a missing
 
+	add_kernels "$@"
 	command -v dpkg-query >/dev/null || {
 		echo "deps: dpkg-query not found; this script supports Debian only" >&2
 		exit 1

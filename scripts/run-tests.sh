@@ -19,7 +19,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=$(realpath -m "${BUILD:-$REPO/build}")
+BUILD=${BUILD:-}
 TIMEOUT=3000
 DEBUG=0
 # One host thread for the vCPUs: multi-threaded TCG occasionally races the
@@ -27,14 +27,18 @@ DEBUG=0
 # key, about one boot in forty here); a test run must not depend on luck.
 VM_ARGS=(--tcg-single)
 TEST_ARGS=()
+KVER=
 
 usage() {
 	cat <<EOF
-Usage: scripts/run-tests.sh [--debug] [--timeout SEC] [-q]
+Usage: scripts/run-tests.sh [--debug | --kver RELEASE] [--timeout SEC] [-q]
                             [TEST... | --list FILE]
 
   --debug        use the debug kernel (KASAN, lockdep, kmemleak) from
                  scripts/debug-kernel.sh and \$BUILD/debug; longer timeouts
+  --kver RELEASE boot the installed Debian kernel RELEASE (e.g.
+                 6.1.0-57-amd64) with the module and tests built for it
+                 (make all KVER=RELEASE; \$BUILD default build/RELEASE)
   --timeout SEC  limit for the whole VM run (default 3000, debug 12000)
   -q             console only to the log file
   TEST...        test program names (default: all of \$BUILD/selftests/test_*)
@@ -49,6 +53,7 @@ parse_args() {
 	while (($#)); do
 		case $1 in
 		--debug) DEBUG=1 ;;
+		--kver) KVER=${2:?}; shift ;;
 		--timeout) timeout=${2:?}; shift ;;
 		-q | --quiet) VM_ARGS+=(-q) ;;
 		-h | --help) usage; exit 0 ;;
@@ -64,6 +69,16 @@ parse_args() {
 		export XTCP_TEST_TIMEOUT=${XTCP_TEST_TIMEOUT:-1500}
 	fi
 	TIMEOUT=${timeout:-$TIMEOUT}
+	if [[ -n $KVER ]]; then
+		((!DEBUG)) || { usage >&2; exit 2; }
+		[[ -r /boot/vmlinuz-$KVER ]] || {
+			echo "run-tests: no /boot/vmlinuz-$KVER; run scripts/deps.sh $KVER" >&2
+			exit 2
+		}
+		VM_ARGS+=(--kernel "/boot/vmlinuz-$KVER")
+		BUILD=${BUILD:-$REPO/build/$KVER}
+	fi
+	BUILD=$(realpath -m "${BUILD:-$REPO/build}")
 }
 
 # The debug lane: kernel image and build tree come from debug-kernel.sh,

@@ -12,7 +12,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
-KVER=${KVER:-$(find /lib/modules -maxdepth 1 -name '6.12.*+deb12-amd64' \
+KVER=${KVER:-$(find /lib/modules -maxdepth 1 -name '6.12.*[0-9]-amd64' \
 	-printf '%f\n' | sort -V | tail -n 1)}
 KDIR=${KDIR:-/lib/modules/$KVER/build}
 VERSION=$(cat "$TOP/VERSION")

@@ -28,10 +28,11 @@ source "$REPO/selftests/lib.sh"
 # (124/137) nor a signal produce.
 VERDICT_BYTE=42
 VERDICT_RC=$(((VERDICT_BYTE << 1) | 1))
-# Modules the initramfs loads: 9p to mount the host's root, and overlay
+# Modules the initramfs loads (where not built in): virtio_pci (a module
+# on 6.1) and 9p to mount the host's root, and overlay
 # for guest-init.sh's writable /lib/modules (a static busybox insmod is
 # cheaper than modprobe over 9p). Dependencies come from modules.dep.
-INITRAMFS_MODULES=(netfs 9pnet 9pnet_virtio 9p overlay)
+INITRAMFS_MODULES=(virtio_pci netfs 9pnet 9pnet_virtio 9p overlay)
 # 9p's largest message for the virtio transport in 6.12; larger values are
 # clamped with a warning.
 MSIZE=512000
@@ -76,9 +77,10 @@ Options:
   -q, --quiet     console only to the log; print CMD's output afterwards
   -h, --help      this text
 
-KVER is the newest /lib/modules/6.12.*+deb12-amd64 (the generic flavour,
-not -rt or -cloud). Environment variables named XTCP_* and BUILD are passed
-to CMD. In the guest, XTCP_OUT names the out directory.
+KVER is the newest /lib/modules/6.12.*-amd64 of the generic flavour (not
+-rt or -cloud); --kernel /boot/vmlinuz-RELEASE boots another installed
+Debian kernel with its modules. Environment variables named XTCP_* and
+BUILD are passed to CMD. In the guest, XTCP_OUT names the out directory.
 
 Exit status: CMD's status; 1 if the VM failed (panic, timeout, no verdict)
 or the kernel log shows errors while CMD succeeded; 2 for setup errors.
@@ -178,7 +180,7 @@ find_kernel() {
 		fi
 	fi
 	if [[ -z $KERNEL ]]; then
-		KREL=$(find /lib/modules -maxdepth 1 -name '6.12.*+deb12-amd64' \
+		KREL=$(find /lib/modules -maxdepth 1 -name '6.12.*[0-9]-amd64' \
 			-printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
 		[[ -n $KREL ]] || die "no Debian 6.12 kernel in /lib/modules; run scripts/deps.sh"
 		KERNEL=/boot/vmlinuz-$KREL

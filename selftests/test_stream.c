@@ -267,7 +267,7 @@ FIXTURE_SETUP(stream)
 	 * off (tcp_syn_linear_timeouts); xtcp backs off from the start as
 	 * RFC 6298 says. Make TCP do the same so the two can be compared.
 	 */
-	ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_syn_linear_timeouts", 0));
+	ASSERT_EQ(0, xtcp_tcp_syn_linear_timeouts(0));
 }
 
 FIXTURE_TEARDOWN(stream)

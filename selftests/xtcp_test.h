@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include <linux/types.h>
 #include <linux/xtcp.h>
@@ -287,6 +288,45 @@ static inline int xtcp_short_retries(int proto, int retries)
 		return xtcp_sysctl_set("retries2", retries);
 	return xtcp_write_long("/proc/sys/net/ipv4/tcp_retries2", retries) ?:
 	       xtcp_write_file("/proc/sys/net/ipv4/tcp_orphan_retries", "1");
+}
+
+/* Is the running kernel older than @major.@minor? */
+static inline bool xtcp_kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma < major || (ma == major && mi < minor);
+}
+
+/*
+ * Linux TCP's knobs that 6.1 does not have, where the tests set them.
+ * 6.1 keeps TCP's minimum RTO at a fixed 200 ms (TCP_RTO_MIN) and has no
+ * net.ipv4.tcp_rto_min_us; it backs off its SYN retransmissions from the
+ * first one, as net.ipv4.tcp_syn_linear_timeouts=0 does on 6.12, and has
+ * no such knob. Setting either to what 6.1 does anyway succeeds there;
+ * any other value gives -ENOENT, for the test to skip with
+ * XTCP_NO_RTO_MIN_KNOB as its reason.
+ */
+#define XTCP_NO_RTO_MIN_KNOB \
+	"no net.ipv4.tcp_rto_min_us (Linux 6.1): TCP's minimum RTO is a fixed 200 ms"
+
+static inline int xtcp_tcp_rto_min_ms(int ms)
+{
+	int err = xtcp_write_long("/proc/sys/net/ipv4/tcp_rto_min_us",
+				  ms * 1000L);
+
+	return err == -ENOENT && ms == 200 ? 0 : err;
+}
+
+static inline int xtcp_tcp_syn_linear_timeouts(int n)
+{
+	int err = xtcp_write_long("/proc/sys/net/ipv4/tcp_syn_linear_timeouts",
+				  n);
+
+	return err == -ENOENT && n == 0 ? 0 : err;
 }
 
 /*
