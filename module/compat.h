@@ -16,6 +16,8 @@
 #include <linux/memcontrol.h>
 #include <linux/sysctl.h>
 #include <linux/win_minmax.h>
+#include <net/inet_sock.h>
+#include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
@@ -212,5 +214,29 @@ static inline u32 xtcp_minmax_running_min(struct minmax *m, u32 win, u32 t,
 
 #define minmax_running_min xtcp_minmax_running_min
 #endif
+
+/* IP_RECVERR: a bit of inet_flags on 6.12, a bit-field on 6.1. */
+static inline bool xtcp_inet_recverr(const struct sock *sk)
+{
+#ifdef XTCP_HAVE_INET_TEST_BIT
+	return inet_test_bit(RECVERR, sk);
+#else
+	return inet_sk(sk)->recverr;
+#endif
+}
+
+/*
+ * Queue an ICMP error on the socket's error queue (IP_RECVERR). 6.1 does
+ * not export ip_icmp_error(): there the error still reaches sk_err and
+ * SO_ERROR, but no entry reaches the error queue.
+ */
+static inline void xtcp_ip_icmp_error(struct sock *sk, struct sk_buff *skb,
+				      int err, __be16 port, u32 info,
+				      u8 *payload)
+{
+#ifdef XTCP_HAVE_IP_ICMP_ERROR_EXPORT
+	ip_icmp_error(sk, skb, err, port, info, payload);
+#endif
+}
 
 #endif /* _XTCP_COMPAT_H */

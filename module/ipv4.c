@@ -682,7 +682,7 @@ static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 
 	if (sk->sk_state == TCP_SYN_SENT ||
 	    (sk->sk_state == TCP_SYN_RECV && !xs->listener)) {
-		ip_icmp_error(sk, skb, err, th->dest, info, (u8 *)th);
+		xtcp_ip_icmp_error(sk, skb, err, th->dest, info, (u8 *)th);
 		if (!sock_owned_by_user(sk)) {
 			WRITE_ONCE(sk->sk_err, err);
 			xtcp_done(sk);
@@ -697,7 +697,7 @@ static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 	 * up (RFC 1122 4.2.3.9); the error only says why, if it comes to
 	 * that. The RTO backoff is not reverted (RFC 6069).
 	 */
-	if (!sock_owned_by_user(sk) && inet_test_bit(RECVERR, sk)) {
+	if (!sock_owned_by_user(sk) && xtcp_inet_recverr(sk)) {
 		WRITE_ONCE(sk->sk_err, err);
 		sk_error_report(sk);
 	} else {
