@@ -142,21 +142,6 @@ static int open_conn(FIXTURE_DATA(h) *self, const FIXTURE_VARIANT(h) *variant,
 	return fd;
 }
 
-/* The kernel's next segment on @c that carries data. */
-static int kernel_data(struct xp_peer *p, struct xp_conn *c,
-		       struct xp_seg *r, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms;
-	int err;
-
-	do {
-		__s64 left = deadline - xp_now_ms();
-
-		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
-				     left > 0 ? left : 0);
-	} while (!err && !r->len);
-	return err;
-}
 
 /* The peer acknowledges @ack with window @win. */
 static int peer_ack(struct xp_peer *p, struct xp_conn *c, __u32 ack,
@@ -211,7 +196,7 @@ TEST_F(h, mss_underflow)
 		ASSERT_TRUE(n > 0 || (n < 0 && errno == EAGAIN) ||
 			    sent == sizeof(out));
 		sent += n > 0 ? n : 0;
-		ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000))
+		ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000))
 			TH_LOG("no data at offset %u", got);
 		if (r.seq != c.k_nxt) {
 			r.len = 0;	/* a retransmission */
@@ -563,7 +548,7 @@ TEST_F(h, xmit_fail_data_fin)
 	ASSERT_EQ((ssize_t)sizeof(out), send(fd, out, sizeof(out), 0));
 	EXPECT_TRUE(silent(&self->p, 100));
 	ASSERT_EQ(0, block_output(&self->p, false));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000))
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000))
 		TH_LOG("the data never came");
 	ASSERT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(sizeof(out), r.len);
@@ -651,7 +636,7 @@ TEST_F(h, small_window_timeout)
 
 	deadline = xp_now_ms() + 15000;
 	while (xp_now_ms() < deadline) {
-		if (!kernel_data(&self->p, &c, &r, 20)) {
+		if (!xp_conn_expect_data(&self->p, &c, &r, 20)) {
 			ASSERT_EQ(start, r.seq) TH_LOG("%s", XP_SEG_STR(&r));
 			ASSERT_GE(100U, r.len) TH_LOG("%s", XP_SEG_STR(&r));
 			ASSERT_EQ(0, memcmp(r.data, out, r.len));
@@ -693,7 +678,7 @@ TEST_F(h, small_window_progress)
 	start = c.k_nxt;
 
 	for (acked = start; acked != start + sizeof(out); ) {
-		ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000))
+		ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000))
 			TH_LOG("stuck at %u", acked - start);
 		ASSERT_FALSE(seq_after(r.seq + r.len, acked + 100))
 			TH_LOG("beyond the window: %s", XP_SEG_STR(&r));
@@ -729,7 +714,7 @@ TEST_F(h, small_window_orphan)
 	deadline = xp_now_ms() + 10000;
 	while (xp_now_ms() < deadline &&
 	       proc_has(variant->proc, c.kport, c.pport)) {
-		if (!kernel_data(&self->p, &c, &r, 20)) {
+		if (!xp_conn_expect_data(&self->p, &c, &r, 20)) {
 			ASSERT_GE(100U, r.len);
 			n++;
 		}

@@ -294,21 +294,6 @@ static int open_conn(FIXTURE_DATA(icmp) *self,
 	return fd;
 }
 
-/* The kernel's next segment on @c that carries data. */
-static int kernel_data(struct xp_peer *p, struct xp_conn *c,
-		       struct xp_seg *r, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms;
-	int err;
-
-	do {
-		__s64 left = deadline - xp_now_ms();
-
-		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
-				     left > 0 ? left : 0);
-	} while (!err && !r->len);
-	return err;
-}
 
 static void fill(char *buf, size_t len)
 {
@@ -338,7 +323,7 @@ static void estab_soft(struct __test_metadata *_metadata,
 	fd = open_conn(self, variant, &c, 9001);
 	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
 	ASSERT_EQ((ssize_t)sizeof(out), send(fd, out, sizeof(out), 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	qlen = quote_last(&self->p, q, 0);
 	ASSERT_EQ(0, send_icmp(&self->p, T_UNREACH, code, 0, q, qlen));
 
@@ -352,7 +337,7 @@ static void estab_soft(struct __test_metadata *_metadata,
 	ASSERT_NE(0, xtcp_wait_fd(fd, POLLIN, 3000) & POLLIN);
 	EXPECT_EQ(4, recv(fd, in, sizeof(in), MSG_DONTWAIT));
 	ASSERT_EQ(10, send(fd, out, 10, 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ(10U, r.len);
 	close(fd);
@@ -395,14 +380,14 @@ static int bulk_in_flight(FIXTURE_DATA(icmp) *self,
 	end = c->k_nxt + total;
 	if (send(fd, out, total, 0) != (ssize_t)total)
 		goto fail;
-	err = kernel_data(&self->p, c, first, 3000);
+	err = xp_conn_expect_data(&self->p, c, first, 3000);
 	if (err || first->len != PEER_MSS)
 		goto fail;
 	*qlen = quote_last(&self->p, q, 0);
 	/* The rest of the burst; none of it is acknowledged. */
 	r = *first;
 	while (r.seq + r.len != end)
-		if (kernel_data(&self->p, c, &r, 3000))
+		if (xp_conn_expect_data(&self->p, c, &r, 3000))
 			goto fail;
 	return fd;
 fail:
@@ -425,7 +410,7 @@ static void expect_resent(struct __test_metadata *_metadata,
 	bool seen = false;
 
 	while (got != end) {
-		ASSERT_EQ(0, kernel_data(&self->p, c, &r, 3000))
+		ASSERT_EQ(0, xp_conn_expect_data(&self->p, c, &r, 3000))
 			TH_LOG("stuck at %u of %u", got - first->seq,
 			       end - first->seq);
 		ASSERT_GE(mss, r.len) TH_LOG("%s", XP_SEG_STR(&r));
@@ -499,7 +484,7 @@ TEST_F(icmp, frag_needed_expires)
 				    TUN_MTU, 5000));
 	fill(out, sizeof(out));
 	ASSERT_EQ((ssize_t)total, send(fd, out, total, 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ((size_t)PEER_MSS, r.len);
 	EXPECT_EQ(PEER_MSS, xtcp_get_int(fd, variant->level, TCP_MAXSEG));
@@ -617,7 +602,7 @@ TEST_F(icmp, pmtudisc_dont)
 	EXPECT_EQ(TUN_MTU, xtcp_get_int(fd, IPPROTO_IP, IP_MTU));
 
 	ASSERT_EQ(10, send(fd, "0123456789", 10, 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	EXPECT_EQ(0, xp_get16(self->p.buf + 6) & XP_IP_DF);
 	qlen = quote_last(&self->p, q, 0);
 	ASSERT_EQ(0, send_icmp(&self->p, T_UNREACH, C_FRAG, ICMP_MTU, q, qlen));
@@ -625,12 +610,12 @@ TEST_F(icmp, pmtudisc_dont)
 				    ICMP_MTU, 2000));
 	EXPECT_EQ(PEER_MSS, xtcp_get_int(fd, variant->level, TCP_MAXSEG));
 	/* Nothing goes again before the RTO. */
-	EXPECT_EQ(-ETIMEDOUT, kernel_data(&self->p, &c, &r, FAST_MS));
+	EXPECT_EQ(-ETIMEDOUT, xp_conn_expect_data(&self->p, &c, &r, FAST_MS));
 
 	/* The next write takes the MSS from the route, as TCP's. */
 	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, c.k_nxt + 10));
 	ASSERT_EQ(PEER_MSS, send(fd, out, PEER_MSS, 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	EXPECT_EQ((size_t)(ICMP_MTU - HDRS), r.len);
 	EXPECT_EQ(ICMP_MTU - HDRS,

@@ -75,21 +75,6 @@ FIXTURE_TEARDOWN(peer)
 	xp_close(&self->p);
 }
 
-/* The next data segment from the kernel on @c. */
-static int kernel_data(struct xp_peer *p, struct xp_conn *c,
-		       struct xp_seg *r, int timeout_ms)
-{
-	__s64 deadline = xp_now_ms() + timeout_ms;
-	int err;
-
-	do {
-		__s64 left = deadline - xp_now_ms();
-
-		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
-				     left > 0 ? left : 0);
-	} while (!err && !r->len);
-	return err;
-}
 
 /*
  * Active open by xtcp to PADDR:@pport; the peer answers with ISN @pisn
@@ -190,7 +175,7 @@ TEST_F(peer, rst_challenge_then_reset)
 	ASSERT_EQ(0, read_all(c.fd, buf, 3));
 	EXPECT_EQ(0, memcmp(buf, "abc", 3));
 	ASSERT_EQ(3, send(c.fd, "xyz", 3, 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(3U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "xyz", 3));
@@ -606,12 +591,12 @@ TEST_F(peer, data_retransmit)
 
 	t0 = xp_now_ms();	/* the first transmission cannot be earlier */
 	ASSERT_EQ(5, send(c.fd, "hello", 5, 0));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &d, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &d, 3000));
 	EXPECT_EQ(c.k_nxt, d.seq);
 	ASSERT_EQ(5U, d.len);
 
 	/* Not acknowledged: the same segment comes again. */
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &again, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &again, 3000));
 	t1 = xp_now_ms();
 	TH_LOG("again after %lld ms: %s", (long long)(t1 - t0),
 	       XP_SEG_STR(&again));
@@ -635,7 +620,7 @@ TEST_F(peer, data_retransmit)
 	/* New data follows in sequence. */
 	ASSERT_EQ(5, send(c.fd, "world", 5, 0));
 	do {
-		ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+		ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	} while (r.seq != c.k_nxt);
 	ASSERT_EQ(5U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "world", 5));
@@ -721,7 +706,7 @@ TEST_F(peer, zero_window_probe)
 	/* The window opens. */
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
-	ASSERT_EQ(0, kernel_data(&self->p, &c, &r, 3000));
+	ASSERT_EQ(0, xp_conn_expect_data(&self->p, &c, &r, 3000));
 	EXPECT_EQ(c.k_nxt, r.seq);
 	ASSERT_EQ(5U, r.len);
 	EXPECT_EQ(0, memcmp(r.data, "data!", 5));

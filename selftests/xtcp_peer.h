@@ -1081,6 +1081,25 @@ static inline int xp_conn_expect(struct xp_peer *p, struct xp_conn *c,
 	}
 }
 
+/*
+ * The kernel's next segment on @c that carries data, within @timeout_ms;
+ * a SYN or RST on the way ends the wait (as an error of xp_conn_expect()).
+ */
+static inline int xp_conn_expect_data(struct xp_peer *p, struct xp_conn *c,
+				      struct xp_seg *r, int timeout_ms)
+{
+	__s64 deadline = xp_now_ms() + timeout_ms;
+	int err;
+
+	do {
+		__s64 left = deadline - xp_now_ms();
+
+		err = xp_conn_expect(p, c, r, XP_SYN | XP_RST, 0,
+				     left > 0 ? left : 0);
+	} while (!err && !r->len);
+	return err;
+}
+
 /* As xp_conn_expect(), for a segment that also acknowledges @ack. */
 static inline int xp_conn_expect_ack(struct xp_peer *p, struct xp_conn *c,
 				     struct xp_seg *r, unsigned int mask,
