@@ -101,7 +101,11 @@ FIXTURE_SETUP(icmp)
 
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
-	ASSERT_EQ(0, knob(variant->rto_min, variant->rto_min_val));
+	err = knob(variant->rto_min, variant->rto_min_val);
+	/* The cases tell an immediate resend from a timeout by the RTO. */
+	if (err == -ENOENT && variant->proto == IPPROTO_TCP)
+		SKIP(return, XTCP_NO_RTO_MIN_KNOB);
+	ASSERT_EQ(0, err);
 	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }
