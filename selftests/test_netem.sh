@@ -45,6 +45,10 @@ XFER=$HERE/xtcp_xfer
 IPPROTO_XTCP=253
 CONNS=8
 BYTES=$((4 << 20))
+# Where TCP keeps its fixed 200 ms minimum RTO (no tcp_rto_min_us: Linux
+# 6.1) it moves half as much: measured there, 4 MiB took TCP more than
+# its 120 s. The oracle shows that every byte arrives, not how fast.
+TCP_BYTES=$BYTES
 PORT=5001
 NETEM=(loss 10% duplicate 5% reorder 25% delay 20ms 5ms)
 # Deadlines, s: TCP's transfer gets TCP_TIMEOUT, xtcp's what is left of
@@ -121,7 +125,9 @@ setup_ns() {
 		ip netns exec "$ns" sysctl -q -w \
 			net.ipv4.tcp_rto_min_us=$((RTO_MIN_MS * 1000))
 	else
-		echo "# $ns: no tcp_rto_min_us; TCP keeps a 200 ms floor"
+		echo "# $ns: no tcp_rto_min_us; TCP keeps a 200 ms floor" \
+			"and carries $((BYTES / 2)) bytes each way"
+		TCP_BYTES=$((BYTES / 2))
 	fi
 	ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_fin_timeout=5
 	if ! ip netns exec "$ns" ethtool -K veth0 tso off gso off gro off \
@@ -175,12 +181,14 @@ show_qdiscs() {
 	done
 }
 
-# transfer PROTO NAME TIMEOUT: run the 8 x 4 MiB exchange with protocol
-# PROTO, server in B, client in A, within TIMEOUT seconds. Sets XFER_MS,
+# transfer PROTO NAME TIMEOUT BYTES: run the exchange of 8 connections x
+# BYTES each way with protocol PROTO, server in B, client in A, within
+# TIMEOUT seconds. Sets XFER_MS,
 # RETRANS_A, RETRANS_B and returns 0 only if both ends verified every
 # byte.
 transfer() {
-	local proto=$1 name=$2 timeout=$3 before_a before_b start rc=0 src=0
+	local proto=$1 name=$2 timeout=$3 bytes=$4 before_a before_b start
+	local rc=0 src=0
 	local slog=$TMP/$name-server.log clog=$TMP/$name-client.log
 
 	XFER_MS=0
@@ -191,7 +199,7 @@ transfer() {
 
 	ip netns exec "$NS_B" "$XFER" --server --bind "$NS_B_ADDR" \
 		--port "$PORT" --proto "$proto" --conns "$CONNS" \
-		--bytes "$BYTES" --timeout "$timeout" --progress 30 \
+		--bytes "$bytes" --timeout "$timeout" --progress 30 \
 		>"$slog" 2>&1 &
 	SERVER_PID=$!
 	if ! wait_for "grep -q '^listening' '$slog' ||
@@ -204,7 +212,7 @@ transfer() {
 
 	start=$(_xtcp_now_ms)
 	ip netns exec "$NS_A" "$XFER" --client "$NS_B_ADDR" --port "$PORT" \
-		--proto "$proto" --conns "$CONNS" --bytes "$BYTES" \
+		--proto "$proto" --conns "$CONNS" --bytes "$bytes" \
 		--timeout "$timeout" --progress 30 >"$clog" 2>&1 || rc=$?
 	wait "$SERVER_PID" || src=$?
 	SERVER_PID=''
@@ -218,7 +226,7 @@ transfer() {
 	echo "# $name server (in $NS_B, exit $src):"
 	show "$slog"
 	printf '# %s: %d x %d bytes each way in %d.%03d s, RetransSegs %s %d, %s %d\n' \
-		"$name" "$CONNS" "$BYTES" $((XFER_MS / 1000)) \
+		"$name" "$CONNS" "$bytes" $((XFER_MS / 1000)) \
 		$((XFER_MS % 1000)) "$NS_A" "$RETRANS_A" "$NS_B" "$RETRANS_B"
 	((rc == 0 && src == 0))
 }
@@ -257,7 +265,7 @@ main() {
 	fi
 
 	start=$(_xtcp_now_ms)
-	if transfer 6 tcp "$TCP_TIMEOUT"; then
+	if transfer 6 tcp "$TCP_TIMEOUT" "$TCP_BYTES"; then
 		ktap_ok tcp_transfer
 	else
 		ktap_fail tcp_transfer "TCP, the oracle, lost or garbled data"
@@ -266,7 +274,7 @@ main() {
 
 	left=$((BUDGET - ($(_xtcp_now_ms) - start) / 1000))
 	if transfer "$IPPROTO_XTCP" xtcp $((left > XTCP_TIMEOUT_MIN ?
-					  left : XTCP_TIMEOUT_MIN)); then
+					  left : XTCP_TIMEOUT_MIN)) "$BYTES"; then
 		ktap_ok xtcp_transfer
 	else
 		ktap_fail xtcp_transfer "not every byte arrived intact in time"
