@@ -90,9 +90,9 @@ void xtcp_set_state(struct sock *sk, int state)
  * length field's limit included (loopback's MTU is 65536); the route's
  * MTU in *@mtu, 0 without a route.
  */
-static u32 xtcp_route_mss(const struct sock *sk, u32 *mtu)
+static u32 xtcp_route_mss(struct sock *sk, u32 *mtu)
 {
-	const struct dst_entry *dst = __sk_dst_get((struct sock *)sk);
+	const struct dst_entry *dst = __sk_dst_get(sk);
 
 	*mtu = dst ? dst_mtu(dst) : 0;
 	if (!dst)
