@@ -45,16 +45,24 @@ log() {
 trap bg_cleanup EXIT
 
 # trace TOOL: run tools/bpftrace/TOOL.bt in the background, output in
-# $BG_TMP/TOOL.out; returns once its header is out (probes attached).
+# $BG_TMP/TOOL.out; returns once all its probes are attached. The header
+# is no sign of that: bpftrace runs BEGIN before it attaches the other
+# probes, one at a time. It starts a -c command only once all are
+# attached, so that command signals readiness: it creates a file, then
+# waits to be stopped with the tracer.
 trace() {
-	local out=$BG_TMP/$1.out
+	local out=$BG_TMP/$1.out ready=$BG_TMP/$1.ready
 
-	bpftrace "$TOOLS/$1.bt" >"$out" 2>"$out.err" &
+	# $BG_TMP may be mounted noexec: the shell reads the script.
+	printf 'touch "%s"\nexec sleep 600\n' "$ready" >"$BG_TMP/$1.sh"
+	bpftrace -c "/bin/sh $BG_TMP/$1.sh" "$TOOLS/$1.bt" >"$out" \
+		2>"$out.err" &
 	TRACER=$!
 	BG_PIDS+=("$TRACER")
 	# bpftrace compiles the program first: seconds in the test VM.
 	# shellcheck disable=SC2016 # evaluated by wait_for
-	if ! wait_for '[[ $(wc -l <"$out") -ge 1 ]]' 120000; then
+	if ! wait_for '[[ -e $ready ]] || ! kill -0 "$TRACER"' 120000 ||
+		[[ ! -e $ready ]]; then
 		log "$1: $(cat "$out.err")"
 		return 1
 	fi
