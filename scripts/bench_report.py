@@ -25,6 +25,7 @@ THROUGHPUT = [
      "connections/s"),
     ("crr_client_close", "connect+rr+close, client closes first",
      "connections/s"),
+    ("rr_same_cpu", "1-byte request/response, one CPU", "transactions/s"),
     ("bulk_64k_unpinned", "bulk transfer, 64 KiB writes, unpinned",
      "Gbit/s"),
     ("rr_unpinned", "1-byte request/response, unpinned", "transactions/s"),
@@ -37,6 +38,7 @@ RATIO_GOALS = {
     "rr": 1.0,
     "crr_server_close": 1.2,
     "crr_client_close": 1.2,
+    "rr_same_cpu": 1.0,
     "bulk_64k_unpinned": 1.0,
     "rr_unpinned": 1.0,
 }
@@ -87,6 +89,13 @@ def build_rows(raw):
         xtcp = get(raw, key, "xtcp", "value")
         r = ratio(xtcp, tcp)
         goal = RATIO_GOALS[key]
+        # Which placement the scheduler gave a ping-pong: the share of
+        # answers read on the CPU they were sent from.
+        tshare = get(raw, key, "tcp", "same_cpu")
+        xshare = get(raw, key, "xtcp", "same_cpu")
+        if key.endswith("_unpinned") and None not in (tshare, xshare):
+            label = (f"{label} (same CPU: TCP {tshare:.0%}, "
+                     f"xtcp {xshare:.0%})")
         rows.append({
             "key": key, "label": label, "unit": unit, "tcp": tcp,
             "xtcp": xtcp, "ratio": r,
@@ -187,6 +196,7 @@ def plot(rows, header, path):
         "twrate_rate_loaded": "conn+rr+close\nwith TIME_WAIT",
         "bulk_64k_unpinned": "bulk 64 KiB\nunpinned",
         "rr_unpinned": "request/response\nunpinned",
+        "rr_same_cpu": "request/response\none CPU",
         "twrate": "xtcp alone:\nwith TIME_WAIT\n/ without",
     }
     labels = [short[r["key"]] for r in speed]

@@ -16,7 +16,8 @@
  *                                         TIME_WAIT entry, then with ENTRIES
  *   sockmem  --count N                    slab memory per connected socket
  *   suite                                 all of the above for TCP and xtcp,
- *                                         then bulk (64 KiB) and rr again
+ *                                         then rr with both threads on one
+ *                                         CPU, and bulk (64 KiB) and rr
  *                                         with the threads unpinned
  *
  * Common options: --proto tcp|xtcp|NUMBER, --netns (run in a new network
@@ -340,6 +341,7 @@ struct server {
 	bool server_closes;
 	bool ok;
 	long long bytes;
+	int cpu;		/* rr: the server's CPU when it last answered */
 	void *(*serve)(void *arg);
 };
 
@@ -528,21 +530,30 @@ static void *rr_serve(void *arg)
 	fd = accept_one(srv->lfd);
 	if (fd < 0)
 		return NULL;
-	for (i = 0; i < srv->count; i++)
-		if (read_byte(fd) || write_all(fd, &c, 1))
+	for (i = 0; i < srv->count; i++) {
+		if (read_byte(fd))
 			break;
+		__atomic_store_n(&srv->cpu, sched_getcpu(), __ATOMIC_RELAXED);
+		if (write_all(fd, &c, 1))
+			break;
+	}
 	srv->ok = i == srv->count;
 	close(fd);
 	return NULL;
 }
 
+/*
+ * One run of @count ping-pongs. @same_cpu: the share of the answers the
+ * client read on the CPU the server answered from, which tells, for
+ * threads left to the scheduler, which placement the figure measured.
+ */
 static int run_rr_once(const struct bench_cfg *cfg, long count, double *rate,
-		       double *secs)
+		       double *secs, double *same_cpu)
 {
 	struct sockaddr_in sin = addr_of(INADDR_LOOPBACK, next_port++);
-	struct server srv = { .count = count };
+	struct server srv = { .count = count, .cpu = -1 };
+	long i = 0, same = 0;
 	char c = 'q';
-	long i = 0;
 	double t0;
 	int fd;
 
@@ -551,9 +562,12 @@ static int run_rr_once(const struct bench_cfg *cfg, long count, double *rate,
 	fd = connect_to(cfg->proto, &sin);
 	if (fd >= 0) {
 		t0 = now_s();
-		for (i = 0; i < count; i++)
+		for (i = 0; i < count; i++) {
 			if (write_all(fd, &c, 1) || read_byte(fd))
 				break;
+			same += sched_getcpu() ==
+				__atomic_load_n(&srv.cpu, __ATOMIC_RELAXED);
+		}
 		*secs = now_s() - t0;
 		close(fd);
 	}
@@ -563,19 +577,20 @@ static int run_rr_once(const struct bench_cfg *cfg, long count, double *rate,
 		return -1;
 	}
 	*rate = count / *secs;
+	*same_cpu = (double)same / count;
 	return 0;
 }
 
 static int bench_rr(const struct bench_cfg *cfg, FILE *out)
 {
-	double rate, secs;
+	double rate, secs, same_cpu;
 
-	if (run_rr_once(cfg, cfg->count / 10 + 1, &rate, &secs) ||
-	    run_rr_once(cfg, cfg->count, &rate, &secs))
+	if (run_rr_once(cfg, cfg->count / 10 + 1, &rate, &secs, &same_cpu) ||
+	    run_rr_once(cfg, cfg->count, &rate, &secs, &same_cpu))
 		return -1;
 	fprintf(out, "{\"value\": %.1f, \"unit\": \"transactions/s\", "
-		"\"count\": %ld, \"seconds\": %.6f}",
-		rate, cfg->count, secs);
+		"\"count\": %ld, \"seconds\": %.6f, \"same_cpu\": %.4f}",
+		rate, cfg->count, secs, same_cpu);
 	return 0;
 }
 
@@ -929,40 +944,52 @@ struct suite_item {
 	bench_fn fn;
 	size_t write_size;
 	bool server_closes;
-	bool unpinned;		/* threads left to the scheduler */
+	enum placement {
+		PINNED,		/* client and server as --cpus says */
+		SAME_CPU,	/* both on the client's CPU */
+		UNPINNED,	/* left to the scheduler */
+	} placement;
 };
 
 static const struct suite_item suite_items[] = {
-	{ "bulk_64k", bench_bulk, 65536, false, false },
-	{ "bulk_1m", bench_bulk, 1 << 20, false, false },
-	{ "rr", bench_rr, 0, false, false },
-	{ "crr_server_close", bench_crr, 0, true, false },
-	{ "crr_client_close", bench_crr, 0, false, false },
-	{ "sockmem", bench_sockmem, 0, false, false },
-	{ "twrate", bench_twrate, 0, false, false },
+	{ "bulk_64k", bench_bulk, 65536, false, PINNED },
+	{ "bulk_1m", bench_bulk, 1 << 20, false, PINNED },
+	{ "rr", bench_rr, 0, false, PINNED },
+	{ "crr_server_close", bench_crr, 0, true, PINNED },
+	{ "crr_client_close", bench_crr, 0, false, PINNED },
+	{ "sockmem", bench_sockmem, 0, false, PINNED },
+	{ "twrate", bench_twrate, 0, false, PINNED },
+	/* The other mode of a ping-pong: no cross-CPU wake-up. */
+	{ "rr_same_cpu", bench_rr, 0, false, SAME_CPU },
 	/* Where real programs run: wherever the scheduler puts them. */
-	{ "bulk_64k_unpinned", bench_bulk, 65536, false, true },
-	{ "rr_unpinned", bench_rr, 0, false, true },
+	{ "bulk_64k_unpinned", bench_bulk, 65536, false, UNPINNED },
+	{ "rr_unpinned", bench_rr, 0, false, UNPINNED },
 };
 
 /*
- * Leave the client and server threads to the scheduler (@unpinned), or
- * pin them again as --cpus asked. Returns -1 if the affinity cannot be
- * set.
+ * Place the client and server threads of the next workload: as --cpus
+ * asked (PINNED), both on the client's CPU (SAME_CPU), or wherever the
+ * scheduler puts them (UNPINNED). Every other placement is left for
+ * PINNED again. Returns -1 if the affinity cannot be set.
  */
-static int suite_placement(bool unpinned)
+static int suite_placement(enum placement where)
 {
 	static int saved_client = -1, saved_server = -1;
 	cpu_set_t all;
 	long n, cpu;
 
-	if (!unpinned) {
+	if (where == PINNED) {
 		client_cpu = saved_client;
 		server_cpu = saved_server;
 		return pin_client();
 	}
 	saved_client = client_cpu;
 	saved_server = server_cpu;
+	if (where == SAME_CPU) {
+		client_cpu = client_cpu < 0 ? 0 : client_cpu;
+		server_cpu = client_cpu;
+		return pin_client();
+	}
 	client_cpu = -1;
 	server_cpu = -1;
 	CPU_ZERO(&all);
@@ -978,7 +1005,7 @@ static int suite_placement(bool unpinned)
 
 static long suite_count(const char *name)
 {
-	if (!strcmp(name, "rr"))
+	if (!strncmp(name, "rr", 2))
 		return 20000;
 	if (!strcmp(name, "sockmem"))
 		return 1000;
@@ -1019,12 +1046,13 @@ static int bench_suite(const struct bench_cfg *defaults, FILE *out)
 				cfg.write_size = it->write_size;
 			fprintf(out, "%s\n      \"%s\": ", p ? "," : "",
 				proto_name(cfg.proto));
-			err = it->unpinned ? suite_placement(true) : 0;
+			err = it->placement != PINNED ?
+				suite_placement(it->placement) : 0;
 			if (!err)
 				err = run_isolated(it->fn, &cfg, out);
 			else
 				fprintf(out, "null");
-			if (it->unpinned && suite_placement(false))
+			if (it->placement != PINNED && suite_placement(PINNED))
 				err = -1;
 			fprintf(stderr, "xtcp_bench: %-17s %-4s %s (%.2f s guest time)\n",
 				it->name, proto_name(cfg.proto),
