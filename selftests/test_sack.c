@@ -6,9 +6,9 @@
  * same expectations, the kernel talking to the scripted peer of
  * xtcp_peer.h.
  *
- * - SACK-permitted goes in the SYN and SYN-ACK when the knob is on, and
- *   SACK is used only when both ends offered it (TCP_INFO's
- *   TCPI_OPT_SACK); without it no SACK blocks are sent.
+ * - SACK-permitted goes in the SYN and SYN-ACK (a SYN cookie's too) when
+ *   the knob is on, and SACK is used only when both ends offered it
+ *   (TCP_INFO's TCPI_OPT_SACK); without it no SACK blocks are sent.
  * - The receiver reports its out-of-order queue in SACK blocks, the
  *   block with the latest segment first, then the others most recent
  *   first, merged as segments fill the gaps, and no more than fit: four,
@@ -201,55 +201,76 @@ TEST_F(sack, syn_offers_as_knob)
 	}
 }
 
+static int cookies_knob(int proto, int val)
+{
+	if (proto == IPPROTO_XTCP)
+		return xtcp_sysctl_set("syncookies", val);
+	return xtcp_write_long(IPV4_SYSCTL "tcp_syncookies", val);
+}
+
 /*
  * Passive open: a listener with net.*.sack @kernel answers a SYN that
  * offers SACK (or not, @peer) with SACK-permitted only if both, and the
- * accepted socket agrees.
+ * accepted socket agrees; with SYN cookies too (syncookies 2: always),
+ * where the SYN-ACK's TSval carries the choice to the ACK.
  */
 TEST_F(sack, negotiated_passive)
 {
-	int kernel, peer;
+	int kernel, peer, cookies;
 
-	for (kernel = 0; kernel <= 1; kernel++) {
-		for (peer = 0; peer <= 1; peer++) {
-			__u16 kport = 9220 + kernel * 2 + peer;
-			struct sockaddr_in sin = xtcp_sin(KADDR, kport);
-			struct xp_conn c = { 0 };
-			struct tcp_info ti;
-			struct xp_seg s, r;
-			int lfd, fd;
+	for (cookies = 0; cookies <= 2; cookies += 2) {
+		ASSERT_EQ(0, cookies_knob(variant->proto, cookies));
+		for (kernel = 0; kernel <= 1; kernel++) {
+			for (peer = 0; peer <= 1; peer++) {
+				__u16 kport = 9220 + cookies * 4 + kernel * 2 +
+					      peer;
+				struct sockaddr_in sin = xtcp_sin(KADDR, kport);
+				struct xp_conn c = { 0 };
+				struct tcp_info ti;
+				struct xp_seg s, r;
+				int lfd, fd;
 
-			ASSERT_EQ(0, sack_knob(variant->proto, kernel));
-			lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
-			ASSERT_LE(0, lfd);
-			ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin,
-					  sizeof(sin)));
-			ASSERT_EQ(0, listen(lfd, 8));
-			c.kport = kport;
-			c.pport = 40000 + kport;
-			c.p_nxt = PEER_ISN;
-			xp_conn_seg(&self->p, &c, &s, XP_SYN);
-			s.mss = SEG;
-			s.sack_perm = peer;
-			ASSERT_EQ(0, xp_send(&self->p, &s));
-			ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r,
-						    XP_SYN | XP_ACK | XP_RST,
-						    XP_SYN | XP_ACK, 3000));
-			EXPECT_EQ(kernel && peer, r.sack_perm) {
-				TH_LOG("knob %d, peer %d: %s", kernel, peer,
-				       XP_SEG_STR(&r));
+				ASSERT_EQ(0, sack_knob(variant->proto, kernel));
+				lfd = socket(AF_INET, SOCK_STREAM,
+					     variant->proto);
+				ASSERT_LE(0, lfd);
+				ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin,
+						  sizeof(sin)));
+				ASSERT_EQ(0, listen(lfd, 8));
+				c.kport = kport;
+				c.pport = 40000 + kport;
+				c.p_nxt = PEER_ISN;
+				c.ts = true;
+				c.p_tsval = 1000;
+				xp_conn_seg(&self->p, &c, &s, XP_SYN);
+				s.mss = SEG;
+				s.sack_perm = peer;
+				ASSERT_EQ(0, xp_send(&self->p, &s));
+				ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r,
+							    XP_SYN | XP_ACK |
+							    XP_RST,
+							    XP_SYN | XP_ACK,
+							    3000));
+				EXPECT_EQ(kernel && peer, r.sack_perm) {
+					TH_LOG("cookies %d, knob %d, peer %d: %s",
+					       cookies, kernel, peer,
+					       XP_SEG_STR(&r));
+				}
+				c.p_nxt++;
+				c.k_nxt = r.seq + 1;
+				xp_conn_seg(&self->p, &c, &s, XP_ACK);
+				ASSERT_EQ(0, xp_send(&self->p, &s));
+				fd = accept(lfd, NULL, NULL);
+				ASSERT_LE(0, fd);
+				ASSERT_EQ(0, tcp_info_of(fd, &ti));
+				EXPECT_EQ(kernel && peer,
+					  !!(ti.tcpi_options & TCPI_OPT_SACK)) {
+					TH_LOG("cookies %d, knob %d, peer %d",
+					       cookies, kernel, peer);
+				}
+				close(fd);
+				close(lfd);
 			}
-			c.p_nxt++;
-			c.k_nxt = r.seq + 1;
-			xp_conn_seg(&self->p, &c, &s, XP_ACK);
-			ASSERT_EQ(0, xp_send(&self->p, &s));
-			fd = accept(lfd, NULL, NULL);
-			ASSERT_LE(0, fd);
-			ASSERT_EQ(0, tcp_info_of(fd, &ti));
-			EXPECT_EQ(kernel && peer,
-				  !!(ti.tcpi_options & TCPI_OPT_SACK));
-			close(fd);
-			close(lfd);
 		}
 	}
 }
@@ -431,16 +452,21 @@ TEST_F(sack, sender_repairs_holes)
 	self->p.sack = false;
 }
 
+/* Loss recoveries on SACK information started, in either protocol. */
+#define RECOVERIES(v) \
+	((v)->proto == IPPROTO_XTCP ? "SackRecovery" : "TCPSackRecovery")
+
 /*
  * Blocks a receiver cannot have sent: beyond SND.NXT, below SND.UNA,
  * inverted, half the sequence space; and two SACK options in one
  * segment. Six duplicate ACKs of them make no recovery; the data is then
- * acknowledged with nothing retransmitted.
+ * acknowledged with nothing retransmitted (the RTO raised to 1 s so that
+ * a slow kernel does not time out meanwhile).
  */
 TEST_F(sack, bogus_blocks_ignored)
 {
+	long before = 0, after, recoveries;
 	char buf[4 * SEG];
-	long before = 0, after;
 	struct tcp_info ti;
 	struct xp_conn c;
 	struct xp_seg r, s;
@@ -448,6 +474,12 @@ TEST_F(sack, bogus_blocks_ignored)
 	unsigned int i;
 	__u8 two[40];
 
+	/* No timeout while the peer talks, even on a slow kernel. */
+	if (variant->proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, xtcp_sysctl_set("rto_min", 1000));
+	} else {
+		xtcp_tcp_rto_min_ms(1000);	/* 6.1: 200 ms it is */
+	}
 	self->p.sack = true;
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9250, PEER_ISN, false));
 	self->p.sack = false;
@@ -463,6 +495,7 @@ TEST_F(sack, bogus_blocks_ignored)
 				    "SackDiscard" : "TCPSACKDiscard");
 	if (before < 0)
 		before = 0;
+	recoveries = xtcp_proto_counter(variant->proto, RECOVERIES(variant));
 	for (i = 0; i < 6; i++) {
 		xp_conn_seg(&self->p, &c, &s, XP_ACK);
 		s.ack = una;
@@ -501,6 +534,8 @@ TEST_F(sack, bogus_blocks_ignored)
 	ASSERT_TRUE(xtcp_wait_until(!tcp_info_of(c.fd, &ti) &&
 				    !ti.tcpi_unacked, 2000));
 	EXPECT_EQ(0U, ti.tcpi_total_retrans);
+	EXPECT_EQ(recoveries,
+		  xtcp_proto_counter(variant->proto, RECOVERIES(variant)));
 	after = xtcp_proto_counter(variant->proto,
 				   variant->proto == IPPROTO_XTCP ?
 				   "SackDiscard" : "TCPSACKDiscard");
