@@ -220,6 +220,7 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 ack = cb->ack_seq;
 	u32 wnd = ntohs(tcp_hdr(skb)->window) << xs->snd_wscale;
+	u32 prior_una = xs->snd_una, dupthresh = 0;
 	bool window_changed = false;
 	long rtt_us;
 	u32 acked;
@@ -308,8 +309,9 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 		if (xs->in_recovery) {
 			if (!xtcp_before(ack, xs->high_seq)) {
 				xs->in_recovery = 0;	/* full ACK */
+				xs->sack_recovery = 0;
 				xs->cwnd = xs->ssthresh;
-			} else {
+			} else if (!xs->sack_recovery) {
 				/* Partial ACK (RFC 6582 3.2 step 5). */
 				xtcp_retransmit_head(sk);
 				/* Deflate by the amount acked, add back one
@@ -328,13 +330,22 @@ static bool xtcp_ack(struct sock *sk, struct sk_buff *skb,
 	} else if (ack == xs->snd_una && xs->packets_out &&
 		   skb->len == 0 && !window_changed &&
 		   !(cb->flags & (XTCPHDR_SYN | XTCPHDR_FIN))) {
-		/* RFC 5681 section 2 duplicate ACK. */
-		xs->dup_acks++;
-		if (xs->in_recovery)
-			xs->cwnd++;
-		else if (xs->dup_acks >= xtcp_dupthresh(xs))
-			xtcp_enter_recovery(sk);
+		/* RFC 5681 section 2 duplicate ACK; with SACK, RFC 6675
+		 * section 2 counts only those that SACK new data
+		 * (xtcp_sack_ack()).
+		 */
+		dupthresh = xtcp_dupthresh(xs);
+		if (!xs->sack_ok) {
+			xs->dup_acks++;
+			if (xs->in_recovery)
+				xs->cwnd++;
+			else if (xs->dup_acks >= dupthresh)
+				xtcp_enter_recovery(sk);
+		}
 	}
+	/* RFC 6675: with SACK, the scoreboard decides what is lost. */
+	if (xs->sack_ok && !xtcp_before(ack, prior_una))
+		xtcp_sack_ack(sk, skb, opts, prior_una, dupthresh);
 
 	if (window_changed && xs->snd_wnd)
 		xtcp_timers_window_opened(sk);
@@ -446,6 +457,7 @@ void xtcp_ofo_purge(struct sock *sk)
 		kfree_skb_reason(skb, SKB_DROP_REASON_SOCKET_CLOSE);
 	}
 	xs->ooo_last_skb = NULL;
+	xs->num_sacks = 0;
 }
 
 /* Move segments the new rcv_nxt made contiguous from the OOO queue. */
@@ -587,6 +599,8 @@ static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OFOPRUNED);
 		node = rb_last(&xs->out_of_order_queue);
 		xs->ooo_last_skb = node ? rb_to_skb(node) : NULL;
+		/* Report nothing pruned (RFC 2018 section 8 reneging). */
+		xs->num_sacks = 0;
 	}
 	return xtcp_rmem_fits(sk, skb);
 }
@@ -633,6 +647,7 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	if (!in_order) {
 		/* A hole: keep it, and send a duplicate ACK at once. */
 		xs->stats.rcv_ooopack++;
+		xtcp_sack_new_ofo(sk, cb->seq, cb->end_seq);
 		xtcp_ofo_insert(sk, skb);
 		xtcp_timers_ack_owed(sk, true);
 		return;
@@ -647,6 +662,7 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 		return;
 	if (!RB_EMPTY_ROOT(&xs->out_of_order_queue)) {
 		xtcp_ofo_drain(sk);
+		xtcp_sack_remove(sk);
 		xtcp_timers_ack_owed(sk, true);
 	} else {
 		xtcp_timers_ack_owed(sk, false);
@@ -721,7 +737,7 @@ void xtcp_init_rcv_seq(struct sock *sk, u32 irs)
  *	passive open, accept)
  * @opts: the options of the peer's SYN or SYN-ACK
  *
- * Window scaling and timestamps are on only if both ends want them; the
+ * Window scaling, timestamps and SACK are on only if both ends want them; the
  * send MSS follows the peer's MSS option (RFC 9293 3.7.1: 536 without).
  *
  * Context: socket locked.
@@ -744,6 +760,9 @@ void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts)
 	} else {
 		xs->ts_ok = 0;
 	}
+	/* RFC 2018 section 2: only if both ends sent SACK-permitted. */
+	if (!opts->sack_ok)
+		xs->sack_ok = 0;
 	xtcp_sync_mss(sk, peer_mss);
 }
 

@@ -367,7 +367,7 @@ void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
 	skb_dst_set(skb, &rt->dst);
 
 	th = xtcp_push_header(skb, t->lport, t->rport, seq, ack, flags,
-			      win, opts);
+			      win, opts, NULL);
 	th->check = csum_tcpudp_magic(fl4.saddr, fl4.daddr, hlen,
 				      xtcp_protocol, csum_partial(th, hlen, 0));
 

@@ -226,6 +226,7 @@ static void xtcp_child_init_seq(struct sock *child, u32 irs, u16 window,
 	/* A passive open takes whatever the peer offers. */
 	xs->ts_ok = 1;
 	xs->wscale_ok = 1;
+	xs->sack_ok = 1;
 	xs->rcv_wscale = xtcp_select_wscale(child);
 	xtcp_set_advmss(child);
 	xtcp_init_rcv_seq(child, irs);
@@ -305,12 +306,17 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 	synack.mss = xtcp_v4_reply_mss(skb);
 	if (xtcp_sk(sk)->user_mss)
 		synack.mss = min(synack.mss, xtcp_sk(sk)->user_mss);
-	/* Without timestamps the window scale cannot be kept: none. */
+	/* Without timestamps the window scale and SACK cannot be kept:
+	 * none (as Linux's cookie_init_timestamp()).
+	 */
 	if (opts->ts_ok) {
 		xtcp_secure_seq(&t, &ts_off);
 		synack.ts_ok = 1;
+		synack.sack_ok = opts->sack_ok &&
+				 xtcp_knob(sock_net(sk), XTCP_KNOB_SACK);
 		synack.tsval = xtcp_cookie_tsval(xtcp_clock_ms() + ts_off,
-						 opts->wscale);
+						 opts->wscale,
+						 synack.sack_ok);
 		synack.tsecr = opts->tsval;
 		if (opts->wscale >= 0)
 			synack.wscale = xtcp_select_wscale(sk);
@@ -409,6 +415,7 @@ static bool xtcp_cookie_ack(struct sock *sk, struct sk_buff *skb,
 		syn.ts_ok = 1;
 		syn.tsval = opts->tsval;
 		syn.wscale = xtcp_cookie_wscale(opts->tsecr);
+		syn.sack_ok = xtcp_cookie_sack(opts->tsecr);
 	}
 	xtcp_child_complete(sk, skb, opts, &syn, cb->seq - 1,
 			    cb->ack_seq - 1);
@@ -491,6 +498,7 @@ static void xtcp_req_rcv(struct sock *sk, struct xtcp_req *req,
 		.mss = req->peer_mss,
 		.wscale = req->snd_wscale,
 		.ts_ok = req->ts_ok,
+		.sack_ok = req->sack_ok,
 		.tsval = req->ts_recent,
 	};
 	u32 wnd;

@@ -45,6 +45,10 @@ static const struct snmp_mib xtcp_mib_list[] = {
 	SNMP_MIB_ITEM("SyncookiesFailed", XTCP_MIB_SYNCOOKIESFAILED),
 	SNMP_MIB_ITEM("AbortOnMemory", XTCP_MIB_ABORTONMEMORY),
 	SNMP_MIB_ITEM("OutOfWindowIcmps", XTCP_MIB_OUTOFWINDOWICMPS),
+	SNMP_MIB_ITEM("SackRecovery", XTCP_MIB_SACKRECOVERY),
+	SNMP_MIB_ITEM("SackRetrans", XTCP_MIB_SACKRETRANS),
+	SNMP_MIB_ITEM("SackDiscard", XTCP_MIB_SACKDISCARD),
+	SNMP_MIB_ITEM("DSackRecv", XTCP_MIB_DSACKRECV),
 };
 
 /**

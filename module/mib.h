@@ -43,6 +43,10 @@ enum xtcp_mib_field {
 	XTCP_MIB_SYNCOOKIESFAILED,	/* ACKs at a listener, not a cookie */
 	XTCP_MIB_ABORTONMEMORY,		/* close() reset: too many orphans */
 	XTCP_MIB_OUTOFWINDOWICMPS,	/* ICMP errors quoting no seq in flight */
+	XTCP_MIB_SACKRECOVERY,		/* RFC 6675 loss recoveries entered */
+	XTCP_MIB_SACKRETRANS,		/* segments they retransmitted */
+	XTCP_MIB_SACKDISCARD,		/* SACK blocks ignored: out of window */
+	XTCP_MIB_DSACKRECV,		/* D-SACK blocks received (ignored) */
 	__XTCP_MIB_MAX
 };
 

@@ -80,9 +80,11 @@ static void xtcp_fill_opts(struct sock *sk, u8 flags, struct xtcp_opts *opts)
 		/* A SYN offers; a SYN-ACK answers what the peer offered. */
 		if (sk->sk_state == TCP_SYN_SENT || xs->wscale_ok)
 			opts->wscale = xs->rcv_wscale;
-		/* Fixed at connect() (the knob) or by the peer's SYN. */
+		/* Fixed at connect() (the knobs) or by the peer's SYN. */
 		if (xs->ts_ok)
 			opts->ts_ok = 1;
+		if (xs->sack_ok)
+			opts->sack_ok = 1;
 	} else if (xs->ts_ok) {
 		opts->ts_ok = 1;
 	}
@@ -147,6 +149,7 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
  * @flags: XTCPHDR_* flags
  * @window: the window field, already scaled
  * @opts: options to write, or NULL
+ * @sack: the SACK blocks @opts->nr_sack counts, or NULL
  *
  * Sets the transport header; the checksum is left to the caller.
  *
@@ -155,7 +158,8 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
  */
 struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 				__be16 dport, u32 seq, u32 ack, u8 flags,
-				u16 window, const struct xtcp_opts *opts)
+				u16 window, const struct xtcp_opts *opts,
+				const struct xtcp_sack_block *sack)
 {
 	unsigned int hlen = XTCP_BASE_HLEN;
 	struct tcphdr *th;
@@ -174,7 +178,7 @@ struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 	tcp_flag_byte(th) = flags;
 	th->window = htons(window);
 	if (opts)
-		xtcp_write_options((__be32 *)(th + 1), opts);
+		xtcp_write_options((__be32 *)(th + 1), opts, sack);
 	return th;
 }
 
@@ -210,12 +214,15 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	}
 
 	xtcp_fill_opts(sk, cb->flags, &opts);
+	if (!(cb->flags & XTCPHDR_SYN))
+		opts.nr_sack = xtcp_sack_blocks_to_send(sk, &opts, payload);
 	if (cb->flags & XTCPHDR_SYN)
 		window = min(xs->rcv_wnd, 65535U);
 	else
 		window = xtcp_select_window(sk);
 	xtcp_push_header(skb, inet->inet_sport, inet->inet_dport, cb->seq,
-			 xs->rcv_nxt, cb->flags, window, &opts);
+			 xs->rcv_nxt, cb->flags, window, &opts,
+			 xs->selective_acks);
 	xtcp_set_csum(sk, skb, payload_summed);
 
 	if (cb->flags & XTCPHDR_ACK)
@@ -548,7 +555,7 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 	while ((skb = xs->send_head)) {
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
-		if (xs->packets_out >= cwnd) {
+		if (xtcp_packets_in_flight(xs) >= cwnd) {
 			limited = true;
 			break;
 		}
@@ -620,13 +627,19 @@ bool xtcp_write_wakeup(struct sock *sk)
 	return false;
 }
 
-/*
- * Send @skb, which is in flight, again. A segment larger than the send
- * MSS, which fell since it was sent (xtcp_v4_mtu_reduced()), is cut to it
- * first; if it cannot be cut now it goes whole and a later retransmission
- * tries again.
+/**
+ * xtcp_retransmit_skb() - send a segment in flight again
+ * @sk: the socket
+ * @skb: the segment, in the write queue before the send head
+ *
+ * A segment larger than the send MSS, which fell since it was sent
+ * (xtcp_v4_mtu_reduced()), is cut to it first; if it cannot be cut now it
+ * goes whole and a later retransmission tries again.
+ *
+ * Context: socket locked.
+ * Return: 0 or -errno from the transmission.
  */
-static int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
+int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	int err;
@@ -765,6 +778,7 @@ void xtcp_write_queue_purge(struct sock *sk)
 		xtcp_wmem_free_skb(sk, skb);
 	xs->send_head = NULL;
 	xs->packets_out = 0;
+	xtcp_sack_clear_scoreboard(sk);
 }
 
 /**

@@ -209,6 +209,11 @@ static void xtcp_reset_conn(struct sock *sk)
 	xs->ssthresh = U32_MAX;
 	xs->dup_acks = 0;
 	xs->in_recovery = 0;
+	xs->sack_recovery = 0;
+	xs->num_sacks = 0;
+	xs->sacked_out = 0;
+	xs->lost_out = 0;
+	xs->retrans_out = 0;
 	xs->fin_queued = 0;
 	xs->ack_pending = 0;
 	xs->ack_quick = 0;
@@ -289,6 +294,7 @@ int xtcp_connect(struct sock *sk)
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
 	xs->ts_ok = !!xtcp_knob(sock_net(sk), XTCP_KNOB_TIMESTAMPS);
+	xs->sack_ok = !!xtcp_knob(sock_net(sk), XTCP_KNOB_SACK);
 	xs->wscale_ok = 1;
 	xs->rcv_wscale = xtcp_select_wscale(sk);
 	xtcp_set_advmss(sk);

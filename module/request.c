@@ -99,6 +99,7 @@ void xtcp_req_send_synack(struct xtcp_req *req)
 	/* A SYN-ACK answers what the peer offered. */
 	if (req->snd_wscale >= 0)
 		opts.wscale = xtcp_select_wscale(sk);
+	opts.sack_ok = req->sack_ok;
 	xtcp_req_fill_ts(req, &opts);
 	xtcp_v4_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
 			   READ_ONCE(sk->sk_bound_dev_if), req->iss,
@@ -236,6 +237,9 @@ struct xtcp_req *xtcp_req_create(struct sock *sk, const struct sk_buff *skb,
 	/* A passive open takes whatever the peer offers. */
 	req->snd_wscale = opts->wscale;
 	req->ts_ok = opts->ts_ok;
+	/* SACK only if the peer offered it and net.xtcp.sack is on here. */
+	req->sack_ok = opts->sack_ok &&
+		       xtcp_knob(sock_net(sk), XTCP_KNOB_SACK);
 	req->ts_recent = opts->tsval;
 	req->created = jiffies;
 	req->listener = sk;

@@ -270,6 +270,8 @@ static void xtcp_get_info(struct sock *sk, struct xtcp_info *info)
 		info->xtcpi_options |= XTCPI_OPT_TIMESTAMPS;
 	if (xs->wscale_ok)
 		info->xtcpi_options |= XTCPI_OPT_WSCALE;
+	if (xs->sack_ok)
+		info->xtcpi_options |= XTCPI_OPT_SACK;
 	info->xtcpi_snd_wscale = xs->snd_wscale;
 	info->xtcpi_rcv_wscale = xs->rcv_wscale;
 	info->xtcpi_rto = jiffies_to_usecs(xs->rto);
@@ -345,6 +347,8 @@ void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_backoff = xs->backoff;
 	if (xs->ts_ok)
 		info->tcpi_options |= TCPI_OPT_TIMESTAMPS;
+	if (xs->sack_ok)
+		info->tcpi_options |= TCPI_OPT_SACK;
 	if (xs->wscale_ok) {
 		info->tcpi_options |= TCPI_OPT_WSCALE;
 		info->tcpi_snd_wscale = xs->snd_wscale;
@@ -355,6 +359,8 @@ void xtcp_get_tcp_info(struct sock *sk, struct tcp_info *info)
 	info->tcpi_ato = jiffies_to_usecs(XTCP_DELACK_MAX);
 	info->tcpi_snd_mss = xs->mss_cache;
 	info->tcpi_unacked = xs->packets_out;
+	info->tcpi_sacked = xs->sacked_out;
+	info->tcpi_lost = xs->lost_out;
 	info->tcpi_retrans = xtcp_retrans_out(sk);
 	info->tcpi_last_data_sent = jiffies_to_msecs(now - xs->lsndtime);
 	info->tcpi_last_data_recv = jiffies_to_msecs(now - xs->lrcvtime);

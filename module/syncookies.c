@@ -10,8 +10,10 @@
  *
  * t counts minutes, and a cookie is good while t has moved by less than
  * two. The peer's MSS is rounded down to one of four values; its window
- * scale, when timestamps are on, goes into the low bits of our TSval,
- * which the peer echoes (Linux's cookie_init_timestamp()). H0 and H1 are
+ * scale and whether it offered SACK, when timestamps are on, go into the
+ * low bits of our TSval, which the peer echoes (Linux's
+ * cookie_init_timestamp()); without timestamps a cookie connection goes
+ * without both. H0 and H1 are
  * SipHash under two keys of our own, so a cookie of xtcp is never one of
  * TCP's.
  */
@@ -26,8 +28,10 @@
 #define XTCP_COOKIE_BITS	24
 #define XTCP_COOKIE_MASK	(((u32)1 << XTCP_COOKIE_BITS) - 1)
 #define XTCP_COOKIE_MAX_AGE	2	/* minutes */
-#define XTCP_COOKIE_TS_MASK	0xfU	/* TSval bits carrying the wscale */
+#define XTCP_COOKIE_WSCALE_MASK	0xfU	/* TSval bits carrying the wscale */
 #define XTCP_COOKIE_NO_WSCALE	0xfU
+#define XTCP_COOKIE_SACK	0x10U	/* TSval bit: the peer offered SACK */
+#define XTCP_COOKIE_TS_MASK	0x1fU	/* every TSval bit a cookie uses */
 
 /* The MSS values a cookie can say (Linux's msstab). */
 static const u16 xtcp_cookie_mss[] = { 536, 1300, 1440, 1460 };
@@ -95,19 +99,22 @@ u16 xtcp_cookie_check(const struct xtcp_tuple *t, u32 peer_isn, u32 cookie)
 }
 
 /**
- * xtcp_cookie_tsval() - our TSval in a cookie SYN-ACK, carrying the wscale
+ * xtcp_cookie_tsval() - our TSval in a cookie SYN-ACK, carrying the
+ *	window scale and SACK
  * @tsval: the TSval we would send
  * @wscale: the peer's window scale, -1 if it offered none
+ * @sack: SACK is to be on (the peer offered it, net.xtcp.sack is on)
  *
  * Never later than @tsval: the low bits are taken from the past.
  *
  * Context: any.
  * Return: the TSval to send.
  */
-u32 xtcp_cookie_tsval(u32 tsval, int wscale)
+u32 xtcp_cookie_tsval(u32 tsval, int wscale, bool sack)
 {
 	u32 ts = (tsval & ~XTCP_COOKIE_TS_MASK) |
-		 (wscale < 0 ? XTCP_COOKIE_NO_WSCALE : (u32)wscale);
+		 (wscale < 0 ? XTCP_COOKIE_NO_WSCALE : (u32)wscale) |
+		 (sack ? XTCP_COOKIE_SACK : 0);
 
 	if (xtcp_after(ts, tsval))
 		ts -= XTCP_COOKIE_TS_MASK + 1;
@@ -123,7 +130,19 @@ u32 xtcp_cookie_tsval(u32 tsval, int wscale)
  */
 int xtcp_cookie_wscale(u32 tsecr)
 {
-	u32 v = tsecr & XTCP_COOKIE_TS_MASK;
+	u32 v = tsecr & XTCP_COOKIE_WSCALE_MASK;
 
 	return v == XTCP_COOKIE_NO_WSCALE ? -1 : min_t(int, v, TCP_MAX_WSCALE);
+}
+
+/**
+ * xtcp_cookie_sack() - was SACK agreed, from the peer's TSecr
+ * @tsecr: the TSecr of the ACK that returned a cookie
+ *
+ * Context: any.
+ * Return: true if the cookie SYN-ACK offered SACK.
+ */
+bool xtcp_cookie_sack(u32 tsecr)
+{
+	return tsecr & XTCP_COOKIE_SACK;
 }

@@ -94,6 +94,7 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 	XTCP_KNOB(XTCP_KNOB_MAX_ORPHANS, "max_orphans", 65536, 0, INT_MAX),
 	XTCP_KNOB(XTCP_KNOB_NOTSENT_LOWAT, "notsent_lowat", INT_MAX, 1,
 		  INT_MAX),
+	XTCP_KNOB(XTCP_KNOB_SACK, "sack", 1, 0, 1),
 };
 
 /**

@@ -187,6 +187,8 @@ static void xtcp_retransmit_handler(struct sock *sk)
 	xs->cwnd = 1;
 	xs->cwnd_cnt = 0;
 	xs->dup_acks = 0;
+	/* RFC 2018 section 8: SACKs may be reneged; start from scratch. */
+	xtcp_sack_clear_scoreboard(sk);
 
 	xtcp_retransmit_head(sk);
 	xs->retransmits++;

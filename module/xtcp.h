@@ -75,20 +75,42 @@ static inline unsigned int xtcp_port_slot(u16 port)
 #define XTCP_DELACK_MAX		(HZ / 25)
 #define XTCP_DELACK_MIN		(HZ / 50)
 
+#define XTCP_NUM_SACKS		4	/* blocks kept, as TCP_NUM_SACKS */
+
 /**
  * struct xtcp_opts - options of one segment, parsed or to be written
  * @mss: MSS option value, 0 if absent
  * @wscale: window scale shift, -1 if absent
  * @ts_ok: timestamps option present
+ * @sack_ok: SACK-permitted option present (SYN and SYN-ACK only)
+ * @sack_off: parsed: offset of the first SACK option from the start of
+ *	the header, 0 if none
+ * @nr_sack: to write: SACK blocks to write after the other options
  * @tsval: timestamp value
  * @tsecr: timestamp echo reply
+ *
+ * It lives in the skb control block of received segments: the SACK
+ * blocks themselves stay in the header (@sack_off), as Linux keeps them.
  */
 struct xtcp_opts {
 	u16 mss;
 	s8 wscale;
-	u8 ts_ok:1;
+	u8 ts_ok:1,
+	   sack_ok:1;
+	u8 sack_off;
+	u8 nr_sack;
 	u32 tsval;
 	u32 tsecr;
+};
+
+/**
+ * struct xtcp_sack_block - one SACK block (RFC 2018 section 3)
+ * @start_seq: first sequence number of the block
+ * @end_seq: sequence number after its last
+ */
+struct xtcp_sack_block {
+	u32 start_seq;
+	u32 end_seq;
 };
 
 /**
@@ -103,6 +125,9 @@ struct xtcp_opts {
  *	for it: its truesize is not charged (xtcp_wmem_charge())
  * @eor: the write that filled it ended with MSG_EOR: later writes start a
  *	segment of their own
+ * @sacked: in flight and covered whole by a SACK block (RFC 6675 scoreboard)
+ * @lost: in flight, not SACKed, and taken for lost (RFC 6675 IsLost())
+ * @rexmit: retransmitted in the current SACK recovery: in the pipe again
  * @tw_isn: ISN for a SYN that replaced a TIME_WAIT bucket, 0 if none
  * @opts: parsed options (received segments)
  */
@@ -114,7 +139,10 @@ struct xtcp_skb_cb {
 	u8 flags;
 	u8 retrans:1,
 	   uncharged:1,
-	   eor:1;
+	   eor:1,
+	   sacked:1,
+	   lost:1,
+	   rexmit:1;
 	u32 tw_isn;
 	struct xtcp_opts opts;
 };
@@ -218,7 +246,15 @@ enum xtcp_timer_event {
  * @tw_reused: connect() took the 4-tuple of a TIME_WAIT bucket; @iss
  *	was set above the bucket's snd_nxt
  * @dup_acks: consecutive duplicate ACKs
- * @in_recovery: NewReno fast recovery in progress
+ * @num_sacks: blocks in @selective_acks
+ * @selective_acks: the SACK blocks we send, most recent first (RFC 2018
+ *	section 4), describing the out-of-order queue
+ * @sacked_out: segments in flight marked @sacked (the scoreboard)
+ * @lost_out: segments in flight marked @lost
+ * @retrans_out: lost segments retransmitted in this recovery (@rexmit)
+ * @in_recovery: fast recovery in progress (NewReno, SACK, or after an RTO)
+ * @sack_ok: SACK negotiated (RFC 2018, net.xtcp.sack on both ends)
+ * @sack_recovery: the recovery in progress is RFC 6675's, not NewReno's
  * @fin_queued: a FIN was queued (the last skb of the write queue carries it)
  * @ts_off: per-connection offset of our timestamp clock
  * @ts_recent: last timestamp value received in order (PAWS)
@@ -336,8 +372,15 @@ struct xtcp_sock {
 	   pingpong:1,
 	   more:1,
 	   recvmsg_inq:1,
-	   inq_xtcp:1;
+	   inq_xtcp:1,
+	   sack_ok:1,
+	   sack_recovery:1;
 	u8 dup_acks;
+	u8 num_sacks;
+	struct xtcp_sack_block selective_acks[XTCP_NUM_SACKS];
+	u32 sacked_out;
+	u32 lost_out;
+	u32 retrans_out;
 
 	u32 ts_off;
 	u32 ts_recent;
@@ -462,6 +505,19 @@ static inline void xtcp_shown_queues(const struct sock *sk, u32 *rxq, u32 *txq)
 	}
 }
 
+/*
+ * Segments in the network, RFC 6675's "pipe" as Linux counts it
+ * (tcp_packets_in_flight()): SACKed and lost segments have left it, lost
+ * ones retransmitted in this recovery are in it again.
+ */
+static inline u32 xtcp_packets_in_flight(const struct xtcp_sock *xs)
+{
+	u32 left = xs->sacked_out + xs->lost_out;
+
+	return xs->packets_out > left ?
+	       xs->packets_out - left + xs->retrans_out : xs->retrans_out;
+}
+
 /* Monotonic millisecond clock for timestamps (RFC 7323: no wall time). */
 static inline u32 xtcp_clock_ms(void)
 {
@@ -500,6 +556,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_SYNCOOKIES,		/* 0 off, 1 on overflow, 2 always */
 	XTCP_KNOB_MAX_ORPHANS,		/* orphaned connections at most */
 	XTCP_KNOB_NOTSENT_LOWAT,	/* bytes, unsent data poll() allows */
+	XTCP_KNOB_SACK,			/* 0/1: offer SACK (RFC 2018) */
 	__XTCP_KNOB_MAX
 };
 
@@ -589,6 +646,7 @@ struct xtcp_tw {
  * @snd_wscale: the SYN's window scale, -1 if absent
  * @retransmits: SYN-ACK retransmissions so far
  * @ts_ok: timestamps negotiated
+ * @sack_ok: SACK negotiated
  * @dead: unlinked: the timer only drops its reference
  *
  * Locking: every field but @refcnt is written under the listener's socket
@@ -615,6 +673,7 @@ struct xtcp_req {
 	s8 snd_wscale;
 	u8 retransmits;
 	u8 ts_ok;
+	u8 sack_ok;
 	u8 dead;
 };
 
@@ -774,6 +833,7 @@ void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 u32 xtcp_free_window(const struct sock *sk);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
 bool xtcp_write_wakeup(struct sock *sk);
+int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 int xtcp_retransmit_head(struct sock *sk);
 void xtcp_retransmit_mtu(struct sock *sk);
 int xtcp_queue_syn(struct sock *sk);
@@ -786,19 +846,32 @@ void xtcp_send_active_reset(struct sock *sk, gfp_t gfp);
 void xtcp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 				__be16 dport, u32 seq, u32 ack, u8 flags,
-				u16 window, const struct xtcp_opts *opts);
+				u16 window, const struct xtcp_opts *opts,
+				const struct xtcp_sack_block *sack);
+
+/* sack.c */
+void xtcp_sack_new_ofo(struct sock *sk, u32 seq, u32 end_seq);
+void xtcp_sack_remove(struct sock *sk);
+u8 xtcp_sack_blocks_to_send(const struct sock *sk,
+			    const struct xtcp_opts *opts, u32 payload);
+void xtcp_sack_ack(struct sock *sk, const struct sk_buff *skb,
+		   const struct xtcp_opts *opts, u32 prior_una, u32 dupthresh);
+void xtcp_sack_clear_scoreboard(struct sock *sk);
 
 /* syncookies.c */
 u32 xtcp_cookie_init_seq(const struct xtcp_tuple *t, u32 peer_isn, u16 *mss);
 u16 xtcp_cookie_check(const struct xtcp_tuple *t, u32 peer_isn, u32 cookie);
-u32 xtcp_cookie_tsval(u32 tsval, int wscale);
+u32 xtcp_cookie_tsval(u32 tsval, int wscale, bool sack);
 int xtcp_cookie_wscale(u32 tsecr);
+bool xtcp_cookie_sack(u32 tsecr);
 
 /* options.c */
 int xtcp_parse_options(const struct tcphdr *th, bool syn,
 		       struct xtcp_opts *opts);
 unsigned int xtcp_options_size(const struct xtcp_opts *opts);
-void xtcp_write_options(__be32 *ptr, const struct xtcp_opts *opts);
+unsigned int xtcp_sack_room(const struct xtcp_opts *opts);
+void xtcp_write_options(__be32 *ptr, const struct xtcp_opts *opts,
+			const struct xtcp_sack_block *sack);
 
 /* timer.c */
 void xtcp_timers_init(struct sock *sk);

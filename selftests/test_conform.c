@@ -26,7 +26,7 @@
  *   make a write that TCP accepts block, or a blocking write that TCP
  *   finishes hang.
  * - The SYN, SYN-ACK and cookie SYN-ACK carry their options in Linux's
- *   order, with the window scale Linux picks from the receive buffer's
+ *   order (SACK-permitted packed with the timestamps), with the window scale Linux picks from the receive buffer's
  *   ceiling; a SYN-ACK's window field is never scaled (RFC 7323 2.2).
  */
 
@@ -659,17 +659,18 @@ TEST_F(conf, cut_segments_summed_in_software)
 #define WSCALE_SMALL	1
 
 /*
- * The knobs the SYN options depend on, alike for both protocols: no SACK
- * (xtcp has none), timestamps @ts, a receive buffer ceiling of 6 MiB,
- * SYN cookies @cookies (2: always).
+ * The knobs the SYN options depend on, alike for both protocols: SACK on,
+ * timestamps @ts, a receive buffer ceiling of 6 MiB, SYN cookies @cookies
+ * (2: always).
  */
 static int wire_knobs(int proto, bool ts, int cookies)
 {
 	if (proto == IPPROTO_XTCP)
-		return xtcp_sysctl_set("timestamps", ts) ?:
+		return xtcp_sysctl_set("sack", 1) ?:
+		       xtcp_sysctl_set("timestamps", ts) ?:
 		       xtcp_sysctl_set("rmem_max", 6291456) ?:
 		       xtcp_sysctl_set("syncookies", cookies);
-	return xtcp_write_file(IPV4_SYSCTL "tcp_sack", "0") ?:
+	return xtcp_write_file(IPV4_SYSCTL "tcp_sack", "1") ?:
 	       xtcp_write_long(IPV4_SYSCTL "tcp_timestamps", ts) ?:
 	       xtcp_write_file(IPV4_SYSCTL "tcp_rmem",
 			       "4096 131072 6291456") ?:
@@ -677,8 +678,9 @@ static int wire_knobs(int proto, bool ts, int cookies)
 }
 
 /*
- * The options of a SYN or SYN-ACK as Linux writes them without SACK
- * (tcp_options_write()): MSS; NOP, NOP, timestamps; NOP, window scale;
+ * The options of a SYN or SYN-ACK as Linux writes them
+ * (tcp_options_write()): MSS; NOP, NOP (or SACK-permitted), timestamps;
+ * NOP, NOP, SACK-permitted if there are no timestamps; NOP, window scale;
  * each only if present in @r. Fails unless @r carries exactly these bytes.
  */
 static void expect_syn_layout(struct __test_metadata *_metadata,
@@ -693,13 +695,18 @@ static void expect_syn_layout(struct __test_metadata *_metadata,
 	xp_put16(want + n, r->mss);
 	n += 2;
 	if (r->ts) {
-		want[n++] = 1;
-		want[n++] = 1;
+		want[n++] = r->sack_perm ? 4 : 1;
+		want[n++] = r->sack_perm ? 2 : 1;
 		want[n++] = 8;
 		want[n++] = 10;
 		xp_put32(want + n, r->tsval);
 		xp_put32(want + n + 4, r->tsecr);
 		n += 8;
+	} else if (r->sack_perm) {
+		want[n++] = 1;
+		want[n++] = 1;
+		want[n++] = 4;
+		want[n++] = 2;
 	}
 	if (r->wscale >= 0) {
 		want[n++] = 1;
@@ -753,6 +760,7 @@ TEST_F(conf, syn_options_as_linux)
 					 40200 + ts, &r));
 		TH_LOG("SYN %s", XP_SEG_STR(&r));
 		EXPECT_EQ(ts, r.ts);
+		EXPECT_TRUE(r.sack_perm);
 		EXPECT_EQ(WSCALE_DEFAULT, r.wscale);
 		expect_syn_layout(_metadata, &r);
 
@@ -795,6 +803,7 @@ static int capture_synack(struct xp_peer *p, int proto, int rcvbuf,
 	xp_conn_seg(p, &c, &s, XP_SYN);
 	s.mss = 1460;
 	s.wscale = 7;
+	s.sack_perm = true;
 	err = xp_send(p, &s);
 	if (!err)
 		err = xp_conn_expect(p, &c, sa, XP_SYN | XP_ACK | XP_RST,
@@ -817,11 +826,15 @@ static void synack_options(struct __test_metadata *_metadata,
 					    40300 + port + ts, ts, &r));
 		TH_LOG("SYN-ACK (cookies %d) %s", cookies, XP_SEG_STR(&r));
 		EXPECT_EQ(ts, r.ts);
-		/* A cookie without timestamps cannot keep a window scale. */
+		/* A cookie without timestamps cannot keep a window scale
+		 * or SACK.
+		 */
 		if (cookies && !ts) {
 			EXPECT_EQ(-1, r.wscale);
+			EXPECT_FALSE(r.sack_perm);
 		} else {
 			EXPECT_EQ(WSCALE_DEFAULT, r.wscale);
+			EXPECT_TRUE(r.sack_perm);
 		}
 		expect_syn_layout(_metadata, &r);
 

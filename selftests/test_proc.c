@@ -22,7 +22,8 @@ static const char * const counters[] = {
 	"OFODrop", "OFOPruned", "RcvQDrop", "ACKSkippedSynRecv",
 	"ACKSkippedSeq", "ACKSkippedChallenge", "ACKSkippedTimeWait",
 	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
-	"AbortOnMemory", "OutOfWindowIcmps", "Orphans",
+	"AbortOnMemory", "OutOfWindowIcmps", "SackRecovery", "SackRetrans",
+	"SackDiscard", "DSackRecv", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \

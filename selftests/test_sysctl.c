@@ -66,6 +66,10 @@ FIXTURE_VARIANT_ADD(knob, timestamps) {
 	.name = "timestamps", .def = 1, .min = 0, .max = 1,
 };
 
+FIXTURE_VARIANT_ADD(knob, sack) {
+	.name = "sack", .def = 1, .min = 0, .max = 1,
+};
+
 FIXTURE_VARIANT_ADD(knob, syn_retries) {
 	.name = "syn_retries", .def = 6, .min = 1, .max = 127,
 };

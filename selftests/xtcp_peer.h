@@ -147,6 +147,7 @@ struct xp_peer {
 	struct in_addr paddr;	/* the address the peer pretends to be */
 	__u16 ip_id;		/* next IP ID xp_send uses */
 	__u16 mss;		/* MSS xp_conn_connect() announces, 0: 1460 */
+	bool sack;		/* xp_conn_connect() answers SACK-permitted */
 	unsigned int ignored;	/* packets xp_recv passed over */
 	unsigned int skipped;	/* segments xp_expect passed over */
 	char last_skipped[XP_SEG_STRLEN];
@@ -1159,6 +1160,7 @@ static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
 
 	xp_conn_seg(p, c, &s, XP_SYN | XP_ACK);
 	s.mss = p->mss ?: 1460;
+	s.sack_perm = p->sack && syn.sack_perm;
 	s.window = window;
 	err = xp_send(p, &s);
 	if (err)

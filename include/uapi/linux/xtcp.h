@@ -39,6 +39,7 @@
 /* xtcpi_options bits */
 #define XTCPI_OPT_TIMESTAMPS	1
 #define XTCPI_OPT_WSCALE	2
+#define XTCPI_OPT_SACK		4
 
 /**
  * struct xtcp_info - what getsockopt(SOL_XTCP, XTCP_INFO) reports
