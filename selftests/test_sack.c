@@ -457,6 +457,20 @@ TEST_F(sack, sender_repairs_holes)
 	((v)->proto == IPPROTO_XTCP ? "SackRecovery" : "TCPSackRecovery")
 
 /*
+ * A SACK option of two blocks at @p: [@base, @base + 100) and
+ * [@base + 200, @base + 300).
+ */
+static void put_two_blocks(__u8 *p, __u32 base)
+{
+	p[0] = 5;
+	p[1] = 18;
+	xp_put32(p + 2, base);
+	xp_put32(p + 6, base + 100);
+	xp_put32(p + 10, base + 200);
+	xp_put32(p + 14, base + 300);
+}
+
+/*
  * Blocks a receiver cannot have sent: beyond SND.NXT, below SND.UNA,
  * inverted, half the sequence space; and two SACK options in one
  * segment. Six duplicate ACKs of them make no recovery; the data is then
@@ -512,18 +526,8 @@ TEST_F(sack, bogus_blocks_ignored)
 	}
 	/* Two SACK options of two blocks each, both out of window. */
 	memset(two, 1, sizeof(two));
-	two[2] = 5;
-	two[3] = 18;
-	xp_put32(two + 4, nxt + 100);
-	xp_put32(two + 8, nxt + 200);
-	xp_put32(two + 12, nxt + 300);
-	xp_put32(two + 16, nxt + 400);
-	two[20] = 5;
-	two[21] = 18;
-	xp_put32(two + 22, nxt + 500);
-	xp_put32(two + 26, nxt + 600);
-	xp_put32(two + 30, nxt + 700);
-	xp_put32(two + 34, nxt + 800);
+	put_two_blocks(two + 2, nxt + 100);
+	put_two_blocks(two + 20, nxt + 500);
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	s.ack = una;
 	s.opts = two;
