@@ -112,7 +112,9 @@ try:
     apps = json.load(open(sys.argv[2]))["results"]
 except (OSError, ValueError, KeyError):
     apps = {k: {"tcp": None, "xtcp": None}
-            for k in ("iperf3", "nginx_close", "nginx_keepalive")}
+            for k in ("iperf3", "nginx_close", "nginx_keepalive",
+                      "veth_1500", "veth_1500_nooffload", "loss_1",
+                      "loss_5")}
 raw.setdefault("results", {}).update(apps)
 json.dump(raw, open(sys.argv[3], "w"), indent=2)
 EOF

@@ -5,7 +5,9 @@
 # that scripts/bench.sh boots: after CMD (xtcp_bench suite), iperf3 and
 # nginx with ab, each over Linux TCP and over xtcp under xtcpize run, in a
 # fresh network namespace on loopback, the server on CPU 1 and the client
-# on CPU 0 as xtcp_bench pins its threads.
+# on CPU 0 as xtcp_bench pins its threads; then iperf3 between two
+# namespaces joined by a veth pair with a 1,500-byte MTU, clean and
+# under netem loss.
 #
 # Usage: bench_apps.sh XTCPIZE OUT.json -- CMD [ARGS...]
 #
@@ -15,6 +17,15 @@
 #	nginx_close	ab, AB_REQUESTS requests of a 4 KiB file, 8 at a time,
 #			one connection per request: requests/s
 #	nginx_keepalive	the same with keep-alive (ab -k)
+#	veth_1500	iperf3 over the veth pair, the devices' offloads as
+#			they come (TCP moves 64 KiB GSO/GRO packets)
+#	veth_1500_nooffload
+#			the same with TSO, GSO and GRO off on the veths for
+#			both protocols ("tcp" is then TCP without them)
+#	loss_1, loss_5	iperf3 for LOSS_SECONDS with netem on both veths:
+#			5 ms delay each way (a 10 ms round trip) and 1 or
+#			5 % loss each way; offloads off, as netem drops a
+#			GSO packet whole
 #
 # Exit status: CMD's if it failed, else 1 if a workload failed, else 0.
 
@@ -26,6 +37,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/selftests/lib.sh"
 
 IPERF_SECONDS=3
+LOSS_SECONDS=5
+LINK_A=10.77.0.1
+LINK_B=10.77.0.2
 AB_REQUESTS=3000
 PORT=5201
 HTTP_PORT=18080
@@ -64,6 +78,62 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
 ' "$TMP/iperf3-$1.json" 2>/dev/null
+}
+
+# link_listening PROTO: xbench-b has a PROTO listener on LINK_B:PORT.
+link_listening() {
+	# shellcheck disable=SC2016 # awk's own variables
+	ip netns exec xbench-b awk -v w="$(printf '02004D0A:%04X' "$PORT")" '
+		$2 == w && $4 == "0A" { f = 1 } END { exit !f }' "/proc/net/$1"
+}
+
+# link_iperf3 PROTO MODE: iperf3 from namespace xbench-a to xbench-b over
+# a veth pair with MTU 1500; MODE is plain, nooffload or lossN. Prints
+# the receiver's Gbit/s, nothing on failure.
+link_iperf3() {
+	local proto=$1 mode=$2 ns secs=$IPERF_SECONDS server
+
+	ip netns add xbench-a && ip netns add xbench-b || return 1
+	ip link add veth0 netns xbench-a type veth peer name veth0 \
+		netns xbench-b
+	ip -n xbench-a addr add "$LINK_A/24" dev veth0
+	ip -n xbench-b addr add "$LINK_B/24" dev veth0
+	for ns in xbench-a xbench-b; do
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set veth0 mtu 1500 up
+		# netem drops a GSO packet whole: with offloads on, TCP
+		# would lose a 1/N of the segments xtcp loses.
+		if [[ $mode != plain ]]; then
+			ip netns exec "$ns" ethtool -K veth0 tso off gso off \
+				gro off >/dev/null 2>&1 || return 1
+		fi
+		if [[ $mode == loss* ]]; then
+			tc -n "$ns" qdisc add dev veth0 root netem limit 100000 \
+				delay 5ms loss "${mode#loss}%" || return 1
+			secs=$LOSS_SECONDS
+		fi
+	done
+	prefix "$proto"
+	ip netns exec xbench-b "${PRE[@]}" taskset -c 1 timeout 300 \
+		iperf3 -s -1 -B "$LINK_B" -p "$PORT" >/dev/null 2>&1 &
+	server=$!
+	wait_for "link_listening $proto" 30000 || return 1
+	ip netns exec xbench-a "${PRE[@]}" taskset -c 0 timeout 300 \
+		iperf3 -c "$LINK_B" -p "$PORT" -t "$secs" -J \
+		>"$TMP/link-$proto-$mode.json"
+	wait "$server"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
+' "$TMP/link-$proto-$mode.json" 2>/dev/null
+}
+
+# link_run PROTO MODE: link_iperf3, then the namespaces go.
+link_run() {
+	link_iperf3 "$@"
+	ip netns del xbench-a 2>/dev/null
+	ip netns del xbench-b 2>/dev/null
 }
 
 # nginx_conf DIR: nginx serving $TMP/www on HTTP_PORT.
@@ -132,8 +202,8 @@ json_value() {
 }
 
 main() {
-	local rc=0 proto close keep
-	local -A iperf close_rps keep_rps
+	local rc=0 proto close keep mode
+	local -A iperf close_rps keep_rps link
 
 	if [[ ${1:-} == --in-netns ]]; then
 		XTCPIZE=$2
@@ -164,12 +234,24 @@ main() {
 			"${keep:--} with keep-alive"
 		[[ ${iperf[$proto]} =~ ^[0-9.]+$ && $close =~ ^[0-9.]+$ &&
 		   $keep =~ ^[0-9.]+$ ]] || ((rc)) || rc=1
+		modprobe -q veth
+		modprobe -q sch_netem
+		for mode in plain nooffload loss1 loss5; do
+			link[$proto-$mode]=$(link_run "$proto" "$mode")
+			echo "bench_apps: $proto: iperf3 over veth, $mode:" \
+				"${link[$proto-$mode]:--} Gbit/s"
+			[[ ${link[$proto-$mode]} =~ ^[0-9.]+$ ]] || ((rc)) || rc=1
+		done
 	done
 	cat >"$OUT" <<EOF
 {"results": {
  "iperf3": {"tcp": $(json_value "${iperf[tcp]}"), "xtcp": $(json_value "${iperf[xtcp]}")},
  "nginx_close": {"tcp": $(json_value "${close_rps[tcp]}"), "xtcp": $(json_value "${close_rps[xtcp]}")},
- "nginx_keepalive": {"tcp": $(json_value "${keep_rps[tcp]}"), "xtcp": $(json_value "${keep_rps[xtcp]}")}
+ "nginx_keepalive": {"tcp": $(json_value "${keep_rps[tcp]}"), "xtcp": $(json_value "${keep_rps[xtcp]}")},
+ "veth_1500": {"tcp": $(json_value "${link[tcp-plain]}"), "xtcp": $(json_value "${link[xtcp-plain]}")},
+ "veth_1500_nooffload": {"tcp": $(json_value "${link[tcp-nooffload]}"), "xtcp": $(json_value "${link[xtcp-nooffload]}")},
+ "loss_1": {"tcp": $(json_value "${link[tcp-loss1]}"), "xtcp": $(json_value "${link[xtcp-loss1]}")},
+ "loss_5": {"tcp": $(json_value "${link[tcp-loss5]}"), "xtcp": $(json_value "${link[xtcp-loss5]}")}
 }}
 EOF
 	rm -rf "$TMP"

@@ -49,6 +49,15 @@ APPS = [
      "requests/s"),
     ("nginx_keepalive", "nginx + ab, keep-alive", "requests/s"),
 ]
+# iperf3 between two namespaces over a veth pair with MTU 1500, xtcp under
+# xtcpize run: (key, label, unit, goal for xtcp/TCP).
+LINK = [
+    ("veth_1500", "iperf3 over veth, MTU 1500", "Gbit/s", 0.8),
+    ("veth_1500_nooffload",
+     "  the same, TSO/GSO/GRO off on the veths", "Gbit/s", 1.0),
+    ("loss_1", "  the same, 10 ms RTT, 1 % loss", "Gbit/s", 0.9),
+    ("loss_5", "  the same, 10 ms RTT, 5 % loss", "Gbit/s", 0.9),
+]
 TW_ENTRY_MAX = 128          # bytes per TIME_WAIT entry
 TW_RATE_MIN = 0.95          # rate with the entries / rate without
 
@@ -57,7 +66,7 @@ def fmt(val, unit):
     if val is None:
         return "-"
     if unit == "Gbit/s":
-        return f"{val:.2f}"
+        return f"{val:.2f}" if val >= 1 else f"{val:.3f}"
     if unit == "ratio":
         return f"{val:.3f}"
     if unit == "bytes":
@@ -152,6 +161,15 @@ def build_rows(raw):
         rows.append({"key": key, "label": label, "unit": unit, "tcp": tcp,
                      "xtcp": xtcp, "ratio": ratio(xtcp, tcp), "goal": None,
                      "status": None})
+    for key, label, unit, goal in LINK:
+        tcp = get(raw, key, "tcp", "value")
+        xtcp = get(raw, key, "xtcp", "value")
+        r = ratio(xtcp, tcp)
+        rows.append({"key": key, "label": label, "unit": unit, "tcp": tcp,
+                     "xtcp": xtcp, "ratio": r,
+                     "goal": f"xtcp/TCP >= {goal}",
+                     "status": None if r is None else
+                     ("PASS" if r >= goal else "MISS")})
     return rows
 
 
