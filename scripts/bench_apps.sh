@@ -61,6 +61,16 @@ wait_listener() {
 	wait_for "listening /proc/net/$1 $2" 30000
 }
 
+# iperf3_gbps JSON: the receiver's Gbit/s in iperf3's -J output JSON,
+# nothing if it has none.
+iperf3_gbps() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
+' "$1" 2>/dev/null
+}
+
 # iperf3_ns PROTO: the receiver's Gbit/s, nothing on failure.
 iperf3_ns() {
 	local server
@@ -73,11 +83,7 @@ iperf3_ns() {
 	"${PRE[@]}" taskset -c 0 timeout 120 iperf3 -c 127.0.0.1 -p "$PORT" \
 		-t "$IPERF_SECONDS" -J >"$TMP/iperf3-$1.json"
 	wait "$server"
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
-' "$TMP/iperf3-$1.json" 2>/dev/null
+	iperf3_gbps "$TMP/iperf3-$1.json"
 }
 
 # link_listening PROTO: xbench-b has a PROTO listener on LINK_B:PORT.
@@ -122,11 +128,7 @@ link_iperf3() {
 		iperf3 -c "$LINK_B" -p "$PORT" -t "$secs" -J \
 		>"$TMP/link-$proto-$mode.json"
 	wait "$server"
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print("%.3f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
-' "$TMP/link-$proto-$mode.json" 2>/dev/null
+	iperf3_gbps "$TMP/link-$proto-$mode.json"
 }
 
 # link_run PROTO MODE: link_iperf3, then the namespaces go.
