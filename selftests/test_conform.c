@@ -26,8 +26,9 @@
  *   make a write that TCP accepts block, or a blocking write that TCP
  *   finishes hang.
  * - The SYN, SYN-ACK and cookie SYN-ACK carry their options in Linux's
- *   order (SACK-permitted packed with the timestamps), with the window scale Linux picks from the receive buffer's
- *   ceiling; a SYN-ACK's window field is never scaled (RFC 7323 2.2).
+ *   order (SACK-permitted packed with the timestamps), with the window
+ *   scale Linux picks from the receive buffer's ceiling; a SYN-ACK's
+ *   window field is never scaled (RFC 7323 2.2).
  */
 
 #include <linux/ethtool.h>

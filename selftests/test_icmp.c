@@ -431,14 +431,17 @@ static void expect_resent(struct __test_metadata *_metadata,
 }
 
 /*
- * RFC 1191: a router's "fragmentation needed" with the next hop's MTU
- * quoting data in flight. IP_MTU and the send MSS follow at once, and the
- * dropped segments go again, cut to the new MSS, without waiting for the
- * RTO.
+ * "Fragmentation needed" with @mtu, quoting the first of @segs segments
+ * in flight: IP_MTU and the send MSS follow the route's @path_mtu at
+ * once, and the dropped segments go again, cut to the new MSS, without
+ * waiting for the RTO.
  */
-TEST_F(icmp, frag_needed)
+static void frag_needed_resends(struct __test_metadata *_metadata,
+				FIXTURE_DATA(icmp) *self,
+				const FIXTURE_VARIANT(icmp) *variant,
+				size_t segs, int mtu, int path_mtu)
 {
-	const size_t total = 3 * PEER_MSS;
+	const size_t total = segs * PEER_MSS;
 	struct xp_seg first;
 	struct xp_conn c;
 	__u8 q[128];
@@ -452,13 +455,19 @@ TEST_F(icmp, frag_needed)
 	EXPECT_EQ(PEER_MSS, xtcp_get_int(fd, variant->level, TCP_MAXSEG));
 
 	t0 = xp_now_ms();
-	ASSERT_EQ(0, send_icmp(&self->p, T_UNREACH, C_FRAG, ICMP_MTU, q, qlen));
+	ASSERT_EQ(0, send_icmp(&self->p, T_UNREACH, C_FRAG, mtu, q, qlen));
 	expect_resent(_metadata, self, &c, &first, first.seq + total,
-		      ICMP_MTU - HDRS, t0);
-	EXPECT_EQ(ICMP_MTU, xtcp_get_int(fd, IPPROTO_IP, IP_MTU));
-	EXPECT_EQ(ICMP_MTU - HDRS,
+		      path_mtu - HDRS, t0);
+	EXPECT_EQ(path_mtu, xtcp_get_int(fd, IPPROTO_IP, IP_MTU));
+	EXPECT_EQ(path_mtu - HDRS,
 		  xtcp_get_int(fd, variant->level, TCP_MAXSEG));
 	close(fd);
+}
+
+/* RFC 1191: a router's "fragmentation needed" with the next hop's MTU. */
+TEST_F(icmp, frag_needed)
+{
+	frag_needed_resends(_metadata, self, variant, 3, ICMP_MTU, ICMP_MTU);
 }
 
 /*
@@ -531,24 +540,7 @@ TEST_F(icmp, frag_needed_out_of_window)
  */
 TEST_F(icmp, frag_needed_tiny)
 {
-	const size_t total = 2 * PEER_MSS;
-	struct xp_seg first;
-	struct xp_conn c;
-	__u8 q[128];
-	size_t qlen;
-	__s64 t0;
-	int fd;
-
-	fd = bulk_in_flight(self, variant, &c, &first, q, &qlen, total);
-	ASSERT_LE(0, fd);
-	t0 = xp_now_ms();
-	ASSERT_EQ(0, send_icmp(&self->p, T_UNREACH, C_FRAG, 68, q, qlen));
-	expect_resent(_metadata, self, &c, &first, first.seq + total,
-		      MIN_PMTU - HDRS, t0);
-	EXPECT_EQ(MIN_PMTU, xtcp_get_int(fd, IPPROTO_IP, IP_MTU));
-	EXPECT_EQ(MIN_PMTU - HDRS,
-		  xtcp_get_int(fd, variant->level, TCP_MAXSEG));
-	close(fd);
+	frag_needed_resends(_metadata, self, variant, 2, 68, MIN_PMTU);
 }
 
 /*
