@@ -138,40 +138,13 @@ link_run() {
 	ip netns del xbench-b 2>/dev/null
 }
 
-# nginx_conf DIR: nginx serving $TMP/www on HTTP_PORT.
-nginx_conf() {
-	mkdir -p "$1/logs"
-	cat >"$1/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-pid $1/nginx.pid;
-error_log $1/logs/error.log;
-events {
-	worker_connections 1024;
-}
-http {
-	access_log off;
-	keepalive_requests 100000;
-	client_body_temp_path $1/client_body;
-	proxy_temp_path $1/proxy;
-	fastcgi_temp_path $1/fastcgi;
-	uwsgi_temp_path $1/uwsgi;
-	scgi_temp_path $1/scgi;
-	server {
-		listen 127.0.0.1:$HTTP_PORT;
-		root $TMP/www;
-	}
-}
-EOF
-}
-
 # nginx_ns PROTO: the requests/s of ab without and with keep-alive, "-"
 # for a run with a failed or incomplete request.
 nginx_ns() {
 	local dir=$TMP/nginx-$1 k
 
 	prefix "$1"
-	nginx_conf "$dir"
+	nginx_configure "$dir" "$TMP/www" "$HTTP_PORT"
 	"${PRE[@]}" taskset -c 1 nginx -c "$dir/nginx.conf" -p "$dir" \
 		-e "$dir/logs/error.log" -g "daemon off;" >"$dir/nginx.out" 2>&1 &
 	if ! wait_listener "$1" "$HTTP_PORT"; then

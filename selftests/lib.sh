@@ -218,6 +218,43 @@ bg_cleanup() {
 	[[ -z $BG_TMP ]] || rm -rf "$BG_TMP"
 }
 
+# nginx_configure DIR ROOT PORT...: a minimal nginx configuration in
+# DIR/nginx.conf serving ROOT on 127.0.0.1:PORT for each PORT, one worker,
+# no access log, every path it writes under DIR (the root filesystem may
+# be read-only).
+nginx_configure() {
+	local dir=$1 root=$2 port listen=''
+
+	shift 2
+	for port in "$@"; do
+		listen+="		listen 127.0.0.1:$port;"$'\n'
+	done
+	mkdir -p "$dir/logs"
+	cat >"$dir/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+worker_rlimit_nofile 4096;
+events {
+	worker_connections 2048;
+}
+http {
+	access_log off;
+	keepalive_timeout 60s;
+	keepalive_requests 100000;
+	client_body_temp_path $dir/client_body;
+	proxy_temp_path $dir/proxy;
+	fastcgi_temp_path $dir/fastcgi;
+	uwsgi_temp_path $dir/uwsgi;
+	scgi_temp_path $dir/scgi;
+	server {
+$listen		root $root;
+	}
+}
+EOF
+}
+
 # listening FILE PORT: FILE (/proc/net/tcp layout) has a listener (0A) on
 # 127.0.0.1:PORT.
 listening() {

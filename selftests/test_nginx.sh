@@ -66,35 +66,6 @@ time_wait() {
 		END { print server + 0, client + 0 }' "$1"
 }
 
-# configure DIR PORT: a minimal nginx configuration in DIR/nginx.conf,
-# every path it writes under DIR (the root filesystem may be read-only).
-configure() {
-	local dir=$1 port=$2
-
-	mkdir -p "$dir/logs"
-	cat >"$dir/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-events {
-	worker_connections 256;
-}
-http {
-	access_log off;
-	client_body_temp_path $dir/client_body;
-	proxy_temp_path $dir/proxy;
-	fastcgi_temp_path $dir/fastcgi;
-	uwsgi_temp_path $dir/uwsgi;
-	scgi_temp_path $dir/scgi;
-	server {
-		listen 127.0.0.1:$port;
-		root $BG_TMP/www;
-	}
-}
-EOF
-}
-
 # bench NAME PORT [-k] [-- PREFIX...]: ab against 127.0.0.1:PORT; its
 # output goes to $BG_TMP/NAME.ab. Fails unless every request completed, none
 # failed and the document length is the file's.
@@ -132,7 +103,7 @@ run() {
 	local -a pre=()
 
 	[[ $proto == tcp ]] || pre=(-- "$XTCPIZE" run)
-	configure "$dir" "$port"
+	nginx_configure "$dir" "$BG_TMP/www" "$port"
 	"${pre[@]:1}" nginx -c "$dir/nginx.conf" -p "$dir" -e \
 		"$dir/logs/error.log" -g 'daemon off;' >"$dir/nginx.out" 2>&1 &
 	BG_PIDS+=($!)

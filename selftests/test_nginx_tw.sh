@@ -192,41 +192,6 @@ samples_max() {
 		"$SAMPLES"
 }
 
-# configure DIR PORT...: a minimal nginx configuration in DIR/nginx.conf,
-# listening on each PORT, every path it writes under DIR.
-configure() {
-	local dir=$1 port listen=''
-
-	shift
-	for port in "$@"; do
-		listen+="		listen 127.0.0.1:$port;"$'\n'
-	done
-	mkdir -p "$dir/logs"
-	cat >"$dir/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-worker_rlimit_nofile 4096;
-events {
-	worker_connections 2048;
-}
-http {
-	access_log off;
-	keepalive_timeout 60s;
-	keepalive_requests 100000;
-	client_body_temp_path $dir/client_body;
-	proxy_temp_path $dir/proxy;
-	fastcgi_temp_path $dir/fastcgi;
-	uwsgi_temp_path $dir/uwsgi;
-	scgi_temp_path $dir/scgi;
-	server {
-$listen		root $BG_TMP/www;
-	}
-}
-EOF
-}
-
 # start PROTO PORT...: nginx over PROTO (tcp, or xtcp under xtcpize).
 start() {
 	local proto=$1 dir=$BG_TMP/$1
@@ -234,7 +199,7 @@ start() {
 
 	shift
 	[[ $proto == tcp ]] || pre=("$XTCPIZE" run)
-	configure "$dir" "$@"
+	nginx_configure "$dir" "$BG_TMP/www" "$@"
 	"${pre[@]}" nginx -c "$dir/nginx.conf" -p "$dir" -e \
 		"$dir/logs/error.log" -g 'daemon off;' >"$dir/nginx.out" 2>&1 &
 	BG_PIDS+=($!)
