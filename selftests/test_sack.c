@@ -15,10 +15,12 @@
  *   three beside timestamps.
  * - The sender, told of three holes among ten segments, retransmits the
  *   holes and nothing the peer SACKed, two holes without waiting for
- *   another ACK (a recovery without SACK repairs one per round trip).
+ *   another ACK (a recovery without SACK repairs one per round trip);
+ *   xtcp counts the three in SackRetrans.
  * - SACK blocks outside SND.UNA..SND.NXT, inverted or oversized, and a
  *   second SACK option are ignored: nothing is retransmitted for them,
- *   and xtcp counts the blocks (SackDiscard, TCP's TCPSACKDiscard).
+ *   and xtcp counts the blocks (SackDiscard, TCP's TCPSACKDiscard); a
+ *   D-SACK block is counted in DSackRecv (TCP's TCPDSACKRecv).
  */
 
 #include <netinet/tcp.h>
@@ -397,8 +399,10 @@ TEST_F(sack, sender_repairs_holes)
 	unsigned int i;
 	struct xp_conn c;
 	struct xp_seg r;
+	long retrans0;
 	__u32 seq0;
 
+	retrans0 = xtcp_proto_counter(IPPROTO_XTCP, "SackRetrans");
 	self->p.sack = true;
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9240, PEER_ISN, false));
 	ASSERT_EQ(0, tcp_info_of(c.fd, &ti));
@@ -448,6 +452,10 @@ TEST_F(sack, sender_repairs_holes)
 				    !ti.tcpi_unacked, 2000));
 	/* One retransmission per hole: none by timeout, none of SACKed. */
 	EXPECT_EQ(3U, ti.tcpi_total_retrans);
+	/* xtcp's own count of them (TCP's has no exact counterpart). */
+	if (variant->proto == IPPROTO_XTCP)
+		EXPECT_EQ(retrans0 + 3,
+			  xtcp_proto_counter(IPPROTO_XTCP, "SackRetrans"));
 	close(c.fd);
 	self->p.sack = false;
 }
@@ -455,6 +463,9 @@ TEST_F(sack, sender_repairs_holes)
 /* Loss recoveries on SACK information started, in either protocol. */
 #define RECOVERIES(v) \
 	((v)->proto == IPPROTO_XTCP ? "SackRecovery" : "TCPSackRecovery")
+/* D-SACK blocks received. */
+#define DSACKS(v) \
+	((v)->proto == IPPROTO_XTCP ? "DSackRecv" : "TCPDSACKRecv")
 
 /*
  * A SACK option of two blocks at @p: [@base, @base + 100) and
@@ -479,7 +490,7 @@ static void put_two_blocks(__u8 *p, __u32 base)
  */
 TEST_F(sack, bogus_blocks_ignored)
 {
-	long before = 0, after, recoveries;
+	long before = 0, after, recoveries, dsacks;
 	char buf[4 * SEG];
 	struct tcp_info ti;
 	struct xp_conn c;
@@ -510,6 +521,7 @@ TEST_F(sack, bogus_blocks_ignored)
 	if (before < 0)
 		before = 0;
 	recoveries = xtcp_proto_counter(variant->proto, RECOVERIES(variant));
+	dsacks = xtcp_proto_counter(variant->proto, DSACKS(variant));
 	for (i = 0; i < 6; i++) {
 		xp_conn_seg(&self->p, &c, &s, XP_ACK);
 		s.ack = una;
@@ -545,6 +557,16 @@ TEST_F(sack, bogus_blocks_ignored)
 				   "SackDiscard" : "TCPSACKDiscard");
 	/* Four per ACK, two for the segment with two options. */
 	EXPECT_EQ(before + 6 * 4 + 2, after);
+	/* A D-SACK (RFC 2883): its first block below the ACK. */
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
+	s.ack = nxt;
+	s.nsack = 1;
+	s.sack[0][0] = una;
+	s.sack[0][1] = una + SEG;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto,
+						       DSACKS(variant)) ==
+				    dsacks + 1, 2000));
 	close(c.fd);
 }
 
