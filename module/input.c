@@ -415,17 +415,45 @@ static bool xtcp_trim_head(struct sk_buff *skb, u32 seq)
 }
 
 /* In order, charged to the socket (skb_set_owner_r()): for the reader. */
+/*
+ * Append @skb's data to @tail, the last skb of the receive queue, as
+ * Linux's tcp_try_coalesce(): the reader then copies from and frees one
+ * skb where there were many, and the receive buffer is charged for the
+ * data rather than for an skb per segment. Both are charged to @sk; the
+ * part of @skb's truesize that @tail takes over is charged again before
+ * @skb's own charge is returned with it.
+ */
+static bool xtcp_try_coalesce(struct sock *sk, struct sk_buff *tail,
+			      struct sk_buff *skb)
+{
+	struct xtcp_skb_cb *tcb = XTCP_SKB_CB(tail);
+	bool fragstolen;
+	int delta;
+
+	if (tcb->end_seq != XTCP_SKB_CB(skb)->seq ||
+	    tcb->flags & XTCPHDR_FIN ||
+	    !skb_try_coalesce(tail, skb, &fragstolen, &delta))
+		return false;
+	tcb->end_seq = XTCP_SKB_CB(skb)->end_seq;
+	tcb->flags |= XTCP_SKB_CB(skb)->flags;
+	kfree_skb_partial(skb, fragstolen);
+	atomic_add(delta, &sk->sk_rmem_alloc);
+	sk_mem_charge(sk, delta);
+	return true;
+}
+
 static void xtcp_queue_rcv(struct sock *sk, struct sk_buff *skb)
 {
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_receive_queue);
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	bool fin = XTCP_SKB_CB(skb)->flags & XTCPHDR_FIN;
 
 	xs->stats.bytes_received += XTCP_SKB_CB(skb)->end_seq - xs->rcv_nxt;
 	xs->rcv_nxt = XTCP_SKB_CB(skb)->end_seq;
-	if (skb->len || fin)
-		__skb_queue_tail(&sk->sk_receive_queue, skb);
-	else
+	if (!skb->len && !fin)
 		kfree_skb(skb);
+	else if (!tail || !xtcp_try_coalesce(sk, tail, skb))
+		__skb_queue_tail(&sk->sk_receive_queue, skb);
 	if (fin)
 		xtcp_fin(sk);
 }
@@ -1137,6 +1165,18 @@ void xtcp_rcv_pull(struct sk_buff *skb)
 	__skb_pull(skb, tcp_hdrlen(skb));
 }
 
+/*
+ * The backlog's limit, in truesize, as Linux's tcp_add_backlog(): twice
+ * the receive buffer, since a window's worth of segments can take that
+ * much truesize while the reader holds the socket, half the send buffer
+ * for the ACKs of our own data, and 64 KiB beyond.
+ */
+static u32 xtcp_backlog_limit(const struct sock *sk)
+{
+	return 2 * (u32)READ_ONCE(sk->sk_rcvbuf) +
+	       (u32)READ_ONCE(sk->sk_sndbuf) / 2 + 64 * 1024;
+}
+
 /**
  * xtcp_rcv_sock() - hand a segment to its socket, or to its backlog
  * @sk: the socket found for it; the caller's reference is dropped
@@ -1150,11 +1190,17 @@ enum skb_drop_reason xtcp_rcv_sock(struct sock *sk, struct sk_buff *skb)
 	enum skb_drop_reason reason = SKB_NOT_DROPPED_YET;
 
 	bh_lock_sock_nested(sk);
-	if (!sock_owned_by_user(sk))
+	if (!sock_owned_by_user(sk)) {
 		xtcp_do_rcv(sk, skb);
-	else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-					 READ_ONCE(sk->sk_sndbuf)))
+		goto out;
+	}
+	/* Unused head room would count against the limit. */
+	skb_condense(skb);
+	if (sk_add_backlog(sk, skb, xtcp_backlog_limit(sk))) {
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_BACKLOGDROP);
 		reason = SKB_DROP_REASON_SOCKET_BACKLOG;
+	}
+out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 	return reason;

@@ -47,6 +47,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_SACKRETRANS,		/* segments they retransmitted */
 	XTCP_MIB_SACKDISCARD,		/* SACK blocks ignored: out of window */
 	XTCP_MIB_DSACKRECV,		/* D-SACK blocks received (ignored) */
+	XTCP_MIB_BACKLOGDROP,		/* segments dropped: socket backlog full */
 	__XTCP_MIB_MAX
 };
 
