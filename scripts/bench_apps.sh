@@ -20,12 +20,15 @@
 #	veth_1500	iperf3 over the veth pair, the devices' offloads as
 #			they come (TCP moves 64 KiB GSO/GRO packets)
 #	veth_1500_nooffload
-#			the same with TSO, GSO and GRO off on the veths for
-#			both protocols ("tcp" is then TCP without them)
-#	loss_1, loss_5	iperf3 for LOSS_SECONDS with netem on both veths:
-#			5 ms delay each way (a 10 ms round trip) and 1 or
-#			5 % loss each way; offloads off, as netem drops a
-#			GSO packet whole
+#			the same with TSO, GSO and GRO off on the veths: the
+#			receiver gets wire-sized segments; Linux TCP still
+#			builds GSO packets, which the sending veth cuts
+#	loss_1, loss_5	iperf3 for LOSS_SECONDS through a router namespace
+#			between two veth pairs (offloads off), whose netem
+#			adds 5 ms delay each way (a 10 ms round trip) and 1
+#			or 5 % loss each way: netem there sees wire-sized
+#			segments of both protocols; on the sender's own
+#			device it would drop TCP's GSO packets whole
 #
 # Exit status: CMD's if it failed, else 1 if a workload failed, else 0.
 
@@ -40,6 +43,11 @@ IPERF_SECONDS=3
 LOSS_SECONDS=5
 LINK_A=10.77.0.1
 LINK_B=10.77.0.2
+# The router's two sides, for the loss rows: A and R_A on one veth pair,
+# R_B and B on the other.
+ROUTED_A=10.77.1.1
+ROUTED_RA=10.77.1.254
+ROUTED_RB=10.77.0.254
 AB_REQUESTS=3000
 PORT=5201
 HTTP_PORT=18080
@@ -93,11 +101,16 @@ link_listening() {
 		$2 == w && $4 == "0A" { f = 1 } END { exit !f }' "/proc/net/$1"
 }
 
-# link_iperf3 PROTO MODE: iperf3 from namespace xbench-a to xbench-b over
-# a veth pair with MTU 1500; MODE is plain, nooffload or lossN. Prints
-# the receiver's Gbit/s, nothing on failure.
-link_iperf3() {
-	local proto=$1 mode=$2 ns secs=$IPERF_SECONDS server
+# no_offloads NS DEV: TSO, GSO and GRO off on DEV in NS.
+no_offloads() {
+	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off \
+		>/dev/null 2>&1
+}
+
+# link_direct MODE: namespaces xbench-a and xbench-b joined by a veth
+# pair with MTU 1500; MODE plain leaves the offloads on.
+link_direct() {
+	local ns
 
 	ip netns add xbench-a && ip netns add xbench-b || return 1
 	ip link add veth0 netns xbench-a type veth peer name veth0 \
@@ -107,18 +120,56 @@ link_iperf3() {
 	for ns in xbench-a xbench-b; do
 		ip -n "$ns" link set lo up
 		ip -n "$ns" link set veth0 mtu 1500 up
-		# netem drops a GSO packet whole: with offloads on, TCP
-		# would lose a 1/N of the segments xtcp loses.
-		if [[ $mode != plain ]]; then
-			ip netns exec "$ns" ethtool -K veth0 tso off gso off \
-				gro off >/dev/null 2>&1 || return 1
-		fi
-		if [[ $mode == loss* ]]; then
-			tc -n "$ns" qdisc add dev veth0 root netem limit 100000 \
-				delay 5ms loss "${mode#loss}%" || return 1
-			secs=$LOSS_SECONDS
-		fi
+		[[ $1 == plain ]] || no_offloads "$ns" veth0 || return 1
 	done
+}
+
+# link_routed LOSS: xbench-a and xbench-b joined through the router
+# namespace xbench-r, whose netem delays each packet 5 ms and drops
+# LOSS % of them, both ways. The sending veth cuts TCP's GSO packets
+# (offloads off), so netem sees every segment of both protocols as a
+# wire would; the router forwards them one by one (GRO off).
+link_routed() {
+	local ns dev
+
+	for ns in xbench-a xbench-r xbench-b; do
+		ip netns add "$ns" || return 1
+		ip -n "$ns" link set lo up
+	done
+	ip link add veth0 netns xbench-a type veth peer name veth0 \
+		netns xbench-r
+	ip link add veth0 netns xbench-b type veth peer name veth1 \
+		netns xbench-r
+	ip -n xbench-a addr add "$ROUTED_A/24" dev veth0
+	ip -n xbench-r addr add "$ROUTED_RA/24" dev veth0
+	ip -n xbench-r addr add "$ROUTED_RB/24" dev veth1
+	ip -n xbench-b addr add "$LINK_B/24" dev veth0
+	for dev in xbench-a:veth0 xbench-r:veth0 xbench-r:veth1 \
+		   xbench-b:veth0; do
+		ip -n "${dev%:*}" link set "${dev#*:}" mtu 1500 up
+		no_offloads "${dev%:*}" "${dev#*:}" || return 1
+	done
+	ip -n xbench-a route add default via "$ROUTED_RA"
+	ip -n xbench-b route add default via "$ROUTED_RB"
+	ip netns exec xbench-r sysctl -qw net.ipv4.ip_forward=1 || return 1
+	for dev in veth0 veth1; do
+		tc -n xbench-r qdisc add dev "$dev" root netem limit 100000 \
+			delay 5ms loss "$1%" || return 1
+	done
+}
+
+# link_iperf3 PROTO MODE: iperf3 from namespace xbench-a to xbench-b;
+# MODE is plain or nooffload (link_direct) or lossN (link_routed).
+# Prints the receiver's Gbit/s, nothing on failure.
+link_iperf3() {
+	local proto=$1 mode=$2 secs=$IPERF_SECONDS server
+
+	if [[ $mode == loss* ]]; then
+		link_routed "${mode#loss}" || return 1
+		secs=$LOSS_SECONDS
+	else
+		link_direct "$mode" || return 1
+	fi
 	prefix "$proto"
 	ip netns exec xbench-b "${PRE[@]}" taskset -c 1 timeout 300 \
 		iperf3 -s -1 -B "$LINK_B" -p "$PORT" >/dev/null 2>&1 &
@@ -133,9 +184,12 @@ link_iperf3() {
 
 # link_run PROTO MODE: link_iperf3, then the namespaces go.
 link_run() {
+	local ns
+
 	link_iperf3 "$@"
-	ip netns del xbench-a 2>/dev/null
-	ip netns del xbench-b 2>/dev/null
+	for ns in xbench-a xbench-r xbench-b; do
+		ip netns del "$ns" 2>/dev/null
+	done
 }
 
 # nginx_ns PROTO: the requests/s of ab without and with keep-alive, "-"

@@ -55,8 +55,8 @@ LINK = [
     ("veth_1500", "iperf3 over veth, MTU 1500", "Gbit/s", 0.8),
     ("veth_1500_nooffload",
      "  the same, TSO/GSO/GRO off on the veths", "Gbit/s", 1.0),
-    ("loss_1", "  the same, 10 ms RTT, 1 % loss", "Gbit/s", 0.9),
-    ("loss_5", "  the same, 10 ms RTT, 5 % loss", "Gbit/s", 0.9),
+    ("loss_1", "  through netem, 10 ms RTT, 1 % loss", "Gbit/s", 0.9),
+    ("loss_5", "  through netem, 10 ms RTT, 5 % loss", "Gbit/s", 0.9),
 ]
 TW_ENTRY_MAX = 128          # bytes per TIME_WAIT entry
 TW_RATE_MIN = 0.95          # rate with the entries / rate without
