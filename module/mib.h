@@ -47,6 +47,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_SACKRETRANS,		/* segments they retransmitted */
 	XTCP_MIB_SACKDISCARD,		/* SACK blocks ignored: out of window */
 	XTCP_MIB_DSACKRECV,		/* D-SACK blocks received (ignored) */
+	XTCP_MIB_OUTGSOSKBS,		/* skbs sent carrying several segments */
 	__XTCP_MIB_MAX
 };
 
@@ -71,6 +72,12 @@ static inline void XTCP_INC_STATS(const struct net *net,
 				  enum xtcp_mib_field field)
 {
 	SNMP_INC_STATS(xtcp_mib_of(net), field);
+}
+
+static inline void XTCP_ADD_STATS(const struct net *net,
+				  enum xtcp_mib_field field, int val)
+{
+	SNMP_ADD_STATS(xtcp_mib_of(net), field, val);
 }
 
 static inline void XTCP_DEC_STATS(const struct net *net,

@@ -20,8 +20,9 @@
 #	xtcp_retransmits	xtcp's XtcpRetransSegs (/proc/net/xtcp_stats, per
 #				namespace) went up in both sending namespaces
 #
-# Offloads are off on the veths, so that TCP hands netem wire-sized
-# segments like xtcp does (netem drops a GSO packet as a whole).
+# Offloads are off on the veths, so that TCP and xtcp hand netem
+# wire-sized segments (netem drops a GSO packet as a whole); xtcp's GSO
+# type is SCTP's (tx-sctp-segmentation).
 #
 # Both protocols get a 100 ms minimum RTO (net.xtcp.rto_min,
 # net.ipv4.tcp_rto_min_us). Measured here, the smoothed RTT is 28-50 ms
@@ -132,7 +133,7 @@ setup_ns() {
 	fi
 	ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_fin_timeout=5
 	if ! ip netns exec "$ns" ethtool -K veth0 tso off gso off gro off \
-		>/dev/null 2>&1; then
+		tx-sctp-segmentation off >/dev/null 2>&1; then
 		echo "# $ns: could not turn veth offloads off"
 	fi
 	if ! tc -n "$ns" qdisc add dev veth0 root netem "${NETEM[@]}"; then

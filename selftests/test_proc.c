@@ -23,7 +23,7 @@ static const char * const counters[] = {
 	"ACKSkippedSeq", "ACKSkippedChallenge", "ACKSkippedTimeWait",
 	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
 	"AbortOnMemory", "OutOfWindowIcmps", "SackRecovery", "SackRetrans",
-	"SackDiscard", "DSackRecv", "Orphans",
+	"SackDiscard", "DSackRecv", "OutGsoSkbs", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \
