@@ -18,10 +18,13 @@
 #			one connection per request: requests/s
 #	nginx_keepalive	the same with keep-alive (ab -k)
 #	veth_1500	iperf3 over the veth pair, the devices' offloads as
-#			they come (TCP moves 64 KiB GSO/GRO packets)
+#			they come (TCP moves 64 KiB GSO/GRO packets) and
+#			xtcp's segmentation offload on (net.xtcp.gso =
+#			XTCP_GSO, default 1)
 #	veth_1500_nooffload
-#			the same with TSO, GSO and GRO off on the veths for
-#			both protocols ("tcp" is then TCP without them)
+#			the same with TSO, GSO, GRO and tx-sctp-segmentation
+#			off on the veths for both protocols ("tcp" is then
+#			TCP without them, and every xtcp segment one skb)
 #	loss_1, loss_5	iperf3 for LOSS_SECONDS with netem on both veths:
 #			5 ms delay each way (a 10 ms round trip) and 1 or
 #			5 % loss each way; offloads off, as netem drops a
@@ -37,6 +40,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/selftests/lib.sh"
 
 IPERF_SECONDS=3
+XTCP_GSO=${XTCP_GSO:-1}
 LOSS_SECONDS=5
 LINK_A=10.77.0.1
 LINK_B=10.77.0.2
@@ -107,11 +111,15 @@ link_iperf3() {
 	for ns in xbench-a xbench-b; do
 		ip -n "$ns" link set lo up
 		ip -n "$ns" link set veth0 mtu 1500 up
+		ip netns exec "$ns" sysctl -qw net.xtcp.gso="$XTCP_GSO" ||
+			return 1
 		# netem drops a GSO packet whole: with offloads on, TCP
-		# would lose a 1/N of the segments xtcp loses.
+		# would lose a 1/N of the segments xtcp loses. xtcp's GSO
+		# type is SCTP's.
 		if [[ $mode != plain ]]; then
 			ip netns exec "$ns" ethtool -K veth0 tso off gso off \
-				gro off >/dev/null 2>&1 || return 1
+				gro off tx-sctp-segmentation off >/dev/null \
+				2>&1 || return 1
 		fi
 		if [[ $mode == loss* ]]; then
 			tc -n "$ns" qdisc add dev veth0 root netem limit 100000 \
