@@ -1173,6 +1173,23 @@ void xtcp_rcv_pull(struct sk_buff *skb)
  */
 #define XTCP_BACKLOG_EXTRA	(64 * 1024)
 
+/*
+ * The backlog's limit, as Linux's tcp_add_backlog(): sk_add_backlog()
+ * counts the receive queue (sk_rmem_alloc, up to the receive buffer) and
+ * the backlog together, and the backlog must take a whole window the
+ * peer may send while the owner copies, so twice the receive buffer;
+ * half the send buffer for the ACKs of our own data. With segmentation
+ * offload a window arrives as a few skbs of up to 64 KiB at once: a
+ * smaller limit drops them whole, dozens of segments each.
+ */
+static u32 xtcp_backlog_limit(const struct sock *sk)
+{
+	u64 limit = (u64)READ_ONCE(sk->sk_rcvbuf) * 2 +
+		    READ_ONCE(sk->sk_sndbuf) / 2 + XTCP_BACKLOG_EXTRA;
+
+	return min_t(u64, limit, UINT_MAX);
+}
+
 /**
  * xtcp_rcv_sock() - hand a segment to its socket, or to its backlog
  * @sk: the socket found for it; the caller's reference is dropped
@@ -1186,12 +1203,12 @@ enum skb_drop_reason xtcp_rcv_sock(struct sock *sk, struct sk_buff *skb)
 	enum skb_drop_reason reason = SKB_NOT_DROPPED_YET;
 
 	bh_lock_sock_nested(sk);
-	if (!sock_owned_by_user(sk))
+	if (!sock_owned_by_user(sk)) {
 		xtcp_do_rcv(sk, skb);
-	else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
-					 READ_ONCE(sk->sk_sndbuf) +
-					 XTCP_BACKLOG_EXTRA))
+	} else if (sk_add_backlog(sk, skb, xtcp_backlog_limit(sk))) {
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_BACKLOGDROP);
 		reason = SKB_DROP_REASON_SOCKET_BACKLOG;
+	}
 	bh_unlock_sock(sk);
 	sock_put(sk);
 	return reason;

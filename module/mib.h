@@ -48,6 +48,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_SACKDISCARD,		/* SACK blocks ignored: out of window */
 	XTCP_MIB_DSACKRECV,		/* D-SACK blocks received (ignored) */
 	XTCP_MIB_OUTGSOSKBS,		/* skbs sent carrying several segments */
+	XTCP_MIB_BACKLOGDROP,		/* dropped: the socket's backlog full */
 	__XTCP_MIB_MAX
 };
 
