@@ -103,7 +103,7 @@ FIXTURE_VARIANT_ADD(knob, notsent_lowat) {
 };
 
 FIXTURE_VARIANT_ADD(knob, gso) {
-	.name = "gso", .def = 0, .min = 0, .max = 1,
+	.name = "gso", .def = 1, .min = 0, .max = 1,
 };
 
 FIXTURE_VARIANT_ADD(knob, syncookies) {
