@@ -143,12 +143,19 @@ static void xtcp_enter_recovery(struct sock *sk)
 	xtcp_retransmit_head(sk);
 }
 
-/* Free what the ACK covers; return the number of segments freed. */
+/*
+ * Free what the ACK covers; return the number of segments acknowledged.
+ * An skb of several segments (segmentation offload) that the ACK covers
+ * in part stays queued, counting only the segments still unacknowledged
+ * in packets_out; its acknowledged part is cut off when it must go again
+ * (xtcp_retransmit_head()), as Linux's tcp_tso_acked() trims it at once.
+ */
 static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp_skb_cb *cb;
 	struct sk_buff *skb;
-	u32 acked = 0;
+	u32 acked = 0, left;
 
 	*rtt_us = -1;
 	while ((skb = skb_peek(&sk->sk_write_queue)) &&
@@ -161,10 +168,22 @@ static u32 xtcp_clean_write_queue(struct sock *sk, u32 ack, long *rtt_us)
 		if (!cb->retrans)
 			*rtt_us = jiffies_to_usecs(jiffies - cb->when);
 		__skb_unlink(skb, &sk->sk_write_queue);
+		xs->packets_out -= cb->pcount;
+		xs->stats.delivered += cb->pcount;
+		acked += cb->pcount;
 		xtcp_wmem_free_skb(sk, skb);
-		xs->packets_out--;
-		xs->stats.delivered++;
-		acked++;
+	}
+	if (!skb || skb == xs->send_head)
+		return acked;
+	cb = XTCP_SKB_CB(skb);
+	left = xtcp_skb_pcount(skb, ack);
+	if (xtcp_after(ack, cb->seq) && left < cb->pcount) {
+		if (!cb->retrans)
+			*rtt_us = jiffies_to_usecs(jiffies - cb->when);
+		xs->packets_out -= cb->pcount - left;
+		xs->stats.delivered += cb->pcount - left;
+		acked += cb->pcount - left;
+		cb->pcount = left;
 	}
 	return acked;
 }
@@ -684,6 +703,12 @@ static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 	skb_set_owner_r(skb, sk);
 	if (skb->len)
 		xs->lrcvtime = jiffies;
+	/* Several segments in one skb (segmentation offload): more than
+	 * one full segment arrived, which RFC 5681 4.2 answers at once,
+	 * as Linux's __tcp_ack_snd_check() does beyond one rcv_mss.
+	 */
+	if (skb_shinfo(skb)->gso_segs > 1)
+		xtcp_timers_ack_owed(sk, false);
 	xtcp_queue_rcv(sk, skb);
 	/* Its FIN took us through TIME_WAIT to CLOSED: the ACK is sent. */
 	if (sk->sk_state == TCP_CLOSE)
@@ -890,10 +915,14 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	u32 len = cb->end_seq - cb->seq;
+	/* An skb of several segments (GSO from veth or loopback) counts
+	 * them all, as Linux's tcp_segs_in().
+	 */
+	u16 segs = max_t(u16, skb_shinfo(skb)->gso_segs, 1);
 
-	xs->stats.segs_in++;
+	xs->stats.segs_in += segs;
 	if (skb->len)
-		xs->stats.data_segs_in++;
+		xs->stats.data_segs_in += segs;
 
 	switch (sk->sk_state) {
 	case TCP_CLOSE:
@@ -1166,15 +1195,27 @@ void xtcp_rcv_pull(struct sk_buff *skb)
 }
 
 /*
- * The backlog's limit, in truesize, as Linux's tcp_add_backlog(): twice
- * the receive buffer, since a window's worth of segments can take that
- * much truesize while the reader holds the socket, half the send buffer
- * for the ACKs of our own data, and 64 KiB beyond.
+ * Room in the backlog beyond the buffers, as Linux's tcp_add_backlog()
+ * leaves: a sender's GSO skb arrives through veth or loopback whole, up
+ * to 64 KiB, and one of them must fit even into small buffers.
+ */
+#define XTCP_BACKLOG_EXTRA	(64 * 1024)
+
+/*
+ * The backlog's limit, as Linux's tcp_add_backlog(): sk_add_backlog()
+ * counts the receive queue (sk_rmem_alloc, up to the receive buffer) and
+ * the backlog together, and the backlog must take a whole window the
+ * peer may send while the owner copies, so twice the receive buffer;
+ * half the send buffer for the ACKs of our own data. With segmentation
+ * offload a window arrives as a few skbs of up to 64 KiB at once: a
+ * smaller limit drops them whole, dozens of segments each.
  */
 static u32 xtcp_backlog_limit(const struct sock *sk)
 {
-	return 2 * (u32)READ_ONCE(sk->sk_rcvbuf) +
-	       (u32)READ_ONCE(sk->sk_sndbuf) / 2 + 64 * 1024;
+	u64 limit = (u64)READ_ONCE(sk->sk_rcvbuf) * 2 +
+		    READ_ONCE(sk->sk_sndbuf) / 2 + XTCP_BACKLOG_EXTRA;
+
+	return min_t(u64, limit, UINT_MAX);
 }
 
 /**

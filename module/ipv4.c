@@ -110,7 +110,10 @@ int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 		rt = NULL;
 		goto failure;
 	}
-	sk->sk_gso_type = 0;
+	/* Segmentation offload (offload.c): a type only virtual devices
+	 * take whole; sk_setup_caps() tells whether this route's does.
+	 */
+	sk->sk_gso_type = SKB_GSO_SCTP;
 	sk_setup_caps(sk, &rt->dst);
 	rt = NULL;
 
@@ -185,6 +188,7 @@ int xtcp_v4_child_route(struct sock *child)
 				   child->sk_bound_dev_if);
 	if (IS_ERR(rt))
 		return PTR_ERR(rt);
+	child->sk_gso_type = SKB_GSO_SCTP;
 	sk_setup_caps(child, &rt->dst);
 	return 0;
 }
@@ -747,10 +751,19 @@ int xtcp_v4_init(void)
 		goto err_proto;
 	}
 
+	err = xtcp_offload_init();
+	if (err) {
+		pr_err("IP protocol %d already has an offload handler\n",
+		       xtcp_protocol);
+		goto err_protocol;
+	}
+
 	xtcp_v4_protosw.protocol = xtcp_protocol;
 	inet_register_protosw(&xtcp_v4_protosw);
 	return 0;
 
+err_protocol:
+	inet_del_protocol(&xtcp_v4_protocol, xtcp_protocol);
 err_proto:
 	proto_unregister(&xtcp_prot);
 	return err;
@@ -765,6 +778,7 @@ err_proto:
 void xtcp_v4_exit(void)
 {
 	inet_unregister_protosw(&xtcp_v4_protosw);
+	xtcp_offload_exit();
 	inet_del_protocol(&xtcp_v4_protocol, xtcp_protocol);
 	proto_unregister(&xtcp_prot);
 }

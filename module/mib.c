@@ -49,6 +49,7 @@ static const struct snmp_mib xtcp_mib_list[] = {
 	SNMP_MIB_ITEM("SackRetrans", XTCP_MIB_SACKRETRANS),
 	SNMP_MIB_ITEM("SackDiscard", XTCP_MIB_SACKDISCARD),
 	SNMP_MIB_ITEM("DSackRecv", XTCP_MIB_DSACKRECV),
+	SNMP_MIB_ITEM("OutGsoSkbs", XTCP_MIB_OUTGSOSKBS),
 	SNMP_MIB_ITEM("BacklogDrop", XTCP_MIB_BACKLOGDROP),
 };
 

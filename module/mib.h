@@ -47,7 +47,8 @@ enum xtcp_mib_field {
 	XTCP_MIB_SACKRETRANS,		/* segments they retransmitted */
 	XTCP_MIB_SACKDISCARD,		/* SACK blocks ignored: out of window */
 	XTCP_MIB_DSACKRECV,		/* D-SACK blocks received (ignored) */
-	XTCP_MIB_BACKLOGDROP,		/* segments dropped: socket backlog full */
+	XTCP_MIB_OUTGSOSKBS,		/* skbs sent carrying several segments */
+	XTCP_MIB_BACKLOGDROP,		/* dropped: the socket's backlog full */
 	__XTCP_MIB_MAX
 };
 
@@ -72,6 +73,12 @@ static inline void XTCP_INC_STATS(const struct net *net,
 				  enum xtcp_mib_field field)
 {
 	SNMP_INC_STATS(xtcp_mib_of(net), field);
+}
+
+static inline void XTCP_ADD_STATS(const struct net *net,
+				  enum xtcp_mib_field field, int val)
+{
+	SNMP_ADD_STATS(xtcp_mib_of(net), field, val);
 }
 
 static inline void XTCP_DEC_STATS(const struct net *net,

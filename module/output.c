@@ -8,8 +8,12 @@
  * after are still to go. The payload is held in page fragments behind an
  * empty linear area kept for the headers; sending pushes the header onto
  * a clone. An skb not yet sent may hold several segments' worth (up to
- * the size goal of sendmsg, as TCP's skbs before GSO cuts them); it is
- * cut to mss_cache as it leaves, so that every skb sent is one segment.
+ * the size goal of sendmsg, as TCP's skbs). As it leaves it is cut to
+ * what the windows allow: one segment of mss_cache, or, where the route
+ * takes segmentation offload (net.xtcp.gso, xtcp_gso_max_segs()), as
+ * many as the congestion and send windows allow, sent as one GSO skb
+ * that the device or offload.c cuts into segments. A sent skb counts its
+ * segments in packets_out (XTCP_SKB_CB()->pcount).
  *
  * The checksum: no device knows protocol 253, but a device with
  * NETIF_F_HW_CSUM (loopback, veth, virtio_net) sums any protocol from
@@ -108,7 +112,11 @@ static bool xtcp_csum_offload(struct sock *sk)
 	       (dst->dev->features & NETIF_F_HW_CSUM);
 }
 
-/* Fill in th->check of @skb, whose transport header is set. */
+/*
+ * Fill in th->check of @skb, whose transport header is set. A GSO skb
+ * always leaves partial: the segmentation sums its segments in software
+ * where the device cannot (offload.c).
+ */
 static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 			  bool payload_summed)
 {
@@ -117,7 +125,7 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 	struct tcphdr *th = tcp_hdr(skb);
 	__wsum csum;
 
-	if (xtcp_csum_offload(sk)) {
+	if (skb_is_gso(skb) || xtcp_csum_offload(sk)) {
 		skb->ip_summed = CHECKSUM_PARTIAL;
 		skb->csum_start = skb_transport_header(skb) - skb->head;
 		skb->csum_offset = offsetof(struct tcphdr, check);
@@ -185,7 +193,8 @@ struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 /*
  * Push the header onto @oskb and hand it to IP. A queued segment is sent
  * as a clone (@clone_it) and stays in the write queue for retransmission;
- * a pure ACK or RST is sent itself and consumed.
+ * a pure ACK or RST is sent itself and consumed. A queued skb of several
+ * segments (pcount) leaves as one GSO skb of seg_size segments.
  */
 static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 			     bool clone_it, gfp_t gfp)
@@ -193,10 +202,11 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(oskb);
 	struct inet_sock *inet = inet_sk(sk);
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct skb_shared_info *shinfo;
 	struct xtcp_opts opts;
 	bool payload_summed;
 	struct sk_buff *skb;
-	u32 payload;
+	u32 payload, segs;
 	u16 window;
 	int err;
 
@@ -211,6 +221,23 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 			skb = skb_clone(oskb, gfp);
 		if (unlikely(!skb))
 			return -ENOBUFS;
+	}
+
+	/* Segments of seg_size: the acknowledged part of an skb sent
+	 * whole again too. The clone shares the queued skb's shared info,
+	 * as TCP's do.
+	 */
+	segs = 1;
+	if (cb->seg_size && payload > cb->seg_size)
+		segs = DIV_ROUND_UP(payload, cb->seg_size);
+	shinfo = skb_shinfo(skb);
+	if (segs > 1) {
+		shinfo->gso_type = SKB_GSO_SCTP;
+		shinfo->gso_size = cb->seg_size;
+		shinfo->gso_segs = segs;
+	} else {
+		shinfo->gso_size = 0;
+		shinfo->gso_segs = 1;
 	}
 
 	xtcp_fill_opts(sk, cb->flags, &opts);
@@ -230,12 +257,14 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 
 	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
 	skb_set_owner_w(skb, sk);
-	xs->stats.segs_out++;
+	xs->stats.segs_out += segs;
 	if (payload) {
-		xs->stats.data_segs_out++;
+		xs->stats.data_segs_out += segs;
 		xs->stats.bytes_sent += payload;
 	}
-	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTSEGS);
+	XTCP_ADD_STATS(sock_net(sk), XTCP_MIB_OUTSEGS, segs);
+	if (segs > 1)
+		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTGSOSKBS);
 	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }
@@ -369,20 +398,65 @@ static bool xtcp_nagle_holds(const struct sock *sk, const struct sk_buff *skb)
 	       skb == skb_peek_tail(&sk->sk_write_queue);
 }
 
-/*
- * Cut @skb, queued and not yet sent, after @len payload bytes: the rest,
- * with the FIN if there is one, moves to a new skb right behind it. A
- * payload sum kept by the copy is taken again for both.
+/**
+ * xtcp_skb_pcount() - the segments a sent skb counts in packets_out
+ * @skb: an skb of the write queue, sent (seg_size set)
+ * @una: the first byte not acknowledged
+ *
+ * Its payload from @una on, in pieces of the size it was sent in; at
+ * least 1, so that a SYN or a FIN, or an skb whose payload is all
+ * acknowledged but its FIN, counts as one segment.
+ *
+ * Context: socket locked.
+ * Return: the count.
  */
-static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
+u32 xtcp_skb_pcount(const struct sk_buff *skb, u32 una)
+{
+	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	u32 left = skb->len;
+
+	if (xtcp_after(una, cb->seq))
+		left -= min(left, una - cb->seq);
+	return max_t(u32, DIV_ROUND_UP(left, max_t(u32, cb->seg_size, 1)), 1);
+}
+
+/**
+ * xtcp_split_skb() - cut an skb of the write queue in two
+ * @sk: the socket
+ * @skb: the skb, queued
+ * @len: payload bytes it keeps, fewer than it has
+ *
+ * The rest, with the FIN if there is one, moves to a new skb right behind
+ * it. A payload sum kept by the copy is taken again for both. An skb in
+ * flight may be cut too (a retransmission, a SACK block's edge, the
+ * acknowledged part of the head): then both halves count their own
+ * segments in packets_out and keep its SACK scoreboard bits.
+ *
+ * Context: socket locked.
+ * Return: 0, -EBUSY for a SYN or FIN sent uncharged, -ENOBUFS without
+ * memory.
+ */
+int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 {
 	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	u32 rest = skb->len - len;
 	struct xtcp_skb_cb *ncb;
 	struct sk_buff *nskb;
 
-	if (skb_cloned(skb) || cb->uncharged)
+	if (cb->uncharged)
 		return -EBUSY;
+	/* A clone of it in flight (a qdisc's, or a receiver's through veth)
+	 * shares its fragment list: the cut gets a list of its own first,
+	 * the pages staying shared, as Linux's tcp_fragment() does. The new
+	 * head, of the old one's size, leaves the charge as it was.
+	 */
+	if (skb_cloned(skb)) {
+		unsigned int truesize = skb->truesize;
+
+		if (pskb_expand_head(skb, 0, 0, sk_gfp_mask(sk, GFP_ATOMIC)))
+			return -ENOBUFS;
+		skb->truesize = truesize;
+	}
 	nskb = xtcp_alloc_skb(sk, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	if (!nskb)
 		return -ENOBUFS;
@@ -414,6 +488,20 @@ static int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len)
 	 */
 	ncb->when = cb->when;
 	ncb->retrans = cb->retrans;
+	ncb->seg_size = cb->seg_size;
+	/* The SACK scoreboard (sack.c): both halves are what the whole was. */
+	ncb->sacked = cb->sacked;
+	ncb->lost = cb->lost;
+	ncb->rexmit = cb->rexmit;
+	if (cb->pcount) {
+		struct xtcp_sock *xs = xtcp_sk(sk);
+
+		xs->packets_out -= cb->pcount;
+		cb->end_seq = cb->seq + len;
+		cb->pcount = xtcp_skb_pcount(skb, xs->snd_una);
+		ncb->pcount = xtcp_skb_pcount(nskb, xs->snd_una);
+		xs->packets_out += cb->pcount + ncb->pcount;
+	}
 
 	cb->end_seq = cb->seq + len;
 	/* The FIN and the push, like the end of a record, go with the tail. */
@@ -497,14 +585,17 @@ static int xtcp_xmit_new(struct sock *sk, struct sk_buff *skb)
 
 	if (skb->len)
 		xtcp_cwnd_restart(xs);
+	cb->seg_size = xs->mss_cache;
+	cb->pcount = xtcp_skb_pcount(skb, cb->seq);
 	err = xtcp_transmit_skb(sk, skb, true, sk_gfp_mask(sk, GFP_ATOMIC));
 	cb->when = jiffies;
 	if (skb->len)
 		xs->lsndtime = jiffies;
 	xs->snd_nxt = cb->end_seq;
-	if (skb->len < xs->mss_cache)
+	/* Minshall: its last segment was a small one. */
+	if (skb->len < cb->pcount * xs->mss_cache)
 		xs->snd_sml = cb->end_seq;
-	xs->packets_out++;
+	xs->packets_out += cb->pcount;
 	xs->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 			NULL : skb->next;
 	xtcp_timers_data_sent(sk);
@@ -530,6 +621,50 @@ static void xtcp_check_pmtu(struct sock *sk)
 	xtcp_sync_mss(sk, xs->mss_clamp);
 }
 
+/*
+ * The most segments one skb may carry on the socket's route: 1 unless
+ * net.xtcp.gso is on and the route takes xtcp's GSO type whole or cuts it
+ * in software (sk_setup_caps() set the route's capabilities and size
+ * limits), then as many as fit in the device's GSO size with room for the
+ * headers, as Linux's tcp_tso_autosize() bounds them.
+ */
+static u32 xtcp_gso_max_segs(struct sock *sk)
+{
+	u32 mss = xtcp_sk(sk)->mss_cache;
+	u32 size = READ_ONCE(sk->sk_gso_max_size);
+
+	if (!xtcp_knob(sock_net(sk), XTCP_KNOB_GSO) ||
+	    sk->sk_gso_type != SKB_GSO_SCTP || !sk_can_gso(sk) ||
+	    size <= MAX_TCP_HEADER + mss)
+		return 1;
+	return clamp_t(u32, (size - MAX_TCP_HEADER) / mss, 1,
+		       READ_ONCE(sk->sk_gso_max_segs));
+}
+
+/*
+ * How much of @skb, the send head, leaves as one skb now: whole segments
+ * within the congestion window (@cwnd) and the send window, at most
+ * @max_segs of them, as Linux's tcp_mss_split_point(). A window smaller
+ * than one segment is the caller's (xtcp_fit_window()). The small last
+ * segment of the queue's tail goes on its own, so that Nagle
+ * (xtcp_nagle_holds()) sees it as it would without offload.
+ */
+static u32 xtcp_send_limit(struct sock *sk, const struct sk_buff *skb,
+			   u32 cwnd, u32 max_segs, bool force_push)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 mss = xs->mss_cache, limit, room;
+
+	limit = min(cwnd - xtcp_packets_in_flight(xs), max_segs) * mss;
+	room = xs->snd_una + xs->snd_wnd - XTCP_SKB_CB(skb)->seq;
+	if ((s32)room > 0 && room < limit)
+		limit = max(rounddown(room, mss), mss);
+	if (limit >= skb->len && skb->len % mss && !force_push &&
+	    skb == skb_peek_tail(&sk->sk_write_queue))
+		limit = rounddown(skb->len, mss);
+	return limit;
+}
+
 /**
  * xtcp_write_xmit() - send what the windows allow
  * @sk: the socket
@@ -543,8 +678,10 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 	bool sent = false, limited = false;
 	struct sk_buff *skb;
 	u32 cwnd = xs->cwnd;
+	u32 max_segs;
 
 	xtcp_check_pmtu(sk);
+	max_segs = xtcp_gso_max_segs(sk);
 	/* RFC 3042 limited transmit: each of the first two duplicate ACKs
 	 * lets one new segment out, so that a small window can still
 	 * produce the duplicates fast retransmit needs.
@@ -559,13 +696,19 @@ void xtcp_write_xmit(struct sock *sk, bool force_push)
 			limited = true;
 			break;
 		}
-		/* One segment at a time from a large skb. Without memory for
-		 * the cut, the persist timer tries again if nothing else will.
+		/* What the windows allow from a large skb, in one skb.
+		 * Without memory for the cut, the persist timer tries again
+		 * if nothing else will.
 		 */
-		if (skb->len > xs->mss_cache &&
-		    xtcp_split_skb(sk, skb, xs->mss_cache)) {
-			xtcp_timers_window_closed(sk);
-			break;
+		if (skb->len > xs->mss_cache) {
+			u32 limit = xtcp_send_limit(sk, skb, cwnd, max_segs,
+						    force_push);
+
+			if (skb->len > limit &&
+			    xtcp_split_skb(sk, skb, limit)) {
+				xtcp_timers_window_closed(sk);
+				break;
+			}
 		}
 		if (xtcp_after(cb->end_seq, xs->snd_una + xs->snd_wnd) &&
 		    !(cb->flags & XTCPHDR_SYN) && !xtcp_fit_window(sk, skb)) {
@@ -632,20 +775,34 @@ bool xtcp_write_wakeup(struct sock *sk)
  * @sk: the socket
  * @skb: the segment, in the write queue before the send head
  *
- * A segment larger than the send MSS, which fell since it was sent
- * (xtcp_v4_mtu_reduced()), is cut to it first; if it cannot be cut now it
- * goes whole and a later retransmission tries again.
+ * One segment, of the size it was sent in or of the send MSS if that fell
+ * since (xtcp_v4_mtu_reduced()), as Linux's tcp_retransmit_skb(): an skb
+ * of several segments, or one larger than the MSS now, is cut first (a
+ * clone of it still held keeps the whole, xtcp_split_skb()). Without
+ * memory for the cut it goes whole, as a GSO skb of segments of the MSS
+ * now: where the route cannot take it, the stack cuts it in software
+ * (offload.c).
  *
  * Context: socket locked.
  * Return: 0 or -errno from the transmission.
  */
 int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 mss = xs->mss_cache;
 	int err;
 
-	if (skb->len > xs->mss_cache && !xtcp_split_skb(sk, skb, xs->mss_cache))
-		xs->packets_out++;
+	/* Its first segment as it was sent, unless the MSS fell since. */
+	if (cb->seg_size && cb->seg_size < mss)
+		mss = cb->seg_size;
+	if (skb->len > mss && xtcp_split_skb(sk, skb, mss) &&
+	    cb->seg_size != mss) {
+		xs->packets_out -= cb->pcount;
+		cb->seg_size = mss;
+		cb->pcount = xtcp_skb_pcount(skb, xs->snd_una);
+		xs->packets_out += cb->pcount;
+	}
 	err = xtcp_transmit_skb(sk, skb, true, GFP_ATOMIC);
 	if (err)
 		return err;
@@ -656,9 +813,41 @@ int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	XTCP_SKB_CB(skb)->retrans = 1;
 	XTCP_SKB_CB(skb)->when = jiffies;
 	xs->total_retrans++;
-	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_RETRANSSEGS);
+	XTCP_ADD_STATS(sock_net(sk), XTCP_MIB_RETRANSSEGS,
+		       skb_shinfo(skb)->gso_segs ?: 1);
 	trace_xtcp_retransmit(sk, XTCP_SKB_CB(skb)->seq);
 	return 0;
+}
+
+/**
+ * xtcp_trim_acked() - cut the acknowledged part off the write queue's head
+ * @sk: the socket
+ *
+ * The head of the write queue may be an skb of several segments of which
+ * the first were acknowledged (xtcp_clean_write_queue() frees only whole
+ * skbs): what was acknowledged is cut off and freed, so that a
+ * retransmission starts at snd_una. Without memory for the cut the skb
+ * goes whole, what the peer has included.
+ *
+ * Context: socket locked.
+ * Return: the head of the write queue, NULL if it is empty.
+ */
+struct sk_buff *xtcp_trim_acked(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	u32 acked;
+
+	if (!skb || skb == xs->send_head ||
+	    !xtcp_after(xs->snd_una, XTCP_SKB_CB(skb)->seq))
+		return skb;
+	acked = xs->snd_una - XTCP_SKB_CB(skb)->seq;
+	if (acked >= skb->len || xtcp_split_skb(sk, skb, acked))
+		return skb;
+	xs->packets_out -= XTCP_SKB_CB(skb)->pcount;
+	__skb_unlink(skb, &sk->sk_write_queue);
+	xtcp_wmem_free_skb(sk, skb);
+	return skb_peek(&sk->sk_write_queue);
 }
 
 /**
@@ -670,7 +859,7 @@ int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
  */
 int xtcp_retransmit_head(struct sock *sk)
 {
-	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+	struct sk_buff *skb = xtcp_trim_acked(sk);
 
 	if (!skb || skb == xtcp_sk(sk)->send_head)
 		return 0;
@@ -698,19 +887,20 @@ void xtcp_retransmit_mtu(struct sock *sk)
 	u32 mss = xs->mss_cache, end = xs->snd_una, sent = 0;
 	struct sk_buff *skb;
 
+	xtcp_trim_acked(sk);
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
 		if (skb == xs->send_head || sent >= xs->cwnd)
 			break;
-		/* Too large, or a piece of one cut here. */
-		if (skb->len > mss)
+		/* Its segments too large, or a piece of one cut here. */
+		if (min_t(u32, skb->len, cb->seg_size ?: skb->len) > mss)
 			end = cb->end_seq;
 		else if (!xtcp_before(cb->seq, end))
 			continue;
 		if (xtcp_retransmit_skb(sk, skb))
 			break;
-		sent++;
+		sent += cb->pcount;
 	}
 }
 

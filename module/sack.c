@@ -9,11 +9,18 @@
  * tcp_sack_new_ofo_skb(). At most XTCP_NUM_SACKS are kept; each segment
  * carries as many as its option space allows.
  *
- * Sender: a scoreboard of one bit per segment in flight (@sacked in the
- * skb control block; every skb sent is one segment). A segment counts as
- * SACKed only if a block covers it whole, as RFC 6675 section 4 allows.
- * A segment is lost once XTCP_DUPTHRESH segments above it are SACKed
- * (IsLost()); the pipe is xtcp_packets_in_flight(). Recovery starts on
+ * Sender: a scoreboard of bits per skb in flight (@sacked, @lost and
+ * @rexmit in the skb control block). An skb sent with segmentation
+ * offload carries several segments (@pcount of them); a SACK block that
+ * covers some of its segments but not all cuts it at the block's edges,
+ * on segment boundaries, as Linux's tcp_sacktag_walk() cuts with
+ * tcp_fragment(), so that every skb is SACKed whole or not at all, and
+ * the counts (sacked_out, lost_out, retrans_out) are in segments, as
+ * packets_out is. A segment counts as SACKed only if a block covers it
+ * whole, as RFC 6675 section 4 allows. A segment is lost once
+ * XTCP_DUPTHRESH segments above it are SACKed (IsLost()); the pipe is
+ * xtcp_packets_in_flight(). A retransmission is one segment, cut off the
+ * lost skb (xtcp_retransmit_skb()), the rest staying lost. Recovery starts on
  * the third duplicate ACK or when the first unacknowledged segment is
  * lost, and retransmits lost segments, lowest first, while the pipe is
  * below the congestion window (NextSeg() rule 1); new data (rule 2) is
@@ -206,7 +213,40 @@ static int xtcp_sack_read(struct sock *sk, const struct sk_buff *skb,
 	return used;
 }
 
-/* Mark the segments in flight the blocks cover whole; how many were new. */
+/*
+ * Does @sp cover whole segments of @skb, in flight and not SACKed? If it
+ * covers all of them, yes; if only some, @skb is cut at the block's edge
+ * on a segment boundary: when the block starts inside it, the head
+ * (before the block) stays as it is and the tail is looked at next; when
+ * the block ends inside it, the head is covered. Without memory for the
+ * cut, nothing is SACKed: the pipe counts it as in flight a while longer.
+ */
+static bool xtcp_sack_covers(struct sock *sk, struct sk_buff *skb,
+			     const struct xtcp_sack_block *sp)
+{
+	struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
+	u32 seg = cb->seg_size, cut;
+
+	if (xtcp_after(sp->start_seq, cb->seq)) {
+		if (cb->pcount < 2 || !seg)
+			return false;
+		cut = roundup(sp->start_seq - cb->seq, seg);
+		if (cut < skb->len)
+			xtcp_split_skb(sk, skb, cut);
+		return false;
+	}
+	if (!xtcp_after(cb->end_seq, sp->end_seq))
+		return true;
+	if (cb->pcount < 2 || !seg)
+		return false;
+	cut = rounddown(sp->end_seq - cb->seq, seg);
+	return cut && cut < skb->len && !xtcp_split_skb(sk, skb, cut);
+}
+
+/*
+ * Mark the skbs in flight the blocks cover whole, cutting those they
+ * cover in part; how many segments were newly SACKed.
+ */
 static u32 xtcp_sack_tag(struct sock *sk, const struct xtcp_sack_block *sp,
 			 int used)
 {
@@ -227,14 +267,14 @@ static u32 xtcp_sack_tag(struct sock *sk, const struct xtcp_sack_block *sp,
 			break;
 		if (cb->sacked)
 			continue;
-		for (k = j; k < used && !xtcp_after(sp[k].start_seq, cb->seq);
-		     k++) {
-			if (xtcp_after(cb->end_seq, sp[k].end_seq))
+		for (k = j; k < used && xtcp_before(sp[k].start_seq,
+						    cb->end_seq); k++) {
+			if (!xtcp_sack_covers(sk, skb, &sp[k]))
 				continue;
 			cb->sacked = 1;
 			cb->lost = 0;
 			cb->rexmit = 0;
-			newly++;
+			newly += cb->pcount;
 			break;
 		}
 	}
@@ -242,9 +282,10 @@ static u32 xtcp_sack_tag(struct sock *sk, const struct xtcp_sack_block *sp,
 }
 
 /*
- * Count the scoreboard again, from the highest segment sent down, and
- * mark lost each segment with XTCP_DUPTHRESH SACKed segments above it
- * (RFC 6675 IsLost()). Returns the lost segments not yet retransmitted.
+ * Count the scoreboard again, in segments, from the highest skb sent
+ * down, and mark lost each skb with XTCP_DUPTHRESH SACKed segments above
+ * it (RFC 6675 IsLost()). Returns the lost segments not yet
+ * retransmitted.
  */
 static u32 xtcp_sack_mark_lost(struct sock *sk)
 {
@@ -259,14 +300,18 @@ static u32 xtcp_sack_mark_lost(struct sock *sk)
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
 		if (cb->sacked) {
-			sacked++;
+			sacked += cb->pcount;
 			continue;
 		}
 		if (sacked >= XTCP_DUPTHRESH)
 			cb->lost = 1;
-		lost += cb->lost;
-		retrans += cb->rexmit;
-		todo += cb->lost && !cb->rexmit;
+		if (!cb->lost)
+			continue;
+		lost += cb->pcount;
+		if (cb->rexmit)
+			retrans += cb->pcount;
+		else
+			todo += cb->pcount;
 	}
 	xs->sacked_out = sacked;
 	xs->lost_out = lost;
@@ -277,13 +322,16 @@ static u32 xtcp_sack_mark_lost(struct sock *sk)
 /*
  * NextSeg() rule 1 (RFC 6675 section 4): retransmit lost segments, lowest
  * first, while the pipe is below the congestion window; the first of them
- * whatever the pipe if @force (section 5 step 4.3).
+ * whatever the pipe if @force (section 5 step 4.3). Each is one segment,
+ * cut off its skb; the rest, still lost, comes next.
  */
 static void xtcp_sack_retransmit(struct sock *sk, u32 todo, bool force)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 	struct sk_buff *skb;
 
+	/* A retransmission of the head starts at SND.UNA. */
+	xtcp_trim_acked(sk);
 	skb_queue_walk(&sk->sk_write_queue, skb) {
 		struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 
@@ -294,12 +342,12 @@ static void xtcp_sack_retransmit(struct sock *sk, u32 todo, bool force)
 		if (!force && xtcp_packets_in_flight(xs) >= xs->cwnd)
 			break;
 		force = false;
-		todo--;
 		if (xtcp_retransmit_skb(sk, skb))
 			break;
+		todo -= min_t(u32, todo, cb->pcount);
 		cb->rexmit = 1;
-		xs->retrans_out++;
-		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_SACKRETRANS);
+		xs->retrans_out += cb->pcount;
+		XTCP_ADD_STATS(sock_net(sk), XTCP_MIB_SACKRETRANS, cb->pcount);
 	}
 }
 

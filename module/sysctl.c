@@ -95,6 +95,7 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 	XTCP_KNOB(XTCP_KNOB_NOTSENT_LOWAT, "notsent_lowat", INT_MAX, 1,
 		  INT_MAX),
 	XTCP_KNOB(XTCP_KNOB_SACK, "sack", 1, 0, 1),
+	XTCP_KNOB(XTCP_KNOB_GSO, "gso", 1, 0, 1),
 };
 
 /**

@@ -118,6 +118,9 @@ struct xtcp_sack_block {
  * @seq: first sequence number
  * @end_seq: @seq + SYN + FIN + payload length
  * @ack_seq: acknowledgment number (received segments)
+ * @pcount: segments a sent skb still counts in packets_out: its payload
+ *	not yet acknowledged in @seg_size pieces, at least 1; 0 until sent
+ * @seg_size: the segment size a sent skb was cut into (its GSO size)
  * @when: jiffies of the last transmission (sent segments, for Karn)
  * @flags: XTCPHDR_* flags
  * @retrans: the segment was retransmitted; its RTT sample is ambiguous
@@ -135,6 +138,8 @@ struct xtcp_skb_cb {
 	u32 seq;
 	u32 end_seq;
 	u32 ack_seq;
+	u16 pcount;
+	u16 seg_size;
 	unsigned long when;
 	u8 flags;
 	u8 retrans:1,
@@ -557,6 +562,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_MAX_ORPHANS,		/* orphaned connections at most */
 	XTCP_KNOB_NOTSENT_LOWAT,	/* bytes, unsent data poll() allows */
 	XTCP_KNOB_SACK,			/* 0/1: offer SACK (RFC 2018) */
+	XTCP_KNOB_GSO,			/* 1: send several segments per skb */
 	__XTCP_KNOB_MAX
 };
 
@@ -750,6 +756,8 @@ struct xtcp_net *xtcp_net_of(const struct net *net);
 /* ipv4.c */
 int xtcp_v4_init(void);
 void xtcp_v4_exit(void);
+int xtcp_offload_init(void);
+void xtcp_offload_exit(void);
 int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb);
@@ -844,6 +852,9 @@ void xtcp_send_ack(struct sock *sk);
 void xtcp_send_probe(struct sock *sk);
 void xtcp_send_active_reset(struct sock *sk, gfp_t gfp);
 void xtcp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
+u32 xtcp_skb_pcount(const struct sk_buff *skb, u32 una);
+struct sk_buff *xtcp_trim_acked(struct sock *sk);
+int xtcp_split_skb(struct sock *sk, struct sk_buff *skb, u32 len);
 struct tcphdr *xtcp_push_header(struct sk_buff *skb, __be16 sport,
 				__be16 dport, u32 seq, u32 ack, u8 flags,
 				u16 window, const struct xtcp_opts *opts,

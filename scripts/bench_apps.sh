@@ -18,11 +18,15 @@
 #			one connection per request: requests/s
 #	nginx_keepalive	the same with keep-alive (ab -k)
 #	veth_1500	iperf3 over the veth pair, the devices' offloads as
-#			they come (TCP moves 64 KiB GSO/GRO packets)
+#			they come (TCP moves 64 KiB GSO/GRO packets) and
+#			xtcp's segmentation offload on (net.xtcp.gso =
+#			XTCP_GSO, default 1)
 #	veth_1500_nooffload
-#			the same with TSO, GSO and GRO off on the veths: the
-#			receiver gets wire-sized segments; Linux TCP still
-#			builds GSO packets, which the sending veth cuts
+#			the same with TSO, GSO, GRO and tx-sctp-segmentation
+#			(xtcp's GSO type) off on the veths: the receiver gets
+#			wire-sized segments and every xtcp segment is an skb
+#			of its own; Linux TCP still builds GSO packets, which
+#			the sending veth cuts
 #	loss_1, loss_5	iperf3 for LOSS_SECONDS through a router namespace
 #			between two veth pairs (offloads off), whose netem
 #			adds 5 ms delay each way (a 10 ms round trip) and 1
@@ -40,6 +44,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/selftests/lib.sh"
 
 IPERF_SECONDS=3
+XTCP_GSO=${XTCP_GSO:-1}
 LOSS_SECONDS=5
 LINK_A=10.77.0.1
 LINK_B=10.77.0.2
@@ -101,10 +106,11 @@ link_listening() {
 		$2 == w && $4 == "0A" { f = 1 } END { exit !f }' "/proc/net/$1"
 }
 
-# no_offloads NS DEV: TSO, GSO and GRO off on DEV in NS.
+# no_offloads NS DEV: TSO, GSO, GRO and SCTP segmentation (xtcp's GSO
+# type) off on DEV in NS.
 no_offloads() {
 	ip netns exec "$1" ethtool -K "$2" tso off gso off gro off \
-		>/dev/null 2>&1
+		tx-sctp-segmentation off >/dev/null 2>&1
 }
 
 # link_direct MODE: namespaces xbench-a and xbench-b joined by a veth
@@ -120,6 +126,8 @@ link_direct() {
 	for ns in xbench-a xbench-b; do
 		ip -n "$ns" link set lo up
 		ip -n "$ns" link set veth0 mtu 1500 up
+		ip netns exec "$ns" sysctl -qw net.xtcp.gso="$XTCP_GSO" ||
+			return 1
 		[[ $1 == plain ]] || no_offloads "$ns" veth0 || return 1
 	done
 }
@@ -148,6 +156,10 @@ link_routed() {
 		   xbench-b:veth0; do
 		ip -n "${dev%:*}" link set "${dev#*:}" mtu 1500 up
 		no_offloads "${dev%:*}" "${dev#*:}" || return 1
+	done
+	for ns in xbench-a xbench-b; do
+		ip netns exec "$ns" sysctl -qw net.xtcp.gso="$XTCP_GSO" ||
+			return 1
 	done
 	ip -n xbench-a route add default via "$ROUTED_RA"
 	ip -n xbench-b route add default via "$ROUTED_RB"

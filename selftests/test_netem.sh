@@ -21,9 +21,11 @@
 #				namespace) went up in both sending namespaces
 #
 # Offloads are off on the veths, so that the receivers get wire-sized
-# segments (no GRO). Linux TCP still hands netem GSO packets of up to
-# 64 KiB, which the device cuts after the qdisc: netem's loss and
-# reordering strike TCP per packet. The test checks integrity, not rates.
+# segments (no GRO), and xtcp sends them one by one (its GSO type is
+# SCTP's, tx-sctp-segmentation). Linux TCP still hands netem GSO packets
+# of up to 64 KiB, which the device cuts after the qdisc: netem's loss
+# and reordering strike TCP per packet. The test checks integrity, not
+# rates.
 #
 # Both protocols get a 100 ms minimum RTO (net.xtcp.rto_min,
 # net.ipv4.tcp_rto_min_us). Measured here, the smoothed RTT is 28-50 ms
@@ -134,7 +136,7 @@ setup_ns() {
 	fi
 	ip netns exec "$ns" sysctl -q -w net.ipv4.tcp_fin_timeout=5
 	if ! ip netns exec "$ns" ethtool -K veth0 tso off gso off gro off \
-		>/dev/null 2>&1; then
+		tx-sctp-segmentation off >/dev/null 2>&1; then
 		echo "# $ns: could not turn veth offloads off"
 	fi
 	if ! tc -n "$ns" qdisc add dev veth0 root netem "${NETEM[@]}"; then

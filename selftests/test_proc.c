@@ -23,7 +23,8 @@ static const char * const counters[] = {
 	"ACKSkippedSeq", "ACKSkippedChallenge", "ACKSkippedTimeWait",
 	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
 	"AbortOnMemory", "OutOfWindowIcmps", "SackRecovery", "SackRetrans",
-	"SackDiscard", "DSackRecv", "BacklogDrop", "Orphans",
+	"SackDiscard", "DSackRecv", "OutGsoSkbs",
+	"BacklogDrop", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \

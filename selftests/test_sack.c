@@ -17,6 +17,10 @@
  *   holes and nothing the peer SACKed, two holes without waiting for
  *   another ACK (a recovery without SACK repairs one per round trip);
  *   xtcp counts the three in SackRetrans.
+ * - xtcp runs each test again with segmentation offload on, so that the
+ *   segments of a window leave as one skb and SACK blocks cover parts of
+ *   it: such an skb is cut at the blocks' edges, and a retransmission is
+ *   one segment of it.
  * - SACK blocks outside SND.UNA..SND.NXT, inverted or oversized, and a
  *   second SACK option are ignored: nothing is retransmitted for them,
  *   and xtcp counts the blocks (SackDiscard, TCP's TCPSACKDiscard); a
@@ -45,6 +49,7 @@ FIXTURE(sack) {
 
 FIXTURE_VARIANT(sack) {
 	int proto;
+	bool gso;
 };
 
 FIXTURE_VARIANT_ADD(sack, tcp) {
@@ -53,6 +58,16 @@ FIXTURE_VARIANT_ADD(sack, tcp) {
 
 FIXTURE_VARIANT_ADD(sack, xtcp) {
 	.proto = IPPROTO_XTCP,
+};
+
+/*
+ * xtcp with segmentation offload (net.xtcp.gso): the segments of a
+ * window leave as one skb, which the stack cuts in software before the
+ * tun; SACK blocks then cover parts of an skb in flight.
+ */
+FIXTURE_VARIANT_ADD(sack, xtcp_gso) {
+	.proto = IPPROTO_XTCP,
+	.gso = true,
 };
 
 static int sack_knob(int proto, bool on)
@@ -70,6 +85,8 @@ FIXTURE_SETUP(sack)
 	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
 	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 2));
 	ASSERT_EQ(0, sack_knob(variant->proto, true));
+	if (variant->proto == IPPROTO_XTCP)
+		ASSERT_EQ(0, xtcp_sysctl_set("gso", variant->gso));
 	if (variant->proto == IPPROTO_TCP) {
 		/* No D-SACK, and a SACK for every segment out of order
 		 * (no SACK compression): the blocks of RFC 2018 as such.
@@ -399,10 +416,11 @@ TEST_F(sack, sender_repairs_holes)
 	unsigned int i;
 	struct xp_conn c;
 	struct xp_seg r;
-	long retrans0;
+	long retrans0, gso0;
 	__u32 seq0;
 
 	retrans0 = xtcp_proto_counter(IPPROTO_XTCP, "SackRetrans");
+	gso0 = xtcp_proto_counter(IPPROTO_XTCP, "OutGsoSkbs");
 	self->p.sack = true;
 	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9240, PEER_ISN, false));
 	ASSERT_EQ(0, tcp_info_of(c.fd, &ti));
@@ -417,6 +435,12 @@ TEST_F(sack, sender_repairs_holes)
 		}
 		ASSERT_EQ((size_t)SEG, r.len);
 	}
+	/* With segmentation offload they left as one skb or a few: the
+	 * blocks below cover parts of them.
+	 */
+	if (variant->gso)
+		ASSERT_LT(gso0, xtcp_proto_counter(IPPROTO_XTCP,
+						   "OutGsoSkbs"));
 	/* The peer's ACKs as the segments arrive: one for each. */
 	for (i = 0; i < NSEGS; i++) {
 		if (lost[i])

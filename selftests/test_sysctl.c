@@ -102,6 +102,10 @@ FIXTURE_VARIANT_ADD(knob, notsent_lowat) {
 	.name = "notsent_lowat", .def = INT_MAX, .min = 1, .max = INT_MAX,
 };
 
+FIXTURE_VARIANT_ADD(knob, gso) {
+	.name = "gso", .def = 1, .min = 0, .max = 1,
+};
+
 FIXTURE_VARIANT_ADD(knob, syncookies) {
 	.name = "syncookies", .def = 1, .min = 0, .max = 2,
 };

@@ -1,0 +1,302 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_gso.sh - segmentation offload: bulk transfers over a veth pair
+# with MTU 1500, xtcp sending skbs of several segments or one segment
+# each, with the device summing them or not.
+#
+# Two network namespaces joined by a veth pair (10.0.1.1/24, 10.0.1.2/24).
+# In each case xtcp_xfer runs CONNS connections carrying BYTES in both
+# directions at once; every byte is regenerated and compared at the
+# receiver (Documentation/xtcp-internals.rst, "Segmentation offload").
+#
+# Cases:
+#	gso_transfer	net.xtcp.gso=1: every byte arrives; both ends sent
+#			GSO skbs (XtcpOutGsoSkbs) and veth0 carried fewer
+#			than half as many packets as segments were sent
+#			(veth hands a GSO skb on whole)
+#	nogso_transfer	net.xtcp.gso=0: every byte arrives, no GSO skb,
+#			veth0 carried a packet per segment
+#	csum_off	ethtool -K veth0 tx off: the device sums nothing, so
+#			the stack cuts each GSO skb through xtcp's callback,
+#			which sums every segment in software: every byte
+#			arrives, GSO skbs were sent, veth0 carried a packet
+#			per segment and no segment failed its checksum
+#			(XtcpInCsumErrors)
+#	mtu_drop	the MTU of both veths falls from 1500 to 1280 in the
+#			middle of a transfer: every byte arrives, more
+#			segments than MSS 1448 needs were sent (the MSS
+#			fell), and veth0 still carried fewer than half as
+#			many packets as segments (GSO went on)
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=selftests/lib.sh disable=SC1091
+source "${XTCP_LIB:-$HERE/lib.sh}"
+
+XFER=$HERE/xtcp_xfer
+IPPROTO_XTCP=253
+CONNS=2
+BYTES=$((4 << 20))
+MTU_BYTES=$((32 << 20))
+PORT=5001
+SCALE=${XTCP_TIMEOUT_SCALE:-1}
+TIMEOUT=$((60 * SCALE))
+CASES=(gso_transfer nogso_transfer csum_off mtu_drop)
+
+TMP=''
+SERVER_PID=''
+CLIENT_PID=''
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	local pid
+
+	for pid in "$CLIENT_PID" "$SERVER_PID"; do
+		if [[ -n $pid ]]; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
+	netns_pair_cleanup
+	[[ -z $TMP ]] || rm -rf "$TMP"
+}
+
+skip_all() {
+	local c
+
+	echo "# SKIP: $1"
+	ktap_plan ${#CASES[@]}
+	for c in "${CASES[@]}"; do
+		ktap_skip "$c" "$1"
+	done
+	ktap_finished
+}
+
+show() {
+	sed 's/^/# /' "$1"
+}
+
+# counter NETNS NAME: an xtcp counter of the namespace.
+# shellcheck disable=SC2016 # an awk program
+counter() {
+	ip netns exec "$1" awk -v n="Xtcp$2" '$1 == n { print $2 }' \
+		/proc/net/xtcp_stats
+}
+
+# tx_packets NETNS: the packets veth0 of NETNS sent.
+tx_packets() {
+	ip netns exec "$1" cat /sys/class/net/veth0/statistics/tx_packets
+}
+
+# sent PID: the bytes veth0 sent in the namespace of process PID, read
+# without entering the namespace, so that polling it is cheap.
+# shellcheck disable=SC2317 # run by wait_for
+sent() {
+	local f
+
+	while read -r -a f; do
+		if [[ ${f[0]} == veth0: ]]; then
+			echo "${f[9]}"
+			return
+		fi
+	done <"/proc/$1/net/dev"
+	echo 0
+}
+
+# Counters of both namespaces, before a transfer.
+snapshot() {
+	GSO_A0=$(counter "$NS_A" OutGsoSkbs)
+	GSO_B0=$(counter "$NS_B" OutGsoSkbs)
+	SEGS_A0=$(counter "$NS_A" OutSegs)
+	CSUM_A0=$(counter "$NS_A" InCsumErrors)
+	CSUM_B0=$(counter "$NS_B" InCsumErrors)
+	PKTS_A0=$(tx_packets "$NS_A")
+}
+
+# ... and what they moved by since.
+deltas() {
+	GSO_A=$(($(counter "$NS_A" OutGsoSkbs) - GSO_A0))
+	GSO_B=$(($(counter "$NS_B" OutGsoSkbs) - GSO_B0))
+	SEGS_A=$(($(counter "$NS_A" OutSegs) - SEGS_A0))
+	CSUM=$(($(counter "$NS_A" InCsumErrors) - CSUM_A0 +
+		$(counter "$NS_B" InCsumErrors) - CSUM_B0))
+	PKTS_A=$(($(tx_packets "$NS_A") - PKTS_A0))
+	echo "# $1: OutGsoSkbs $NS_A +$GSO_A, $NS_B +$GSO_B;" \
+		"OutSegs $NS_A +$SEGS_A; veth0 tx_packets $NS_A +$PKTS_A;" \
+		"InCsumErrors +$CSUM"
+}
+
+# start_server NAME BYTES: the server in B, listening.
+start_server() {
+	local slog=$TMP/$1-server.log
+
+	ip netns exec "$NS_B" "$XFER" --server --bind "$NS_B_ADDR" \
+		--port "$PORT" --proto "$IPPROTO_XTCP" --conns "$CONNS" \
+		--bytes "$2" --timeout "$TIMEOUT" >"$slog" 2>&1 &
+	SERVER_PID=$!
+	if ! wait_for "grep -q '^listening' '$slog' ||
+		       ! kill -0 $SERVER_PID 2>/dev/null" 10000 ||
+	   ! grep -q '^listening' "$slog"; then
+		echo "# $1: the server did not start"
+		show "$slog"
+		return 1
+	fi
+}
+
+# finish NAME: wait for both ends; 0 only if both verified every byte.
+finish() {
+	local rc=0 src=0
+
+	wait "$CLIENT_PID" || rc=$?
+	CLIENT_PID=''
+	wait "$SERVER_PID" || src=$?
+	SERVER_PID=''
+	echo "# $1 client (exit $rc):"
+	show "$TMP/$1-client.log"
+	echo "# $1 server (exit $src):"
+	show "$TMP/$1-server.log"
+	((rc == 0 && src == 0))
+}
+
+# transfer NAME BYTES: one exchange, client in A.
+transfer() {
+	start_server "$1" "$2" || return 1
+	ip netns exec "$NS_A" "$XFER" --client "$NS_B_ADDR" --port "$PORT" \
+		--proto "$IPPROTO_XTCP" --conns "$CONNS" --bytes "$2" \
+		--timeout "$TIMEOUT" >"$TMP/$1-client.log" 2>&1 &
+	CLIENT_PID=$!
+	finish "$1"
+}
+
+set_gso() {
+	xtcp_sysctl_set gso "$1" "$NS_A"
+	xtcp_sysctl_set gso "$1" "$NS_B"
+}
+
+case_gso() {
+	local ok=0
+
+	set_gso 1
+	snapshot
+	transfer gso "$BYTES" || ok=$?
+	deltas gso
+	if ((ok)); then
+		ktap_fail gso_transfer "not every byte arrived intact in time"
+	elif ((GSO_A == 0 || GSO_B == 0)); then
+		ktap_fail gso_transfer "no GSO skb sent"
+	elif ((PKTS_A * 2 >= SEGS_A)); then
+		ktap_fail gso_transfer "veth0 carried a packet per segment"
+	else
+		ktap_ok gso_transfer
+	fi
+}
+
+case_nogso() {
+	local ok=0
+
+	set_gso 0
+	snapshot
+	transfer nogso "$BYTES" || ok=$?
+	deltas nogso
+	set_gso 1
+	if ((ok)); then
+		ktap_fail nogso_transfer "not every byte arrived intact in time"
+	elif ((GSO_A != 0 || GSO_B != 0)); then
+		ktap_fail nogso_transfer "GSO skbs sent with net.xtcp.gso=0"
+	elif ((PKTS_A * 2 < SEGS_A)); then
+		ktap_fail nogso_transfer "fewer packets than segments"
+	else
+		ktap_ok nogso_transfer
+	fi
+}
+
+case_csum_off() {
+	local ok=0 ns
+
+	for ns in "$NS_A" "$NS_B"; do
+		if ! ip netns exec "$ns" ethtool -K veth0 tx off >/dev/null 2>&1 ||
+		   ip netns exec "$ns" ethtool -k veth0 |
+		   grep -q '^tx-checksum-ip-generic: on'; then
+			ktap_skip csum_off "cannot turn checksum offload off"
+			return
+		fi
+	done
+	snapshot
+	transfer csum "$BYTES" || ok=$?
+	deltas csum
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns exec "$ns" ethtool -K veth0 tx on >/dev/null 2>&1 || true
+	done
+	if ((ok)); then
+		ktap_fail csum_off "not every byte arrived intact in time"
+	elif ((CSUM != 0)); then
+		ktap_fail csum_off "$CSUM segments with a bad checksum"
+	elif ((GSO_A == 0 || GSO_B == 0)); then
+		ktap_fail csum_off "no GSO skb sent"
+	elif ((PKTS_A * 2 < SEGS_A)); then
+		ktap_fail csum_off "veth0 took GSO skbs it cannot sum"
+	else
+		ktap_ok csum_off
+	fi
+}
+
+case_mtu_drop() {
+	local ok=0 ns sent0 full
+
+	snapshot
+	start_server mtu "$MTU_BYTES" || ok=1
+	if ((ok == 0)); then
+		ip netns exec "$NS_A" "$XFER" --client "$NS_B_ADDR" \
+			--port "$PORT" --proto "$IPPROTO_XTCP" \
+			--conns "$CONNS" --bytes "$MTU_BYTES" \
+			--timeout "$TIMEOUT" >"$TMP/mtu-client.log" 2>&1 &
+		CLIENT_PID=$!
+		sent0=$(sent "$CLIENT_PID")
+		# An eighth of the data sent, at least.
+		wait_for "(( \$(sent $CLIENT_PID) - sent0 > \
+			     MTU_BYTES * CONNS / 8 )) ||
+			  ! kill -0 $CLIENT_PID 2>/dev/null" \
+			$((TIMEOUT * 1000)) || true
+		for ns in "$NS_A" "$NS_B"; do
+			ip -n "$ns" link set veth0 mtu 1280
+		done
+		echo "# mtu: veth0 MTU 1280 after $(($(sent "$CLIENT_PID") - \
+			sent0)) bytes"
+		finish mtu || ok=$?
+	fi
+	deltas mtu
+	# Segments of 1448 bytes (MTU 1500 with timestamps) for all of it.
+	full=$((MTU_BYTES * CONNS / 1448))
+	if ((ok)); then
+		ktap_fail mtu_drop "not every byte arrived intact in time"
+	elif ((SEGS_A * 100 < full * 102)); then
+		ktap_fail mtu_drop "$SEGS_A segments: the MSS did not fall"
+	elif ((PKTS_A * 2 >= SEGS_A)); then
+		ktap_fail mtu_drop "veth0 carried a packet per segment"
+	else
+		ktap_ok mtu_drop
+	fi
+}
+
+main() {
+	[[ $(id -u) == 0 ]] || skip_all "needs root"
+	[[ -x $XFER ]] || skip_all "$XFER missing (make selftests)"
+	[[ -r /proc/net/xtcp_stats ]] || skip_all "xtcp.ko is not loaded"
+	modprobe -q veth 2>/dev/null || true
+	command -v ethtool >/dev/null || skip_all "ethtool not found"
+
+	TMP=$(mktemp -d)
+	trap cleanup EXIT
+	netns_pair
+	ktap_plan ${#CASES[@]}
+
+	case_gso
+	case_nogso
+	case_csum_off
+	case_mtu_drop
+	ktap_finished
+}
+
+main "$@"
