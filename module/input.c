@@ -1233,15 +1233,10 @@ enum skb_drop_reason xtcp_rcv_sock(struct sock *sk, struct sk_buff *skb)
 	bh_lock_sock_nested(sk);
 	if (!sock_owned_by_user(sk)) {
 		xtcp_do_rcv(sk, skb);
-		goto out;
-	}
-	/* Unused head room would count against the limit. */
-	skb_condense(skb);
-	if (sk_add_backlog(sk, skb, xtcp_backlog_limit(sk))) {
+	} else if (sk_add_backlog(sk, skb, xtcp_backlog_limit(sk))) {
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_BACKLOGDROP);
 		reason = SKB_DROP_REASON_SOCKET_BACKLOG;
 	}
-out:
 	bh_unlock_sock(sk);
 	sock_put(sk);
 	return reason;
