@@ -222,8 +222,8 @@ static int xtcp_diag_fill_tw(const struct xtcp_diag_entry *e,
 	m->idiag_expires = jiffies_delta_to_msecs(e->expires - jiffies);
 	m->id.idiag_sport = e->tuple.lport;
 	m->id.idiag_dport = e->tuple.rport;
-	m->id.idiag_src[0] = e->tuple.laddr;
-	m->id.idiag_dst[0] = e->tuple.raddr;
+	m->id.idiag_src[0] = xtcp_addr_v4(&e->tuple.laddr);
+	m->id.idiag_dst[0] = xtcp_addr_v4(&e->tuple.raddr);
 	nlmsg_end(skb, nlh);
 	return 0;
 }
@@ -242,8 +242,8 @@ static bool xtcp_diag_tw_match(const struct nlattr *bc,
 		return true;
 	tw.tw_family = AF_INET;
 	tw.tw_state = TCP_TIME_WAIT;
-	tw.tw_rcv_saddr = e->tuple.laddr;
-	tw.tw_daddr = e->tuple.raddr;
+	tw.tw_rcv_saddr = xtcp_addr_v4(&e->tuple.laddr);
+	tw.tw_daddr = xtcp_addr_v4(&e->tuple.raddr);
 	tw.tw_num = ntohs(e->tuple.lport);
 	tw.tw_dport = e->tuple.rport;
 	return inet_diag_bc_sk(bc, (struct sock *)&tw);
@@ -465,14 +465,15 @@ static struct sock *xtcp_diag_find(struct net *net,
 				   struct xtcp_diag_entry *tw)
 {
 	struct xtcp_tuple t = {
-		.laddr = req->id.idiag_src[0],
-		.raddr = req->id.idiag_dst[0],
 		.lport = req->id.idiag_sport,
 		.rport = req->id.idiag_dport,
 	};
 	const __u32 *cookie = req->id.idiag_cookie;
+	struct in6_addr addr;
 	struct sock *sk;
 
+	ipv6_addr_set_v4mapped(req->id.idiag_src[0], &t.laddr);
+	ipv6_addr_set_v4mapped(req->id.idiag_dst[0], &t.raddr);
 	sk = xtcp_ehash_lookup(net, &t);
 	if (!sk && xtcp_tw_expires(net, &t, &tw->expires)) {
 		tw->tuple = t;
@@ -483,11 +484,13 @@ static struct sock *xtcp_diag_find(struct net *net,
 			return ERR_PTR(-ENOENT);
 		return NULL;
 	}
-	if (!sk && !t.raddr && !t.rport) {
-		sk = xtcp_listener_lookup(net, t.laddr, t.lport,
+	if (!sk && xtcp_addr_any(&t.raddr) && !t.rport) {
+		sk = xtcp_listener_lookup(net, &t.laddr, t.lport,
 					  req->id.idiag_if);
 		/* Only the listener of exactly this address. */
-		if (sk && inet_sk(sk)->inet_rcv_saddr != t.laddr) {
+		if (sk)
+			xtcp_sk_rcv_saddr(sk, &addr);
+		if (sk && !ipv6_addr_equal(&addr, &t.laddr)) {
 			sock_put(sk);
 			sk = NULL;
 		}

@@ -113,17 +113,14 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 			  bool payload_summed)
 {
 	unsigned int hlen = skb_transport_offset(skb) + tcp_hdrlen(skb);
-	struct inet_sock *inet = inet_sk(sk);
 	struct tcphdr *th = tcp_hdr(skb);
 	__wsum csum;
 
+	xtcp_send_check(sk, th, skb->len);
 	if (xtcp_csum_offload(sk)) {
 		skb->ip_summed = CHECKSUM_PARTIAL;
 		skb->csum_start = skb_transport_header(skb) - skb->head;
 		skb->csum_offset = offsetof(struct tcphdr, check);
-		th->check = ~csum_tcpudp_magic(inet->inet_saddr,
-					       inet->inet_daddr, skb->len,
-					       sk->sk_protocol, 0);
 		return;
 	}
 	/* The payload sum, if the copy did not take it, covers what
@@ -133,9 +130,7 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 		csum = skb->csum;
 	else
 		csum = skb_checksum(skb, hlen, skb->len - hlen, 0);
-	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
-				      skb->len, sk->sk_protocol,
-				      csum_partial(th, tcp_hdrlen(skb), csum));
+	th->check = csum_fold(csum_partial(th, tcp_hdrlen(skb), csum));
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
@@ -236,7 +231,7 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 		xs->stats.bytes_sent += payload;
 	}
 	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTSEGS);
-	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	err = xtcp_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }
 

@@ -97,8 +97,8 @@ static u32 xtcp_route_mss(struct sock *sk, u32 *mtu)
 	*mtu = dst ? dst_mtu(dst) : 0;
 	if (!dst)
 		return XTCP_DEFAULT_MSS;
-	return min_t(u32, *mtu, IP_MAX_MTU) - sizeof(struct iphdr) -
-	       XTCP_BASE_HLEN;
+	return min_t(u32, *mtu, IP_MAX_MTU) -
+	       xtcp_sk(sk)->af_ops->net_header_len - XTCP_BASE_HLEN;
 }
 
 /**
@@ -335,6 +335,7 @@ static int xtcp_init_sock(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
+	xs->af_ops = &xtcp_v4_af_ops;
 	xtcp_init_conn(sk);
 	xs->nodelay = 0;
 	xs->cork = 0;
