@@ -268,7 +268,9 @@ static void xtcp_diag_pick_listeners(struct xtcp_net *xn,
 				i--;
 				break;
 			}
-			if (!xtcp_diag_wanted(r, TCP_LISTEN,
+			/* IPv4 only: IPv6 sockets are not reported yet. */
+			if (xtcp_sk_is_v6(sk) ||
+			    !xtcp_diag_wanted(r, TCP_LISTEN,
 					      htons(inet_sk(sk)->inet_num), 0) ||
 			    !refcount_inc_not_zero(&sk->sk_refcnt))
 				continue;
@@ -295,7 +297,8 @@ static void xtcp_diag_pick_conn(const struct inet_diag_req_v2 *r,
 {
 	struct sock *sk = &xs->inet.sk;
 
-	if (xtcp_diag_wanted(r, inet_sk_state_load(sk),
+	if (!xtcp_sk_is_v6(sk) &&
+	    xtcp_diag_wanted(r, inet_sk_state_load(sk),
 			     htons(inet_sk(sk)->inet_num),
 			     inet_sk(sk)->inet_dport) &&
 	    refcount_inc_not_zero(&sk->sk_refcnt))
@@ -307,7 +310,7 @@ static void xtcp_diag_pick_tw(const struct inet_diag_req_v2 *r,
 			      const struct xtcp_tw *tw,
 			      struct xtcp_diag_entry *e)
 {
-	if (READ_ONCE(tw->dead) ||
+	if (READ_ONCE(tw->dead) || !xtcp_tuple_is_v4(&tw->tuple) ||
 	    !xtcp_diag_wanted(r, TCP_TIME_WAIT, tw->tuple.lport,
 			      tw->tuple.rport))
 		return;

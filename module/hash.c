@@ -219,6 +219,11 @@ struct sock *xtcp_listener_lookup(struct net *net,
 	sk_for_each_rcu(sk, &xn->lhash[xtcp_port_slot(port)]) {
 		if (inet_sk(sk)->inet_num != port)
 			continue;
+		/* Each family's listeners see their own family's segments
+		 * (IPv4-mapped ones reach no AF_INET6 listener yet).
+		 */
+		if (xtcp_sk_is_v6(sk) == ipv6_addr_v4mapped(daddr))
+			continue;
 		if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif)
 			continue;
 		xtcp_sk_rcv_saddr(sk, &addr);

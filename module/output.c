@@ -102,7 +102,7 @@ static void xtcp_fill_opts(struct sock *sk, u8 flags, struct xtcp_opts *opts)
  */
 static bool xtcp_csum_offload(struct sock *sk)
 {
-	const struct dst_entry *dst = __sk_dst_check(sk, 0);
+	const struct dst_entry *dst = xtcp_sk_dst_check(sk);
 
 	return dst && !dst->header_len && dst->dev &&
 	       (dst->dev->features & NETIF_F_HW_CSUM);
@@ -223,7 +223,8 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	if (cb->flags & XTCPHDR_ACK)
 		xtcp_timers_ack_sent(sk);
 
-	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
+	memset(skb->cb, 0, max(sizeof(struct inet_skb_parm),
+			       sizeof(struct inet6_skb_parm)));
 	skb_set_owner_w(skb, sk);
 	xs->stats.segs_out++;
 	if (payload) {

@@ -316,14 +316,24 @@ static int xtcp_seq_show(struct seq_file *seq, void *v)
 {
 	struct xtcp_seq_state *st = seq->private;
 
-	if (v == SEQ_START_TOKEN)
+	if (v == SEQ_START_TOKEN) {
 		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
-	else if (st->phase == XTCP_SEQ_TW)
+		return 0;
+	}
+	/* IPv4 lines only: IPv6 connections are not listed yet. */
+	if (st->phase == XTCP_SEQ_TW) {
+		if (!xtcp_tuple_is_v4(&((struct xtcp_tw *)v)->tuple))
+			return SEQ_SKIP;
 		xtcp_seq_show_tw(seq, v);
-	else if (st->phase == XTCP_SEQ_REQ)
+	} else if (st->phase == XTCP_SEQ_REQ) {
+		if (!xtcp_tuple_is_v4(&((struct xtcp_req *)v)->tuple))
+			return SEQ_SKIP;
 		xtcp_seq_show_req(seq, v);
-	else
+	} else {
+		if (xtcp_sk_is_v6(v))
+			return SEQ_SKIP;
 		xtcp_seq_show_sock(seq, v);
+	}
 	return 0;
 }
 

@@ -1206,3 +1206,25 @@ const struct proto_ops xtcp_stream_ops = {
 	.recvmsg = inet_recvmsg,
 	.mmap = sock_no_mmap,
 };
+
+/* The same for AF_INET6: IPv6 names, binding and ioctls (inet6_stream_ops). */
+const struct proto_ops xtcp6_stream_ops = {
+	.family = PF_INET6,
+	.owner = THIS_MODULE,
+	.release = inet6_release,
+	.bind = inet6_bind,
+	.connect = inet_stream_connect,
+	.socketpair = sock_no_socketpair,
+	.accept = inet_accept,
+	.getname = inet6_getname,
+	.poll = xtcp_poll,
+	.ioctl = inet6_ioctl,
+	.gettstamp = sock_gettstamp,
+	.listen = xtcp_listen,
+	.shutdown = inet_shutdown,
+	.setsockopt = sock_common_setsockopt,
+	.getsockopt = sock_common_getsockopt,
+	.sendmsg = inet_sendmsg,
+	.recvmsg = inet_recvmsg,
+	.mmap = sock_no_mmap,
+};

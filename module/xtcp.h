@@ -87,11 +87,37 @@ static inline bool xtcp_addr_loopback(const struct in6_addr *a)
 	return ipv6_addr_loopback(a);
 }
 
+/* Whether @sk speaks IPv6 (an AF_INET6 socket). */
+static inline bool xtcp_sk_is_v6(const struct sock *sk)
+{
+	return IS_ENABLED(CONFIG_IPV6) && sk->sk_family == AF_INET6;
+}
+
 /* The local address @sk is bound to, wildcard included. */
 static inline void xtcp_sk_rcv_saddr(const struct sock *sk,
 				     struct in6_addr *a)
 {
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk)) {
+		*a = sk->sk_v6_rcv_saddr;
+		return;
+	}
+#endif
 	ipv6_addr_set_v4mapped(inet_sk(sk)->inet_rcv_saddr, a);
+}
+
+/*
+ * The socket's route if still valid, as __sk_dst_check() with the
+ * family's cookie (an IPv6 route is checked against the cookie it was
+ * stored with; 0 would drop it).
+ */
+static inline struct dst_entry *xtcp_sk_dst_check(struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk))
+		return __sk_dst_check(sk, inet6_sk(sk)->dst_cookie);
+#endif
+	return __sk_dst_check(sk, 0);
 }
 
 /* The 4-tuple of a socket whose addresses and ports are set. */
@@ -100,10 +126,17 @@ static inline void xtcp_tuple_of_sk(const struct sock *sk,
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
-	ipv6_addr_set_v4mapped(inet->inet_saddr, &t->laddr);
-	ipv6_addr_set_v4mapped(inet->inet_daddr, &t->raddr);
 	t->lport = inet->inet_sport;
 	t->rport = inet->inet_dport;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk)) {
+		t->laddr = sk->sk_v6_rcv_saddr;
+		t->raddr = sk->sk_v6_daddr;
+		return;
+	}
+#endif
+	ipv6_addr_set_v4mapped(inet->inet_saddr, &t->laddr);
+	ipv6_addr_set_v4mapped(inet->inet_daddr, &t->raddr);
 }
 
 /* Slot of a local port in the port-indexed tables (bhash, lhash, TIME_WAIT). */
@@ -865,37 +898,49 @@ void xtcp_v4_send_check(const struct sock *sk, struct tcphdr *th,
 			unsigned int len);
 int xtcp_v4_rcv(struct sk_buff *skb);
 
+/* ipv6.c */
+extern const struct xtcp_af_ops xtcp_v6_af_ops;
+int xtcp_v6_init(void);
+void xtcp_v6_exit(void);
+void xtcp_v6_send_check(const struct sock *sk, struct tcphdr *th,
+			unsigned int len);
+int inet6_csk_xmit(struct sock *sk, struct sk_buff *skb, struct flowi *fl);
+
 /*
  * The operations of the family a received segment came in by, or a
- * 4-tuple belongs to. Only IPv4 so far.
+ * 4-tuple belongs to.
  */
 static inline const struct xtcp_af_ops *
 xtcp_af_ops_of_skb(const struct sk_buff *skb)
 {
+	if (skb->protocol == htons(ETH_P_IPV6))
+		return &xtcp_v6_af_ops;
 	return &xtcp_v4_af_ops;
 }
 
 static inline const struct xtcp_af_ops *
 xtcp_af_ops_of_tuple(const struct xtcp_tuple *t)
 {
+	if (!xtcp_tuple_is_v4(t))
+		return &xtcp_v6_af_ops;
 	return &xtcp_v4_af_ops;
 }
 
-/* Per-segment calls through a socket's operations, devirtualized for
- * IPv4 as INDIRECT_CALL_INET() does for TCP.
+/* Per-segment calls through a socket's operations, devirtualized as
+ * INDIRECT_CALL_INET() does for TCP.
  */
 static inline int xtcp_queue_xmit(struct sock *sk, struct sk_buff *skb,
 				  struct flowi *fl)
 {
-	return INDIRECT_CALL_1(xtcp_sk(sk)->af_ops->queue_xmit, ip_queue_xmit,
-			       sk, skb, fl);
+	return INDIRECT_CALL_2(xtcp_sk(sk)->af_ops->queue_xmit,
+			       inet6_csk_xmit, ip_queue_xmit, sk, skb, fl);
 }
 
 static inline void xtcp_send_check(const struct sock *sk,
 				   struct tcphdr *th, unsigned int len)
 {
-	INDIRECT_CALL_1(xtcp_sk(sk)->af_ops->send_check, xtcp_v4_send_check,
-			sk, th, len);
+	INDIRECT_CALL_2(xtcp_sk(sk)->af_ops->send_check, xtcp_v6_send_check,
+			xtcp_v4_send_check, sk, th, len);
 }
 
 static inline void xtcp_tuple_of_skb(const struct sk_buff *skb,
@@ -934,6 +979,7 @@ static inline void xtcp_send_tuple(struct net *net,
 /* proto.c */
 extern struct proto xtcp_prot;
 extern const struct proto_ops xtcp_stream_ops;
+extern const struct proto_ops xtcp6_stream_ops;
 void __xtcp_set_state(struct sock *sk, int state, bool attempt);
 void xtcp_set_state(struct sock *sk, int state);
 void xtcp_sync_mss(struct sock *sk, u32 peer_mss);
