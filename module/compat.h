@@ -89,6 +89,18 @@ static inline int xtcp_bpf_cgroup_inet4_connect(struct sock *sk,
 #endif
 }
 
+/* The same for the IPv6 connect hook. */
+static inline int xtcp_bpf_cgroup_inet6_connect(struct sock *sk,
+						struct sockaddr *uaddr,
+						int *addr_len)
+{
+#ifdef XTCP_HAVE_BPF_CONNECT_ADDRLEN
+	return BPF_CGROUP_RUN_PROG_INET6_CONNECT(sk, uaddr, addr_len);
+#else
+	return BPF_CGROUP_RUN_PROG_INET6_CONNECT(sk, uaddr);
+#endif
+}
+
 /*
  * struct inet_diag_handler names its module on 6.12, which inet_diag
  * holds while it calls the handler; on 6.1 inet_diag calls the handler

@@ -222,8 +222,8 @@ static int xtcp_diag_fill_tw(const struct xtcp_diag_entry *e,
 	m->idiag_expires = jiffies_delta_to_msecs(e->expires - jiffies);
 	m->id.idiag_sport = e->tuple.lport;
 	m->id.idiag_dport = e->tuple.rport;
-	m->id.idiag_src[0] = e->tuple.laddr;
-	m->id.idiag_dst[0] = e->tuple.raddr;
+	m->id.idiag_src[0] = xtcp_addr_v4(&e->tuple.laddr);
+	m->id.idiag_dst[0] = xtcp_addr_v4(&e->tuple.raddr);
 	nlmsg_end(skb, nlh);
 	return 0;
 }
@@ -242,8 +242,8 @@ static bool xtcp_diag_tw_match(const struct nlattr *bc,
 		return true;
 	tw.tw_family = AF_INET;
 	tw.tw_state = TCP_TIME_WAIT;
-	tw.tw_rcv_saddr = e->tuple.laddr;
-	tw.tw_daddr = e->tuple.raddr;
+	tw.tw_rcv_saddr = xtcp_addr_v4(&e->tuple.laddr);
+	tw.tw_daddr = xtcp_addr_v4(&e->tuple.raddr);
 	tw.tw_num = ntohs(e->tuple.lport);
 	tw.tw_dport = e->tuple.rport;
 	return inet_diag_bc_sk(bc, (struct sock *)&tw);
@@ -268,7 +268,9 @@ static void xtcp_diag_pick_listeners(struct xtcp_net *xn,
 				i--;
 				break;
 			}
-			if (!xtcp_diag_wanted(r, TCP_LISTEN,
+			/* IPv4 only: IPv6 sockets are not reported yet. */
+			if (xtcp_sk_is_v6(sk) ||
+			    !xtcp_diag_wanted(r, TCP_LISTEN,
 					      htons(inet_sk(sk)->inet_num), 0) ||
 			    !refcount_inc_not_zero(&sk->sk_refcnt))
 				continue;
@@ -295,7 +297,8 @@ static void xtcp_diag_pick_conn(const struct inet_diag_req_v2 *r,
 {
 	struct sock *sk = &xs->inet.sk;
 
-	if (xtcp_diag_wanted(r, inet_sk_state_load(sk),
+	if (!xtcp_sk_is_v6(sk) &&
+	    xtcp_diag_wanted(r, inet_sk_state_load(sk),
 			     htons(inet_sk(sk)->inet_num),
 			     inet_sk(sk)->inet_dport) &&
 	    refcount_inc_not_zero(&sk->sk_refcnt))
@@ -307,7 +310,7 @@ static void xtcp_diag_pick_tw(const struct inet_diag_req_v2 *r,
 			      const struct xtcp_tw *tw,
 			      struct xtcp_diag_entry *e)
 {
-	if (READ_ONCE(tw->dead) ||
+	if (READ_ONCE(tw->dead) || !xtcp_tuple_is_v4(&tw->tuple) ||
 	    !xtcp_diag_wanted(r, TCP_TIME_WAIT, tw->tuple.lport,
 			      tw->tuple.rport))
 		return;
@@ -465,14 +468,15 @@ static struct sock *xtcp_diag_find(struct net *net,
 				   struct xtcp_diag_entry *tw)
 {
 	struct xtcp_tuple t = {
-		.laddr = req->id.idiag_src[0],
-		.raddr = req->id.idiag_dst[0],
 		.lport = req->id.idiag_sport,
 		.rport = req->id.idiag_dport,
 	};
 	const __u32 *cookie = req->id.idiag_cookie;
+	struct in6_addr addr;
 	struct sock *sk;
 
+	ipv6_addr_set_v4mapped(req->id.idiag_src[0], &t.laddr);
+	ipv6_addr_set_v4mapped(req->id.idiag_dst[0], &t.raddr);
 	sk = xtcp_ehash_lookup(net, &t);
 	if (!sk && xtcp_tw_expires(net, &t, &tw->expires)) {
 		tw->tuple = t;
@@ -483,11 +487,13 @@ static struct sock *xtcp_diag_find(struct net *net,
 			return ERR_PTR(-ENOENT);
 		return NULL;
 	}
-	if (!sk && !t.raddr && !t.rport) {
-		sk = xtcp_listener_lookup(net, t.laddr, t.lport,
+	if (!sk && xtcp_addr_any(&t.raddr) && !t.rport) {
+		sk = xtcp_listener_lookup(net, &t.laddr, t.lport,
 					  req->id.idiag_if);
 		/* Only the listener of exactly this address. */
-		if (sk && inet_sk(sk)->inet_rcv_saddr != t.laddr) {
+		if (sk)
+			xtcp_sk_rcv_saddr(sk, &addr);
+		if (sk && !ipv6_addr_equal(&addr, &t.laddr)) {
 			sock_put(sk);
 			sk = NULL;
 		}

@@ -28,6 +28,7 @@
 
 static const struct rhashtable_params xtcp_ehash_params = {
 	.key_len = sizeof(struct xtcp_tuple),
+	.hashfn = xtcp_tuple_hashfn,
 	.key_offset = offsetof(struct xtcp_sock, tuple),
 	.head_offset = offsetof(struct xtcp_sock, node),
 	.automatic_shrinking = true,
@@ -35,6 +36,7 @@ static const struct rhashtable_params xtcp_ehash_params = {
 
 static const struct rhashtable_params xtcp_reqhash_params = {
 	.key_len = sizeof(struct xtcp_tuple),
+	.hashfn = xtcp_tuple_hashfn,
 	.key_offset = offsetof(struct xtcp_req, tuple),
 	.head_offset = offsetof(struct xtcp_req, node),
 	.automatic_shrinking = true,
@@ -204,26 +206,32 @@ struct xtcp_req *xtcp_reqhash_lookup(struct net *net,
  * Context: any; takes the RCU read lock itself.
  * Return: the listener with a reference held, or NULL.
  */
-struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
+struct sock *xtcp_listener_lookup(struct net *net,
+				  const struct in6_addr *daddr,
 				  __be16 dport, int dif)
 {
 	struct xtcp_net *xn = xtcp_pernet(net);
 	u16 port = ntohs(dport);
 	struct sock *sk, *best = NULL;
+	struct in6_addr addr;
 
 	rcu_read_lock();
 	sk_for_each_rcu(sk, &xn->lhash[xtcp_port_slot(port)]) {
-		const struct inet_sock *inet = inet_sk(sk);
-
-		if (inet->inet_num != port)
+		if (inet_sk(sk)->inet_num != port)
+			continue;
+		/* Each family's listeners see their own family's segments
+		 * (IPv4-mapped ones reach no AF_INET6 listener yet).
+		 */
+		if (xtcp_sk_is_v6(sk) == ipv6_addr_v4mapped(daddr))
 			continue;
 		if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif)
 			continue;
-		if (inet->inet_rcv_saddr == daddr) {
+		xtcp_sk_rcv_saddr(sk, &addr);
+		if (ipv6_addr_equal(&addr, daddr)) {
 			best = sk;
 			break;
 		}
-		if (!inet->inet_rcv_saddr && !best)
+		if (xtcp_addr_any(&addr) && !best)
 			best = sk;
 	}
 	if (best && !refcount_inc_not_zero(&best->sk_refcnt))
@@ -233,9 +241,20 @@ struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
 }
 EXPORT_SYMBOL_NS_GPL(xtcp_listener_lookup, XTCP);
 
-static bool xtcp_addr_overlap(__be32 a, __be32 b)
+static bool xtcp_addr_overlap(const struct in6_addr *a,
+			      const struct in6_addr *b)
 {
-	return !a || !b || a == b;
+	return xtcp_addr_any(a) || xtcp_addr_any(b) || ipv6_addr_equal(a, b);
+}
+
+/* Whether @sk2 is bound to an address that overlaps @addr. */
+static bool xtcp_sk_addr_overlap(const struct in6_addr *addr,
+				 const struct sock *sk2)
+{
+	struct in6_addr addr2;
+
+	xtcp_sk_rcv_saddr(sk2, &addr2);
+	return xtcp_addr_overlap(addr, &addr2);
 }
 
 static bool xtcp_dev_overlap(const struct sock *a, const struct sock *b)
@@ -251,15 +270,16 @@ static bool xtcp_dev_overlap(const struct sock *a, const struct sock *b)
 static bool xtcp_bind_conflict(struct xtcp_net *xn, const struct sock *sk,
 			       u16 port)
 {
-	__be32 addr = inet_sk(sk)->inet_rcv_saddr;
+	struct in6_addr addr;
 	struct sock *sk2;
 
 	lockdep_assert_held(&xn->bind_lock);
 
+	xtcp_sk_rcv_saddr(sk, &addr);
 	sk_for_each_bound(sk2, &xn->bhash[xtcp_port_slot(port)]) {
 		if (sk2 == sk || inet_sk(sk2)->inet_num != port)
 			continue;
-		if (!xtcp_addr_overlap(addr, inet_sk(sk2)->inet_rcv_saddr) ||
+		if (!xtcp_sk_addr_overlap(&addr, sk2) ||
 		    !xtcp_dev_overlap(sk, sk2))
 			continue;
 		if (sk->sk_reuse && sk2->sk_reuse &&
@@ -267,7 +287,7 @@ static bool xtcp_bind_conflict(struct xtcp_net *xn, const struct sock *sk,
 			continue;
 		return true;
 	}
-	return xtcp_tw_port_conflict(xn, addr, port, sk->sk_reuse);
+	return xtcp_tw_port_conflict(xn, &addr, port, sk->sk_reuse);
 }
 
 static void __xtcp_bind_add(struct xtcp_net *xn, struct sock *sk, u16 port)
@@ -392,14 +412,15 @@ int xtcp_listen_start(struct sock *sk)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
 	u16 port = inet_sk(sk)->inet_num;
-	__be32 addr = inet_sk(sk)->inet_rcv_saddr;
+	struct in6_addr addr;
 	struct sock *sk2;
 	int err = 0;
 
+	xtcp_sk_rcv_saddr(sk, &addr);
 	spin_lock_bh(&xn->bind_lock);
 	sk_for_each(sk2, &xn->lhash[xtcp_port_slot(port)]) {
 		if (inet_sk(sk2)->inet_num == port &&
-		    xtcp_addr_overlap(addr, inet_sk(sk2)->inet_rcv_saddr) &&
+		    xtcp_sk_addr_overlap(&addr, sk2) &&
 		    xtcp_dev_overlap(sk, sk2)) {
 			err = -EADDRINUSE;
 			goto out;
@@ -492,6 +513,7 @@ int xtcp_hash_connect(struct sock *sk)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
 	struct inet_sock *inet = inet_sk(sk);
+	struct xtcp_tuple t;
 	u32 offset, steps;
 	int err;
 
@@ -502,8 +524,8 @@ int xtcp_hash_connect(struct sock *sk)
 		return err ? -EADDRNOTAVAIL : 0;
 	}
 
-	offset = xtcp_port_offset(inet->inet_saddr, inet->inet_daddr,
-				  inet->inet_dport) + xn->port_hint;
+	xtcp_tuple_of_sk(sk, &t);
+	offset = xtcp_port_offset(&t) + xn->port_hint;
 	err = __xtcp_port_search(xn, sk, offset, __xtcp_connect_port_try,
 				 &steps);
 	if (err) {
@@ -520,18 +542,24 @@ static siphash_aligned_key_t xtcp_secret;
 
 /**
  * xtcp_port_offset() - RFC 6056 algorithm 3 starting offset
- * @saddr: local address
- * @daddr: remote address
- * @dport: remote port
+ * @t: the 4-tuple; its addresses and remote port are hashed
  *
  * Context: any.
  * Return: a keyed hash of the destination.
  */
-u32 xtcp_port_offset(__be32 saddr, __be32 daddr, __be16 dport)
+u32 xtcp_port_offset(const struct xtcp_tuple *t)
 {
+	struct xtcp_tuple dst;
+
 	net_get_random_once(&xtcp_secret, sizeof(xtcp_secret));
-	return siphash_3u32((__force u32)saddr, (__force u32)daddr,
-			    (__force u32)dport, &xtcp_secret);
+	if (xtcp_tuple_is_v4(t))
+		return siphash_3u32((__force u32)xtcp_addr_v4(&t->laddr),
+				    (__force u32)xtcp_addr_v4(&t->raddr),
+				    (__force u32)t->rport, &xtcp_secret);
+	dst = *t;
+	dst.lport = 0;
+	return siphash(&dst, offsetofend(struct xtcp_tuple, rport),
+		       &xtcp_secret);
 }
 
 /**
@@ -553,9 +581,15 @@ u32 xtcp_secure_seq(const struct xtcp_tuple *t, u32 *ts_off)
 	u64 h;
 
 	net_get_random_once(&xtcp_secret, sizeof(xtcp_secret));
-	h = siphash_4u32((__force u32)t->laddr, (__force u32)t->raddr,
-			 (__force u32)t->lport << 16 | (__force u32)t->rport,
-			 0x78746370, &xtcp_secret);
+	if (xtcp_tuple_is_v4(t))
+		h = siphash_4u32((__force u32)xtcp_addr_v4(&t->laddr),
+				 (__force u32)xtcp_addr_v4(&t->raddr),
+				 (__force u32)t->lport << 16 |
+				 (__force u32)t->rport,
+				 0x78746370, &xtcp_secret);
+	else
+		h = siphash(t, offsetofend(struct xtcp_tuple, rport),
+			    &xtcp_secret);
 	*ts_off = h >> 32;
 	return (u32)h + (u32)(ktime_get_real_ns() >> 6);
 }

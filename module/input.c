@@ -846,7 +846,7 @@ static void xtcp_rcv_synsent(struct sock *sk, struct sk_buff *skb,
 		/* Likely the previous connection on this 4-tuple. */
 		xtcp_timers_syn_stale_ack(sk);
 		if (!(cb->flags & XTCPHDR_RST))
-			xtcp_v4_send_reset(sock_net(sk), skb);
+			xtcp_send_reset(sock_net(sk), skb);
 		goto drop;
 	}
 
@@ -928,7 +928,7 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 	case TCP_CLOSE:
 		/* RFC 9293 3.10.7.1 */
 		if (!(cb->flags & XTCPHDR_RST))
-			xtcp_v4_send_reset(sock_net(sk), skb);
+			xtcp_send_reset(sock_net(sk), skb);
 		kfree_skb(skb);
 		return;
 	case TCP_SYN_SENT:
@@ -1004,7 +1004,7 @@ void xtcp_rcv_state_process(struct sock *sk, struct sk_buff *skb,
 	if (sk->sk_state == TCP_SYN_RECV) {
 		if (!xtcp_after(cb->ack_seq, xs->snd_una) ||
 		    xtcp_after(cb->ack_seq, xs->snd_nxt)) {
-			xtcp_v4_send_reset(sock_net(sk), skb);
+			xtcp_send_reset(sock_net(sk), skb);
 			goto drop;
 		}
 		xs->snd_wl1 = cb->seq - 1;	/* let the ACK set the window */

@@ -25,6 +25,8 @@
 
 #include "xtcp.h"
 
+static void xtcp_v4_send_reset(struct net *net, struct sk_buff *in);
+
 /**
  * xtcp_v4_pre_connect() - struct proto .pre_connect: cgroup BPF hook
  * @sk: the socket
@@ -144,13 +146,34 @@ failure:
 }
 
 /**
+ * xtcp_v4_send_check() - seed the checksum of a segment of an IPv4 socket
+ * @sk: the socket, its addresses set
+ * @th: the segment's header
+ * @len: the segment's length, header included
+ *
+ * th->check gets the IPv4 pseudo-header sum (RFC 9293 section 3.1) with
+ * our protocol number: what a device finishes for CHECKSUM_PARTIAL, and
+ * what the software checksum then covers with the rest.
+ *
+ * Context: any.
+ */
+void xtcp_v4_send_check(const struct sock *sk, struct tcphdr *th,
+			unsigned int len)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	th->check = ~csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
+				       len, sk->sk_protocol, 0);
+}
+
+/**
  * xtcp_v4_child_init() - addresses and ports of a passive child
  * @child: the clone of the listener
  * @skb: the SYN
  *
  * Context: child locked, BHs off.
  */
-void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb)
+static void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb)
 {
 	const struct tcphdr *th = tcp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
@@ -174,7 +197,7 @@ void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb)
  * Context: child locked, BHs off.
  * Return: 0 or -errno when there is no route.
  */
-int xtcp_v4_child_route(struct sock *child)
+static int xtcp_v4_child_route(struct sock *child)
 {
 	struct inet_sock *newinet = inet_sk(child);
 	struct flowi4 *fl4 = &newinet->cork.fl.u.ip4;
@@ -200,13 +223,14 @@ int xtcp_v4_child_route(struct sock *child)
  *
  * Context: any.
  */
-void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t)
+static void xtcp_v4_tuple_of_skb(const struct sk_buff *skb,
+				 struct xtcp_tuple *t)
 {
 	const struct tcphdr *th = tcp_hdr(skb);
 	const struct iphdr *iph = ip_hdr(skb);
 
-	t->laddr = iph->daddr;
-	t->raddr = iph->saddr;
+	ipv6_addr_set_v4mapped(iph->daddr, &t->laddr);
+	ipv6_addr_set_v4mapped(iph->saddr, &t->raddr);
 	t->lport = th->dest;
 	t->rport = th->source;
 }
@@ -221,7 +245,7 @@ void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t)
  * Context: softirq.
  * Return: bytes.
  */
-u16 xtcp_v4_reply_mss(const struct sk_buff *skb)
+static u16 xtcp_v4_reply_mss(const struct sk_buff *skb)
 {
 	unsigned int mtu = min_t(unsigned int, READ_ONCE(skb->dev->mtu),
 				 IP_MAX_MTU);
@@ -276,7 +300,7 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 	if (!sk) {
 		if (xtcp_tw_rcv(net, skb, &t))
 			return 0;
-		sk = xtcp_listener_lookup(net, t.laddr, t.lport,
+		sk = xtcp_listener_lookup(net, &t.laddr, t.lport,
 					  inet_iif(skb));
 	}
 	if (!sk)
@@ -340,9 +364,9 @@ discard:
  *
  * Context: softirq or process context with BHs disabled.
  */
-void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
-			int oif, u32 seq, u32 ack, u8 flags, u16 win,
-			const struct xtcp_opts *opts)
+static void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t,
+			       u32 mark, int oif, u32 seq, u32 ack, u8 flags,
+			       u16 win, const struct xtcp_opts *opts)
 {
 	unsigned int hlen = XTCP_BASE_HLEN;
 	struct sk_buff *skb;
@@ -356,8 +380,9 @@ void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
 
 	memset(&fl4, 0, sizeof(fl4));
 	flowi4_init_output(&fl4, oif, mark, 0, RT_SCOPE_UNIVERSE,
-			   xtcp_protocol, 0, t->raddr, t->laddr,
-			   t->rport, t->lport, sock_net_uid(net, NULL));
+			   xtcp_protocol, 0, xtcp_addr_v4(&t->raddr),
+			   xtcp_addr_v4(&t->laddr), t->rport, t->lport,
+			   sock_net_uid(net, NULL));
 	rt = ip_route_output_key(net, &fl4);
 	if (IS_ERR(rt))
 		return;
@@ -407,9 +432,9 @@ void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
  *
  * Context: softirq or process context with BHs disabled.
  */
-void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			u32 ack, u8 flags, u16 win,
-			const struct xtcp_opts *opts)
+static void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
+			       u32 ack, u8 flags, u16 win,
+			       const struct xtcp_opts *opts)
 {
 	struct xtcp_tuple t;
 
@@ -428,7 +453,7 @@ void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
  * Context: softirq or backlog processing, listener locked.
  * Return: bytes, or 0 when there is no route.
  */
-u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
+static u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
 {
 	u16 user_mss = xtcp_sk(sk)->user_mss;
 	struct flowi4 fl4;
@@ -436,7 +461,8 @@ u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
 	u32 mss;
 
 	rt = ip_route_output_ports(sock_net(sk), &fl4, (struct sock *)sk,
-				   t->raddr, t->laddr,
+				   xtcp_addr_v4(&t->raddr),
+				   xtcp_addr_v4(&t->laddr),
 				   t->rport, t->lport, sk->sk_protocol,
 				   READ_ONCE(inet_sk(sk)->tos) & INET_DSCP_MASK,
 				   sk->sk_bound_dev_if);
@@ -457,7 +483,7 @@ u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
  *
  * Context: softirq or process context with BHs disabled.
  */
-void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
+static void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
 {
 	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(in);
 
@@ -493,7 +519,7 @@ void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
  * Context: socket locked: from the ICMP handler in softirq, or from
  * xtcp_release_cb().
  */
-void xtcp_v4_mtu_reduced(struct sock *sk)
+static void xtcp_v4_mtu_reduced(struct sock *sk)
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -559,7 +585,7 @@ static void xtcp_v4_req_err(struct net *net, const struct sk_buff *skb,
 	}
 	if (!abort)
 		return;
-	sk = xtcp_listener_lookup(net, t->laddr, t->lport, inet_iif(skb));
+	sk = xtcp_listener_lookup(net, &t->laddr, t->lport, inet_iif(skb));
 	if (!sk)
 		return;
 	bh_lock_sock(sk);
@@ -635,8 +661,8 @@ static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 	/* The quoted segment is one we sent: seen from here, its source is
 	 * the local end.
 	 */
-	t.laddr = iph->saddr;
-	t.raddr = iph->daddr;
+	ipv6_addr_set_v4mapped(iph->saddr, &t.laddr);
+	ipv6_addr_set_v4mapped(iph->daddr, &t.raddr);
 	t.lport = th->source;
 	t.rport = th->dest;
 	seq = ntohl(th->seq);
@@ -712,6 +738,27 @@ out:
 	sock_put(sk);
 	return 0;
 }
+
+static int xtcp_v4_iif(const struct sk_buff *skb)
+{
+	return inet_iif(skb);
+}
+
+const struct xtcp_af_ops xtcp_v4_af_ops = {
+	.queue_xmit = ip_queue_xmit,
+	.send_check = xtcp_v4_send_check,
+	.child_init = xtcp_v4_child_init,
+	.child_route = xtcp_v4_child_route,
+	.tuple_of_skb = xtcp_v4_tuple_of_skb,
+	.reply_mss = xtcp_v4_reply_mss,
+	.req_mss = xtcp_v4_req_mss,
+	.send_tuple = xtcp_v4_send_tuple,
+	.send_reply = xtcp_v4_send_reply,
+	.send_reset = xtcp_v4_send_reset,
+	.mtu_reduced = xtcp_v4_mtu_reduced,
+	.iif = xtcp_v4_iif,
+	.net_header_len = sizeof(struct iphdr),
+};
 
 static const struct net_protocol xtcp_v4_protocol = {
 	.handler = xtcp_v4_rcv,

@@ -267,7 +267,8 @@ static struct sock *xtcp_child_clone(struct sock *sk, struct sk_buff *skb)
 	INIT_HLIST_NODE(&child->sk_bind_node);
 	xtcp_init_conn(child);
 	child->sk_ack_backlog = 0;
-	xtcp_v4_child_init(child, skb);
+	xtcp_sk(child)->af_ops = xtcp_af_ops_of_skb(skb);
+	xtcp_sk(child)->af_ops->child_init(child, skb);
 	xtcp_set_state(child, TCP_SYN_RECV);
 	return child;
 }
@@ -301,9 +302,9 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 	struct xtcp_tuple t;
 	u32 isn, ts_off;
 
-	xtcp_v4_tuple_of_skb(skb, &t);
+	xtcp_tuple_of_skb(skb, &t);
 	isn = xtcp_cookie_init_seq(&t, cb->seq, &mss);
-	synack.mss = xtcp_v4_reply_mss(skb);
+	synack.mss = xtcp_af_ops_of_skb(skb)->reply_mss(skb);
 	if (xtcp_sk(sk)->user_mss)
 		synack.mss = min(synack.mss, xtcp_sk(sk)->user_mss);
 	/* Without timestamps the window scale and SACK cannot be kept:
@@ -321,9 +322,9 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 		if (opts->wscale >= 0)
 			synack.wscale = xtcp_select_wscale(sk);
 	}
-	xtcp_v4_send_reply(sock_net(sk), skb, isn, cb->seq + 1,
-			   XTCPHDR_SYN | XTCPHDR_ACK,
-			   xtcp_initial_rcv_wnd(sk), &synack);
+	xtcp_send_reply(sock_net(sk), skb, isn, cb->seq + 1,
+			XTCPHDR_SYN | XTCPHDR_ACK,
+			xtcp_initial_rcv_wnd(sk), &synack);
 	WRITE_ONCE(xtcp_sk(sk)->last_cookie, jiffies);
 	XTCP_INC_STATS(sock_net(sk), XTCP_MIB_SYNCOOKIESSENT);
 }
@@ -349,7 +350,7 @@ static bool xtcp_child_complete(struct sock *sk, struct sk_buff *skb,
 		goto drop;
 	/* sk_clone_lock() returned the child locked; tell sparse. */
 	__acquire(&child->sk_lock.slock);
-	if (xtcp_v4_child_route(child))
+	if (xtcp_sk(child)->af_ops->child_route(child))
 		goto free_child;
 	/* The window of this ACK is scaled: the ACK itself sets it. */
 	xtcp_child_init_seq(child, irs, 0, syn);
@@ -397,7 +398,7 @@ static bool xtcp_cookie_ack(struct sock *sk, struct sk_buff *skb,
 
 	if (!cookies || !last || time_after(jiffies, last + 120 * HZ))
 		return false;
-	xtcp_v4_tuple_of_skb(skb, &t);
+	xtcp_tuple_of_skb(skb, &t);
 	mss = xtcp_cookie_check(&t, cb->seq - 1, cb->ack_seq - 1);
 	if (!mss) {
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_SYNCOOKIESFAILED);
@@ -555,7 +556,7 @@ static void xtcp_req_rcv(struct sock *sk, struct xtcp_req *req,
 	if (!(cb->flags & XTCPHDR_ACK))
 		goto drop;
 	if (cb->ack_seq != req->iss + 1) {
-		xtcp_v4_send_reset(net, skb);
+		xtcp_send_reset(net, skb);
 		goto drop;
 	}
 	/* No room to accept: the entry stays, the peer sends its ACK (or
@@ -619,7 +620,7 @@ void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
 	struct xtcp_req *req;
 	struct xtcp_tuple t;
 
-	xtcp_v4_tuple_of_skb(skb, &t);
+	xtcp_tuple_of_skb(skb, &t);
 	req = xtcp_req_lookup(sk, &t);
 	if (req) {
 		xtcp_req_rcv(sk, req, skb, opts);
@@ -632,7 +633,7 @@ void xtcp_listen_rcv(struct sock *sk, struct sk_buff *skb,
 	if (cb->flags & XTCPHDR_ACK) {
 		if (!(cb->flags & XTCPHDR_SYN) && xtcp_cookie_ack(sk, skb, opts))
 			return;
-		xtcp_v4_send_reset(sock_net(sk), skb);
+		xtcp_send_reset(sock_net(sk), skb);
 		goto drop;
 	}
 	if (cb->flags & XTCPHDR_SYN)

@@ -149,9 +149,15 @@ static int __init xtcp_init(void)
 	if (err)
 		goto err_pernet;
 
+	err = xtcp_v6_init();
+	if (err)
+		goto err_v4;
+
 	pr_info("IP protocol %d registered\n", xtcp_protocol);
 	return 0;
 
+err_v4:
+	xtcp_v4_exit();
 err_pernet:
 	unregister_pernet_subsys(&xtcp_net_ops);
 err_req:
@@ -165,6 +171,7 @@ err_mem:
 
 static void __exit xtcp_exit(void)
 {
+	xtcp_v6_exit();
 	xtcp_v4_exit();
 	unregister_pernet_subsys(&xtcp_net_ops);
 	xtcp_req_exit();
@@ -179,10 +186,12 @@ MODULE_LICENSE("GPL");
 MODULE_AUTHOR("The xtcp developers");
 MODULE_VERSION(XTCP_VERSION);
 MODULE_DESCRIPTION("xtcp: experimental TCP variant with tunable connection lifetime");
-/* socket(AF_INET, SOCK_STREAM, 253) loads the module on demand. */
+/* socket(AF_INET or AF_INET6, SOCK_STREAM, 253) loads the module on demand. */
 MODULE_ALIAS("net-pf-" __stringify(PF_INET) "-proto-253-type-1");
+MODULE_ALIAS("net-pf-" __stringify(PF_INET6) "-proto-253-type-1");
 /*
  * Protocol 254 loads the module too, which still registers 253 unless
  * modprobe.d says "options xtcp proto=254" (Documentation/xtcp.rst).
  */
 MODULE_ALIAS("net-pf-" __stringify(PF_INET) "-proto-254-type-1");
+MODULE_ALIAS("net-pf-" __stringify(PF_INET6) "-proto-254-type-1");

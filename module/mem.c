@@ -118,6 +118,12 @@ void xtcp_leave_memory_pressure(struct sock *sk)
 void xtcp_sock_destruct(struct sock *sk)
 {
 	sk_sockets_allocated_dec(sk);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk)) {
+		inet6_sock_destruct(sk);
+		return;
+	}
+#endif
 	inet_sock_destruct(sk);
 }
 

@@ -106,7 +106,7 @@ static void xtcp_fill_opts(struct sock *sk, u8 flags, struct xtcp_opts *opts)
  */
 static bool xtcp_csum_offload(struct sock *sk)
 {
-	const struct dst_entry *dst = __sk_dst_check(sk, 0);
+	const struct dst_entry *dst = xtcp_sk_dst_check(sk);
 
 	return dst && !dst->header_len && dst->dev &&
 	       (dst->dev->features & NETIF_F_HW_CSUM);
@@ -121,17 +121,14 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 			  bool payload_summed)
 {
 	unsigned int hlen = skb_transport_offset(skb) + tcp_hdrlen(skb);
-	struct inet_sock *inet = inet_sk(sk);
 	struct tcphdr *th = tcp_hdr(skb);
 	__wsum csum;
 
+	xtcp_send_check(sk, th, skb->len);
 	if (skb_is_gso(skb) || xtcp_csum_offload(sk)) {
 		skb->ip_summed = CHECKSUM_PARTIAL;
 		skb->csum_start = skb_transport_header(skb) - skb->head;
 		skb->csum_offset = offsetof(struct tcphdr, check);
-		th->check = ~csum_tcpudp_magic(inet->inet_saddr,
-					       inet->inet_daddr, skb->len,
-					       sk->sk_protocol, 0);
 		return;
 	}
 	/* The payload sum, if the copy did not take it, covers what
@@ -141,9 +138,7 @@ static void xtcp_set_csum(struct sock *sk, struct sk_buff *skb,
 		csum = skb->csum;
 	else
 		csum = skb_checksum(skb, hlen, skb->len - hlen, 0);
-	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
-				      skb->len, sk->sk_protocol,
-				      csum_partial(th, tcp_hdrlen(skb), csum));
+	th->check = csum_fold(csum_partial(th, tcp_hdrlen(skb), csum));
 	skb->ip_summed = CHECKSUM_NONE;
 }
 
@@ -255,7 +250,8 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	if (cb->flags & XTCPHDR_ACK)
 		xtcp_timers_ack_sent(sk);
 
-	memset(skb->cb, 0, sizeof(struct inet_skb_parm));
+	memset(skb->cb, 0, max(sizeof(struct inet_skb_parm),
+			       sizeof(struct inet6_skb_parm)));
 	skb_set_owner_w(skb, sk);
 	xs->stats.segs_out += segs;
 	if (payload) {
@@ -265,7 +261,7 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	XTCP_ADD_STATS(sock_net(sk), XTCP_MIB_OUTSEGS, segs);
 	if (segs > 1)
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTGSOSKBS);
-	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	err = xtcp_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }
 

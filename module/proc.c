@@ -283,8 +283,9 @@ static void xtcp_seq_show_tw(struct seq_file *seq, const struct xtcp_tw *tw)
 	struct xtcp_seq_state *st = seq->private;
 
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
-		   (int)st->pos - 1, tw->tuple.laddr, ntohs(tw->tuple.lport),
-		   tw->tuple.raddr, ntohs(tw->tuple.rport), TCP_TIME_WAIT,
+		   (int)st->pos - 1, xtcp_addr_v4(&tw->tuple.laddr),
+		   ntohs(tw->tuple.lport), xtcp_addr_v4(&tw->tuple.raddr),
+		   ntohs(tw->tuple.rport), TCP_TIME_WAIT,
 		   0, 0, XTCP_TR_TIMEWAIT,
 		   xtcp_ticks_left(READ_ONCE(tw->expires)), 0, 0, 0, 0UL,
 		   jiffies_to_msecs(jiffies - tw->created));
@@ -300,28 +301,39 @@ static void xtcp_seq_show_req(struct seq_file *seq, const struct xtcp_req *req)
 	struct xtcp_seq_state *st = seq->private;
 
 	seq_printf(seq, "%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
-		   (int)st->pos - 1, req->tuple.laddr, ntohs(req->tuple.lport),
-		   req->tuple.raddr, ntohs(req->tuple.rport), TCP_SYN_RECV,
+		   (int)st->pos - 1, xtcp_addr_v4(&req->tuple.laddr),
+		   ntohs(req->tuple.lport), xtcp_addr_v4(&req->tuple.raddr),
+		   ntohs(req->tuple.rport), TCP_SYN_RECV,
 		   0, 0, XTCP_TR_RETRANS,
 		   xtcp_ticks_left(READ_ONCE(req->timer.expires)),
 		   READ_ONCE(req->retransmits),
 		   from_kuid_munged(seq_user_ns(seq),
 				    sock_i_uid(req->listener)),
-		   0, 0UL, jiffies_to_msecs(jiffies - req->created));
+		   0, 0UL, jiffies_to_msecs((u32)jiffies - req->created));
 }
 
 static int xtcp_seq_show(struct seq_file *seq, void *v)
 {
 	struct xtcp_seq_state *st = seq->private;
 
-	if (v == SEQ_START_TOKEN)
+	if (v == SEQ_START_TOKEN) {
 		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
-	else if (st->phase == XTCP_SEQ_TW)
+		return 0;
+	}
+	/* IPv4 lines only: IPv6 connections are not listed yet. */
+	if (st->phase == XTCP_SEQ_TW) {
+		if (!xtcp_tuple_is_v4(&((struct xtcp_tw *)v)->tuple))
+			return SEQ_SKIP;
 		xtcp_seq_show_tw(seq, v);
-	else if (st->phase == XTCP_SEQ_REQ)
+	} else if (st->phase == XTCP_SEQ_REQ) {
+		if (!xtcp_tuple_is_v4(&((struct xtcp_req *)v)->tuple))
+			return SEQ_SKIP;
 		xtcp_seq_show_req(seq, v);
-	else
+	} else {
+		if (xtcp_sk_is_v6(v))
+			return SEQ_SKIP;
 		xtcp_seq_show_sock(seq, v);
+	}
 	return 0;
 }
 

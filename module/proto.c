@@ -97,8 +97,8 @@ static u32 xtcp_route_mss(struct sock *sk, u32 *mtu)
 	*mtu = dst ? dst_mtu(dst) : 0;
 	if (!dst)
 		return XTCP_DEFAULT_MSS;
-	return min_t(u32, *mtu, IP_MAX_MTU) - sizeof(struct iphdr) -
-	       XTCP_BASE_HLEN;
+	return min_t(u32, *mtu, IP_MAX_MTU) -
+	       xtcp_sk(sk)->af_ops->net_header_len - XTCP_BASE_HLEN;
 }
 
 /**
@@ -335,6 +335,7 @@ static int xtcp_init_sock(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
 
+	xs->af_ops = &xtcp_v4_af_ops;
 	xtcp_init_conn(sk);
 	xs->nodelay = 0;
 	xs->cork = 0;
@@ -1196,6 +1197,28 @@ const struct proto_ops xtcp_stream_ops = {
 	.getname = inet_getname,
 	.poll = xtcp_poll,
 	.ioctl = inet_ioctl,
+	.gettstamp = sock_gettstamp,
+	.listen = xtcp_listen,
+	.shutdown = inet_shutdown,
+	.setsockopt = sock_common_setsockopt,
+	.getsockopt = sock_common_getsockopt,
+	.sendmsg = inet_sendmsg,
+	.recvmsg = inet_recvmsg,
+	.mmap = sock_no_mmap,
+};
+
+/* The same for AF_INET6: IPv6 names, binding and ioctls (inet6_stream_ops). */
+const struct proto_ops xtcp6_stream_ops = {
+	.family = PF_INET6,
+	.owner = THIS_MODULE,
+	.release = inet6_release,
+	.bind = inet6_bind,
+	.connect = inet_stream_connect,
+	.socketpair = sock_no_socketpair,
+	.accept = inet_accept,
+	.getname = inet6_getname,
+	.poll = xtcp_poll,
+	.ioctl = inet6_ioctl,
 	.gettstamp = sock_gettstamp,
 	.listen = xtcp_listen,
 	.shutdown = inet_shutdown,

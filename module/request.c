@@ -101,10 +101,10 @@ void xtcp_req_send_synack(struct xtcp_req *req)
 		opts.wscale = xtcp_select_wscale(sk);
 	opts.sack_ok = req->sack_ok;
 	xtcp_req_fill_ts(req, &opts);
-	xtcp_v4_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
-			   READ_ONCE(sk->sk_bound_dev_if), req->iss,
-			   req->irs + 1, XTCPHDR_SYN | XTCPHDR_ACK,
-			   min(xtcp_req_rcv_wnd(req), 65535U), &opts);
+	xtcp_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
+			READ_ONCE(sk->sk_bound_dev_if), req->iss,
+			req->irs + 1, XTCPHDR_SYN | XTCPHDR_ACK,
+			min(xtcp_req_rcv_wnd(req), 65535U), &opts);
 }
 
 /**
@@ -123,10 +123,10 @@ void xtcp_req_send_ack(struct xtcp_req *req)
 	u8 shift = req->snd_wscale >= 0 ? xtcp_select_wscale(sk) : 0;
 
 	xtcp_req_fill_ts(req, &opts);
-	xtcp_v4_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
-			   READ_ONCE(sk->sk_bound_dev_if), req->iss + 1,
-			   req->irs + 1, XTCPHDR_ACK,
-			   xtcp_req_rcv_wnd(req) >> shift, &opts);
+	xtcp_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
+			READ_ONCE(sk->sk_bound_dev_if), req->iss + 1,
+			req->irs + 1, XTCPHDR_ACK,
+			xtcp_req_rcv_wnd(req) >> shift, &opts);
 }
 
 /* Off the table and the list, dead to the timer. */
@@ -222,8 +222,8 @@ struct xtcp_req *xtcp_req_create(struct sock *sk, const struct sk_buff *skb,
 	req = kmem_cache_zalloc(xtcp_req_cachep, GFP_ATOMIC);
 	if (!req)
 		return NULL;
-	xtcp_v4_tuple_of_skb(skb, &req->tuple);
-	req->advmss = xtcp_v4_req_mss(sk, &req->tuple);
+	xtcp_tuple_of_skb(skb, &req->tuple);
+	req->advmss = xtcp_af_ops_of_skb(skb)->req_mss(sk, &req->tuple);
 	if (!req->advmss)
 		goto free;
 	req->iss = xtcp_secure_seq(&req->tuple, &req->ts_off);
@@ -241,7 +241,7 @@ struct xtcp_req *xtcp_req_create(struct sock *sk, const struct sk_buff *skb,
 	req->sack_ok = opts->sack_ok &&
 		       xtcp_knob(sock_net(sk), XTCP_KNOB_SACK);
 	req->ts_recent = opts->tsval;
-	req->created = jiffies;
+	req->created = (u32)jiffies;
 	req->listener = sk;
 	refcount_set(&req->refcnt, 2);
 	timer_setup(&req->timer, xtcp_req_timer, 0);
@@ -301,10 +301,10 @@ void xtcp_req_flush(struct sock *sk)
 				  struct xtcp_req, list_node);
 		xtcp_req_unlink(sk, req);
 		local_bh_disable();
-		xtcp_v4_send_tuple(net, &req->tuple, READ_ONCE(sk->sk_mark),
-				   READ_ONCE(sk->sk_bound_dev_if),
-				   req->iss + 1, req->irs + 1,
-				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
+		xtcp_send_tuple(net, &req->tuple, READ_ONCE(sk->sk_mark),
+				READ_ONCE(sk->sk_bound_dev_if),
+				req->iss + 1, req->irs + 1,
+				XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 		XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
 		local_bh_enable();
 		if (timer_shutdown_sync(&req->timer))

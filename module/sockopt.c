@@ -220,6 +220,8 @@ int xtcp_setsockopt(struct sock *sk, int level, int optname,
 
 	if (level == SOL_TCP)
 		return xtcp_setsockopt_tcp(sk, optname, optval, optlen);
+	if (level != SOL_XTCP && xtcp_sk_is_v6(sk))
+		return ipv6_setsockopt(sk, level, optname, optval, optlen);
 	if (level != SOL_XTCP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 
@@ -497,6 +499,8 @@ int xtcp_getsockopt(struct sock *sk, int level, int optname,
 	struct xtcp_info info;
 	int val, len, err;
 
+	if (level != SOL_XTCP && level != SOL_TCP && xtcp_sk_is_v6(sk))
+		return ipv6_getsockopt(sk, level, optname, optval, optlen);
 	if (level != SOL_XTCP && level != SOL_TCP)
 		return ip_getsockopt(sk, level, optname, optval, optlen);
 	if (get_user(len, optlen))

@@ -45,11 +45,18 @@ static u32 xtcp_cookie_time(void)
 
 static u32 xtcp_cookie_hash(const struct xtcp_tuple *t, u32 count, int c)
 {
+	u64 h;
+
 	net_get_random_once(xtcp_cookie_secret, sizeof(xtcp_cookie_secret));
-	return (u32)siphash_4u32((__force u32)t->laddr, (__force u32)t->raddr,
-				 (__force u32)t->lport << 16 |
-				 (__force u32)t->rport, count,
-				 &xtcp_cookie_secret[c]);
+	if (xtcp_tuple_is_v4(t))
+		return (u32)siphash_4u32((__force u32)xtcp_addr_v4(&t->laddr),
+					 (__force u32)xtcp_addr_v4(&t->raddr),
+					 (__force u32)t->lport << 16 |
+					 (__force u32)t->rport, count,
+					 &xtcp_cookie_secret[c]);
+	h = siphash(t, offsetofend(struct xtcp_tuple, rport),
+		    &xtcp_cookie_secret[c]);
+	return (u32)siphash_2u64(h, count, &xtcp_cookie_secret[c]);
 }
 
 /**

@@ -259,11 +259,17 @@ static void xtcp_keepalive_handler(struct sock *sk)
 	sk_reset_timer(sk, &sk->sk_timer, jiffies + xtcp_keepintvl(sk) * HZ);
 }
 
+/* The path MTU step of an ICMP error, deferred while the user owned it. */
+static void xtcp_mtu_reduced(struct sock *sk)
+{
+	xtcp_sk(sk)->af_ops->mtu_reduced(sk);
+}
+
 static void (*const xtcp_timer_handlers[])(struct sock *sk) = {
 	[XTCP_EV_RETRANS] = xtcp_retransmit_handler,
 	[XTCP_EV_DELACK] = xtcp_delack_handler,
 	[XTCP_EV_KEEPALIVE] = xtcp_keepalive_handler,
-	[XTCP_EV_MTU_REDUCED] = xtcp_v4_mtu_reduced,
+	[XTCP_EV_MTU_REDUCED] = xtcp_mtu_reduced,
 };
 
 static void xtcp_timer_fire(struct sock *sk, enum xtcp_timer_event ev)

@@ -54,6 +54,7 @@ struct xtcp_tw_class {
 
 static const struct rhashtable_params xtcp_tw_params = {
 	.key_len = sizeof(struct xtcp_tuple),
+	.hashfn = xtcp_tuple_hashfn,
 	.key_offset = offsetof(struct xtcp_tw, tuple),
 	.head_offset = offsetof(struct xtcp_tw, node),
 	.automatic_shrinking = true,
@@ -268,8 +269,8 @@ static void xtcp_tw_send_ack(struct net *net, struct sk_buff *skb,
 		opts.tsval = xtcp_clock_ms() + tw->ts_off;
 		opts.tsecr = tw->ts_recent;
 	}
-	xtcp_v4_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt, XTCPHDR_ACK,
-			   U16_MAX >> tw->rcv_wscale, &opts);
+	xtcp_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt, XTCPHDR_ACK,
+			U16_MAX >> tw->rcv_wscale, &opts);
 }
 
 /**
@@ -335,8 +336,8 @@ bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 		 * the SYN is answered from TIME_WAIT below and the entry
 		 * stays, as in Linux (tcp_v4_rcv(), TCP_TW_SYN).
 		 */
-		listener = xtcp_listener_lookup(net, t->laddr, t->lport,
-						inet_iif(skb));
+		listener = xtcp_listener_lookup(net, &t->laddr, t->lport,
+						xtcp_iif(skb));
 		if (listener) {
 			cb->tw_isn = xtcp_tw_isn(tw);
 			XTCP_INC_STATS(net, XTCP_MIB_TWRECYCLEDBYSYN);
@@ -403,7 +404,8 @@ int xtcp_tw_check_reuse(struct sock *sk)
 
 	reuse = xtcp_knob(net, XTCP_KNOB_TW_REUSE);
 	if (reuse == XTCP_TW_REUSE_LOOPBACK)
-		reuse = ipv4_is_loopback(t.laddr) || ipv4_is_loopback(t.raddr);
+		reuse = xtcp_addr_loopback(&t.laddr) ||
+			xtcp_addr_loopback(&t.raddr);
 	delay = xtcp_knob(net, XTCP_KNOB_TW_REUSE_DELAY);
 	if (!reuse || !tw->ts_ok ||
 	    time_before(jiffies, tw->created + msecs_to_jiffies(delay)))
@@ -429,8 +431,8 @@ int xtcp_tw_check_reuse(struct sock *sk)
  * Context: xn->bind_lock held.
  * Return: true on conflict.
  */
-bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
-			   bool reuse)
+bool xtcp_tw_port_conflict(struct xtcp_net *xn, const struct in6_addr *addr,
+			   u16 port, bool reuse)
 {
 	struct xtcp_tw *tw;
 
@@ -440,7 +442,8 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
 			     bind_node) {
 		if (ntohs(tw->tuple.lport) != port)
 			continue;
-		if (addr && tw->tuple.laddr && addr != tw->tuple.laddr)
+		if (!xtcp_addr_any(addr) && !xtcp_addr_any(&tw->tuple.laddr) &&
+		    !ipv6_addr_equal(addr, &tw->tuple.laddr))
 			continue;
 		if (reuse && tw->reuse)
 			continue;

@@ -6,6 +6,8 @@
 #ifndef _XTCP_H
 #define _XTCP_H
 
+#include <linux/indirect_call_wrapper.h>
+#include <linux/jhash.h>
 #include <linux/percpu_counter.h>
 #include <linux/rhashtable-types.h>
 #include <linux/seq_file.h>
@@ -14,6 +16,8 @@
 #include <linux/win_minmax.h>
 #include <linux/xarray.h>
 #include <net/inet_sock.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/netns/generic.h>
 #include <net/snmp.h>
 #include <uapi/linux/xtcp.h>
@@ -29,13 +33,92 @@
  * @raddr: remote address
  * @lport: local port
  * @rport: remote port
+ *
+ * One key for both address families: an IPv4 address is kept
+ * IPv4-mapped (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2), as Linux keeps
+ * the IPv6 view of an IPv4 socket's addresses. A native IPv6 segment
+ * never carries an IPv4-mapped address, so the two cannot collide.
  */
 struct xtcp_tuple {
-	__be32 laddr;
-	__be32 raddr;
+	struct in6_addr laddr;
+	struct in6_addr raddr;
 	__be16 lport;
 	__be16 rport;
 };
+
+/* The IPv4 address an IPv4-mapped one stands for. */
+static inline __be32 xtcp_addr_v4(const struct in6_addr *a)
+{
+	return a->s6_addr32[3];
+}
+
+static inline bool xtcp_tuple_is_v4(const struct xtcp_tuple *t)
+{
+	return ipv6_addr_v4mapped(&t->laddr);
+}
+
+/*
+ * rhashtable hash of a 4-tuple: an IPv4 one hashes its three words only,
+ * as before the key could hold IPv6 addresses.
+ */
+static inline u32 xtcp_tuple_hashfn(const void *data, u32 len, u32 seed)
+{
+	const struct xtcp_tuple *t = data;
+
+	if (xtcp_tuple_is_v4(t))
+		return jhash_3words((__force u32)xtcp_addr_v4(&t->laddr),
+				    (__force u32)xtcp_addr_v4(&t->raddr),
+				    (__force u32)t->lport << 16 |
+				    (__force u32)t->rport, seed);
+	return jhash2((const u32 *)t, sizeof(*t) / sizeof(u32), seed);
+}
+
+/* The wildcard address of either family (INADDR_ANY or ::). */
+static inline bool xtcp_addr_any(const struct in6_addr *a)
+{
+	return ipv6_addr_any(a) ||
+	       (ipv6_addr_v4mapped(a) && !xtcp_addr_v4(a));
+}
+
+static inline bool xtcp_addr_loopback(const struct in6_addr *a)
+{
+	if (ipv6_addr_v4mapped(a))
+		return ipv4_is_loopback(xtcp_addr_v4(a));
+	return ipv6_addr_loopback(a);
+}
+
+/* Whether @sk speaks IPv6 (an AF_INET6 socket). */
+static inline bool xtcp_sk_is_v6(const struct sock *sk)
+{
+	return IS_ENABLED(CONFIG_IPV6) && sk->sk_family == AF_INET6;
+}
+
+/* The local address @sk is bound to, wildcard included. */
+static inline void xtcp_sk_rcv_saddr(const struct sock *sk,
+				     struct in6_addr *a)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk)) {
+		*a = sk->sk_v6_rcv_saddr;
+		return;
+	}
+#endif
+	ipv6_addr_set_v4mapped(inet_sk(sk)->inet_rcv_saddr, a);
+}
+
+/*
+ * The socket's route if still valid, as __sk_dst_check() with the
+ * family's cookie (an IPv6 route is checked against the cookie it was
+ * stored with; 0 would drop it).
+ */
+static inline struct dst_entry *xtcp_sk_dst_check(struct sock *sk)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk))
+		return __sk_dst_check(sk, inet6_sk(sk)->dst_cookie);
+#endif
+	return __sk_dst_check(sk, 0);
+}
 
 /* The 4-tuple of a socket whose addresses and ports are set. */
 static inline void xtcp_tuple_of_sk(const struct sock *sk,
@@ -43,10 +126,17 @@ static inline void xtcp_tuple_of_sk(const struct sock *sk,
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
-	t->laddr = inet->inet_saddr;
-	t->raddr = inet->inet_daddr;
 	t->lport = inet->inet_sport;
 	t->rport = inet->inet_dport;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (xtcp_sk_is_v6(sk)) {
+		t->laddr = sk->sk_v6_rcv_saddr;
+		t->raddr = sk->sk_v6_daddr;
+		return;
+	}
+#endif
+	ipv6_addr_set_v4mapped(inet->inet_saddr, &t->laddr);
+	ipv6_addr_set_v4mapped(inet->inet_daddr, &t->raddr);
 }
 
 /* Slot of a local port in the port-indexed tables (bhash, lhash, TIME_WAIT). */
@@ -202,8 +292,54 @@ enum xtcp_timer_event {
 };
 
 /**
+ * struct xtcp_af_ops - what xtcp does differently per address family, as
+ * Linux's inet_connection_sock_af_ops for TCP
+ * @queue_xmit: send a segment of a socket (ip_queue_xmit())
+ * @send_check: seed the checksum field of a segment of a socket, @len
+ *	bytes long, with the sum of the family's pseudo-header (our
+ *	protocol number in it), as for CHECKSUM_PARTIAL
+ * @child_init: addresses and ports of a passive child from the SYN
+ * @child_route: route of a passive child back to its peer; 0 or -errno
+ * @tuple_of_skb: the 4-tuple of a received segment, seen from this host
+ * @reply_mss: the MSS to announce in a SYN-ACK sent without a socket
+ * @req_mss: the MSS a half-open connection announces, 0 without a route
+ * @send_tuple: send a segment that belongs to no socket
+ * @send_reply: answer a received segment without a socket
+ * @send_reset: RST in answer to a received segment
+ * @mtu_reduced: act on a smaller path MTU reported by ICMP
+ * @iif: the index of the device a received segment came in by
+ * @net_header_len: bytes of the network header (without options)
+ *
+ * A socket's operations are those of the family its segments travel in
+ * (xtcp_sock.af_ops); a segment's, those of the family it arrived in
+ * (xtcp_af_ops_of_skb()).
+ */
+struct xtcp_af_ops {
+	int (*queue_xmit)(struct sock *sk, struct sk_buff *skb,
+			  struct flowi *fl);
+	void (*send_check)(const struct sock *sk, struct tcphdr *th,
+			   unsigned int len);
+	void (*child_init)(struct sock *child, const struct sk_buff *skb);
+	int (*child_route)(struct sock *child);
+	void (*tuple_of_skb)(const struct sk_buff *skb, struct xtcp_tuple *t);
+	u16 (*reply_mss)(const struct sk_buff *skb);
+	u16 (*req_mss)(const struct sock *sk, const struct xtcp_tuple *t);
+	void (*send_tuple)(struct net *net, const struct xtcp_tuple *t,
+			   u32 mark, int oif, u32 seq, u32 ack, u8 flags,
+			   u16 win, const struct xtcp_opts *opts);
+	void (*send_reply)(struct net *net, struct sk_buff *in, u32 seq,
+			   u32 ack, u8 flags, u16 win,
+			   const struct xtcp_opts *opts);
+	void (*send_reset)(struct net *net, struct sk_buff *in);
+	void (*mtu_reduced)(struct sock *sk);
+	int (*iif)(const struct sk_buff *skb);
+	u16 net_header_len;
+};
+
+/**
  * struct xtcp_sock - an xtcp socket
  * @inet: the generic IPv4 socket; must stay first (inet_sk() casts)
+ * @af_ops: the address family's operations (struct xtcp_af_ops)
  * @tuple: the 4-tuple while in the connection table
  * @node: link in the connection table (established, SYN_SENT, SYN_RCVD)
  * @hashed: @node is in the connection table
@@ -332,6 +468,7 @@ enum xtcp_timer_event {
  */
 struct xtcp_sock {
 	struct inet_sock inet;
+	const struct xtcp_af_ops *af_ops;
 
 	struct xtcp_tuple tuple;
 	struct rhash_head node;
@@ -607,14 +744,19 @@ enum xtcp_tw_reuse {
  * @ts_ok: timestamps were in use
  * @reuse: the socket had SO_REUSEADDR (bind() may take the port)
  * @dead: unlinked, waiting for RCU readers to finish
- * @rcu: deferred free; lookups run under RCU
+ * @rcu: deferred free; lookups run under RCU. It shares its room with
+ *	@expiry_node, which only writers under bind_lock follow and which
+ *	is unlinked before the free is queued
  */
 struct xtcp_tw {
 	struct xtcp_tuple tuple;
 	u32 last_oow_ack;
 	struct rhash_head node;
 	struct hlist_node bind_node;
-	struct list_head expiry_node;
+	union {
+		struct list_head expiry_node;
+		struct rcu_head rcu;
+	};
 	unsigned long expires;
 	unsigned long created;
 	u32 snd_nxt;
@@ -626,7 +768,6 @@ struct xtcp_tw {
 	u8 ts_ok;
 	u8 reuse;
 	u8 dead;
-	struct rcu_head rcu;
 };
 
 /**
@@ -640,7 +781,7 @@ struct xtcp_tw {
  * @listener: the listener, a reference held until the entry is freed
  * @timer: SYN-ACK retransmission; holds a reference while pending
  * @rcu: deferred free; lookups and /proc run under RCU
- * @created: jiffies when the SYN arrived
+ * @created: jiffies when the SYN arrived, the low 32 bits
  * @irs: the peer's initial sequence number
  * @ts_recent: the SYN's TSval, if @ts_ok
  * @ts_off: our timestamp clock offset
@@ -668,7 +809,7 @@ struct xtcp_req {
 	struct sock *listener;
 	struct timer_list timer;
 	struct rcu_head rcu;
-	unsigned long created;
+	u32 created;
 	u32 irs;
 	u32 ts_recent;
 	u32 ts_off;
@@ -678,8 +819,8 @@ struct xtcp_req {
 	u16 advmss;
 	s8 snd_wscale;
 	u8 retransmits;
-	u8 ts_ok;
-	u8 sack_ok;
+	u8 ts_ok:1,
+	   sack_ok:1;
 	u8 dead;
 };
 
@@ -754,30 +895,99 @@ int xtcp_proto_number(void);
 struct xtcp_net *xtcp_net_of(const struct net *net);
 
 /* ipv4.c */
+extern const struct xtcp_af_ops xtcp_v4_af_ops;
 int xtcp_v4_init(void);
 void xtcp_v4_exit(void);
 int xtcp_offload_init(void);
 void xtcp_offload_exit(void);
 int xtcp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
-void xtcp_v4_child_init(struct sock *child, const struct sk_buff *skb);
-int xtcp_v4_child_route(struct sock *child);
-void xtcp_v4_tuple_of_skb(const struct sk_buff *skb, struct xtcp_tuple *t);
-u16 xtcp_v4_reply_mss(const struct sk_buff *skb);
+void xtcp_v4_send_check(const struct sock *sk, struct tcphdr *th,
+			unsigned int len);
 int xtcp_v4_rcv(struct sk_buff *skb);
-u16 xtcp_v4_req_mss(const struct sock *sk, const struct xtcp_tuple *t);
-void xtcp_v4_mtu_reduced(struct sock *sk);
-void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t, u32 mark,
-			int oif, u32 seq, u32 ack, u8 flags, u16 win,
-			const struct xtcp_opts *opts);
-void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			u32 ack, u8 flags, u16 win,
-			const struct xtcp_opts *opts);
-void xtcp_v4_send_reset(struct net *net, struct sk_buff *in);
+
+/* ipv6.c */
+extern const struct xtcp_af_ops xtcp_v6_af_ops;
+int xtcp_v6_init(void);
+void xtcp_v6_exit(void);
+void xtcp_v6_send_check(const struct sock *sk, struct tcphdr *th,
+			unsigned int len);
+int inet6_csk_xmit(struct sock *sk, struct sk_buff *skb, struct flowi *fl);
+
+/*
+ * The operations of the family a received segment came in by, or a
+ * 4-tuple belongs to.
+ */
+static inline const struct xtcp_af_ops *
+xtcp_af_ops_of_skb(const struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IPV6))
+		return &xtcp_v6_af_ops;
+	return &xtcp_v4_af_ops;
+}
+
+static inline const struct xtcp_af_ops *
+xtcp_af_ops_of_tuple(const struct xtcp_tuple *t)
+{
+	if (!xtcp_tuple_is_v4(t))
+		return &xtcp_v6_af_ops;
+	return &xtcp_v4_af_ops;
+}
+
+/* Per-segment calls through a socket's operations, devirtualized as
+ * INDIRECT_CALL_INET() does for TCP.
+ */
+static inline int xtcp_queue_xmit(struct sock *sk, struct sk_buff *skb,
+				  struct flowi *fl)
+{
+	return INDIRECT_CALL_2(xtcp_sk(sk)->af_ops->queue_xmit,
+			       inet6_csk_xmit, ip_queue_xmit, sk, skb, fl);
+}
+
+static inline void xtcp_send_check(const struct sock *sk,
+				   struct tcphdr *th, unsigned int len)
+{
+	INDIRECT_CALL_2(xtcp_sk(sk)->af_ops->send_check, xtcp_v6_send_check,
+			xtcp_v4_send_check, sk, th, len);
+}
+
+static inline void xtcp_tuple_of_skb(const struct sk_buff *skb,
+				     struct xtcp_tuple *t)
+{
+	xtcp_af_ops_of_skb(skb)->tuple_of_skb(skb, t);
+}
+
+static inline int xtcp_iif(const struct sk_buff *skb)
+{
+	return xtcp_af_ops_of_skb(skb)->iif(skb);
+}
+
+static inline void xtcp_send_reset(struct net *net, struct sk_buff *in)
+{
+	xtcp_af_ops_of_skb(in)->send_reset(net, in);
+}
+
+static inline void xtcp_send_reply(struct net *net, struct sk_buff *in,
+				   u32 seq, u32 ack, u8 flags, u16 win,
+				   const struct xtcp_opts *opts)
+{
+	xtcp_af_ops_of_skb(in)->send_reply(net, in, seq, ack, flags, win,
+					   opts);
+}
+
+static inline void xtcp_send_tuple(struct net *net,
+				   const struct xtcp_tuple *t, u32 mark,
+				   int oif, u32 seq, u32 ack, u8 flags,
+				   u16 win, const struct xtcp_opts *opts)
+{
+	xtcp_af_ops_of_tuple(t)->send_tuple(net, t, mark, oif, seq, ack,
+					    flags, win, opts);
+}
 
 /* proto.c */
 extern struct proto xtcp_prot;
 extern const struct proto_ops xtcp_stream_ops;
+extern const struct proto_ops xtcp6_stream_ops;
 void __xtcp_set_state(struct sock *sk, int state, bool attempt);
 void xtcp_set_state(struct sock *sk, int state);
 void xtcp_sync_mss(struct sock *sk, u32 peer_mss);
@@ -911,7 +1121,8 @@ int xtcp_reqhash_insert(struct net *net, struct xtcp_req *req);
 void xtcp_reqhash_remove(struct net *net, struct xtcp_req *req);
 struct xtcp_req *xtcp_reqhash_lookup(struct net *net,
 				     const struct xtcp_tuple *t);
-struct sock *xtcp_listener_lookup(struct net *net, __be32 daddr,
+struct sock *xtcp_listener_lookup(struct net *net,
+				  const struct in6_addr *daddr,
 				  __be16 dport, int dif);
 int xtcp_get_port(struct sock *sk, unsigned short snum);
 void xtcp_put_port(struct sock *sk);
@@ -919,7 +1130,7 @@ void xtcp_inherit_port(struct sock *child);
 int xtcp_listen_start(struct sock *sk);
 void xtcp_listen_stop(struct sock *sk);
 int xtcp_hash_connect(struct sock *sk);
-u32 xtcp_port_offset(__be32 saddr, __be32 daddr, __be16 dport);
+u32 xtcp_port_offset(const struct xtcp_tuple *t);
 u32 xtcp_secure_seq(const struct xtcp_tuple *t, u32 *ts_off);
 
 /* timewait.c */
@@ -931,8 +1142,8 @@ void xtcp_time_wait(struct sock *sk);
 bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 		 const struct xtcp_tuple *t);
 int xtcp_tw_check_reuse(struct sock *sk);
-bool xtcp_tw_port_conflict(struct xtcp_net *xn, __be32 addr, u16 port,
-			   bool reuse);
+bool xtcp_tw_port_conflict(struct xtcp_net *xn, const struct in6_addr *addr,
+			   u16 port, bool reuse);
 u32 xtcp_tw_count(struct net *net);
 bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
 		     unsigned long *expires);

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Native IPv6 connections over ::1: socket(AF_INET6, SOCK_STREAM, proto),
+ * bind, listen, connect, accept, names, data both ways, orderly close,
+ * TIME_WAIT holding the port, RST for a port without a listener. Linux
+ * TCP over IPv6 is the oracle.
+ */
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "kselftest_harness.h"
+#include "xtcp_test.h"
+
+/* The harness's fork()ed child may be clobbered by its longjmp(): it is
+ * not used after one.
+ */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define V6_BULK (256 * 1024)
+
+FIXTURE(v6) {
+	int lfd;
+	struct sockaddr_in6 laddr;
+};
+
+FIXTURE_VARIANT(v6) {
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(v6, tcp6) {
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(v6, xtcp6) {
+	.proto = IPPROTO_XTCP,
+};
+
+FIXTURE_SETUP(v6)
+{
+	socklen_t len = sizeof(self->laddr);
+
+	ASSERT_EQ(0, system("ip link set lo up"));
+	memset(&self->laddr, 0, sizeof(self->laddr));
+	self->laddr.sin6_family = AF_INET6;
+	self->laddr.sin6_addr = in6addr_loopback;
+	self->lfd = socket(AF_INET6, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, self->lfd) TH_LOG("socket: %s", strerror(errno));
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&self->laddr,
+			  sizeof(self->laddr)));
+	ASSERT_EQ(0, listen(self->lfd, 8));
+	ASSERT_EQ(0, getsockname(self->lfd, (struct sockaddr *)&self->laddr,
+				 &len));
+}
+
+FIXTURE_TEARDOWN(v6)
+{
+	close(self->lfd);
+}
+
+static int v6_sockopt_int(int fd, int level, int name)
+{
+	socklen_t len = sizeof(int);
+	int val;
+
+	if (getsockopt(fd, level, name, &val, &len))
+		return -errno;
+	return val;
+}
+
+/* A connection to the fixture's listener from @cport (0: any). */
+static int v6_connect(int proto, const struct sockaddr_in6 *to, in_port_t cport)
+{
+	struct sockaddr_in6 me = {
+		.sin6_family = AF_INET6,
+		.sin6_addr = IN6ADDR_LOOPBACK_INIT,
+		.sin6_port = cport,
+	};
+	int fd = socket(AF_INET6, SOCK_STREAM, proto);
+
+	if (fd < 0)
+		return -errno;
+	if ((cport && bind(fd, (struct sockaddr *)&me, sizeof(me))) ||
+	    connect(fd, (const struct sockaddr *)to, sizeof(*to))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static bool v6_same(const struct sockaddr_in6 *a, const struct sockaddr_in6 *b)
+{
+	return a->sin6_family == b->sin6_family &&
+	       a->sin6_port == b->sin6_port &&
+	       !memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr));
+}
+
+TEST_F(v6, identity)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, variant->proto);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(AF_INET6, v6_sockopt_int(fd, SOL_SOCKET, SO_DOMAIN));
+	EXPECT_EQ(variant->proto, v6_sockopt_int(fd, SOL_SOCKET,
+						 SO_PROTOCOL));
+	/* IPv6-level options reach the generic IPv6 code. */
+	EXPECT_EQ(0, v6_sockopt_int(fd, SOL_IPV6, IPV6_V6ONLY));
+	close(fd);
+}
+
+/* Names, data both ways (its checksums on the way), orderly close. */
+TEST_F(v6, connect_data_close)
+{
+	struct sockaddr_in6 cname, cpeer, aname, apeer;
+	socklen_t len;
+	static unsigned char out[V6_BULK], in[V6_BULK];
+	size_t i, got = 0, sent = 0;
+	int cfd, afd;
+	char c;
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (unsigned char)(i * 7 + i / 251);
+	cfd = v6_connect(variant->proto, &self->laddr, 0);
+	ASSERT_LE(0, cfd) TH_LOG("connect: %s", strerror(-cfd));
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+
+	len = sizeof(cname);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cname, &len));
+	len = sizeof(cpeer);
+	ASSERT_EQ(0, getpeername(cfd, (struct sockaddr *)&cpeer, &len));
+	len = sizeof(aname);
+	ASSERT_EQ(0, getsockname(afd, (struct sockaddr *)&aname, &len));
+	len = sizeof(apeer);
+	ASSERT_EQ(0, getpeername(afd, (struct sockaddr *)&apeer, &len));
+	EXPECT_TRUE(v6_same(&cpeer, &self->laddr));
+	EXPECT_TRUE(v6_same(&aname, &self->laddr));
+	EXPECT_TRUE(v6_same(&apeer, &cname));
+	EXPECT_EQ(0, memcmp(&cname.sin6_addr, &in6addr_loopback,
+			    sizeof(in6addr_loopback)));
+	EXPECT_NE(0, cname.sin6_port);
+	/* The MSS comes from the route: loopback's 64 KiB MTU. */
+	EXPECT_LT(16384, v6_sockopt_int(cfd, SOL_TCP, TCP_MAXSEG));
+	EXPECT_LT(16384, v6_sockopt_int(afd, SOL_TCP, TCP_MAXSEG));
+
+	/* Client to server, interleaved so that neither buffer fills. */
+	while (got < sizeof(in)) {
+		ssize_t n;
+
+		if (sent < sizeof(out)) {
+			n = send(cfd, out + sent, sizeof(out) - sent,
+				 MSG_DONTWAIT);
+			if (n > 0)
+				sent += n;
+			else
+				ASSERT_EQ(EAGAIN, errno);
+		}
+		n = recv(afd, in + got, sizeof(in) - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += n;
+		else
+			ASSERT_TRUE(n < 0 && errno == EAGAIN);
+	}
+	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
+
+	/* Server to client. */
+	ASSERT_EQ(5, send(afd, "hello", 5, 0));
+	memset(in, 0, 5);
+	ASSERT_EQ(5, recv(cfd, in, 5, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in, "hello", 5));
+
+	/* Orderly close, the client first. */
+	ASSERT_EQ(0, shutdown(cfd, SHUT_WR));
+	EXPECT_EQ(0, recv(afd, &c, 1, 0));
+	close(afd);
+	EXPECT_EQ(0, recv(cfd, &c, 1, 0));
+	close(cfd);
+}
+
+/* The active closer's port stays held in TIME_WAIT. */
+TEST_F(v6, time_wait_holds_port)
+{
+	struct sockaddr_in6 cname = {
+		.sin6_family = AF_INET6,
+		.sin6_addr = IN6ADDR_LOOPBACK_INIT,
+	};
+	socklen_t len = sizeof(cname);
+	int cfd, afd, fd;
+	char c;
+
+	cfd = v6_connect(variant->proto, &self->laddr, 0);
+	ASSERT_LE(0, cfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cname, &len));
+
+	close(cfd);
+	EXPECT_EQ(0, recv(afd, &c, 1, 0));
+	close(afd);
+
+	/* The client's end is in TIME_WAIT once the server's FIN is in:
+	 * the port cannot be bound again, with or without a connection.
+	 */
+	fd = socket(AF_INET6, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&cname, sizeof(cname)));
+	EXPECT_EQ(EADDRINUSE, errno);
+	close(fd);
+}
+
+/* No listener: the SYN is answered with a RST. */
+TEST_F(v6, refused)
+{
+	struct sockaddr_in6 to = self->laddr;
+	int fd;
+
+	close(self->lfd);
+	self->lfd = -1;
+	fd = v6_connect(variant->proto, &to, 0);
+	EXPECT_EQ(-ECONNREFUSED, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* An IPv4 listener does not see IPv6 connections, nor the reverse. */
+TEST_F(v6, families_apart)
+{
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = self->laddr.sin6_port,
+	};
+	int fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+
+	ASSERT_LE(0, fd);
+	/* Only ::1 listens on the port: 127.0.0.1 has no listener. */
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	close(fd);
+}
+
+/* Not yet for xtcp: an IPv4-mapped peer (Documentation/xtcp.rst "IPv6"). */
+TEST(xtcp6_v4_mapped_refused)
+{
+	struct sockaddr_in6 to = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(9),
+	};
+	int fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_XTCP);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, inet_pton(AF_INET6, "::ffff:127.0.0.1", &to.sin6_addr));
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(ENETUNREACH, errno);
+	close(fd);
+}
+
+/*
+ * Not yet for xtcp: an AF_INET6 listener on :: takes no IPv4 connection
+ * (TCP's takes it, IPv4-mapped). The IPv4 SYN finds no listener.
+ */
+TEST(xtcp6_wildcard_listener_ipv6_only)
+{
+	struct sockaddr_in6 any = { .sin6_family = AF_INET6 };
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	socklen_t len = sizeof(any);
+	int lfd, fd;
+
+	ASSERT_EQ(0, system("ip link set lo up"));
+	lfd = socket(AF_INET6, SOCK_STREAM, IPPROTO_XTCP);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&any, sizeof(any)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&any, &len));
+	sin.sin_port = any.sin6_port;
+	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	close(fd);
+	close(lfd);
+}
+
+TEST_HARNESS_MAIN
