@@ -171,8 +171,15 @@ err_mem:
 
 static void __exit xtcp_exit(void)
 {
-	xtcp_v6_exit();
+	/*
+	 * IPv4 first: from the moment the module is going, socket() through
+	 * a protosw still registered fails with ENOMEM (sk_alloc() cannot
+	 * take a module reference) where EPROTONOSUPPORT is due, and each
+	 * family's exit waits for grace periods. AF_INET's protosw goes at
+	 * once, as before there was IPv6.
+	 */
 	xtcp_v4_exit();
+	xtcp_v6_exit();
 	unregister_pernet_subsys(&xtcp_net_ops);
 	xtcp_req_exit();
 	xtcp_tw_exit();
