@@ -366,23 +366,23 @@ TEST_F(sack, receiver_blocks_ts)
  * SACK blocks for the runs above it, the highest (the latest) first.
  */
 static int peer_sack(struct xp_peer *p, struct xp_conn *c, __u32 seq0,
-		     const bool *got, unsigned int upto)
+		     const bool *got, unsigned int nsent)
 {
 	unsigned int i = 0, n = 0, start;
 	__u32 runs[NSEGS][2];
 	struct xp_seg s;
 
-	while (i < upto && got[i])
+	while (i < nsent && got[i])
 		i++;
 	xp_conn_seg(p, c, &s, XP_ACK);
 	s.ack = seq0 + i * SEG;
-	while (i < upto) {
-		while (i < upto && !got[i])
+	while (i < nsent) {
+		while (i < nsent && !got[i])
 			i++;
-		if (i == upto)
+		if (i == nsent)
 			break;
 		start = i;
-		while (i < upto && got[i])
+		while (i < nsent && got[i])
 			i++;
 		runs[n][0] = seq0 + start * SEG;
 		runs[n][1] = seq0 + i * SEG;
