@@ -76,6 +76,32 @@ tainted() {
 	cat /proc/sys/kernel/tainted
 }
 
+# dump_tasks: what the processes of a test are doing (those in another PID
+# namespace than ours: the tests run in their own), with their kernel
+# stacks; printed just before a test's time limit, so that a test that
+# hangs says where.
+dump_tasks() {
+	local self dir pid state wchan cmd line
+
+	self=$(readlink /proc/self/ns/pid)
+	for dir in /proc/[0-9]*; do
+		pid=${dir#/proc/}
+		[[ $(readlink "$dir/ns/pid" 2>/dev/null) != "$self" ]] ||
+			continue
+		# The process may be gone by now: no value then.
+		state=$(awk '/^State:/ { print $2 }' "$dir/status" \
+			2>/dev/null) || true
+		wchan=$(cat "$dir/wchan" 2>/dev/null) || true
+		cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null |
+			cut -c 1-100) || true
+		[[ -n $cmd ]] || continue
+		emit "# task $pid $state ${wchan:-0}: $cmd"
+		while read -r line; do
+			emit "#   $line"
+		done < <(cat "$dir/stack" 2>/dev/null)
+	done
+}
+
 # --- Selecting tests -----------------------------------------------------
 
 # Fill TESTS with paths, from the arguments or the test directory.
@@ -150,6 +176,7 @@ join_reasons() {
 run_one() {
 	local num=$1 path=$2 name=${2##*/}
 	local log=$WORK/$num.log rc=0 limit taint_before taint_new errors line
+	local watchdog
 	local -a reasons=()
 
 	if [[ ! -x $path || -d $path ]]; then
@@ -165,6 +192,17 @@ run_one() {
 	[[ $name != test_nginx_tw.sh ]] || limit=$((TIMEOUT * 2))
 	taint_before=$(tainted)
 	kmsg_mark "begin $num $name"
+	# A watchdog: if the test is still running 10 s before its limit,
+	# show where it is stuck.
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		sleep $((limit > 20 ? limit - 10 : limit)) &
+		nap=$!
+		wait "$nap"
+		emit "# $name: still running after $((limit - 10)) s:"
+		dump_tasks
+	) &
+	watchdog=$!
 	# Straight into the results file too: if the kernel dies during the
 	# test, its output so far is still there.
 	# Fd 9 stays open on the initial network namespace, for tests of the
@@ -177,6 +215,8 @@ run_one() {
 		sed -u 's/^/# /' | tee -a "$log" ${RESULTS:+"$RESULTS"} ||
 		rc=${PIPESTATUS[0]}
 	kmsg_mark "end $num $name"
+	kill "$watchdog" 2>/dev/null
+	wait "$watchdog" 2>/dev/null || true
 
 	case $rc in
 	0 | "$KSFT_SKIP") ;;
