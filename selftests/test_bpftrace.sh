@@ -68,10 +68,38 @@ trace() {
 	fi
 }
 
-# stop: end the tracer with SIGINT, as Ctrl-C would (END runs).
+# running PID: the process is neither gone nor a zombie.
+# shellcheck disable=SC2317 # called through wait_for
+running() {
+	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null &&
+		[[ -e /proc/$1 ]]
+}
+
+# stop: end the tracer with SIGINT, as Ctrl-C would (END runs). bpftrace
+# 0.17 misses a SIGINT that arrives while it is printing events rather than
+# waiting for them (its loop looks for the signal only when epoll_wait() is
+# interrupted), so one still running a second later gets SIGTERM, which it
+# handles the same way, every second; unlike SIGINT, SIGTERM does not kill
+# it once it is printing its maps. One still running after 30 s is killed,
+# and the case fails.
 stop() {
+	local try
+
 	kill -INT "$TRACER" 2>/dev/null
+	for ((try = 0; try < 30; try++)); do
+		# shellcheck disable=SC2016 # evaluated by wait_for
+		wait_for '! running "$TRACER"' 1000 2>/dev/null && break
+		((try)) || log "bpftrace still running 1 s after SIGINT"
+		kill -TERM "$TRACER" 2>/dev/null
+	done
+	if running "$TRACER"; then
+		log "bpftrace did not end on SIGINT or SIGTERM"
+		kill -KILL "$TRACER" 2>/dev/null
+		wait "$TRACER" 2>/dev/null
+		return 1
+	fi
 	wait "$TRACER" 2>/dev/null
+	return 0
 }
 
 show() {
@@ -87,8 +115,10 @@ has() {
 	grep -Eq "$2" "$BG_TMP/$1.out"
 }
 
+# exchange: the connection; fails if it has not ended within 60 s.
 exchange() {
-	python3 -c "$EXCHANGE_PY" "$XTCP_PROTO" "$PORT" 50000 20000 300
+	timeout 60 python3 -c "$EXCHANGE_PY" "$XTCP_PROTO" "$PORT" \
+		50000 20000 300 || log "exchange failed: status $?"
 }
 
 case_states() {
@@ -101,7 +131,11 @@ case_states() {
 	exchange
 	# shellcheck disable=SC2016 # evaluated by wait_for
 	wait_for 'has xtcpstates "FIN_WAIT_2 +-> TIME_WAIT"' 10000
-	stop
+	if ! stop; then
+		show xtcpstates
+		ktap_fail xtcpstates "bpftrace did not end"
+		return
+	fi
 	show xtcpstates
 	# The client leaves ESTABLISHED after the 300 ms pause.
 	est_ms=$(awk -v p=":$PORT" '$3 ~ p"$" && $4 == "ESTABLISHED" &&
@@ -129,7 +163,11 @@ case_life() {
 	exchange
 	# shellcheck disable=SC2016 # evaluated by wait_for
 	wait_for '(($(wc -l <"$BG_TMP/xtcplife.out") >= 3))' 10000
-	stop
+	if ! stop; then
+		show xtcplife
+		ktap_fail xtcplife "bpftrace did not end"
+		return
+	fi
 	show xtcplife
 	# PID COMM LADDR LPORT RADDR RPORT TX_KB RX_KB MS
 	client=$(awk -v p="$PORT" '$6 == p { print $2, $7, $8, $9 }' \
@@ -172,7 +210,11 @@ time.sleep(float(sys.argv[3]))' "$XTCP_PROTO" "$NOWHERE" 10 &
 	BG_PIDS+=($!)
 	# shellcheck disable=SC2016 # evaluated by wait_for
 	wait_for 'has xtcpretrans "$NOWHERE:9 +SYN_SENT"' 10000
-	stop
+	if ! stop; then
+		show xtcpretrans
+		ktap_fail xtcpretrans "bpftrace did not end"
+		return
+	fi
 	show xtcpretrans
 	if has xtcpretrans "10\.123\.0\.1:[0-9]+ +-> +$NOWHERE:9 +SYN_SENT" &&
 		has xtcpretrans "^@retransmits\[10\.123\.0\.1, [0-9]+, $NOWHERE, 9\]: [1-9]"; then
