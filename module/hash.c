@@ -194,6 +194,20 @@ struct xtcp_req *xtcp_reqhash_lookup(struct net *net,
 				 xtcp_reqhash_params);
 }
 
+/*
+ * Whether a listener takes segments of a family: an IPv6 segment reaches
+ * AF_INET6 listeners only, an IPv4 one AF_INET listeners and AF_INET6
+ * ones without IPV6_V6ONLY, as IPv4-mapped (RFC 4291 section 2.5.5.2;
+ * an AF_INET6 socket bound to a native address has IPV6_V6ONLY set by
+ * inet6_bind()).
+ */
+static bool xtcp_listener_takes(const struct sock *sk, bool v4)
+{
+	if (!xtcp_sk_is_v6(sk))
+		return v4;
+	return !v4 || !ipv6_only_sock(sk);
+}
+
 /**
  * xtcp_listener_lookup() - find the listener for a segment
  * @net: namespace
@@ -201,7 +215,10 @@ struct xtcp_req *xtcp_reqhash_lookup(struct net *net,
  * @dport: destination port
  * @dif: receiving device index
  *
- * An exact address match wins over a wildcard one.
+ * An exact address match wins over a wildcard one. An IPv4 segment
+ * (@daddr IPv4-mapped) may find an AF_INET6 listener on :: or on the
+ * IPv4-mapped address, unless it has IPV6_V6ONLY; an IPv6 one finds only
+ * AF_INET6 listeners, on :: or its address.
  *
  * Context: any; takes the RCU read lock itself.
  * Return: the listener with a reference held, or NULL.
@@ -212,6 +229,7 @@ struct sock *xtcp_listener_lookup(struct net *net,
 {
 	struct xtcp_net *xn = xtcp_pernet(net);
 	u16 port = ntohs(dport);
+	bool v4 = ipv6_addr_v4mapped(daddr);
 	struct sock *sk, *best = NULL;
 	struct in6_addr addr;
 
@@ -219,10 +237,7 @@ struct sock *xtcp_listener_lookup(struct net *net,
 	sk_for_each_rcu(sk, &xn->lhash[xtcp_port_slot(port)]) {
 		if (inet_sk(sk)->inet_num != port)
 			continue;
-		/* Each family's listeners see their own family's segments
-		 * (IPv4-mapped ones reach no AF_INET6 listener yet).
-		 */
-		if (xtcp_sk_is_v6(sk) == ipv6_addr_v4mapped(daddr))
+		if (!xtcp_listener_takes(sk, v4))
 			continue;
 		if (sk->sk_bound_dev_if && sk->sk_bound_dev_if != dif)
 			continue;
@@ -231,7 +246,7 @@ struct sock *xtcp_listener_lookup(struct net *net,
 			best = sk;
 			break;
 		}
-		if (xtcp_addr_any(&addr) && !best)
+		if (!best && (v4 ? xtcp_addr_any(&addr) : ipv6_addr_any(&addr)))
 			best = sk;
 	}
 	if (best && !refcount_inc_not_zero(&best->sk_refcnt))
@@ -241,20 +256,74 @@ struct sock *xtcp_listener_lookup(struct net *net,
 }
 EXPORT_SYMBOL_NS_GPL(xtcp_listener_lookup, XTCP);
 
-static bool xtcp_addr_overlap(const struct in6_addr *a,
-			      const struct in6_addr *b)
+static void xtcp_bind_addr_of_sk(const struct sock *sk,
+				 struct xtcp_bind_addr *b)
 {
-	return xtcp_addr_any(a) || xtcp_addr_any(b) || ipv6_addr_equal(a, b);
+	xtcp_sk_rcv_saddr(sk, &b->addr6);
+	b->addr4 = inet_sk(sk)->inet_rcv_saddr;
+	b->v6 = xtcp_sk_is_v6(sk);
+	b->v6only = b->v6 && ipv6_only_sock(sk);
 }
 
-/* Whether @sk2 is bound to an address that overlaps @addr. */
-static bool xtcp_sk_addr_overlap(const struct in6_addr *addr,
+/* IPv4 addresses overlap unless @b is IPv6-only or both are different. */
+static bool xtcp_bind_addr4_overlap(const struct xtcp_bind_addr *a,
+				    const struct xtcp_bind_addr *b)
+{
+	if (b->v6only)
+		return false;
+	return a->addr4 == b->addr4 || !a->addr4 || !b->addr4;
+}
+
+/**
+ * xtcp_bind_addr_overlap() - may two local addresses not share a port?
+ * @a: the address being bound
+ * @b: the address of a socket or TIME_WAIT bucket holding the port
+ *
+ * Linux TCP's rule (inet_rcv_saddr_equal() with wildcards): an AF_INET
+ * socket overlaps any socket that is not IPv6-only on the same IPv4
+ * address or where either is the wildcard (an AF_INET6 socket on ::
+ * included). An AF_INET6 socket on an IPv4-mapped address is compared
+ * as IPv4 with the other AF_INET6 sockets on one; :: overlaps
+ * everything but what IPV6_V6ONLY keeps apart (an IPv6-only :: and an
+ * IPv4 or IPv4-mapped address); otherwise the IPv6 addresses must be
+ * equal.
+ *
+ * Context: any.
+ * Return: true if they overlap.
+ */
+bool xtcp_bind_addr_overlap(const struct xtcp_bind_addr *a,
+			    const struct xtcp_bind_addr *b)
+{
+	bool a_any, b_any, a_mapped, b_mapped;
+
+	if (!a->v6)
+		return xtcp_bind_addr4_overlap(a, b);
+
+	a_any = ipv6_addr_any(&a->addr6);
+	b_any = b->v6 && ipv6_addr_any(&b->addr6);
+	a_mapped = ipv6_addr_v4mapped(&a->addr6);
+	/* An AF_INET socket's address counts as IPv4-mapped. */
+	b_mapped = !b->v6 || ipv6_addr_v4mapped(&b->addr6);
+
+	if (a_mapped && b_mapped)
+		return xtcp_bind_addr4_overlap(a, b);
+	if (a_any && b_any)
+		return true;
+	if (b_any && !(b->v6only && a_mapped))
+		return true;
+	if (a_any && !(a->v6only && b_mapped))
+		return true;
+	return b->v6 && ipv6_addr_equal(&a->addr6, &b->addr6);
+}
+
+/* Whether @sk2 is bound to an address that overlaps @b's. */
+static bool xtcp_sk_addr_overlap(const struct xtcp_bind_addr *b,
 				 const struct sock *sk2)
 {
-	struct in6_addr addr2;
+	struct xtcp_bind_addr b2;
 
-	xtcp_sk_rcv_saddr(sk2, &addr2);
-	return xtcp_addr_overlap(addr, &addr2);
+	xtcp_bind_addr_of_sk(sk2, &b2);
+	return xtcp_bind_addr_overlap(b, &b2);
 }
 
 static bool xtcp_dev_overlap(const struct sock *a, const struct sock *b)
@@ -265,17 +334,18 @@ static bool xtcp_dev_overlap(const struct sock *a, const struct sock *b)
 
 /*
  * TCP's bind rule: two sockets may share a port when their addresses
- * differ, or when both set SO_REUSEADDR and the other is not listening.
+ * do not overlap (xtcp_bind_addr_overlap()), or when both set
+ * SO_REUSEADDR and the other is not listening.
  */
 static bool xtcp_bind_conflict(struct xtcp_net *xn, const struct sock *sk,
 			       u16 port)
 {
-	struct in6_addr addr;
+	struct xtcp_bind_addr addr;
 	struct sock *sk2;
 
 	lockdep_assert_held(&xn->bind_lock);
 
-	xtcp_sk_rcv_saddr(sk, &addr);
+	xtcp_bind_addr_of_sk(sk, &addr);
 	sk_for_each_bound(sk2, &xn->bhash[xtcp_port_slot(port)]) {
 		if (sk2 == sk || inet_sk(sk2)->inet_num != port)
 			continue;
@@ -412,11 +482,11 @@ int xtcp_listen_start(struct sock *sk)
 {
 	struct xtcp_net *xn = xtcp_pernet(sock_net(sk));
 	u16 port = inet_sk(sk)->inet_num;
-	struct in6_addr addr;
+	struct xtcp_bind_addr addr;
 	struct sock *sk2;
 	int err = 0;
 
-	xtcp_sk_rcv_saddr(sk, &addr);
+	xtcp_bind_addr_of_sk(sk, &addr);
 	spin_lock_bh(&xn->bind_lock);
 	sk_for_each(sk2, &xn->lhash[xtcp_port_slot(port)]) {
 		if (inet_sk(sk2)->inet_num == port &&

@@ -4,9 +4,9 @@
  * TCP. The socket switch entry that makes socket(AF_INET6, SOCK_STREAM,
  * proto) create an xtcp socket, the IPv6 protocol handler, connect(), the
  * addresses and route of a passive child, and the replies sent without a
- * socket. Native IPv6 only: an IPv4-mapped peer is refused, and an
- * AF_INET6 listener sees IPv6 segments only (Documentation/xtcp.rst
- * "IPv6").
+ * socket. An AF_INET6 socket with an IPv4 peer (IPv4-mapped, dual stack)
+ * is served by the IPv4 operations once connected or accepted
+ * (Documentation/xtcp.rst "IPv6").
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -83,8 +83,40 @@ static int xtcp_v6_pre_connect(struct sock *sk, struct sockaddr *uaddr,
 }
 
 /*
- * struct proto .connect: route, port, SYN, as tcp_v6_connect() for a
- * native IPv6 peer. Context: socket locked.
+ * connect() of an AF_INET6 socket to an IPv4-mapped address, as Linux's
+ * tcp_v6_connect(): the connection is IPv4's, made and served by the IPv4
+ * operations, its names the IPv4-mapped addresses (sk_daddr_set() and
+ * sk_rcv_saddr_set() keep sk_v6_daddr and sk_v6_rcv_saddr so). An
+ * IPv6-only socket cannot reach an IPv4 peer: ENETUNREACH, as TCP.
+ * Context: socket locked.
+ */
+static int xtcp_v6_connect_mapped(struct sock *sk,
+				  const struct sockaddr_in6 *usin)
+{
+	struct xtcp_sock *xs = xtcp_sk(sk);
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_port = usin->sin6_port,
+		.sin_addr.s_addr = usin->sin6_addr.s6_addr32[3],
+	};
+	int err;
+
+	if (ipv6_only_sock(sk))
+		return -ENETUNREACH;
+	WRITE_ONCE(xs->af_ops, &xtcp_v4_af_ops);
+	err = xtcp_v4_connect(sk, (struct sockaddr *)&sin, sizeof(sin));
+	if (err) {
+		WRITE_ONCE(xs->af_ops, &xtcp_v6_af_ops);
+		return err;
+	}
+	inet6_sk(sk)->saddr = sk->sk_v6_rcv_saddr;
+	return 0;
+}
+
+/*
+ * struct proto .connect: route, port, SYN, as tcp_v6_connect(); an
+ * IPv4-mapped peer goes to xtcp_v6_connect_mapped(). Context: socket
+ * locked.
  */
 static int xtcp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 			   int addr_len)
@@ -116,9 +148,9 @@ static int xtcp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 	addr_type = ipv6_addr_type(&usin->sin6_addr);
 	if (addr_type & IPV6_ADDR_MULTICAST)
 		return -ENETUNREACH;
-	/* IPv4-mapped peers: not yet (Documentation/xtcp.rst "IPv6"). */
 	if (addr_type & IPV6_ADDR_MAPPED)
-		return -ENETUNREACH;
+		return xtcp_v6_connect_mapped(sk, usin);
+	WRITE_ONCE(xs->af_ops, &xtcp_v6_af_ops);
 	if (addr_type & IPV6_ADDR_LINKLOCAL) {
 		if (addr_len >= sizeof(struct sockaddr_in6) &&
 		    usin->sin6_scope_id) {
@@ -222,6 +254,38 @@ static void xtcp_v6_child_init(struct sock *child, const struct sk_buff *skb)
 	newinet->inet_num = ntohs(th->dest);
 	if (ipv6_addr_type(&child->sk_v6_daddr) & IPV6_ADDR_LINKLOCAL)
 		child->sk_bound_dev_if = inet6_iif(skb);
+}
+
+/**
+ * xtcp_v6_mapped_child_init() - the IPv6 state of an IPv4-mapped child
+ * @child: the clone of an AF_INET6 listener, its IPv4 addresses and
+ *	ports set by the IPv4 operations
+ * @skb: the IPv4 segment that created it
+ *
+ * As the IPv4-mapped branch of Linux's tcp_v6_syn_recv_sock(): the child
+ * is served by the IPv4 operations (segments out as IPv4, the IPv4
+ * pseudo-header), and its names are the IPv4-mapped addresses, which
+ * sk_daddr_set() and sk_rcv_saddr_set() already wrote. Its IPv6 state
+ * is its own rather than the listener's, with nothing to free.
+ *
+ * Context: child locked, BHs off.
+ */
+void xtcp_v6_mapped_child_init(struct sock *child, const struct sk_buff *skb)
+{
+	struct xtcp6_sock *child6 = (struct xtcp6_sock *)child;
+	struct inet_sock *newinet = inet_sk(child);
+	struct ipv6_pinfo *newnp = &child6->inet6;
+
+	newinet->pinet6 = newnp;
+	RCU_INIT_POINTER(newnp->opt, NULL);
+	newnp->ipv6_mc_list = NULL;
+	newnp->ipv6_ac_list = NULL;
+	xtcp_ipv6_fl_list_clear(newinet, newnp);
+	newnp->pktoptions = NULL;
+	newnp->saddr = child->sk_v6_rcv_saddr;
+	newnp->flow_label = 0;
+	newnp->mcast_oif = inet_iif(skb);
+	newnp->mcast_hops = ip_hdr(skb)->ttl;
 }
 
 static int xtcp_v6_child_route(struct sock *child)

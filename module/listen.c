@@ -269,6 +269,9 @@ static struct sock *xtcp_child_clone(struct sock *sk, struct sk_buff *skb)
 	child->sk_ack_backlog = 0;
 	xtcp_sk(child)->af_ops = xtcp_af_ops_of_skb(skb);
 	xtcp_sk(child)->af_ops->child_init(child, skb);
+	/* An IPv4 client of an AF_INET6 listener (IPv4-mapped). */
+	if (xtcp_sk_is_v6(child) && skb->protocol == htons(ETH_P_IP))
+		xtcp_v6_mapped_child_init(child, skb);
 	xtcp_set_state(child, TCP_SYN_RECV);
 	return child;
 }

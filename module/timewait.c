@@ -28,6 +28,7 @@
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <net/ip.h>
+#include <net/transp_v6.h>
 #include <net/tcp.h>
 
 #include "xtcp.h"
@@ -242,6 +243,8 @@ void xtcp_time_wait(struct sock *sk)
 	tw->rcv_wscale = xs->rcv_wscale;
 	tw->ts_ok = xs->ts_ok;
 	tw->reuse = sk->sk_reuse != SK_NO_REUSE;
+	tw->v6 = xtcp_sk_is_v6(sk);
+	tw->v6only = tw->v6 && ipv6_only_sock(sk);
 	tw->dead = 0;
 	tw->last_oow_ack = 0;
 	if (rhashtable_lookup_insert_fast(&xn->tw.hash, &tw->node,
@@ -421,7 +424,7 @@ int xtcp_tw_check_reuse(struct sock *sk)
 /**
  * xtcp_tw_port_conflict() - does a TIME_WAIT bucket forbid a bind()?
  * @xn: namespace state
- * @addr: the local address asked for (0: any)
+ * @addr: the local address asked for, wildcard included
  * @port: the local port asked for
  * @reuse: the binding socket has SO_REUSEADDR
  *
@@ -431,9 +434,11 @@ int xtcp_tw_check_reuse(struct sock *sk)
  * Context: xn->bind_lock held.
  * Return: true on conflict.
  */
-bool xtcp_tw_port_conflict(struct xtcp_net *xn, const struct in6_addr *addr,
-			   u16 port, bool reuse)
+bool xtcp_tw_port_conflict(struct xtcp_net *xn,
+			   const struct xtcp_bind_addr *addr, u16 port,
+			   bool reuse)
 {
+	struct xtcp_bind_addr twaddr;
 	struct xtcp_tw *tw;
 
 	lockdep_assert_held(&xn->bind_lock);
@@ -442,8 +447,13 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn, const struct in6_addr *addr,
 			     bind_node) {
 		if (ntohs(tw->tuple.lport) != port)
 			continue;
-		if (!xtcp_addr_any(addr) && !xtcp_addr_any(&tw->tuple.laddr) &&
-		    !ipv6_addr_equal(addr, &tw->tuple.laddr))
+		/* The local address as the socket had it, connected. */
+		twaddr.addr6 = tw->tuple.laddr;
+		twaddr.addr4 = xtcp_tuple_is_v4(&tw->tuple) ?
+			       xtcp_addr_v4(&tw->tuple.laddr) : LOOPBACK4_IPV6;
+		twaddr.v6 = tw->v6;
+		twaddr.v6only = tw->v6only;
+		if (!xtcp_bind_addr_overlap(addr, &twaddr))
 			continue;
 		if (reuse && tw->reuse)
 			continue;

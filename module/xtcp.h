@@ -106,6 +106,23 @@ static inline void xtcp_sk_rcv_saddr(const struct sock *sk,
 	ipv6_addr_set_v4mapped(inet_sk(sk)->inet_rcv_saddr, a);
 }
 
+/**
+ * struct xtcp_bind_addr - a local address as bind() conflicts see it
+ * @addr6: the IPv6 view of the address (IPv4-mapped for IPv4)
+ * @addr4: the IPv4 address (inet_rcv_saddr): 0 for any, and for an
+ *	AF_INET6 socket bound to a native IPv6 address LOOPBACK4_IPV6
+ * @v6: an AF_INET6 socket's
+ * @v6only: and it has IPV6_V6ONLY
+ *
+ * For a socket or a TIME_WAIT bucket alike (xtcp_bind_addr_overlap()).
+ */
+struct xtcp_bind_addr {
+	struct in6_addr addr6;
+	__be32 addr4;
+	bool v6;
+	bool v6only;
+};
+
 /*
  * The socket's route if still valid, as __sk_dst_check() with the
  * family's cookie (an IPv6 route is checked against the cookie it was
@@ -744,6 +761,8 @@ enum xtcp_tw_reuse {
  * @ts_ok: timestamps were in use
  * @reuse: the socket had SO_REUSEADDR (bind() may take the port)
  * @dead: unlinked, waiting for RCU readers to finish
+ * @v6: the socket was an AF_INET6 one (an IPv4-mapped connection too)
+ * @v6only: and it had IPV6_V6ONLY: for bind() conflicts
  * @rcu: deferred free; lookups run under RCU. It shares its room with
  *	@expiry_node, which only writers under bind_lock follow and which
  *	is unlinked before the free is queued
@@ -765,8 +784,10 @@ struct xtcp_tw {
 	u32 ts_off;
 	u32 duration;
 	u8 rcv_wscale;
-	u8 ts_ok;
-	u8 reuse;
+	u8 ts_ok:1,
+	   reuse:1,
+	   v6:1,
+	   v6only:1;
 	u8 dead;
 };
 
@@ -913,6 +934,7 @@ void xtcp_v6_exit(void);
 void xtcp_v6_send_check(const struct sock *sk, struct tcphdr *th,
 			unsigned int len);
 int inet6_csk_xmit(struct sock *sk, struct sk_buff *skb, struct flowi *fl);
+void xtcp_v6_mapped_child_init(struct sock *child, const struct sk_buff *skb);
 
 /*
  * The operations of the family a received segment came in by, or a
@@ -1132,6 +1154,8 @@ void xtcp_listen_stop(struct sock *sk);
 int xtcp_hash_connect(struct sock *sk);
 u32 xtcp_port_offset(const struct xtcp_tuple *t);
 u32 xtcp_secure_seq(const struct xtcp_tuple *t, u32 *ts_off);
+bool xtcp_bind_addr_overlap(const struct xtcp_bind_addr *a,
+			    const struct xtcp_bind_addr *b);
 
 /* timewait.c */
 int xtcp_tw_init(void);
@@ -1142,8 +1166,9 @@ void xtcp_time_wait(struct sock *sk);
 bool xtcp_tw_rcv(struct net *net, struct sk_buff *skb,
 		 const struct xtcp_tuple *t);
 int xtcp_tw_check_reuse(struct sock *sk);
-bool xtcp_tw_port_conflict(struct xtcp_net *xn, const struct in6_addr *addr,
-			   u16 port, bool reuse);
+bool xtcp_tw_port_conflict(struct xtcp_net *xn,
+			   const struct xtcp_bind_addr *addr, u16 port,
+			   bool reuse);
 u32 xtcp_tw_count(struct net *net);
 bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
 		     unsigned long *expires);

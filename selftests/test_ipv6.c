@@ -2,10 +2,12 @@
 /*
  * Native IPv6 connections over ::1: socket(AF_INET6, SOCK_STREAM, proto),
  * bind, listen, connect, accept, names, data both ways, orderly close,
- * TIME_WAIT holding the port, RST for a port without a listener. Linux
- * TCP over IPv6 is the oracle.
+ * TIME_WAIT holding the port, RST for a port without a listener; and
+ * dual stack, AF_INET6 sockets with IPv4 peers. Linux TCP over IPv6 is the
+ * oracle.
  */
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -243,49 +245,374 @@ TEST_F(v6, families_apart)
 	close(fd);
 }
 
-/* Not yet for xtcp: an IPv4-mapped peer (Documentation/xtcp.rst "IPv6"). */
-TEST(xtcp6_v4_mapped_refused)
-{
-	struct sockaddr_in6 to = {
-		.sin6_family = AF_INET6,
-		.sin6_port = htons(9),
-	};
-	int fd = socket(AF_INET6, SOCK_STREAM, IPPROTO_XTCP);
+/*
+ * Dual stack: AF_INET6 sockets with IPv4 peers, as IPv4-mapped addresses
+ * (RFC 4291 section 2.5.5.2, RFC 3493 section 3.7), over 127.0.0.1.
+ */
+FIXTURE(dual) {
+	int fds[8];
+	int nfds;
+};
 
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(1, inet_pton(AF_INET6, "::ffff:127.0.0.1", &to.sin6_addr));
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&to, sizeof(to)));
-	EXPECT_EQ(ENETUNREACH, errno);
-	close(fd);
+FIXTURE_VARIANT(dual) {
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(dual, tcp6) {
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(dual, xtcp6) {
+	.proto = IPPROTO_XTCP,
+};
+
+FIXTURE_SETUP(dual)
+{
+	ASSERT_EQ(0, system("ip link set lo up"));
+	self->nfds = 0;
+}
+
+FIXTURE_TEARDOWN(dual)
+{
+	while (self->nfds)
+		close(self->fds[--self->nfds]);
+}
+
+/* A socket of @family, IPv6-only or not, closed by the teardown. */
+static int dual_socket(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(dual) *self, int proto, int family,
+		       int v6only)
+{
+	int fd = socket(family, SOCK_STREAM, proto);
+
+	ASSERT_LE(0, fd) TH_LOG("socket: %s", strerror(errno));
+	ASSERT_GT((int)(sizeof(self->fds) / sizeof(self->fds[0])), self->nfds);
+	self->fds[self->nfds++] = fd;
+	if (family == AF_INET6)
+		ASSERT_EQ(0, setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only,
+					sizeof(v6only)));
+	return fd;
+}
+
+/* A socket address of @family for the text address @addr and @port. */
+static socklen_t dual_addr(struct sockaddr_storage *ss, int family,
+			   const char *addr, in_port_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		inet_pton(AF_INET, addr, &sin->sin_addr);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = port;
+	inet_pton(AF_INET6, addr, &sin6->sin6_addr);
+	return sizeof(*sin6);
+}
+
+/* bind() to @addr and @port: 0 or -errno. */
+static int dual_bind(int fd, int family, const char *addr, in_port_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = dual_addr(&ss, family, addr, port);
+
+	return bind(fd, (struct sockaddr *)&ss, len) ? -errno : 0;
+}
+
+/* connect() to @addr and @port: 0 or -errno. */
+static int dual_connect(int fd, int family, const char *addr, in_port_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = dual_addr(&ss, family, addr, port);
+
+	return connect(fd, (struct sockaddr *)&ss, len) ? -errno : 0;
+}
+
+/* The local port of a bound socket. */
+static in_port_t dual_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ((struct sockaddr_in *)&ss)->sin_port;
+	return ((struct sockaddr_in6 *)&ss)->sin6_port;
+}
+
+/* Whether @sa is AF_INET6 ::ffff:127.0.0.1 at @port. */
+static bool dual_is_mapped_lo(const struct sockaddr_in6 *sa, in_port_t port)
+{
+	struct in6_addr lo;
+
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &lo);
+	return sa->sin6_family == AF_INET6 && sa->sin6_port == port &&
+	       !memcmp(&sa->sin6_addr, &lo, sizeof(lo));
+}
+
+/* Whether @sa is AF_INET 127.0.0.1 at @port. */
+static bool dual_is_lo(const struct sockaddr_in *sa, in_port_t port)
+{
+	return sa->sin_family == AF_INET && sa->sin_port == port &&
+	       sa->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+}
+
+/* Data both ways, then an orderly close with @cfd closing first. */
+static void dual_exchange(struct __test_metadata *_metadata, int cfd, int afd)
+{
+	static char out[64 * 1024], in[64 * 1024];
+	size_t i;
+	char c;
+
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (char)(i * 13 + i / 253);
+	ASSERT_EQ((ssize_t)sizeof(out), send(cfd, out, sizeof(out), 0));
+	ASSERT_EQ((ssize_t)sizeof(in), recv(afd, in, sizeof(in), MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
+	ASSERT_EQ(5, send(afd, "hello", 5, 0));
+	ASSERT_EQ(5, recv(cfd, in, 5, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in, "hello", 5));
+	ASSERT_EQ(0, shutdown(cfd, SHUT_WR));
+	EXPECT_EQ(0, recv(afd, &c, 1, 0));
+	ASSERT_EQ(0, shutdown(afd, SHUT_WR));
+	EXPECT_EQ(0, recv(cfd, &c, 1, 0));
 }
 
 /*
- * Not yet for xtcp: an AF_INET6 listener on :: takes no IPv4 connection
- * (TCP's takes it, IPv4-mapped). The IPv4 SYN finds no listener.
+ * An AF_INET6 listener on @laddr takes an AF_INET client: the names
+ * reported on its side are IPv4-mapped, on the client's IPv4.
  */
-TEST(xtcp6_wildcard_listener_ipv6_only)
+static void dual_v4_client(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(dual) *self, int proto,
+			   const char *laddr)
 {
-	struct sockaddr_in6 any = { .sin6_family = AF_INET6 };
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
-	socklen_t len = sizeof(any);
-	int lfd, fd;
+	struct sockaddr_in6 peer6, name6;
+	struct sockaddr_in name4, peer4;
+	int lfd, cfd, afd;
+	in_port_t lport;
+	socklen_t len;
 
-	ASSERT_EQ(0, system("ip link set lo up"));
-	lfd = socket(AF_INET6, SOCK_STREAM, IPPROTO_XTCP);
-	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&any, sizeof(any)));
-	ASSERT_EQ(0, listen(lfd, 1));
-	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&any, &len));
-	sin.sin_port = any.sin6_port;
-	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
-	EXPECT_EQ(ECONNREFUSED, errno);
-	close(fd);
-	close(lfd);
+	lfd = dual_socket(_metadata, self, proto, AF_INET6, 0);
+	ASSERT_EQ(0, dual_bind(lfd, AF_INET6, laddr, 0));
+	ASSERT_EQ(0, listen(lfd, 4));
+	lport = dual_port(lfd);
+	cfd = dual_socket(_metadata, self, proto, AF_INET, 0);
+	ASSERT_EQ(0, dual_connect(cfd, AF_INET, "127.0.0.1", lport));
+
+	len = sizeof(peer6);
+	afd = accept(lfd, (struct sockaddr *)&peer6, &len);
+	ASSERT_LE(0, afd) TH_LOG("accept: %s", strerror(errno));
+	self->fds[self->nfds++] = afd;
+	len = sizeof(name4);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&name4, &len));
+	len = sizeof(peer4);
+	ASSERT_EQ(0, getpeername(cfd, (struct sockaddr *)&peer4, &len));
+	EXPECT_TRUE(dual_is_lo(&peer4, lport));
+	EXPECT_TRUE(dual_is_mapped_lo(&peer6, name4.sin_port));
+	len = sizeof(peer6);
+	ASSERT_EQ(0, getpeername(afd, (struct sockaddr *)&peer6, &len));
+	EXPECT_TRUE(dual_is_mapped_lo(&peer6, name4.sin_port));
+	len = sizeof(name6);
+	ASSERT_EQ(0, getsockname(afd, (struct sockaddr *)&name6, &len));
+	EXPECT_TRUE(dual_is_mapped_lo(&name6, lport));
+	/* The IPv4 route's MSS: loopback's 64 KiB MTU. */
+	EXPECT_LT(16384, v6_sockopt_int(afd, SOL_TCP, TCP_MAXSEG));
+
+	dual_exchange(_metadata, cfd, afd);
+}
+
+/* An AF_INET6 listener on :: takes IPv4 clients (without IPV6_V6ONLY). */
+TEST_F(dual, v4_client_wildcard_listener)
+{
+	dual_v4_client(_metadata, self, variant->proto, "::");
+}
+
+/* So does one on the IPv4-mapped address. */
+TEST_F(dual, v4_client_mapped_listener)
+{
+	dual_v4_client(_metadata, self, variant->proto, "::ffff:127.0.0.1");
+}
+
+/* With IPV6_V6ONLY the IPv4 SYN finds no listener: a RST. */
+TEST_F(dual, v6only_listener_refuses_v4)
+{
+	int lfd, cfd, fd6;
+	in_port_t lport;
+
+	lfd = dual_socket(_metadata, self, variant->proto, AF_INET6, 1);
+	ASSERT_EQ(0, dual_bind(lfd, AF_INET6, "::", 0));
+	ASSERT_EQ(0, listen(lfd, 4));
+	lport = dual_port(lfd);
+	cfd = dual_socket(_metadata, self, variant->proto, AF_INET, 0);
+	EXPECT_EQ(-ECONNREFUSED, dual_connect(cfd, AF_INET, "127.0.0.1",
+					      lport));
+	/* IPv6 clients still reach it. */
+	fd6 = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	EXPECT_EQ(0, dual_connect(fd6, AF_INET6, "::1", lport));
+}
+
+/*
+ * connect() of an AF_INET6 socket to an IPv4-mapped address: an IPv4
+ * connection through its life: names, data, close, TIME_WAIT.
+ */
+TEST_F(dual, mapped_connect)
+{
+	struct sockaddr_in6 name6, peer6;
+	struct sockaddr_in peer4;
+	int lfd, cfd, afd, fd;
+	in_port_t lport, cport;
+	socklen_t len;
+
+	lfd = dual_socket(_metadata, self, variant->proto, AF_INET, 0);
+	ASSERT_EQ(0, dual_bind(lfd, AF_INET, "127.0.0.1", 0));
+	ASSERT_EQ(0, listen(lfd, 4));
+	lport = dual_port(lfd);
+	cfd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	ASSERT_EQ(0, dual_connect(cfd, AF_INET6, "::ffff:127.0.0.1", lport));
+	len = sizeof(peer4);
+	afd = accept(lfd, (struct sockaddr *)&peer4, &len);
+	ASSERT_LE(0, afd) TH_LOG("accept: %s", strerror(errno));
+	self->fds[self->nfds++] = afd;
+
+	len = sizeof(name6);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&name6, &len));
+	cport = name6.sin6_port;
+	EXPECT_NE(0, cport);
+	EXPECT_TRUE(dual_is_mapped_lo(&name6, cport));
+	len = sizeof(peer6);
+	ASSERT_EQ(0, getpeername(cfd, (struct sockaddr *)&peer6, &len));
+	EXPECT_TRUE(dual_is_mapped_lo(&peer6, lport));
+	EXPECT_TRUE(dual_is_lo(&peer4, cport));
+	EXPECT_LT(16384, v6_sockopt_int(cfd, SOL_TCP, TCP_MAXSEG));
+
+	dual_exchange(_metadata, cfd, afd);
+
+	/* The client closed first: its port stays in TIME_WAIT, for IPv4
+	 * and IPv4-mapped binds alike, and an IPv6-only :: may take it.
+	 */
+	close(cfd);
+	self->fds[1] = -1;
+	fd = dual_socket(_metadata, self, variant->proto, AF_INET, 0);
+	EXPECT_EQ(-EADDRINUSE, dual_bind(fd, AF_INET, "127.0.0.1", cport));
+	fd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	EXPECT_EQ(-EADDRINUSE, dual_bind(fd, AF_INET6, "::ffff:127.0.0.1",
+					 cport));
+	fd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	EXPECT_EQ(-EADDRINUSE, dual_bind(fd, AF_INET6, "::", cport));
+	fd = dual_socket(_metadata, self, variant->proto, AF_INET6, 1);
+	EXPECT_EQ(0, dual_bind(fd, AF_INET6, "::", cport));
+}
+
+/* Both ends AF_INET6, the connection IPv4. */
+TEST_F(dual, mapped_connect_to_v6_listener)
+{
+	struct sockaddr_in6 peer6, name6;
+	int lfd, cfd, afd;
+	in_port_t lport;
+	socklen_t len;
+
+	lfd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	ASSERT_EQ(0, dual_bind(lfd, AF_INET6, "::", 0));
+	ASSERT_EQ(0, listen(lfd, 4));
+	lport = dual_port(lfd);
+	cfd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	ASSERT_EQ(0, dual_connect(cfd, AF_INET6, "::ffff:127.0.0.1", lport));
+	len = sizeof(peer6);
+	afd = accept(lfd, (struct sockaddr *)&peer6, &len);
+	ASSERT_LE(0, afd) TH_LOG("accept: %s", strerror(errno));
+	self->fds[self->nfds++] = afd;
+	len = sizeof(name6);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&name6, &len));
+	EXPECT_TRUE(dual_is_mapped_lo(&peer6, name6.sin6_port));
+	dual_exchange(_metadata, cfd, afd);
+}
+
+/* An IPv6-only socket cannot reach an IPv4-mapped address. */
+TEST_F(dual, v6only_mapped_connect_fails)
+{
+	int fd = dual_socket(_metadata, self, variant->proto, AF_INET6, 1);
+
+	EXPECT_EQ(-ENETUNREACH, dual_connect(fd, AF_INET6, "::ffff:127.0.0.1",
+					     htons(9)));
+	/* So cannot one bound to a native IPv6 address. */
+	fd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	ASSERT_EQ(0, dual_bind(fd, AF_INET6, "::1", 0));
+	EXPECT_EQ(-ENETUNREACH, dual_connect(fd, AF_INET6, "::ffff:127.0.0.1",
+					     htons(9)));
+}
+
+/*
+ * bind() of a second socket to the port of a first, across the families,
+ * with and without IPV6_V6ONLY; where both binds succeed, both sockets
+ * listen. The expected results are Linux TCP's, which the tcp6 variant
+ * checks.
+ */
+static const struct dual_bind_case {
+	int family1, v6only1;
+	const char *addr1;
+	int family2, v6only2;
+	const char *addr2;
+	int err;
+} dual_bind_cases[] = {
+	{ AF_INET6, 0, "::", AF_INET, 0, "0.0.0.0", -EADDRINUSE },
+	{ AF_INET6, 0, "::", AF_INET, 0, "127.0.0.1", -EADDRINUSE },
+	{ AF_INET6, 1, "::", AF_INET, 0, "0.0.0.0", 0 },
+	{ AF_INET6, 1, "::", AF_INET, 0, "127.0.0.1", 0 },
+	{ AF_INET, 0, "0.0.0.0", AF_INET6, 0, "::", -EADDRINUSE },
+	{ AF_INET, 0, "0.0.0.0", AF_INET6, 1, "::", 0 },
+	{ AF_INET, 0, "127.0.0.1", AF_INET6, 0, "::", -EADDRINUSE },
+	{ AF_INET, 0, "127.0.0.1", AF_INET6, 1, "::", 0 },
+	{ AF_INET, 0, "127.0.0.1", AF_INET6, 0, "::ffff:127.0.0.1",
+	  -EADDRINUSE },
+	{ AF_INET, 0, "0.0.0.0", AF_INET6, 0, "::ffff:127.0.0.1",
+	  -EADDRINUSE },
+	{ AF_INET, 0, "127.0.0.1", AF_INET6, 0, "::1", 0 },
+	{ AF_INET, 0, "0.0.0.0", AF_INET6, 0, "::1", 0 },
+	{ AF_INET6, 0, "::1", AF_INET, 0, "0.0.0.0", 0 },
+	{ AF_INET6, 0, "::ffff:127.0.0.1", AF_INET, 0, "127.0.0.1",
+	  -EADDRINUSE },
+	{ AF_INET6, 0, "::ffff:127.0.0.1", AF_INET, 0, "127.0.0.2", 0 },
+	{ AF_INET6, 0, "::ffff:127.0.0.1", AF_INET6, 0, "::",
+	  -EADDRINUSE },
+	{ AF_INET6, 0, "::ffff:127.0.0.1", AF_INET6, 1, "::", 0 },
+	{ AF_INET6, 1, "::", AF_INET6, 0, "::ffff:127.0.0.1", 0 },
+	{ AF_INET6, 1, "::", AF_INET6, 0, "::1", -EADDRINUSE },
+	{ AF_INET6, 0, "::1", AF_INET6, 0, "::ffff:127.0.0.1", 0 },
+};
+
+TEST_F(dual, bind_conflicts)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(dual_bind_cases) / sizeof(dual_bind_cases[0]);
+	     i++) {
+		const struct dual_bind_case *c = &dual_bind_cases[i];
+		int fd1, fd2, err;
+		in_port_t port;
+
+		fd1 = dual_socket(_metadata, self, variant->proto, c->family1,
+				  c->v6only1);
+		fd2 = dual_socket(_metadata, self, variant->proto, c->family2,
+				  c->v6only2);
+		ASSERT_EQ(0, dual_bind(fd1, c->family1, c->addr1, 0));
+		port = dual_port(fd1);
+		err = dual_bind(fd2, c->family2, c->addr2, port);
+		EXPECT_EQ(c->err, err)
+			TH_LOG("case %zu: %s then %s%s", i, c->addr1, c->addr2,
+			       c->v6only2 ? " (IPV6_V6ONLY)" : "");
+		if (!err) {
+			EXPECT_EQ(0, listen(fd1, 1)) TH_LOG("case %zu", i);
+			EXPECT_EQ(0, listen(fd2, 1)) TH_LOG("case %zu", i);
+		}
+		close(self->fds[--self->nfds]);
+		close(self->fds[--self->nfds]);
+	}
 }
 
 TEST_HARNESS_MAIN
