@@ -79,21 +79,19 @@ tainted() {
 # dump_tasks: what the processes of a test are doing (those in another PID
 # namespace than ours: the tests run in their own), with their kernel
 # stacks; printed just before a test's time limit, so that a test that
-# hangs says where.
+# hangs says where. Run with errexit off.
 dump_tasks() {
-	local self dir pid state wchan cmd line
+	local dir pid state wchan cmd line
 
-	self=$(readlink /proc/self/ns/pid)
+	# Builtins only until a process is the test's: forks are slow here.
 	for dir in /proc/[0-9]*; do
+		[[ ! $dir/ns/pid -ef /proc/self/ns/pid ]] || continue
+		[[ -e $dir/ns/pid ]] || continue
 		pid=${dir#/proc/}
-		[[ $(readlink "$dir/ns/pid" 2>/dev/null) != "$self" ]] ||
-			continue
 		# The process may be gone by now: no value then.
-		state=$(awk '/^State:/ { print $2 }' "$dir/status" \
-			2>/dev/null) || true
-		wchan=$(cat "$dir/wchan" 2>/dev/null) || true
-		cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null |
-			cut -c 1-100) || true
+		state=$(awk '/^State:/ { print $2 }' "$dir/status" 2>/dev/null)
+		wchan=$(cat "$dir/wchan" 2>/dev/null)
+		cmd=$(tr '\0\n' '  ' <"$dir/cmdline" 2>/dev/null | cut -c 1-100)
 		[[ -n $cmd ]] || continue
 		emit "# task $pid $state ${wchan:-0}: $cmd"
 		while read -r line; do
@@ -176,7 +174,7 @@ join_reasons() {
 run_one() {
 	local num=$1 path=$2 name=${2##*/}
 	local log=$WORK/$num.log rc=0 limit taint_before taint_new errors line
-	local watchdog
+	local watchdog early
 	local -a reasons=()
 
 	if [[ ! -x $path || -d $path ]]; then
@@ -192,14 +190,16 @@ run_one() {
 	[[ $name != test_nginx_tw.sh ]] || limit=$((TIMEOUT * 2))
 	taint_before=$(tainted)
 	kmsg_mark "begin $num $name"
-	# A watchdog: if the test is still running 10 s before its limit,
-	# show where it is stuck.
+	# A watchdog: if the test is still running 20 s before its limit,
+	# show where it is stuck (listing takes seconds here).
+	early=$((limit > 40 ? limit - 20 : limit / 2))
 	(
 		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-		sleep $((limit > 20 ? limit - 10 : limit)) &
+		sleep "$early" &
 		nap=$!
 		wait "$nap"
-		emit "# $name: still running after $((limit - 10)) s:"
+		set +e +o pipefail
+		emit "# $name: still running after $early s:"
 		dump_tasks
 	) &
 	watchdog=$!
