@@ -2,14 +2,16 @@
 /*
  * Native IPv6 connections over ::1: socket(AF_INET6, SOCK_STREAM, proto),
  * bind, listen, connect, accept, names, data both ways, orderly close,
- * TIME_WAIT holding the port, RST for a port without a listener. Linux
- * TCP over IPv6 is the oracle.
+ * TIME_WAIT holding the port, RST for a port without a listener, the
+ * lines of /proc/net/xtcp6 against those of /proc/net/tcp6. Linux TCP
+ * over IPv6 is the oracle.
  */
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "xtcp_test.h"
@@ -241,6 +243,206 @@ TEST_F(v6, families_apart)
 	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(ECONNREFUSED, errno);
 	close(fd);
+}
+
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
+/* The header line of /proc/net/tcp6; /proc/net/xtcp6 adds " age_ms". */
+#define V6_PROC_HDR "  sl  local_address                         " \
+	"remote_address                        st tx_queue rx_queue tr " \
+	"tm->when retrnsmt   uid  timeout inode"
+
+/* A peer that is not local, routed to lo where nothing takes it. */
+#define V6_FAR "2001:db8::1"
+
+/* One line of /proc/net/tcp6 or /proc/net/xtcp6. */
+struct v6_proc_entry {
+	char laddr[33];
+	unsigned int lport;
+	char raddr[33];
+	unsigned int rport;
+	unsigned int state;
+	unsigned int tr;
+	unsigned long inode;
+};
+
+static const char *v6_proc_path(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/net/tcp6" : "/proc/net/xtcp6";
+}
+
+/* @a as the file prints it: four 32-bit words, each read by the host. */
+static void v6_proc_addr(const struct in6_addr *a, char *buf, size_t len)
+{
+	__u32 w[4];
+
+	memcpy(w, a, sizeof(w));
+	snprintf(buf, len, "%08X%08X%08X%08X", w[0], w[1], w[2], w[3]);
+}
+
+/*
+ * The line of @path from @lport to @rport into *@e, the header line into
+ * @hdr: the number of such lines, or -errno.
+ */
+static int v6_proc_find(const char *path, unsigned int lport,
+			unsigned int rport, char *hdr, size_t hdrlen,
+			struct v6_proc_entry *e)
+{
+	struct v6_proc_entry cur;
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(hdr, hdrlen, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int sl;
+		unsigned int txq, rxq, retr, uid;
+		unsigned long when;
+		int tmo;
+
+		if (sscanf(line, " %d: %32[0-9A-F]:%x %32[0-9A-F]:%x %x %x:%x %x:%lx %x %u %d %lu",
+			   &sl, cur.laddr, &cur.lport, cur.raddr, &cur.rport,
+			   &cur.state, &txq, &rxq, &cur.tr, &when, &retr, &uid,
+			   &tmo, &cur.inode) != 14)
+			continue;
+		if (cur.lport != lport || cur.rport != rport)
+			continue;
+		if (!n++)
+			*e = cur;
+	}
+	fclose(f);
+	return n;
+}
+
+static unsigned long v6_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/* A SYN to @to from V6_FAR:@sport, sent raw: its SYN-ACK goes nowhere. */
+static int v6_far_syn(int proto, const struct sockaddr_in6 *to,
+		      in_port_t sport)
+{
+	struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 dst = *to;
+	struct tcphdr th = {
+		.source = sport,
+		.dest = to->sin6_port,
+		.seq = htonl(1000),
+		.doff = 5,
+		.syn = 1,
+		.window = htons(65535),
+	};
+	int one = 1, off = 16, fd, err = 0;
+
+	fd = socket(AF_INET6, SOCK_RAW, proto);
+	if (fd < 0)
+		return -errno;
+	dst.sin6_port = 0;
+	inet_pton(AF_INET6, V6_FAR, &src.sin6_addr);
+	/* The kernel fills in the checksum at offset 16. */
+	if (setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) ||
+	    bind(fd, (struct sockaddr *)&src, sizeof(src)) ||
+	    sendto(fd, &th, sizeof(th), 0, (struct sockaddr *)&dst,
+		   sizeof(dst)) != sizeof(th))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Each kind of line, in the layout of /proc/net/tcp6: the header, the
+ * addresses and ports, the states, the timers and the inodes, which are
+ * those of the sockets (as ss finds a socket's process); none in the
+ * IPv4 file.
+ */
+TEST_F(v6, proc_net)
+{
+	const char *path = v6_proc_path(variant->proto);
+	unsigned int lport = ntohs(self->laddr.sin6_port);
+	struct sockaddr_in6 cname;
+	struct v6_proc_entry e;
+	char lo[33], any[33], far[33], hdr[512];
+	socklen_t len = sizeof(cname);
+	struct in6_addr far_addr;
+	unsigned int cport;
+	int cfd, afd;
+	char c;
+
+	v6_proc_addr(&in6addr_loopback, lo, sizeof(lo));
+	v6_proc_addr(&in6addr_any, any, sizeof(any));
+	ASSERT_EQ(1, inet_pton(AF_INET6, V6_FAR, &far_addr));
+	v6_proc_addr(&far_addr, far, sizeof(far));
+	ASSERT_EQ(0, strcmp(lo, "00000000000000000000000001000000"));
+
+	/* The listener. */
+	ASSERT_EQ(1, v6_proc_find(path, lport, 0, hdr, sizeof(hdr), &e));
+	EXPECT_EQ(0, strncmp(hdr, V6_PROC_HDR, strlen(V6_PROC_HDR)))
+		TH_LOG("header: %s", hdr);
+	if (variant->proto == IPPROTO_XTCP) {
+		EXPECT_STREQ(V6_PROC_HDR " age_ms\n", hdr);
+	}
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(any, e.raddr);
+	EXPECT_EQ(0x0Au, e.state);
+	EXPECT_EQ(v6_ino(self->lfd), e.inode);
+	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), lport,
+				     -1, -1));
+
+	/* A connection, both ends. */
+	cfd = v6_connect(variant->proto, &self->laddr, 0);
+	ASSERT_LE(0, cfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cname, &len));
+	cport = ntohs(cname.sin6_port);
+	ASSERT_EQ(1, v6_proc_find(path, cport, lport, hdr, sizeof(hdr), &e));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(lo, e.raddr);
+	EXPECT_EQ(0x01u, e.state);
+	EXPECT_EQ(v6_ino(cfd), e.inode);
+	ASSERT_EQ(1, v6_proc_find(path, lport, cport, hdr, sizeof(hdr), &e));
+	EXPECT_EQ(0x01u, e.state);
+	EXPECT_EQ(v6_ino(afd), e.inode);
+	EXPECT_NE(v6_ino(afd), v6_ino(cfd));
+	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), cport,
+				     -1, -1));
+
+	/* A half-open entry: SYN_RCVD, the SYN-ACK timer, no inode. */
+	ASSERT_EQ(0, system("ip -6 route replace " V6_FAR "/128 dev lo"));
+	ASSERT_EQ(0, v6_far_syn(variant->proto, &self->laddr, htons(40000)));
+	ASSERT_TRUE(xtcp_wait_until(v6_proc_find(path, lport, 40000, hdr,
+						 sizeof(hdr), &e) == 1, 2000));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(far, e.raddr);
+	EXPECT_EQ(0x03u, e.state);
+	EXPECT_EQ(1u, e.tr);
+	EXPECT_EQ(0ul, e.inode);
+
+	/* The active closer's TIME_WAIT entry: timer 3, no inode. */
+	close(cfd);
+	EXPECT_EQ(0, recv(afd, &c, 1, 0));
+	close(afd);
+	ASSERT_TRUE(xtcp_wait_until(v6_proc_find(path, cport, lport, hdr,
+						 sizeof(hdr), &e) == 1 &&
+				    e.state == 0x06, 2000));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(lo, e.raddr);
+	EXPECT_EQ(3u, e.tr);
+	EXPECT_EQ(0ul, e.inode);
+	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), cport,
+				     -1, -1));
 }
 
 /* Not yet for xtcp: an IPv4-mapped peer (Documentation/xtcp.rst "IPv6"). */
