@@ -18,6 +18,7 @@
 #include <linux/win_minmax.h>
 #include <net/inet_sock.h>
 #include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 #include <net/tcp_states.h>
@@ -248,6 +249,29 @@ static inline void xtcp_ip_icmp_error(struct sock *sk, struct sk_buff *skb,
 {
 #ifdef XTCP_HAVE_IP_ICMP_ERROR_EXPORT
 	ip_icmp_error(sk, skb, err, port, info, payload);
+#endif
+}
+
+/*
+ * The same for IPv6 (IPV6_RECVERR): ipv6_icmp_error() is exported where
+ * ip_icmp_error() is.
+ */
+static inline void xtcp_ipv6_icmp_error(struct sock *sk, struct sk_buff *skb,
+					int err, __be16 port, u32 info,
+					u8 *payload)
+{
+#ifdef XTCP_HAVE_IP_ICMP_ERROR_EXPORT
+	ipv6_icmp_error(sk, skb, err, port, info, payload);
+#endif
+}
+
+/* IPV6_RECVERR is a flag bit after 6.1. */
+static inline bool xtcp_inet6_recverr(const struct sock *sk)
+{
+#ifdef XTCP_HAVE_INET_TEST_BIT
+	return inet6_test_bit(RECVERR6, sk);
+#else
+	return inet6_sk(sk)->recverr;
 #endif
 }
 

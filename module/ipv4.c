@@ -558,18 +558,27 @@ static void xtcp_v4_redirect(struct sk_buff *skb, struct sock *sk)
 		dst->ops->redirect(dst, sk, skb);
 }
 
-/*
- * An ICMP error about a half-open connection: as Linux's tcp_req_err(),
- * one that quotes our SYN-ACK (its ISN) and says the peer cannot be
- * reached drops the entry; a port or protocol unreachable is ignored, as
- * the peer, which sent the SYN, has an xtcp endpoint. Nothing is reported
- * to anyone: the entry has no socket yet, and accept() does not return
- * network errors. The listener is locked only for an error that will drop
- * an entry; with the listener owned by its user the error is dropped and
- * the SYN-ACK retries end the entry in time.
+/**
+ * xtcp_req_err() - an ICMP or ICMPv6 error about a half-open connection
+ * @net: the namespace the error came in
+ * @iif: the interface it came in on, for the listener lookup
+ * @t: the quoted segment's 4-tuple, seen from here
+ * @seq: the quoted sequence number
+ * @abort: whether the error says the peer cannot be reached
+ *
+ * As Linux's tcp_req_err(): one that quotes our SYN-ACK (its ISN) and
+ * says the peer cannot be reached drops the entry; over IPv4 a port or
+ * protocol unreachable is ignored, as the peer, which sent the SYN, has
+ * an xtcp endpoint. Nothing is reported to anyone: the entry has no
+ * socket yet, and accept() does not return network errors. The listener
+ * is locked only for an error that will drop an entry; with the listener
+ * owned by its user the error is dropped and the SYN-ACK retries end the
+ * entry in time.
+ *
+ * Context: softirq, RCU read lock held; no socket lock held.
  */
-static void xtcp_v4_req_err(struct net *net, const struct sk_buff *skb,
-			    const struct xtcp_tuple *t, u32 seq, bool abort)
+void xtcp_req_err(struct net *net, int iif, const struct xtcp_tuple *t,
+		  u32 seq, bool abort)
 {
 	struct xtcp_req *req;
 	struct sock *sk;
@@ -585,7 +594,7 @@ static void xtcp_v4_req_err(struct net *net, const struct sk_buff *skb,
 	}
 	if (!abort)
 		return;
-	sk = xtcp_listener_lookup(net, &t->laddr, t->lport, inet_iif(skb));
+	sk = xtcp_listener_lookup(net, &t->laddr, t->lport, iif);
 	if (!sk)
 		return;
 	bh_lock_sock(sk);
@@ -670,12 +679,12 @@ static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 	sk = xtcp_ehash_lookup(net, &t);
 	if (!sk) {
 		/* A half-open entry, or else TIME_WAIT or nothing: ignored. */
-		xtcp_v4_req_err(net, skb, &t, seq,
-				type == ICMP_PARAMETERPROB ||
-				type == ICMP_TIME_EXCEEDED ||
-				(type == ICMP_DEST_UNREACH &&
-				 (code == ICMP_NET_UNREACH ||
-				  code == ICMP_HOST_UNREACH)));
+		xtcp_req_err(net, inet_iif(skb), &t, seq,
+			     type == ICMP_PARAMETERPROB ||
+			     type == ICMP_TIME_EXCEEDED ||
+			     (type == ICMP_DEST_UNREACH &&
+			      (code == ICMP_NET_UNREACH ||
+			       code == ICMP_HOST_UNREACH)));
 		return 0;
 	}
 	xs = xtcp_sk(sk);

@@ -21,7 +21,9 @@
 #include <net/ip6_checksum.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
+#include <net/ndisc.h>
 #include <net/protocol.h>
+#include <net/tcp.h>
 #include <net/transp_v6.h>
 #include <net/xfrm.h>
 
@@ -446,7 +448,11 @@ static void xtcp_v6_send_reset(struct net *net, struct sk_buff *in)
 				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 }
 
-/* A smaller path MTU, as xtcp_v4_mtu_reduced(); socket locked. */
+/*
+ * A smaller path MTU, as xtcp_v4_mtu_reduced(): the route learns it
+ * (it ignores a larger one), the send MSS follows and what is too large
+ * goes again. Socket locked: from xtcp_v6_err() or xtcp_release_cb().
+ */
 static void xtcp_v6_mtu_reduced(struct sock *sk)
 {
 	struct xtcp_sock *xs = xtcp_sk(sk);
@@ -569,10 +575,127 @@ discard:
 	return 0;
 }
 
-/* ICMPv6 errors are not acted on yet (Documentation/xtcp.rst "IPv6"). */
+/* An ICMPv6 redirect: the route learns the new first hop (RFC 4861 8). */
+static void xtcp_v6_redirect(struct sk_buff *skb, struct sock *sk)
+{
+	struct dst_entry *dst = __sk_dst_check(sk, inet6_sk(sk)->dst_cookie);
+
+	if (dst)
+		dst->ops->redirect(dst, sk, skb);
+}
+
+/*
+ * The errno an ICMPv6 error reports and whether it is fatal to a
+ * half-open entry: as Linux TCP (icmpv6_err_convert()), but for an
+ * unrecognized next header, ICMPv6's protocol unreachable: the host has
+ * no xtcp, so ECONNREFUSED as for ICMP's (Documentation/xtcp.rst "Path
+ * MTU and ICMP").
+ */
+static bool xtcp_v6_icmp_errno(u8 type, u8 code, int *err)
+{
+	if (type == ICMPV6_PARAMPROB && code == ICMPV6_UNK_NEXTHDR) {
+		*err = ECONNREFUSED;
+		return true;
+	}
+	return icmpv6_err_convert(type, code, err);
+}
+
+/*
+ * struct inet6_protocol .err_handler: an ICMPv6 error quoting one of our
+ * segments (RFC 4443 section 2.4, RFC 5927), as Linux's tcp_v6_err().
+ * skb->data is the quoted IPv6 header, our header at @offset (at least 8
+ * bytes of it: ports and sequence number); @info is the MTU of Packet Too
+ * Big.
+ *
+ * Validated as xtcp_v4_err(): the quoted sequence number must be in
+ * flight (snd_una to snd_nxt), else the error is dropped and counted
+ * (OutOfWindowIcmps). Destination Unreachable, Time Exceeded and
+ * Parameter Problem end SYN_SENT (and SYN_RCVD of a simultaneous open) at
+ * once; on a synchronized connection they are soft errors (SO_ERROR), or
+ * reported at once with IPV6_RECVERR. Packet Too Big with an MTU of at
+ * least 1280 (RFC 8200 section 5) lowers the route's path MTU and the
+ * send MSS (xtcp_v6_mtu_reduced()). One lookup, one socket per error.
+ *
+ * Context: softirq, RCU read lock held; no socket lock held.
+ */
 static int xtcp_v6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 		       u8 type, u8 code, int offset, __be32 info)
 {
+	const struct ipv6hdr *hdr = (const struct ipv6hdr *)skb->data;
+	const struct tcphdr *th = (const struct tcphdr *)(skb->data + offset);
+	struct net *net = dev_net_rcu(skb->dev);
+	struct xtcp_sock *xs;
+	struct xtcp_tuple t;
+	struct sock *sk;
+	bool fatal;
+	u32 seq, mtu;
+	int err;
+
+	/* The quoted segment is one we sent: its source is the local end. */
+	t.laddr = hdr->saddr;
+	t.raddr = hdr->daddr;
+	t.lport = th->source;
+	t.rport = th->dest;
+	seq = ntohl(th->seq);
+	fatal = xtcp_v6_icmp_errno(type, code, &err);
+
+	sk = xtcp_ehash_lookup(net, &t);
+	if (!sk) {
+		/* A half-open entry, or else TIME_WAIT or nothing: ignored. */
+		xtcp_req_err(net, inet6_iif(skb), &t, seq, fatal);
+		return 0;
+	}
+	xs = xtcp_sk(sk);
+
+	bh_lock_sock(sk);
+	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
+		goto out;
+	if (!between(seq, xs->snd_una, xs->snd_nxt)) {
+		XTCP_INC_STATS(net, XTCP_MIB_OUTOFWINDOWICMPS);
+		goto out;
+	}
+
+	if (type == NDISC_REDIRECT) {
+		if (!sock_owned_by_user(sk))
+			xtcp_v6_redirect(skb, sk);
+		goto out;
+	}
+	if (type == ICMPV6_PKT_TOOBIG) {
+		mtu = ntohl(info);
+		if (!ip6_sk_accept_pmtu(sk) || mtu < IPV6_MIN_MTU)
+			goto out;
+		WRITE_ONCE(xs->mtu_info, mtu);
+		if (!sock_owned_by_user(sk))
+			xtcp_v6_mtu_reduced(sk);
+		else
+			xtcp_timers_defer(sk, XTCP_EV_MTU_REDUCED);
+		goto out;
+	}
+
+	if (sk->sk_state == TCP_SYN_SENT ||
+	    (sk->sk_state == TCP_SYN_RECV && !xs->listener)) {
+		xtcp_ipv6_icmp_error(sk, skb, err, th->dest, ntohl(info),
+				     (u8 *)th);
+		if (!sock_owned_by_user(sk)) {
+			WRITE_ONCE(sk->sk_err, err);
+			xtcp_done(sk);
+			sk_error_report(sk);
+		} else {
+			WRITE_ONCE(sk->sk_err_soft, err);
+		}
+		goto out;
+	}
+
+	/* Synchronized: a soft error (RFC 1122 4.2.3.9), as over IPv4. */
+	if (!sock_owned_by_user(sk) && xtcp_inet6_recverr(sk)) {
+		WRITE_ONCE(sk->sk_err, err);
+		sk_error_report(sk);
+	} else {
+		WRITE_ONCE(sk->sk_err_soft, err);
+	}
+out:
+	bh_unlock_sock(sk);
+	sock_put(sk);
 	return 0;
 }
 

@@ -2,8 +2,10 @@
 /*
  * Per-namespace procfs files:
  *
- *   /proc/net/xtcp        one line per socket, in the layout of
- *                         /proc/net/tcp (Documentation/xtcp.rst)
+ *   /proc/net/xtcp        one line per AF_INET socket or entry, in the
+ *                         layout of /proc/net/tcp (Documentation/xtcp.rst)
+ *   /proc/net/xtcp6       one line per AF_INET6 socket or entry (IPv4
+ *                         peers as IPv4-mapped), in that of /proc/net/tcp6
  *   /proc/net/xtcp_stats  one "Name value" line per counter
  */
 
@@ -320,13 +322,17 @@ static int xtcp_seq_show(struct seq_file *seq, void *v)
 		seq_puts(seq, "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
 		return 0;
 	}
-	/* IPv4 lines only: IPv6 connections are not listed yet. */
+	/*
+	 * AF_INET lines only: those of AF_INET6 sockets, and of the entries
+	 * they leave, are in /proc/net/xtcp6, IPv4-mapped peers included
+	 * (as TCP's in /proc/net/tcp6).
+	 */
 	if (st->phase == XTCP_SEQ_TW) {
-		if (!xtcp_tuple_is_v4(&((struct xtcp_tw *)v)->tuple))
+		if (((struct xtcp_tw *)v)->v6)
 			return SEQ_SKIP;
 		xtcp_seq_show_tw(seq, v);
 	} else if (st->phase == XTCP_SEQ_REQ) {
-		if (!xtcp_tuple_is_v4(&((struct xtcp_req *)v)->tuple))
+		if (xtcp_sk_is_v6(((struct xtcp_req *)v)->listener))
 			return SEQ_SKIP;
 		xtcp_seq_show_req(seq, v);
 	} else {
@@ -344,6 +350,139 @@ static const struct seq_operations xtcp_seq_ops = {
 	.show = xtcp_seq_show,
 };
 
+/*
+ * /proc/net/xtcp6: the same walk, the lines /proc/net/xtcp leaves out
+ * (AF_INET6 sockets, entries of IPv6 4-tuples), printed as
+ * /proc/net/tcp6 prints them: each address as its four 32-bit words,
+ * each read by the host, then the port. The columns after the addresses
+ * are those of /proc/net/xtcp.
+ */
+struct xtcp6_seq_line {
+	const struct in6_addr *src;
+	const struct in6_addr *dst;
+	u16 srcp;
+	u16 dstp;
+	int state;
+	u32 txq;
+	u32 rxq;
+	int tr;
+	clock_t when;
+	u32 retrans;
+	uid_t uid;
+	int timeout;
+	unsigned long ino;
+	u32 age_ms;
+};
+
+static void xtcp6_seq_print(struct seq_file *seq,
+			    const struct xtcp6_seq_line *l)
+{
+	struct xtcp_seq_state *st = seq->private;
+
+	seq_printf(seq, "%4d: %08X%08X%08X%08X:%04X %08X%08X%08X%08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %u\n",
+		   (int)st->pos - 1,
+		   l->src->s6_addr32[0], l->src->s6_addr32[1],
+		   l->src->s6_addr32[2], l->src->s6_addr32[3], l->srcp,
+		   l->dst->s6_addr32[0], l->dst->s6_addr32[1],
+		   l->dst->s6_addr32[2], l->dst->s6_addr32[3], l->dstp,
+		   l->state, l->txq, l->rxq, l->tr, l->when, l->retrans,
+		   l->uid, l->timeout, l->ino, l->age_ms);
+}
+
+static void xtcp6_seq_show_sock(struct seq_file *seq, struct sock *sk)
+{
+	const struct xtcp_sock *xs = xtcp_sk(sk);
+	struct xtcp6_seq_line l = {
+		.src = &sk->sk_v6_rcv_saddr,
+		.dst = &sk->sk_v6_daddr,
+		.srcp = inet_sk(sk)->inet_num,
+		.dstp = ntohs(inet_sk(sk)->inet_dport),
+		.state = inet_sk_state_load(sk),
+		.retrans = xs->retransmits,
+		.uid = from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)),
+		.timeout = xs->probes_out,
+		.ino = sock_i_ino(sk),
+		.age_ms = jiffies_to_msecs(jiffies -
+					   READ_ONCE(xs->state_since)),
+	};
+	unsigned long expires;
+
+	l.tr = xtcp_shown_timer(sk, &expires);
+	if (l.tr != XTCP_TR_NONE)
+		l.when = xtcp_ticks_left(expires);
+	xtcp_shown_queues(sk, &l.rxq, &l.txq);
+	xtcp6_seq_print(seq, &l);
+}
+
+static void xtcp6_seq_show_tw(struct seq_file *seq, const struct xtcp_tw *tw)
+{
+	struct xtcp6_seq_line l = {
+		.src = &tw->tuple.laddr,
+		.dst = &tw->tuple.raddr,
+		.srcp = ntohs(tw->tuple.lport),
+		.dstp = ntohs(tw->tuple.rport),
+		.state = TCP_TIME_WAIT,
+		.tr = XTCP_TR_TIMEWAIT,
+		.when = xtcp_ticks_left(READ_ONCE(tw->expires)),
+		.age_ms = jiffies_to_msecs(jiffies - tw->created),
+	};
+
+	xtcp6_seq_print(seq, &l);
+}
+
+/* As xtcp_seq_show_req(): the listener is there under RCU. */
+static void xtcp6_seq_show_req(struct seq_file *seq,
+			       const struct xtcp_req *req)
+{
+	struct xtcp6_seq_line l = {
+		.src = &req->tuple.laddr,
+		.dst = &req->tuple.raddr,
+		.srcp = ntohs(req->tuple.lport),
+		.dstp = ntohs(req->tuple.rport),
+		.state = TCP_SYN_RECV,
+		.tr = XTCP_TR_RETRANS,
+		.when = xtcp_ticks_left(READ_ONCE(req->timer.expires)),
+		.retrans = READ_ONCE(req->retransmits),
+		.uid = from_kuid_munged(seq_user_ns(seq),
+					sock_i_uid(req->listener)),
+		.age_ms = jiffies_to_msecs((u32)jiffies - req->created),
+	};
+
+	xtcp6_seq_print(seq, &l);
+}
+
+/* Exactly the lines xtcp_seq_show() skips. */
+static int xtcp6_seq_show(struct seq_file *seq, void *v)
+{
+	struct xtcp_seq_state *st = seq->private;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode age_ms\n");
+		return 0;
+	}
+	if (st->phase == XTCP_SEQ_TW) {
+		if (!((struct xtcp_tw *)v)->v6)
+			return SEQ_SKIP;
+		xtcp6_seq_show_tw(seq, v);
+	} else if (st->phase == XTCP_SEQ_REQ) {
+		if (!xtcp_sk_is_v6(((struct xtcp_req *)v)->listener))
+			return SEQ_SKIP;
+		xtcp6_seq_show_req(seq, v);
+	} else {
+		if (!xtcp_sk_is_v6(v))
+			return SEQ_SKIP;
+		xtcp6_seq_show_sock(seq, v);
+	}
+	return 0;
+}
+
+static const struct seq_operations xtcp6_seq_ops = {
+	.start = xtcp_seq_start,
+	.next = xtcp_seq_next,
+	.stop = xtcp_seq_stop,
+	.show = xtcp6_seq_show,
+};
+
 /**
  * xtcp_proc_net_init() - create the procfs files of a namespace
  * @net: the namespace
@@ -358,11 +497,18 @@ int xtcp_proc_net_init(struct net *net)
 		return -ENOMEM;
 
 	if (!proc_create_net_single("xtcp_stats", 0444, net->proc_net,
-				    xtcp_mib_seq_show, NULL)) {
-		remove_proc_entry("xtcp", net->proc_net);
-		return -ENOMEM;
-	}
+				    xtcp_mib_seq_show, NULL))
+		goto err_xtcp;
+	if (!proc_create_net("xtcp6", 0444, net->proc_net, &xtcp6_seq_ops,
+			     sizeof(struct xtcp_seq_state)))
+		goto err_stats;
 	return 0;
+
+err_stats:
+	remove_proc_entry("xtcp_stats", net->proc_net);
+err_xtcp:
+	remove_proc_entry("xtcp", net->proc_net);
+	return -ENOMEM;
 }
 
 /**
@@ -373,6 +519,7 @@ int xtcp_proc_net_init(struct net *net)
  */
 void xtcp_proc_net_exit(struct net *net)
 {
+	remove_proc_entry("xtcp6", net->proc_net);
 	remove_proc_entry("xtcp_stats", net->proc_net);
 	remove_proc_entry("xtcp", net->proc_net);
 }

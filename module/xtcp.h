@@ -1051,6 +1051,8 @@ struct xtcp_req *xtcp_req_lookup(struct sock *sk, const struct xtcp_tuple *t);
 void xtcp_req_send_synack(struct xtcp_req *req);
 void xtcp_req_send_ack(struct xtcp_req *req);
 void xtcp_req_drop(struct xtcp_req *req);
+void xtcp_req_err(struct net *net, int iif, const struct xtcp_tuple *t,
+		  u32 seq, bool abort);
 void xtcp_req_flush(struct sock *sk);
 
 /* input.c */

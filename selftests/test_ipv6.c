@@ -2,16 +2,26 @@
 /*
  * Native IPv6 connections over ::1: socket(AF_INET6, SOCK_STREAM, proto),
  * bind, listen, connect, accept, names, data both ways, orderly close,
- * TIME_WAIT holding the port, RST for a port without a listener; and
- * dual stack, AF_INET6 sockets with IPv4 peers. Linux TCP over IPv6 is the
- * oracle.
+ * TIME_WAIT holding the port, RST for a port without a listener, the
+ * lines of /proc/net/xtcp6 against those of /proc/net/tcp6, ICMPv6
+ * errors (RFC 4443) quoting a segment caught on lo: Destination
+ * Unreachable failing a connect() and soft on a connection, Packet Too
+ * Big lowering the MSS, each dropped and counted when it quotes no
+ * sequence number in flight; and dual stack, AF_INET6 sockets with IPv4
+ * peers. Linux TCP over IPv6 is the oracle.
  */
 
 #include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "xtcp_test.h"
@@ -243,6 +253,536 @@ TEST_F(v6, families_apart)
 	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(ECONNREFUSED, errno);
 	close(fd);
+}
+
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78
+#endif
+
+/* The header line of /proc/net/tcp6; /proc/net/xtcp6 adds " age_ms". */
+#define V6_PROC_HDR "  sl  local_address                         " \
+	"remote_address                        st tx_queue rx_queue tr " \
+	"tm->when retrnsmt   uid  timeout inode"
+
+/* A peer that is not local, routed to lo where nothing takes it. */
+#define V6_FAR "2001:db8::1"
+
+/* One line of /proc/net/tcp6 or /proc/net/xtcp6. */
+struct v6_proc_entry {
+	char laddr[33];
+	unsigned int lport;
+	char raddr[33];
+	unsigned int rport;
+	unsigned int state;
+	unsigned int tr;
+	unsigned long inode;
+};
+
+static const char *v6_proc_path(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/net/tcp6" : "/proc/net/xtcp6";
+}
+
+/* @a as the file prints it: four 32-bit words, each read by the host. */
+static void v6_proc_addr(const struct in6_addr *a, char *buf, size_t len)
+{
+	__u32 w[4];
+
+	memcpy(w, a, sizeof(w));
+	snprintf(buf, len, "%08X%08X%08X%08X", w[0], w[1], w[2], w[3]);
+}
+
+/*
+ * The line of @path from @lport to @rport into *@e, the header line into
+ * @hdr: the number of such lines, or -errno.
+ */
+static int v6_proc_find(const char *path, unsigned int lport,
+			unsigned int rport, char *hdr, size_t hdrlen,
+			struct v6_proc_entry *e)
+{
+	struct v6_proc_entry cur;
+	char line[512];
+	int n = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	if (!fgets(hdr, hdrlen, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		int sl;
+		unsigned int txq, rxq, retr, uid;
+		unsigned long when;
+		int tmo;
+
+		if (sscanf(line, " %d: %32[0-9A-F]:%x %32[0-9A-F]:%x %x %x:%x %x:%lx %x %u %d %lu",
+			   &sl, cur.laddr, &cur.lport, cur.raddr, &cur.rport,
+			   &cur.state, &txq, &rxq, &cur.tr, &when, &retr, &uid,
+			   &tmo, &cur.inode) != 14)
+			continue;
+		if (cur.lport != lport || cur.rport != rport)
+			continue;
+		if (!n++)
+			*e = cur;
+	}
+	fclose(f);
+	return n;
+}
+
+static unsigned long v6_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/* A SYN to @to from V6_FAR:@sport, sent raw: its SYN-ACK goes nowhere. */
+static int v6_far_syn(int proto, const struct sockaddr_in6 *to,
+		      in_port_t sport)
+{
+	struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 dst = *to;
+	struct tcphdr th = {
+		.source = sport,
+		.dest = to->sin6_port,
+		.seq = htonl(1000),
+		.doff = 5,
+		.syn = 1,
+		.window = htons(65535),
+	};
+	int one = 1, off = 16, fd, err = 0;
+
+	fd = socket(AF_INET6, SOCK_RAW, proto);
+	if (fd < 0)
+		return -errno;
+	dst.sin6_port = 0;
+	inet_pton(AF_INET6, V6_FAR, &src.sin6_addr);
+	/* The kernel fills in the checksum at offset 16. */
+	if (setsockopt(fd, SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) ||
+	    bind(fd, (struct sockaddr *)&src, sizeof(src)) ||
+	    sendto(fd, &th, sizeof(th), 0, (struct sockaddr *)&dst,
+		   sizeof(dst)) != sizeof(th))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Each kind of line, in the layout of /proc/net/tcp6: the header, the
+ * addresses and ports, the states, the timers and the inodes, which are
+ * those of the sockets (as ss finds a socket's process); none in the
+ * IPv4 file.
+ */
+TEST_F(v6, proc_net)
+{
+	const char *path = v6_proc_path(variant->proto);
+	unsigned int lport = ntohs(self->laddr.sin6_port);
+	struct sockaddr_in6 cname;
+	struct v6_proc_entry e;
+	char lo[33], any[33], far[33], hdr[512];
+	socklen_t len = sizeof(cname);
+	struct in6_addr far_addr;
+	unsigned int cport;
+	int cfd, afd;
+	char c;
+
+	v6_proc_addr(&in6addr_loopback, lo, sizeof(lo));
+	v6_proc_addr(&in6addr_any, any, sizeof(any));
+	ASSERT_EQ(1, inet_pton(AF_INET6, V6_FAR, &far_addr));
+	v6_proc_addr(&far_addr, far, sizeof(far));
+	ASSERT_EQ(0, strcmp(lo, "00000000000000000000000001000000"));
+
+	/* The listener. */
+	ASSERT_EQ(1, v6_proc_find(path, lport, 0, hdr, sizeof(hdr), &e));
+	EXPECT_EQ(0, strncmp(hdr, V6_PROC_HDR, strlen(V6_PROC_HDR)))
+		TH_LOG("header: %s", hdr);
+	if (variant->proto == IPPROTO_XTCP) {
+		EXPECT_STREQ(V6_PROC_HDR " age_ms\n", hdr);
+	}
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(any, e.raddr);
+	EXPECT_EQ(0x0Au, e.state);
+	EXPECT_EQ(v6_ino(self->lfd), e.inode);
+	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), lport,
+				     -1, -1));
+
+	/* A connection, both ends. */
+	cfd = v6_connect(variant->proto, &self->laddr, 0);
+	ASSERT_LE(0, cfd);
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&cname, &len));
+	cport = ntohs(cname.sin6_port);
+	ASSERT_EQ(1, v6_proc_find(path, cport, lport, hdr, sizeof(hdr), &e));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(lo, e.raddr);
+	EXPECT_EQ(0x01u, e.state);
+	EXPECT_EQ(v6_ino(cfd), e.inode);
+	ASSERT_EQ(1, v6_proc_find(path, lport, cport, hdr, sizeof(hdr), &e));
+	EXPECT_EQ(0x01u, e.state);
+	EXPECT_EQ(v6_ino(afd), e.inode);
+	EXPECT_NE(v6_ino(afd), v6_ino(cfd));
+	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), cport,
+				     -1, -1));
+
+	/* A half-open entry: SYN_RCVD, the SYN-ACK timer, no inode. */
+	ASSERT_EQ(0, system("ip -6 route replace " V6_FAR "/128 dev lo"));
+	ASSERT_EQ(0, v6_far_syn(variant->proto, &self->laddr, htons(40000)));
+	ASSERT_TRUE(xtcp_wait_until(v6_proc_find(path, lport, 40000, hdr,
+						 sizeof(hdr), &e) == 1, 2000));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(far, e.raddr);
+	EXPECT_EQ(0x03u, e.state);
+	EXPECT_EQ(1u, e.tr);
+	EXPECT_EQ(0ul, e.inode);
+
+	/* The active closer's TIME_WAIT entry: timer 3, no inode. */
+	close(cfd);
+	EXPECT_EQ(0, recv(afd, &c, 1, 0));
+	close(afd);
+	ASSERT_TRUE(xtcp_wait_until(v6_proc_find(path, cport, lport, hdr,
+						 sizeof(hdr), &e) == 1 &&
+				    e.state == 0x06, 2000));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(lo, e.raddr);
+	EXPECT_EQ(3u, e.tr);
+	EXPECT_EQ(0ul, e.inode);
+	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), cport,
+				     -1, -1));
+}
+
+/*
+ * Local addresses on lo besides ::1: a SYN to V6_SINK is caught and then
+ * dropped before the input (tc ingress), so that it is never answered.
+ */
+#define V6_NEAR "2001:db8::2"
+#define V6_SINK "2001:db8::3"
+
+/* A packet socket on lo that sees what goes through it, tc or not. */
+static int v6_cap_open(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = if_nametoindex("lo"),
+	};
+	int fd = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/*
+ * The next segment of @proto from port @sport to port @dport into @pkt
+ * (IPv6 header first), with data if @data: its length, or -ETIMEDOUT.
+ */
+static int v6_cap_seg(int cap, int proto, unsigned int sport,
+		      unsigned int dport, bool data, __u8 *pkt, size_t len)
+{
+	__s64 deadline = xp_now_ms() + 3000;
+
+	while (xp_now_ms() < deadline) {
+		struct pollfd pfd = { .fd = cap, .events = POLLIN };
+		const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt;
+		const struct tcphdr *th;
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = recv(cap, pkt, len, 0);
+		if (n < 40 + 20 || (ip6->ip6_vfc >> 4) != 6 ||
+		    ip6->ip6_nxt != proto)
+			continue;
+		th = (const struct tcphdr *)(pkt + 40);
+		if (ntohs(th->source) != sport || ntohs(th->dest) != dport)
+			continue;
+		if (data && n <= 40 + th->doff * 4)
+			continue;
+		return n;
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * An ICMPv6 error to the quoted packet's source, quoting its IPv6 header
+ * and the first 8 bytes of our header, the sequence number plus
+ * @seq_delta. The kernel sums ICMPv6 itself. 0 or -errno.
+ */
+static int v6_send_icmp(__u8 type, __u8 code, __u32 info, const __u8 *pkt,
+			__u32 seq_delta)
+{
+	const struct ip6_hdr *ip6 = (const struct ip6_hdr *)pkt;
+	struct sockaddr_in6 to = {
+		.sin6_family = AF_INET6,
+		.sin6_addr = ip6->ip6_src,
+	};
+	__u8 msg[8 + 40 + 8];
+	struct icmp6_hdr *ih = (struct icmp6_hdr *)msg;
+	__u32 seq;
+	int fd, err = 0;
+
+	memset(msg, 0, sizeof(msg));
+	ih->icmp6_type = type;
+	ih->icmp6_code = code;
+	ih->icmp6_data32[0] = htonl(info);
+	memcpy(msg + 8, pkt, 48);
+	memcpy(&seq, msg + 8 + 40 + 4, 4);
+	seq = htonl(ntohl(seq) + seq_delta);
+	memcpy(msg + 8 + 40 + 4, &seq, 4);
+
+	fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to,
+		   sizeof(to)) != sizeof(msg))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int v6_so_error(int fd)
+{
+	return v6_sockopt_int(fd, SOL_SOCKET, SO_ERROR);
+}
+
+/*
+ * A connect() in SYN_SENT from V6_NEAR to V6_SINK, its SYN in @syn: the
+ * socket, or -errno.
+ */
+static int v6_far_connect(int proto, int cap, __u8 *syn, size_t len)
+{
+	struct sockaddr_in6 me = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 to = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(9),
+	};
+	socklen_t alen = sizeof(me);
+	int fd, err;
+
+	if (system("ip -6 addr replace " V6_NEAR "/128 dev lo nodad") ||
+	    system("ip -6 addr replace " V6_SINK "/128 dev lo nodad"))
+		return -EIO;
+	/* Kernels without the u32 classifier cannot drop the SYN alone. */
+	if (system("tc qdisc replace dev lo clsact && "
+		   "tc filter replace dev lo ingress pref 1 protocol ipv6 "
+		   "u32 match ip6 dst " V6_SINK "/128 action drop"))
+		return -EOPNOTSUPP;
+	inet_pton(AF_INET6, V6_SINK, &to.sin6_addr);
+	inet_pton(AF_INET6, V6_NEAR, &me.sin6_addr);
+	fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&me, sizeof(me)) ||
+	    getsockname(fd, (struct sockaddr *)&me, &alen) ||
+	    (connect(fd, (struct sockaddr *)&to, sizeof(to)) &&
+	     errno != EINPROGRESS)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = v6_cap_seg(cap, proto, ntohs(me.sin6_port), 9, false, syn, len);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * SYN_SENT: an unreachable that quotes no sequence number in flight is
+ * dropped and counted, one that quotes the SYN fails the connect() with
+ * its errno (RFC 4443 3.1: 1, administratively prohibited, is EACCES).
+ */
+TEST_F(v6, icmp6_syn_unreach)
+{
+	long before = xtcp_proto_counter(variant->proto, "OutOfWindowIcmps");
+	struct pollfd pfd = { .events = POLLOUT };
+	__u8 syn[256];
+	int cap, fd;
+
+	ASSERT_LE(0, before);
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap) TH_LOG("packet socket: %s", strerror(-cap));
+	fd = v6_far_connect(variant->proto, cap, syn, sizeof(syn));
+	if (fd == -EOPNOTSUPP) {
+		close(cap);
+		SKIP(return, "no tc u32 classifier to drop the SYN with");
+	}
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, 0,
+				  syn, 1000));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto,
+						       "OutOfWindowIcmps") ==
+				    before + 1, 2000));
+	EXPECT_EQ(0, v6_so_error(fd));
+
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADMIN,
+				  0, syn, 0));
+	pfd.fd = fd;
+	EXPECT_EQ(1, poll(&pfd, 1, 2000));
+	EXPECT_EQ(EACCES, v6_so_error(fd));
+	EXPECT_EQ(-1, send(fd, "x", 1, MSG_NOSIGNAL));
+	close(fd);
+	close(cap);
+}
+
+/*
+ * An unrecognized next header (RFC 4443 3.4, code 1) is what a host
+ * without xtcp answers: for xtcp a refused connection, as ICMP's protocol
+ * unreachable; TCP reports EPROTO (Documentation/xtcp.rst "Path MTU and
+ * ICMP").
+ */
+TEST_F(v6, icmp6_syn_unknown_next_header)
+{
+	struct pollfd pfd = { .events = POLLOUT };
+	__u8 syn[256];
+	int cap, fd;
+
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap) TH_LOG("packet socket: %s", strerror(-cap));
+	fd = v6_far_connect(variant->proto, cap, syn, sizeof(syn));
+	if (fd == -EOPNOTSUPP) {
+		close(cap);
+		SKIP(return, "no tc u32 classifier to drop the SYN with");
+	}
+	ASSERT_LE(0, fd) TH_LOG("connect: %s", strerror(-fd));
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER,
+				  6, syn, 0));
+	pfd.fd = fd;
+	EXPECT_EQ(1, poll(&pfd, 1, 2000));
+	EXPECT_EQ(variant->proto == IPPROTO_TCP ? EPROTO : ECONNREFUSED,
+		  v6_so_error(fd));
+	close(fd);
+	close(cap);
+}
+
+/* A connection over ::1 and a data segment of the client's, caught. */
+static int v6_estab_caught(int proto, int lfd, const struct sockaddr_in6 *to,
+			   int cap, int *afd, __u8 *seg, size_t len)
+{
+	struct sockaddr_in6 me;
+	socklen_t alen = sizeof(me);
+	int cfd, n;
+	char c;
+
+	cfd = v6_connect(proto, to, 0);
+	if (cfd < 0)
+		return cfd;
+	*afd = accept(lfd, NULL, NULL);
+	if (*afd < 0 || getsockname(cfd, (struct sockaddr *)&me, &alen) ||
+	    send(cfd, "x", 1, 0) != 1 || recv(*afd, &c, 1, 0) != 1) {
+		close(cfd);
+		return -EIO;
+	}
+	n = v6_cap_seg(cap, proto, ntohs(me.sin6_port), ntohs(to->sin6_port),
+		       true, seg, len);
+	if (n < 0) {
+		close(cfd);
+		close(*afd);
+		return n;
+	}
+	return cfd;
+}
+
+/*
+ * ESTABLISHED: an unreachable is a soft error (SO_ERROR reads it, the
+ * connection goes on); one quoting past snd_nxt is dropped and counted.
+ */
+TEST_F(v6, icmp6_estab_unreach_soft)
+{
+	long before = xtcp_proto_counter(variant->proto, "OutOfWindowIcmps");
+	__u8 seg[512];
+	int cap, cfd, afd;
+	char c;
+
+	ASSERT_LE(0, before);
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap);
+	cfd = v6_estab_caught(variant->proto, self->lfd, &self->laddr, cap,
+			      &afd, seg, sizeof(seg));
+	ASSERT_LE(0, cfd) TH_LOG("connection: %s", strerror(-cfd));
+
+	/* The byte was acknowledged or is in flight: snd_nxt is seq + 1. */
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, 0,
+				  seg, 100001));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto,
+						       "OutOfWindowIcmps") ==
+				    before + 1, 2000));
+	EXPECT_EQ(0, v6_so_error(cfd));
+
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_ADDR, 0,
+				  seg, 1));
+	EXPECT_TRUE(xtcp_wait_until(v6_so_error(cfd) == EHOSTUNREACH, 2000));
+	EXPECT_EQ(1, send(cfd, "y", 1, 0));
+	EXPECT_EQ(1, recv(afd, &c, 1, 0));
+	close(cfd);
+	close(afd);
+	close(cap);
+}
+
+/*
+ * Packet Too Big: below the IPv6 minimum MTU or quoting past snd_nxt it
+ * changes nothing; 1280 takes the MSS down to what 1280 bytes carry.
+ */
+TEST_F(v6, icmp6_pkt_too_big)
+{
+	int level = variant->proto == IPPROTO_TCP ? SOL_TCP : SOL_XTCP;
+	long before = xtcp_proto_counter(variant->proto, "OutOfWindowIcmps");
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	socklen_t alen = sizeof(to);
+	int cap, cfd, afd, mss, lfd;
+	char addr[64], cmd[128];
+	__u8 seg[512];
+
+	/* The path MTU learned stays with the route: an address of its own
+	 * for each protocol, ::1 left alone.
+	 */
+	snprintf(addr, sizeof(addr), "2001:db8:1::%x", variant->proto);
+	snprintf(cmd, sizeof(cmd), "ip -6 addr replace %s/128 dev lo nodad",
+		 addr);
+	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(1, inet_pton(AF_INET6, addr, &to.sin6_addr));
+	lfd = socket(AF_INET6, SOCK_STREAM, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&to, sizeof(to)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&to, &alen));
+
+	ASSERT_LE(0, before);
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap);
+	cfd = v6_estab_caught(variant->proto, lfd, &to, cap, &afd, seg,
+			      sizeof(seg));
+	ASSERT_LE(0, cfd) TH_LOG("connection: %s", strerror(-cfd));
+	mss = xtcp_get_int(cfd, level, TCP_MAXSEG);
+	ASSERT_LT(1280, mss);
+
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_PACKET_TOO_BIG, 0, 1000, seg, 1));
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_PACKET_TOO_BIG, 0, 1280, seg, 100001));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto,
+						       "OutOfWindowIcmps") ==
+				    before + 1, 2000));
+	EXPECT_EQ(mss, xtcp_get_int(cfd, level, TCP_MAXSEG));
+
+	ASSERT_EQ(0, v6_send_icmp(ICMP6_PACKET_TOO_BIG, 0, 1280, seg, 1));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_get_int(cfd, level, TCP_MAXSEG) <=
+				    1280 - 40 - 20, 2000));
+	EXPECT_LE(1280 - 40 - 20 - 40, xtcp_get_int(cfd, level, TCP_MAXSEG));
+	EXPECT_EQ(0, v6_so_error(cfd));
+	close(cfd);
+	close(afd);
+	close(lfd);
+	close(cap);
 }
 
 /*
@@ -613,6 +1153,58 @@ TEST_F(dual, bind_conflicts)
 		close(self->fds[--self->nfds]);
 		close(self->fds[--self->nfds]);
 	}
+}
+
+/*
+ * The lines of a connection of an AF_INET6 socket with an IPv4 peer: in
+ * the IPv6 file with the IPv4-mapped addresses, its TIME_WAIT entry too,
+ * and the AF_INET client's in the IPv4 file, as TCP's.
+ */
+TEST_F(dual, mapped_in_proc6)
+{
+	const char *proc4 = variant->proto == IPPROTO_TCP ? "/proc/net/tcp" :
+							    "/proc/net/xtcp";
+	const char *proc6 = v6_proc_path(variant->proto);
+	struct v6_proc_entry e;
+	char hdr[512], lo[33];
+	int lfd, cfd, afd;
+	unsigned int lp, cp;
+	struct in6_addr a;
+	char c;
+
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &a);
+	v6_proc_addr(&a, lo, sizeof(lo));
+	lfd = dual_socket(_metadata, self, variant->proto, AF_INET6, 0);
+	ASSERT_EQ(0, dual_bind(lfd, AF_INET6, "::", 0));
+	ASSERT_EQ(0, listen(lfd, 4));
+	lp = ntohs(dual_port(lfd));
+	cfd = dual_socket(_metadata, self, variant->proto, AF_INET, 0);
+	ASSERT_EQ(0, dual_connect(cfd, AF_INET, "127.0.0.1", htons(lp)));
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	cp = ntohs(dual_port(cfd));
+
+	ASSERT_EQ(1, v6_proc_find(proc6, lp, cp, hdr, sizeof(hdr), &e));
+	EXPECT_EQ((unsigned int)TCP_ESTABLISHED, e.state);
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_STREQ(lo, e.raddr);
+	EXPECT_EQ(v6_ino(afd), e.inode);
+	EXPECT_EQ(0, v6_proc_find(proc4, lp, cp, hdr, sizeof(hdr), &e));
+	EXPECT_EQ(1, v6_proc_find(proc4, cp, lp, hdr, sizeof(hdr), &e));
+	EXPECT_EQ(v6_ino(cfd), e.inode);
+	EXPECT_EQ(0, v6_proc_find(proc6, cp, lp, hdr, sizeof(hdr), &e));
+
+	/* The accepted socket closes first: its TIME_WAIT entry. */
+	ASSERT_EQ(0, shutdown(afd, SHUT_WR));
+	ASSERT_EQ(0, recv(cfd, &c, 1, 0));
+	ASSERT_EQ(0, shutdown(cfd, SHUT_WR));
+	ASSERT_EQ(0, recv(afd, &c, 1, 0));
+	close(afd);
+	EXPECT_TRUE(xtcp_wait_until(v6_proc_find(proc6, lp, cp, hdr,
+						 sizeof(hdr), &e) == 1 &&
+				    e.state == TCP_TIME_WAIT, 2000));
+	EXPECT_STREQ(lo, e.laddr);
+	EXPECT_EQ(0, v6_proc_find(proc4, lp, cp, hdr, sizeof(hdr), &e));
 }
 
 TEST_HARNESS_MAIN
