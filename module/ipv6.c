@@ -225,29 +225,42 @@ failure_addr:
 	return err;
 }
 
-/* Addresses and ports of a passive child; child locked, BHs off. */
-static void xtcp_v6_child_init(struct sock *child, const struct sk_buff *skb)
+/*
+ * A passive child is a clone of its listener, whose IPv6 state it points
+ * at: give it its own, with nothing the listener owns (options, multicast
+ * and anycast lists, flow labels, packet options). Child locked, BHs off.
+ */
+static void xtcp_v6_child_own_pinfo(struct sock *child)
 {
-	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
-	const struct tcphdr *th = tcp_hdr(skb);
 	struct xtcp6_sock *child6 = (struct xtcp6_sock *)child;
 	struct inet_sock *newinet = inet_sk(child);
 	struct ipv6_pinfo *newnp = &child6->inet6;
 
-	/* The clone points at its listener's IPv6 state: its own now. */
 	newinet->pinet6 = newnp;
 	RCU_INIT_POINTER(newnp->opt, NULL);
 	newnp->ipv6_mc_list = NULL;
 	newnp->ipv6_ac_list = NULL;
 	xtcp_ipv6_fl_list_clear(newinet, newnp);
 	newnp->pktoptions = NULL;
+	newnp->flow_label = 0;
+}
+
+/* Addresses and ports of a passive child; child locked, BHs off. */
+static void xtcp_v6_child_init(struct sock *child, const struct sk_buff *skb)
+{
+	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
+	const struct tcphdr *th = tcp_hdr(skb);
+	struct inet_sock *newinet = inet_sk(child);
+	struct ipv6_pinfo *newnp;
+
+	xtcp_v6_child_own_pinfo(child);
+	newnp = inet6_sk(child);
 	RCU_INIT_POINTER(newinet->inet_opt, NULL);
 	newinet->mc_list = NULL;
 
 	child->sk_v6_daddr = ip6h->saddr;
 	child->sk_v6_rcv_saddr = ip6h->daddr;
 	newnp->saddr = ip6h->daddr;
-	newnp->flow_label = 0;
 	newinet->inet_daddr = LOOPBACK4_IPV6;
 	newinet->inet_saddr = LOOPBACK4_IPV6;
 	newinet->inet_rcv_saddr = LOOPBACK4_IPV6;
@@ -274,18 +287,11 @@ static void xtcp_v6_child_init(struct sock *child, const struct sk_buff *skb)
  */
 void xtcp_v6_mapped_child_init(struct sock *child, const struct sk_buff *skb)
 {
-	struct xtcp6_sock *child6 = (struct xtcp6_sock *)child;
-	struct inet_sock *newinet = inet_sk(child);
-	struct ipv6_pinfo *newnp = &child6->inet6;
+	struct ipv6_pinfo *newnp;
 
-	newinet->pinet6 = newnp;
-	RCU_INIT_POINTER(newnp->opt, NULL);
-	newnp->ipv6_mc_list = NULL;
-	newnp->ipv6_ac_list = NULL;
-	xtcp_ipv6_fl_list_clear(newinet, newnp);
-	newnp->pktoptions = NULL;
+	xtcp_v6_child_own_pinfo(child);
+	newnp = inet6_sk(child);
 	newnp->saddr = child->sk_v6_rcv_saddr;
-	newnp->flow_label = 0;
 	newnp->mcast_oif = inet_iif(skb);
 	newnp->mcast_hops = ip_hdr(skb)->ttl;
 }
