@@ -399,14 +399,14 @@ s.close()
 '
 
 # sockets_converted CMD...: the ktap case sockets_converted: under CMD (an
-# xtcpize run), socket(AF_INET, SOCK_STREAM, 0 or IPPROTO_TCP, with or
-# without SOCK_NONBLOCK and SOCK_CLOEXEC) gives an xtcp socket (SO_PROTOCOL)
-# and UDP, AF_UNIX and AF_INET6 sockets stay as they were.
+# xtcpize run), socket(AF_INET or AF_INET6, SOCK_STREAM, 0 or IPPROTO_TCP,
+# with or without SOCK_NONBLOCK and SOCK_CLOEXEC) gives an xtcp socket
+# (SO_PROTOCOL) and UDP and AF_UNIX sockets stay as they were.
 sockets_converted() {
 	local proto want got
 
 	proto=$(cat /sys/module/xtcp/parameters/proto 2>/dev/null || echo 253)
-	want="$proto $proto $proto 17 0 6"
+	want="$proto $proto $proto 17 0 $proto 17"
 	got=$("$@" python3 - <<'EOF'
 import socket
 
@@ -418,6 +418,7 @@ cases = [
     (socket.AF_INET, socket.SOCK_DGRAM, 0),
     (socket.AF_UNIX, socket.SOCK_STREAM, 0),
     (socket.AF_INET6, socket.SOCK_STREAM, 0),
+    (socket.AF_INET6, socket.SOCK_DGRAM, 0),
 ]
 out = []
 for family, type_, proto in cases:

@@ -7,17 +7,22 @@
 # 1 MiB file over loopback on xtcp, untouched by Linux TCP.
 #
 # Cases:
-#	sockets_converted	under xtcpize, socket(AF_INET, SOCK_STREAM, 0
-#				or IPPROTO_TCP, with or without SOCK_NONBLOCK
-#				and SOCK_CLOEXEC) gives an xtcp socket
-#				(SO_PROTOCOL); UDP, AF_UNIX and AF_INET6
-#				sockets stay as they were
+#	sockets_converted	under xtcpize, socket(AF_INET or AF_INET6,
+#				SOCK_STREAM, 0 or IPPROTO_TCP, with or without
+#				SOCK_NONBLOCK and SOCK_CLOEXEC) gives an xtcp
+#				socket (SO_PROTOCOL); UDP and AF_UNIX sockets
+#				stay as they were
 #	server_on_xtcp		the xtcpized http.server listens in
 #				/proc/net/xtcp (state 0A)
 #	server_not_on_tcp	... and not in /proc/net/tcp
 #	fetch			the xtcpized curl gets the file, byte for byte
 #	counters		ActiveOpens and PassiveOpens in
 #				/proc/net/xtcp_stats went up
+#	server6_on_xtcp		an xtcpized http.server bound to :: listens in
+#				/proc/net/xtcp6 (state 0A)
+#	fetch6			the xtcpized curl gets the file from [::1]
+#	fetch_v4_from_v6	... and from 127.0.0.1, to the same server
+#				(dual stack: an IPv4-mapped client)
 #	xtcp_to_tcp_fails	an xtcpized curl cannot reach a plain TCP
 #				server (a plain curl can)
 #	unsupported_message	with a protocol number the kernel does not
@@ -42,6 +47,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 XTCPIZE=${XTCPIZE:-$HERE/../tools/xtcpize/xtcpize}
 XTCP_PORT=18080
 TCP_PORT=18081
+V6_PORT=18082
 SIZE=$((1024 * 1024))
 
 log() {
@@ -65,14 +71,58 @@ serve() {
 	BG_PIDS+=($!)
 }
 
-# fetch PORT OUT [CURL_PREFIX...]: curl the file from 127.0.0.1:PORT into
-# OUT; curl's stderr goes to OUT.err.
+# fetch PORT OUT [CURL_PREFIX...]: curl the file from $FETCH_HOST (default
+# 127.0.0.1) at PORT into OUT; curl's stderr goes to OUT.err.
 fetch() {
 	local port=$1 out=$2
 
 	shift 2
-	"$@" curl -q -sS --noproxy '*' --connect-timeout 10 --max-time 60 \
-		-o "$out" "http://127.0.0.1:$port/blob" 2>"$out.err"
+	"$@" curl -q -sS -g --noproxy '*' --connect-timeout 10 --max-time 60 \
+		-o "$out" "http://${FETCH_HOST:-127.0.0.1}:$port/blob" \
+		2>"$out.err"
+}
+
+# listening6 FILE PORT: FILE (/proc/net/tcp6 layout) has a listener (0A)
+# on [::]:PORT.
+listening6() {
+	awk -v want="$(printf '%032d:%04X' 0 "$2")" '
+		$2 == want && $4 == "0A" { found = 1 }
+		END { exit !found }' "$1"
+}
+
+# An xtcpized http.server on :: (IPv4 clients too: it clears
+# IPV6_V6ONLY), fetched from over IPv6 and over IPv4.
+case_dual_stack() {
+	"$XTCPIZE" run python3 -m http.server --bind :: \
+		--directory "$BG_TMP/www" "$V6_PORT" \
+		>"$BG_TMP/server-$V6_PORT.log" 2>&1 &
+	BG_PIDS+=($!)
+	if ! wait_for "listening6 /proc/net/xtcp6 $V6_PORT" 30000; then
+		sed 's/^/#   /' "$BG_TMP/server-$V6_PORT.log"
+		ktap_fail server6_on_xtcp "no xtcp listener on [::]:$V6_PORT"
+		ktap_fail fetch6 "no server"
+		ktap_fail fetch_v4_from_v6 "no server"
+		return
+	fi
+	if listening6 /proc/net/tcp6 "$V6_PORT"; then
+		ktap_fail server6_on_xtcp "a TCP listener on [::]:$V6_PORT"
+	else
+		ktap_ok server6_on_xtcp
+	fi
+	if FETCH_HOST='[::1]' fetch "$V6_PORT" "$BG_TMP/got6" "$XTCPIZE" run &&
+		cmp -s "$BG_TMP/www/blob" "$BG_TMP/got6"; then
+		ktap_ok fetch6
+	else
+		sed 's/^/#   /' "$BG_TMP/got6.err"
+		ktap_fail fetch6 "curl over xtcp and IPv6 did not get the file"
+	fi
+	if fetch "$V6_PORT" "$BG_TMP/got4" "$XTCPIZE" run &&
+		cmp -s "$BG_TMP/www/blob" "$BG_TMP/got4"; then
+		ktap_ok fetch_v4_from_v6
+	else
+		sed 's/^/#   /' "$BG_TMP/got4.err"
+		ktap_fail fetch_v4_from_v6 "no IPv4 fetch from the :: server"
+	fi
 }
 
 case_xtcp_server() {
@@ -185,7 +235,7 @@ case_usage() {
 }
 
 main() {
-	ktap_plan 10
+	ktap_plan 13
 	require_programs "$XTCPIZE" python3 curl cmp
 	BG_TMP=$(mktemp -d)
 	mkdir "$BG_TMP/www"
@@ -194,6 +244,7 @@ main() {
 	sockets_converted "$XTCPIZE" run
 	case_xtcp_server
 	case_fetch
+	case_dual_stack
 	case_xtcp_to_tcp
 	case_unsupported
 	case_systemd

@@ -10,11 +10,11 @@
 # processes outside both cgroups keep using TCP.
 #
 # Cases:
-#	sockets_converted	under --bpf, socket(AF_INET, SOCK_STREAM, 0 or
-#				IPPROTO_TCP, with or without SOCK_NONBLOCK
-#				and SOCK_CLOEXEC) gives an xtcp socket
-#				(SO_PROTOCOL); UDP, AF_UNIX and AF_INET6
-#				sockets stay as they were
+#	sockets_converted	under --bpf, socket(AF_INET or AF_INET6,
+#				SOCK_STREAM, 0 or IPPROTO_TCP, with or without
+#				SOCK_NONBLOCK and SOCK_CLOEXEC) gives an xtcp
+#				socket (SO_PROTOCOL); UDP and AF_UNIX sockets
+#				stay as they were
 #	static_server_on_xtcp	the static httpd listens in /proc/net/xtcp
 #				(state 0A) ...
 #	static_server_not_on_tcp ... and not in /proc/net/tcp

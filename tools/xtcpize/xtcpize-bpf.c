@@ -5,12 +5,12 @@
  * For programs LD_PRELOAD cannot reach (static binaries, Go programs).
  * Makes a fresh cgroup v2, /sys/fs/cgroup/xtcpize-PID, attaches
  * xtcpize.bpf.c to update_socket_protocol() with that cgroup as its
- * filter, and runs the command in it as a child. The IPv4 TCP sockets the
- * command and its descendants create become xtcp sockets; nothing outside
- * the cgroup is touched. When the command has exited and the cgroup is
- * empty (processes it left behind are waited for), the program is
- * detached, the cgroup removed, and xtcpize-bpf exits with the command's
- * status (or dies of the signal that killed it).
+ * filter, and runs the command in it as a child. The TCP sockets, IPv4
+ * and IPv6, that the command and its descendants create become xtcp
+ * sockets; nothing outside the cgroup is touched. When the command has
+ * exited and the cgroup is empty (processes it left behind are waited
+ * for), the program is detached, the cgroup removed, and xtcpize-bpf
+ * exits with the command's status (or dies of the signal that killed it).
  *
  * Signals sent to xtcpize-bpf with kill(2) are passed on to the command
  * (to every process in the cgroup once the command is gone); those the

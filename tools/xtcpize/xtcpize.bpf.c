@@ -3,8 +3,8 @@
  * xtcpize.bpf.c - make socket() create xtcp sockets for one cgroup.
  *
  * Runs on update_socket_protocol(), which __sys_socket() calls to let BPF
- * choose the protocol of a new socket. socket(AF_INET, SOCK_STREAM, 0 or
- * IPPROTO_TCP), with or without SOCK_NONBLOCK and SOCK_CLOEXEC, made by a
+ * choose the protocol of a new socket. socket(AF_INET or AF_INET6,
+ * SOCK_STREAM, 0 or IPPROTO_TCP), with or without SOCK_NONBLOCK and SOCK_CLOEXEC, made by a
  * task in the target cgroup or below it, gets the xtcp protocol number
  * instead; every other call keeps its protocol. xtcpize-bpf.c loads it.
  *
@@ -24,6 +24,7 @@
 
 /* Macros, not in BTF. */
 #define AF_INET		2
+#define AF_INET6	10
 #define SOCK_TYPE_MASK	0xf
 
 /*
@@ -68,7 +69,8 @@ static __always_inline bool xtcpize_in_target(void)
 SEC("fmod_ret/update_socket_protocol")
 int BPF_PROG(xtcpize_socket, int family, int type, int protocol)
 {
-	if (family != AF_INET || (type & SOCK_TYPE_MASK) != SOCK_STREAM ||
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (type & SOCK_TYPE_MASK) != SOCK_STREAM ||
 	    (protocol != 0 && protocol != IPPROTO_TCP))
 		return 0;
 	if (!target_cgroup_id || !xtcpize_in_target())

@@ -2,9 +2,10 @@
 /*
  * libxtcpize.so - run an unmodified program over xtcp (LD_PRELOAD).
  *
- * Wraps socket(): socket(AF_INET, SOCK_STREAM[|SOCK_NONBLOCK|SOCK_CLOEXEC],
- * 0 or IPPROTO_TCP) creates an xtcp socket instead. Every other socket
- * (AF_INET6, AF_UNIX, datagram, raw, other protocols) is left alone.
+ * Wraps socket(): socket(AF_INET or AF_INET6,
+ * SOCK_STREAM[|SOCK_NONBLOCK|SOCK_CLOEXEC], 0 or IPPROTO_TCP) creates an
+ * xtcp socket instead. Every other socket (AF_UNIX, datagram, raw, other
+ * protocols) is left alone.
  *
  * The protocol number is XTCPIZE_PROTO if set, else the module's
  * /sys/module/xtcp/parameters/proto, else 253. When the kernel does not know
@@ -146,7 +147,7 @@ int socket(int domain, int type, int protocol)
 	int fd;
 
 	xtcpize_init();
-	if (domain != AF_INET ||
+	if ((domain != AF_INET && domain != AF_INET6) ||
 	    (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM ||
 	    (protocol != 0 && protocol != IPPROTO_TCP))
 		return call_socket(domain, type, protocol);
