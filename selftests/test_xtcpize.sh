@@ -49,6 +49,10 @@ XTCP_PORT=18080
 TCP_PORT=18081
 V6_PORT=18082
 SIZE=$((1024 * 1024))
+# Slow (debug) kernels scale the waits with XTCP_TIMEOUT_SCALE: python3
+# alone takes seconds to start there.
+SCALE=${XTCP_TIMEOUT_SCALE:-1}
+WAIT_MS=$((30000 * SCALE))
 
 log() {
 	echo "# $*"
@@ -77,7 +81,8 @@ fetch() {
 	local port=$1 out=$2
 
 	shift 2
-	"$@" curl -q -sS -g --noproxy '*' --connect-timeout 10 --max-time 60 \
+	"$@" curl -q -sS -g --noproxy '*' --connect-timeout $((10 * SCALE)) \
+		--max-time $((60 * SCALE)) \
 		-o "$out" "http://${FETCH_HOST:-127.0.0.1}:$port/blob" \
 		2>"$out.err"
 }
@@ -97,7 +102,7 @@ case_dual_stack() {
 		--directory "$BG_TMP/www" "$V6_PORT" \
 		>"$BG_TMP/server-$V6_PORT.log" 2>&1 &
 	BG_PIDS+=($!)
-	if ! wait_for "listening6 /proc/net/xtcp6 $V6_PORT" 30000; then
+	if ! wait_for "listening6 /proc/net/xtcp6 $V6_PORT" "$WAIT_MS"; then
 		sed 's/^/#   /' "$BG_TMP/server-$V6_PORT.log"
 		ktap_fail server6_on_xtcp "no xtcp listener on [::]:$V6_PORT"
 		ktap_fail fetch6 "no server"
@@ -127,7 +132,7 @@ case_dual_stack() {
 
 case_xtcp_server() {
 	serve "$XTCP_PORT" xtcpize
-	if wait_for "listening /proc/net/xtcp $XTCP_PORT" 30000; then
+	if wait_for "listening /proc/net/xtcp $XTCP_PORT" "$WAIT_MS"; then
 		ktap_ok server_on_xtcp
 	else
 		log "server log:"
@@ -165,7 +170,7 @@ case_fetch() {
 
 case_xtcp_to_tcp() {
 	serve "$TCP_PORT"
-	if ! wait_for "listening /proc/net/tcp $TCP_PORT" 30000 ||
+	if ! wait_for "listening /proc/net/tcp $TCP_PORT" "$WAIT_MS" ||
 		! fetch "$TCP_PORT" "$BG_TMP/plain" ||
 		! cmp -s "$BG_TMP/www/blob" "$BG_TMP/plain"; then
 		ktap_fail xtcp_to_tcp_fails "the plain TCP server does not serve"
