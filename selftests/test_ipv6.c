@@ -826,7 +826,7 @@ static int dual_socket(struct __test_metadata *_metadata,
 	int fd = socket(family, SOCK_STREAM, proto);
 
 	ASSERT_LE(0, fd) TH_LOG("socket: %s", strerror(errno));
-	ASSERT_GT((int)(sizeof(self->fds) / sizeof(self->fds[0])), self->nfds);
+	ASSERT_GT((int)ARRAY_SIZE(self->fds), self->nfds);
 	self->fds[self->nfds++] = fd;
 	if (family == AF_INET6)
 		ASSERT_EQ(0, setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only,
@@ -1130,8 +1130,7 @@ TEST_F(dual, bind_conflicts)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(dual_bind_cases) / sizeof(dual_bind_cases[0]);
-	     i++) {
+	for (i = 0; i < ARRAY_SIZE(dual_bind_cases); i++) {
 		const struct dual_bind_case *c = &dual_bind_cases[i];
 		int fd1, fd2, err;
 		in_port_t port;
