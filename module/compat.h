@@ -275,4 +275,53 @@ static inline bool xtcp_inet6_recverr(const struct sock *sk)
 #endif
 }
 
+/* IPv6 flow label flags: inet_flags bits after 6.1, bit-fields on 6.1. */
+static inline bool xtcp_inet6_sndflow(const struct sock *sk)
+{
+#ifdef XTCP_HAVE_INET_TEST_BIT
+	return inet6_test_bit(SNDFLOW, sk);
+#else
+	return inet6_sk(sk)->sndflow;
+#endif
+}
+
+static inline bool xtcp_inet6_repflow(const struct sock *sk)
+{
+#ifdef XTCP_HAVE_INET_TEST_BIT
+	return inet6_test_bit(REPFLOW, sk);
+#else
+	return inet6_sk(sk)->repflow;
+#endif
+}
+
+static inline void xtcp_inet6_set_repflow(struct sock *sk, bool on)
+{
+#ifdef XTCP_HAVE_INET_TEST_BIT
+	inet6_assign_bit(REPFLOW, sk, on);
+#else
+	inet6_sk(sk)->repflow = on;
+#endif
+}
+
+/*
+ * Whether an AF_INET6 socket sends automatic flow labels: its
+ * IPV6_AUTOFLOWLABEL if set, else net.ipv6.auto_flowlabels, as
+ * ip6_autoflowlabel(), which is not exported.
+ */
+static inline bool xtcp_ip6_autoflowlabel(struct net *net,
+					  const struct sock *sk)
+{
+#ifdef XTCP_HAVE_INET_TEST_BIT
+	if (!inet6_test_bit(AUTOFLOWLABEL_SET, sk))
+		return ip6_default_np_autolabel(net);
+	return inet6_test_bit(AUTOFLOWLABEL, sk);
+#else
+	const struct ipv6_pinfo *np = inet6_sk(sk);
+
+	if (!np->autoflowlabel_set)
+		return ip6_default_np_autolabel(net);
+	return np->autoflowlabel;
+#endif
+}
+
 #endif /* _XTCP_COMPAT_H */

@@ -123,6 +123,10 @@ int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	/* RFC 6191: above anything the TIME_WAIT predecessor sent. */
 	xs->iss = xs->tw_reused ? xs->iss : iss;
 	xs->tw_reused = 0;
+	/* A random flow hash for queue selection and, over IPv6,
+	 * the automatic flow label; a timeout draws another.
+	 */
+	sk_set_txhash(sk);
 	atomic_set(&inet->inet_id, get_random_u16());
 
 	err = xtcp_connect(sk);
@@ -352,8 +356,7 @@ discard:
  * xtcp_v4_send_tuple() - send a segment that belongs to no socket
  * @net: namespace
  * @t: the 4-tuple, seen from this host
- * @mark: routing mark
- * @oif: the device it must leave by, 0 for any
+ * @m: its mark, output device, TOS and flow hash
  * @seq: sequence number
  * @ack: acknowledgment number, used when @flags has ACK
  * @flags: XTCPHDR_* flags
@@ -365,8 +368,8 @@ discard:
  * Context: softirq or process context with BHs disabled.
  */
 static void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t,
-			       u32 mark, int oif, u32 seq, u32 ack, u8 flags,
-			       u16 win, const struct xtcp_opts *opts)
+			       const struct xtcp_tx_meta *m, u32 seq, u32 ack,
+			       u8 flags, u16 win, const struct xtcp_opts *opts)
 {
 	unsigned int hlen = XTCP_BASE_HLEN;
 	struct sk_buff *skb;
@@ -379,7 +382,7 @@ static void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t,
 		hlen += xtcp_options_size(opts);
 
 	memset(&fl4, 0, sizeof(fl4));
-	flowi4_init_output(&fl4, oif, mark, 0, RT_SCOPE_UNIVERSE,
+	flowi4_init_output(&fl4, m->oif, m->mark, 0, RT_SCOPE_UNIVERSE,
 			   xtcp_protocol, 0, xtcp_addr_v4(&t->raddr),
 			   xtcp_addr_v4(&t->laddr), t->rport, t->lport,
 			   sock_net_uid(net, NULL));
@@ -394,6 +397,8 @@ static void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t,
 	}
 	skb_reserve(skb, MAX_HEADER + hlen);
 	skb_dst_set(skb, &rt->dst);
+	if (m->txhash)
+		skb_set_hash(skb, m->txhash, PKT_HASH_TYPE_L4);
 
 	th = xtcp_push_header(skb, t->lport, t->rport, seq, ack, flags,
 			      win, opts, NULL);
@@ -404,7 +409,7 @@ static void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t,
 	skb_reset_network_header(skb);
 	iph->version = 4;
 	iph->ihl = sizeof(*iph) / 4;
-	iph->tos = 0;
+	iph->tos = m->tos;
 	iph->frag_off = htons(IP_DF);
 	iph->ttl = ip4_dst_hoplimit(&rt->dst);
 	iph->protocol = xtcp_protocol;
@@ -422,24 +427,32 @@ static void xtcp_v4_send_tuple(struct net *net, const struct xtcp_tuple *t,
  * xtcp_v4_send_reply() - answer a segment without a socket
  * @net: namespace
  * @in: the segment answered; its headers are valid
+ * @m: the TIME_WAIT entry's or listener's TOS and flow hash, or NULL for
+ *	none (the mark is @in's)
  * @seq: sequence number of the answer
  * @ack: acknowledgment number, used when @flags has ACK
  * @flags: XTCPHDR_* flags
  * @win: window field
  * @opts: options to write, or NULL
  *
- * Used for RSTs to unknown 4-tuples and for ACKs from TIME_WAIT buckets.
+ * Used for RSTs to unknown 4-tuples, for ACKs from TIME_WAIT buckets and
+ * for SYN-ACKs carrying a SYN cookie.
  *
  * Context: softirq or process context with BHs disabled.
  */
-static void xtcp_v4_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			       u32 ack, u8 flags, u16 win,
-			       const struct xtcp_opts *opts)
+static void xtcp_v4_send_reply(struct net *net, struct sk_buff *in,
+			       const struct xtcp_tx_meta *m, u32 seq, u32 ack,
+			       u8 flags, u16 win, const struct xtcp_opts *opts)
 {
+	struct xtcp_tx_meta meta = { };
 	struct xtcp_tuple t;
 
+	if (m)
+		meta = *m;
+	meta.mark = in->mark;
+	meta.oif = 0;
 	xtcp_v4_tuple_of_skb(in, &t);
-	xtcp_v4_send_tuple(net, &t, in->mark, 0, seq, ack, flags, win, opts);
+	xtcp_v4_send_tuple(net, &t, &meta, seq, ack, flags, win, opts);
 }
 
 /**
@@ -494,10 +507,10 @@ static void xtcp_v4_send_reset(struct net *net, struct sk_buff *in)
 		return;
 
 	if (tcp_hdr(in)->ack)
-		xtcp_v4_send_reply(net, in, cb->ack_seq, 0, XTCPHDR_RST, 0,
-				   NULL);
+		xtcp_v4_send_reply(net, in, NULL, cb->ack_seq, 0, XTCPHDR_RST,
+				   0, NULL);
 	else
-		xtcp_v4_send_reply(net, in, 0, cb->end_seq,
+		xtcp_v4_send_reply(net, in, NULL, 0, cb->end_seq,
 				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 }
 

@@ -145,6 +145,21 @@ static int xtcp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 		return -EISCONN;
 
 	memset(&fl6, 0, sizeof(fl6));
+	/* IPV6_FLOWINFO_SEND: the flow label of sin6_flowinfo, which
+	 * must be one this socket holds (IPV6_FLOWLABEL_MGR).
+	 */
+	if (xtcp_inet6_sndflow(sk)) {
+		fl6.flowlabel = usin->sin6_flowinfo & IPV6_FLOWINFO_MASK;
+		IP6_ECN_flow_init(fl6.flowlabel);
+		if (fl6.flowlabel & IPV6_FLOWLABEL_MASK) {
+			struct ip6_flowlabel *flowlabel;
+
+			flowlabel = fl6_sock_lookup(sk, fl6.flowlabel);
+			if (IS_ERR(flowlabel))
+				return -EINVAL;
+			fl6_sock_release(flowlabel);
+		}
+	}
 	if (ipv6_addr_any(&usin->sin6_addr))
 		usin->sin6_addr = in6addr_loopback;
 	addr_type = ipv6_addr_type(&usin->sin6_addr);
@@ -165,7 +180,7 @@ static int xtcp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 	}
 
 	sk->sk_v6_daddr = usin->sin6_addr;
-	np->flow_label = 0;
+	np->flow_label = fl6.flowlabel;
 
 	fl6.flowi6_proto = sk->sk_protocol;
 	fl6.daddr = sk->sk_v6_daddr;
@@ -206,6 +221,8 @@ static int xtcp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 	iss = xtcp_secure_seq(&xs->tuple, &xs->ts_off);
 	xs->iss = xs->tw_reused ? xs->iss : iss;
 	xs->tw_reused = 0;
+	/* A random flow hash, the automatic flow label's (RFC 6437). */
+	sk_set_txhash(sk);
 
 	err = xtcp_connect(sk);
 	if (err)
@@ -267,6 +284,11 @@ static void xtcp_v6_child_init(struct sock *child, const struct sk_buff *skb)
 	newinet->inet_dport = th->source;
 	newinet->inet_sport = th->dest;
 	newinet->inet_num = ntohs(th->dest);
+	/* A listener that reflects flow labels: the peer's, as TCP's
+	 * child takes it from the ACK that completes the handshake.
+	 */
+	if (xtcp_inet6_repflow(child))
+		newnp->flow_label = ip6_flowlabel(ip6h);
 	if (ipv6_addr_type(&child->sk_v6_daddr) & IPV6_ADDR_LINKLOCAL)
 		child->sk_bound_dev_if = inet6_iif(skb);
 }
@@ -379,10 +401,17 @@ static u16 xtcp_v6_req_mss(const struct sock *sk, const struct xtcp_tuple *t)
 	return min_t(u32, mss, 65535);
 }
 
+/*
+ * A segment of no full socket (struct xtcp_tx_meta), as xtcp_v4_send_tuple().
+ * Its flow label is @m's, or an automatic one from @m's flow hash, or from
+ * the 4-tuple without one, as TCP's tcp_v6_send_response() gets from
+ * ip6_xmit(). Context: softirq or process context with BHs disabled.
+ */
 static void xtcp_v6_send_tuple(struct net *net, const struct xtcp_tuple *t,
-			       u32 mark, int oif, u32 seq, u32 ack, u8 flags,
-			       u16 win, const struct xtcp_opts *opts)
+			       const struct xtcp_tx_meta *m, u32 seq, u32 ack,
+			       u8 flags, u16 win, const struct xtcp_opts *opts)
 {
+	__be32 label;
 	unsigned int hlen = XTCP_BASE_HLEN;
 	struct dst_entry *dst;
 	struct sk_buff *skb;
@@ -393,7 +422,7 @@ static void xtcp_v6_send_tuple(struct net *net, const struct xtcp_tuple *t,
 	if (opts)
 		hlen += xtcp_options_size(opts);
 
-	dst = xtcp_v6_route_tuple(net, NULL, t, mark, oif, &fl6);
+	dst = xtcp_v6_route_tuple(net, NULL, t, m->mark, m->oif, &fl6);
 	if (IS_ERR(dst))
 		return;
 
@@ -404,6 +433,9 @@ static void xtcp_v6_send_tuple(struct net *net, const struct xtcp_tuple *t,
 	}
 	skb_reserve(skb, MAX_HEADER + sizeof(*ip6h) + hlen);
 	skb_dst_set(skb, dst);
+	if (m->txhash)
+		skb_set_hash(skb, m->txhash, PKT_HASH_TYPE_L4);
+	label = ip6_make_flowlabel(net, skb, m->flowlabel, m->autolabel, &fl6);
 
 	th = xtcp_push_header(skb, t->lport, t->rport, seq, ack, flags,
 			      win, opts, NULL);
@@ -412,7 +444,7 @@ static void xtcp_v6_send_tuple(struct net *net, const struct xtcp_tuple *t,
 
 	ip6h = skb_push(skb, sizeof(*ip6h));
 	skb_reset_network_header(skb);
-	ip6_flow_hdr(ip6h, 0, 0);
+	ip6_flow_hdr(ip6h, m->tos, label);
 	ip6h->payload_len = htons(hlen);
 	ip6h->nexthdr = xtcp_protocol;
 	ip6h->hop_limit = ip6_dst_hoplimit(dst);
@@ -426,14 +458,31 @@ static void xtcp_v6_send_tuple(struct net *net, const struct xtcp_tuple *t,
 	ip6_local_out(net, NULL, skb);
 }
 
-static void xtcp_v6_send_reply(struct net *net, struct sk_buff *in, u32 seq,
-			       u32 ack, u8 flags, u16 win,
-			       const struct xtcp_opts *opts)
+/*
+ * An answer to @in (RST, TIME_WAIT ACK, SYN cookie), as
+ * xtcp_v4_send_reply(). Without @m, a RST of no socket: an automatic
+ * flow label, or @in's if net.ipv6.flowlabel_reflect asks for it
+ * (Documentation/networking/ip-sysctl.rst), as TCP's.
+ */
+static void xtcp_v6_send_reply(struct net *net, struct sk_buff *in,
+			       const struct xtcp_tx_meta *m, u32 seq, u32 ack,
+			       u8 flags, u16 win, const struct xtcp_opts *opts)
 {
+	struct xtcp_tx_meta meta = { };
 	struct xtcp_tuple t;
 
+	if (m) {
+		meta = *m;
+	} else {
+		meta.autolabel = ip6_default_np_autolabel(net);
+		if (READ_ONCE(net->ipv6.sysctl.flowlabel_reflect) &
+		    FLOWLABEL_REFLECT_TCP_RESET)
+			meta.flowlabel = ip6_flowlabel(ipv6_hdr(in));
+	}
+	meta.mark = in->mark;
+	meta.oif = 0;
 	xtcp_v6_tuple_of_skb(in, &t);
-	xtcp_v6_send_tuple(net, &t, in->mark, 0, seq, ack, flags, win, opts);
+	xtcp_v6_send_tuple(net, &t, &meta, seq, ack, flags, win, opts);
 }
 
 static void xtcp_v6_send_reset(struct net *net, struct sk_buff *in)
@@ -447,10 +496,10 @@ static void xtcp_v6_send_reset(struct net *net, struct sk_buff *in)
 		return;
 
 	if (tcp_hdr(in)->ack)
-		xtcp_v6_send_reply(net, in, cb->ack_seq, 0, XTCPHDR_RST, 0,
-				   NULL);
+		xtcp_v6_send_reply(net, in, NULL, cb->ack_seq, 0, XTCPHDR_RST,
+				   0, NULL);
 	else
-		xtcp_v6_send_reply(net, in, 0, cb->end_seq,
+		xtcp_v6_send_reply(net, in, NULL, 0, cb->end_seq,
 				   XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 }
 

@@ -302,6 +302,7 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 	const struct xtcp_skb_cb *cb = XTCP_SKB_CB(skb);
 	struct xtcp_opts synack = { .wscale = -1 };
 	u16 mss = opts->mss ?: XTCP_DEFAULT_MSS;
+	struct xtcp_tx_meta m;
 	struct xtcp_tuple t;
 	u32 isn, ts_off;
 
@@ -325,7 +326,8 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
 		if (opts->wscale >= 0)
 			synack.wscale = xtcp_select_wscale(sk);
 	}
-	xtcp_send_reply(sock_net(sk), skb, isn, cb->seq + 1,
+	xtcp_listener_tx_meta(sk, &t, &m);
+	xtcp_send_reply(sock_net(sk), skb, &m, isn, cb->seq + 1,
 			XTCPHDR_SYN | XTCPHDR_ACK,
 			xtcp_initial_rcv_wnd(sk), &synack);
 	WRITE_ONCE(xtcp_sk(sk)->last_cookie, jiffies);
@@ -336,13 +338,15 @@ static void xtcp_send_cookie(struct sock *sk, struct sk_buff *skb,
  * The child of a completed handshake (RFC 9293 3.10.7.4, SYN_RCVD: the ACK
  * of our SYN-ACK), as Linux's tcp_create_openreq_child(): from a half-open
  * entry or from a SYN cookie, with what the SYN said in @syn, our ISN
- * @iss, the peer's @irs. Hashed and on the accept list; then the ACK is
- * processed in SYN_RCVD as for any socket, which establishes it. Consumes
- * @skb; true if the child was created.
+ * @iss, the peer's @irs, and the flow hash @txhash its segments had.
+ * Hashed and on the accept list; then the ACK is processed in SYN_RCVD as
+ * for any socket, which establishes it. Consumes @skb; true if the child
+ * was created.
  */
 static bool xtcp_child_complete(struct sock *sk, struct sk_buff *skb,
 				const struct xtcp_opts *opts,
-				const struct xtcp_opts *syn, u32 irs, u32 iss)
+				const struct xtcp_opts *syn, u32 irs, u32 iss,
+				u32 txhash)
 {
 	struct xtcp_sock *xs;
 	struct sock *child;
@@ -359,6 +363,7 @@ static bool xtcp_child_complete(struct sock *sk, struct sk_buff *skb,
 	xtcp_child_init_seq(child, irs, 0, syn);
 	/* Our SYN-ACK, sent and gone: the ACK acknowledges it. */
 	xs = xtcp_sk(child);
+	child->sk_txhash = txhash;
 	xs->iss = iss;
 	xs->snd_una = iss;
 	xs->snd_nxt = iss + 1;
@@ -422,7 +427,7 @@ static bool xtcp_cookie_ack(struct sock *sk, struct sk_buff *skb,
 		syn.sack_ok = xtcp_cookie_sack(opts->tsecr);
 	}
 	xtcp_child_complete(sk, skb, opts, &syn, cb->seq - 1,
-			    cb->ack_seq - 1);
+			    cb->ack_seq - 1, net_tx_rndhash());
 	return true;
 }
 
@@ -573,7 +578,8 @@ static void xtcp_req_rcv(struct sock *sk, struct xtcp_req *req,
 	 * listener's lock find it (xtcp_listen_handover()). Without one
 	 * the entry stays, and the peer's next ACK may do better.
 	 */
-	if (xtcp_child_complete(sk, skb, opts, &syn, req->irs, req->iss))
+	if (xtcp_child_complete(sk, skb, opts, &syn, req->irs, req->iss,
+				req->txhash))
 		xtcp_req_drop(req);
 	local_bh_enable();
 	return;

@@ -49,6 +49,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_DSACKRECV,		/* D-SACK blocks received (ignored) */
 	XTCP_MIB_OUTGSOSKBS,		/* skbs sent carrying several segments */
 	XTCP_MIB_BACKLOGDROP,		/* dropped: the socket's backlog full */
+	XTCP_MIB_TIMEOUTREHASH,		/* timeouts that drew a new flow hash */
 	__XTCP_MIB_MAX
 };
 

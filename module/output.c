@@ -261,6 +261,8 @@ static int xtcp_transmit_skb(struct sock *sk, struct sk_buff *oskb,
 	XTCP_ADD_STATS(sock_net(sk), XTCP_MIB_OUTSEGS, segs);
 	if (segs > 1)
 		XTCP_INC_STATS(sock_net(sk), XTCP_MIB_OUTGSOSKBS);
+	/* The flow hash picks the queue and, over IPv6, the flow label. */
+	skb_set_hash_from_sk(skb, sk);
 	err = xtcp_queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }

@@ -85,6 +85,45 @@ static void xtcp_req_fill_ts(const struct xtcp_req *req,
 }
 
 /**
+ * xtcp_listener_tx_meta() - how a listener's segments of no socket leave
+ * @sk: the listener
+ * @t: the 4-tuple of the segment, seen from this host
+ * @m: filled: the listener's mark, device, TOS or traffic class and flow
+ *	label; no flow hash
+ *
+ * An IPv4-mapped 4-tuple of an AF_INET6 listener leaves as IPv4, with
+ * the listener's IPv4 TOS, as TCP's SYN-ACKs do.
+ *
+ * Context: listener locked, or its fields read once.
+ */
+void xtcp_listener_tx_meta(const struct sock *sk, const struct xtcp_tuple *t,
+			   struct xtcp_tx_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->mark = READ_ONCE(sk->sk_mark);
+	m->oif = READ_ONCE(sk->sk_bound_dev_if);
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&t->raddr)) {
+		const struct ipv6_pinfo *np = inet6_sk(sk);
+
+		m->tos = READ_ONCE(np->tclass);
+		m->flowlabel = np->flow_label;
+		m->autolabel = xtcp_ip6_autoflowlabel(sock_net(sk), sk);
+	} else {
+		m->tos = READ_ONCE(inet_sk(sk)->tos);
+	}
+}
+
+/* The entry's: the listener's, with its own flow hash and label. */
+static void xtcp_req_tx_meta(const struct xtcp_req *req,
+			     struct xtcp_tx_meta *m)
+{
+	xtcp_listener_tx_meta(req->listener, &req->tuple, m);
+	m->txhash = req->txhash;
+	if (req->flowlabel)
+		m->flowlabel = req->flowlabel;
+}
+
+/**
  * xtcp_req_send_synack() - send or resend the SYN-ACK of an entry
  * @req: the entry
  *
@@ -94,6 +133,7 @@ void xtcp_req_send_synack(struct xtcp_req *req)
 {
 	struct xtcp_opts opts = { .wscale = -1 };
 	struct sock *sk = req->listener;
+	struct xtcp_tx_meta m;
 
 	opts.mss = req->advmss;
 	/* A SYN-ACK answers what the peer offered. */
@@ -101,8 +141,8 @@ void xtcp_req_send_synack(struct xtcp_req *req)
 		opts.wscale = xtcp_select_wscale(sk);
 	opts.sack_ok = req->sack_ok;
 	xtcp_req_fill_ts(req, &opts);
-	xtcp_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
-			READ_ONCE(sk->sk_bound_dev_if), req->iss,
+	xtcp_req_tx_meta(req, &m);
+	xtcp_send_tuple(sock_net(sk), &req->tuple, &m, req->iss,
 			req->irs + 1, XTCPHDR_SYN | XTCPHDR_ACK,
 			min(xtcp_req_rcv_wnd(req), 65535U), &opts);
 }
@@ -121,10 +161,11 @@ void xtcp_req_send_ack(struct xtcp_req *req)
 	struct xtcp_opts opts = { .wscale = -1 };
 	struct sock *sk = req->listener;
 	u8 shift = req->snd_wscale >= 0 ? xtcp_select_wscale(sk) : 0;
+	struct xtcp_tx_meta m;
 
 	xtcp_req_fill_ts(req, &opts);
-	xtcp_send_tuple(sock_net(sk), &req->tuple, READ_ONCE(sk->sk_mark),
-			READ_ONCE(sk->sk_bound_dev_if), req->iss + 1,
+	xtcp_req_tx_meta(req, &m);
+	xtcp_send_tuple(sock_net(sk), &req->tuple, &m, req->iss + 1,
 			req->irs + 1, XTCPHDR_ACK,
 			xtcp_req_rcv_wnd(req) >> shift, &opts);
 }
@@ -187,6 +228,9 @@ static void xtcp_req_timer(struct timer_list *t)
 		xtcp_req_put(req);	/* the table's; ours below */
 		goto out;
 	}
+	/* As TCP's tcp_rtx_synack(): perhaps another path. */
+	if (READ_ONCE(sk->sk_txrehash) == SOCK_TXREHASH_ENABLED)
+		req->txhash = net_tx_rndhash();
 	xtcp_req_send_synack(req);
 	XTCP_INC_STATS(net, XTCP_MIB_RETRANSSEGS);
 	req->retransmits++;
@@ -241,6 +285,10 @@ struct xtcp_req *xtcp_req_create(struct sock *sk, const struct sk_buff *skb,
 	req->sack_ok = opts->sack_ok &&
 		       xtcp_knob(sock_net(sk), XTCP_KNOB_SACK);
 	req->ts_recent = opts->tsval;
+	req->txhash = net_tx_rndhash();
+	if (sk->sk_family == AF_INET6 && skb->protocol == htons(ETH_P_IPV6) &&
+	    xtcp_inet6_repflow(sk))
+		req->flowlabel = ip6_flowlabel(ipv6_hdr(skb));
 	req->created = (u32)jiffies;
 	req->listener = sk;
 	refcount_set(&req->refcnt, 2);
@@ -293,6 +341,7 @@ struct xtcp_req *xtcp_req_lookup(struct sock *sk, const struct xtcp_tuple *t)
 void xtcp_req_flush(struct sock *sk)
 {
 	struct net *net = sock_net(sk);
+	struct xtcp_tx_meta m;
 	struct xtcp_req *req;
 
 	sock_owned_by_me(sk);
@@ -301,9 +350,9 @@ void xtcp_req_flush(struct sock *sk)
 				  struct xtcp_req, list_node);
 		xtcp_req_unlink(sk, req);
 		local_bh_disable();
-		xtcp_send_tuple(net, &req->tuple, READ_ONCE(sk->sk_mark),
-				READ_ONCE(sk->sk_bound_dev_if),
-				req->iss + 1, req->irs + 1,
+		xtcp_req_tx_meta(req, &m);
+		xtcp_send_tuple(net, &req->tuple, &m, req->iss + 1,
+				req->irs + 1,
 				XTCPHDR_RST | XTCPHDR_ACK, 0, NULL);
 		XTCP_INC_STATS(net, XTCP_MIB_ATTEMPTFAILS);
 		local_bh_enable();
@@ -325,7 +374,7 @@ int xtcp_req_init(void)
 	 * lockdep makes the timer larger.
 	 */
 	BUILD_BUG_ON(!IS_ENABLED(CONFIG_LOCKDEP) &&
-		     sizeof(struct xtcp_req) > 160);
+		     sizeof(struct xtcp_req) > 168);
 	xtcp_req_cachep = KMEM_CACHE(xtcp_req, 0);
 	return xtcp_req_cachep ? 0 : -ENOMEM;
 }

@@ -201,6 +201,41 @@ static int xtcp_setsockopt_tcp(struct sock *sk, int optname,
 	return err;
 }
 
+/*
+ * IPV6_FLOWLABEL_MGR with IPV6_FL_F_REFLECT: the IPv6 code grants flow
+ * label reflection to IPPROTO_TCP alone, so xtcp answers it as that code
+ * answers TCP (net/ipv6/ip6_flowlabel.c), and passes every other request
+ * on. Returns 1 when the request is not ours. Context: process context,
+ * socket not locked (6.1 keeps the flag in a bit-field: written locked).
+ */
+static int xtcp_v6_flowlabel_reflect(struct sock *sk, sockptr_t optval,
+				     unsigned int optlen)
+{
+	struct in6_flowlabel_req freq;
+	int err = 0;
+
+	if (optlen < sizeof(freq) ||
+	    copy_from_sockptr(&freq, optval, sizeof(freq)) ||
+	    !(freq.flr_flags & IPV6_FL_F_REFLECT))
+		return 1;
+	if (freq.flr_action != IPV6_FL_A_GET && freq.flr_action != IPV6_FL_A_PUT)
+		return 1;
+	lock_sock(sk);
+	if (freq.flr_action == IPV6_FL_A_GET) {
+		if (READ_ONCE(sock_net(sk)->ipv6.sysctl.flowlabel_consistency))
+			err = -EPERM;
+		else
+			xtcp_inet6_set_repflow(sk, true);
+	} else if (!xtcp_inet6_repflow(sk)) {
+		err = -ESRCH;
+	} else {
+		inet6_sk(sk)->flow_label = 0;
+		xtcp_inet6_set_repflow(sk, false);
+	}
+	release_sock(sk);
+	return err;
+}
+
 /**
  * xtcp_setsockopt() - struct proto .setsockopt
  * @sk: the socket
@@ -220,6 +255,13 @@ int xtcp_setsockopt(struct sock *sk, int level, int optname,
 
 	if (level == SOL_TCP)
 		return xtcp_setsockopt_tcp(sk, optname, optval, optlen);
+	if (level == SOL_IPV6 && optname == IPV6_FLOWLABEL_MGR &&
+	    xtcp_sk_is_v6(sk)) {
+		err = xtcp_v6_flowlabel_reflect(sk, optval, optlen);
+		if (err <= 0)
+			return err;
+		err = 0;
+	}
 	if (level != SOL_XTCP && xtcp_sk_is_v6(sk))
 		return ipv6_setsockopt(sk, level, optname, optval, optlen);
 	if (level != SOL_XTCP)

@@ -187,6 +187,12 @@ static void xtcp_retransmit_handler(struct sock *sk)
 	xs->cwnd = 1;
 	xs->cwnd_cnt = 0;
 	xs->dup_acks = 0;
+	/* Another path may work better: a new flow hash, and so a new
+	 * IPv6 flow label, unless SO_TXREHASH or net.core.txrehash
+	 * forbid it, as TCP's tcp_write_timeout().
+	 */
+	if (sk_rethink_txhash(sk))
+		XTCP_INC_STATS(net, XTCP_MIB_TIMEOUTREHASH);
 	/* RFC 2018 section 8: SACKs may be reneged; start from scratch. */
 	xtcp_sack_clear_scoreboard(sk);
 

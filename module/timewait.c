@@ -245,6 +245,17 @@ void xtcp_time_wait(struct sock *sk)
 	tw->reuse = sk->sk_reuse != SK_NO_REUSE;
 	tw->v6 = xtcp_sk_is_v6(sk);
 	tw->v6only = tw->v6 && ipv6_only_sock(sk);
+	tw->txhash = sk->sk_txhash;
+	tw->flowlabel = 0;
+	/* inet6_sk() is NULL for a socket in TCP_TIME_WAIT already. */
+	if (tw->v6 && !ipv6_addr_v4mapped(&tw->tuple.raddr)) {
+		const struct ipv6_pinfo *np = inet_sk(sk)->pinet6;
+
+		tw->tos = np->tclass;
+		tw->flowlabel = np->flow_label & IPV6_FLOWLABEL_MASK;
+	} else {
+		tw->tos = inet_sk(sk)->tos;
+	}
 	tw->dead = 0;
 	tw->last_oow_ack = 0;
 	if (rhashtable_lookup_insert_fast(&xn->tw.hash, &tw->node,
@@ -266,13 +277,19 @@ static void xtcp_tw_send_ack(struct net *net, struct sk_buff *skb,
 			     const struct xtcp_tw *tw)
 {
 	struct xtcp_opts opts = { .wscale = -1 };
+	struct xtcp_tx_meta m = {
+		.txhash = tw->txhash,
+		.flowlabel = tw->flowlabel,
+		.tos = tw->tos,
+		.autolabel = ip6_default_np_autolabel(net),
+	};
 
 	if (tw->ts_ok) {
 		opts.ts_ok = 1;
 		opts.tsval = xtcp_clock_ms() + tw->ts_off;
 		opts.tsecr = tw->ts_recent;
 	}
-	xtcp_send_reply(net, skb, tw->snd_nxt, tw->rcv_nxt, XTCPHDR_ACK,
+	xtcp_send_reply(net, skb, &m, tw->snd_nxt, tw->rcv_nxt, XTCPHDR_ACK,
 			U16_MAX >> tw->rcv_wscale, &opts);
 }
 

@@ -331,6 +331,30 @@ enum xtcp_timer_event {
  * (xtcp_sock.af_ops); a segment's, those of the family it arrived in
  * (xtcp_af_ops_of_skb()).
  */
+/**
+ * struct xtcp_tx_meta - how a segment sent without a full socket leaves:
+ * a SYN-ACK or ACK of a half-open entry, an ACK of a TIME_WAIT entry, a
+ * RST of no socket
+ * @mark: skb->mark, for the route
+ * @oif: output interface, 0 for any
+ * @txhash: the flow's hash (skb->hash, from which IPv6 derives automatic
+ *	flow labels and the stack picks a queue), 0 for one derived from
+ *	the 4-tuple
+ * @flowlabel: IPv6 flow label (IPV6_FLOWLABEL_MASK bits, network order),
+ *	0 for an automatic one if @autolabel
+ * @tos: IPv4 TOS or IPv6 traffic class
+ * @autolabel: an automatic IPv6 flow label where @flowlabel is 0
+ *	(RFC 6437, net.ipv6.auto_flowlabels)
+ */
+struct xtcp_tx_meta {
+	u32 mark;
+	int oif;
+	u32 txhash;
+	__be32 flowlabel;
+	u8 tos;
+	bool autolabel;
+};
+
 struct xtcp_af_ops {
 	int (*queue_xmit)(struct sock *sk, struct sk_buff *skb,
 			  struct flowi *fl);
@@ -342,11 +366,11 @@ struct xtcp_af_ops {
 	u16 (*reply_mss)(const struct sk_buff *skb);
 	u16 (*req_mss)(const struct sock *sk, const struct xtcp_tuple *t);
 	void (*send_tuple)(struct net *net, const struct xtcp_tuple *t,
-			   u32 mark, int oif, u32 seq, u32 ack, u8 flags,
-			   u16 win, const struct xtcp_opts *opts);
-	void (*send_reply)(struct net *net, struct sk_buff *in, u32 seq,
-			   u32 ack, u8 flags, u16 win,
-			   const struct xtcp_opts *opts);
+			   const struct xtcp_tx_meta *m, u32 seq, u32 ack,
+			   u8 flags, u16 win, const struct xtcp_opts *opts);
+	void (*send_reply)(struct net *net, struct sk_buff *in,
+			   const struct xtcp_tx_meta *m, u32 seq, u32 ack,
+			   u8 flags, u16 win, const struct xtcp_opts *opts);
 	void (*send_reset)(struct net *net, struct sk_buff *in);
 	void (*mtu_reduced)(struct sock *sk);
 	int (*iif)(const struct sk_buff *skb);
@@ -763,6 +787,9 @@ enum xtcp_tw_reuse {
  * @dead: unlinked, waiting for RCU readers to finish
  * @v6: the socket was an AF_INET6 one (an IPv4-mapped connection too)
  * @v6only: and it had IPV6_V6ONLY: for bind() conflicts
+ * @tos: the socket's IPv4 TOS or IPv6 traffic class, for its ACKs
+ * @txhash: the socket's flow hash (sk_txhash), for its ACKs
+ * @flowlabel: the socket's IPv6 flow label (ipv6_pinfo.flow_label)
  * @rcu: deferred free; lookups run under RCU. It shares its room with
  *	@expiry_node, which only writers under bind_lock follow and which
  *	is unlinked before the free is queued
@@ -789,6 +816,9 @@ struct xtcp_tw {
 	   v6:1,
 	   v6only:1;
 	u8 dead;
+	u8 tos;
+	u32 txhash;
+	__be32 flowlabel;
 };
 
 /**
@@ -816,6 +846,11 @@ struct xtcp_tw {
  * @ts_ok: timestamps negotiated
  * @sack_ok: SACK negotiated
  * @dead: unlinked: the timer only drops its reference
+ * @txhash: flow hash of the entry's segments and then of the socket
+ *	(sk_txhash); a new one for each SYN-ACK retransmission if the
+ *	listener allows rehashing (SO_TXREHASH)
+ * @flowlabel: the SYN's IPv6 flow label, sent back if the listener
+ *	reflects flow labels (IPV6_FL_F_REFLECT, net.ipv6.flowlabel_reflect)
  *
  * Locking: every field but @refcnt is written under the listener's socket
  * lock (owned, or its spinlock in softirq); @dead is also written under
@@ -843,6 +878,8 @@ struct xtcp_req {
 	u8 ts_ok:1,
 	   sack_ok:1;
 	u8 dead;
+	u32 txhash;
+	__be32 flowlabel;
 };
 
 /**
@@ -989,21 +1026,24 @@ static inline void xtcp_send_reset(struct net *net, struct sk_buff *in)
 	xtcp_af_ops_of_skb(in)->send_reset(net, in);
 }
 
+/* @m NULL: a reply of no socket, as a RST to an unknown 4-tuple. */
 static inline void xtcp_send_reply(struct net *net, struct sk_buff *in,
-				   u32 seq, u32 ack, u8 flags, u16 win,
+				   const struct xtcp_tx_meta *m, u32 seq,
+				   u32 ack, u8 flags, u16 win,
 				   const struct xtcp_opts *opts)
 {
-	xtcp_af_ops_of_skb(in)->send_reply(net, in, seq, ack, flags, win,
+	xtcp_af_ops_of_skb(in)->send_reply(net, in, m, seq, ack, flags, win,
 					   opts);
 }
 
 static inline void xtcp_send_tuple(struct net *net,
-				   const struct xtcp_tuple *t, u32 mark,
-				   int oif, u32 seq, u32 ack, u8 flags,
-				   u16 win, const struct xtcp_opts *opts)
+				   const struct xtcp_tuple *t,
+				   const struct xtcp_tx_meta *m, u32 seq,
+				   u32 ack, u8 flags, u16 win,
+				   const struct xtcp_opts *opts)
 {
-	xtcp_af_ops_of_tuple(t)->send_tuple(net, t, mark, oif, seq, ack,
-					    flags, win, opts);
+	xtcp_af_ops_of_tuple(t)->send_tuple(net, t, m, seq, ack, flags, win,
+					    opts);
 }
 
 /* proto.c */
@@ -1048,6 +1088,8 @@ void xtcp_req_exit(void);
 struct xtcp_req *xtcp_req_create(struct sock *sk, const struct sk_buff *skb,
 				 const struct xtcp_opts *opts);
 struct xtcp_req *xtcp_req_lookup(struct sock *sk, const struct xtcp_tuple *t);
+void xtcp_listener_tx_meta(const struct sock *sk, const struct xtcp_tuple *t,
+			   struct xtcp_tx_meta *m);
 void xtcp_req_send_synack(struct xtcp_req *req);
 void xtcp_req_send_ack(struct xtcp_req *req);
 void xtcp_req_drop(struct xtcp_req *req);

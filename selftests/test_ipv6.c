@@ -7,8 +7,10 @@
  * errors (RFC 4443) quoting a segment caught on lo: Destination
  * Unreachable failing a connect() and soft on a connection, Packet Too
  * Big lowering the MSS, each dropped and counted when it quotes no
- * sequence number in flight; and dual stack, AF_INET6 sockets with IPv4
- * peers. Linux TCP over IPv6 is the oracle.
+ * sequence number in flight; flow labels (RFC 6437): one random label
+ * per connection, its SYN-ACK's included, a new one after a timeout, the
+ * label of IPV6_FLOWINFO_SEND and reflected ones; and dual stack,
+ * AF_INET6 sockets with IPv4 peers. Linux TCP over IPv6 is the oracle.
  */
 
 #include <arpa/inet.h>
@@ -19,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/ip6.h>
 #include <netinet/tcp.h>
+#include <linux/in6.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -692,6 +695,267 @@ static int v6_estab_caught(int proto, int lfd, const struct sockaddr_in6 *to,
 		return n;
 	}
 	return cfd;
+}
+
+/* The flow label of a caught IPv6 packet. */
+static __u32 v6_label(const __u8 *pkt)
+{
+	return ntohl(((const struct ip6_hdr *)pkt)->ip6_flow) & 0xfffff;
+}
+
+/* A client port of its own for each test program and variant. */
+static in_port_t v6_cport(int proto, int n)
+{
+	return htons(30000 + (getpid() % 1000) * 8 + (proto == IPPROTO_TCP) * 4 +
+		     n);
+}
+
+/*
+ * Automatic flow labels: every packet of a connection carries the same
+ * one, the server's SYN-ACK the label of the server's side; the same
+ * 4-tuple connected again gets another (a random hash per connection,
+ * not one of the addresses and ports).
+ */
+TEST_F(v6, flowlabel_per_connection)
+{
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	in_port_t cport = v6_cport(variant->proto, 0);
+	__u16 sport = ntohs(self->laddr.sin6_port);
+	__u32 client[2], synack, server;
+	__u8 pkt[512];
+	int i, cap, cfd, afd;
+
+	for (i = 0; i < 2; i++) {
+		cap = v6_cap_open();
+		ASSERT_LE(0, cap);
+		cfd = v6_connect(variant->proto, &self->laddr, cport);
+		ASSERT_LE(0, cfd) TH_LOG("connect: %s", strerror(-cfd));
+		afd = accept(self->lfd, NULL, NULL);
+		ASSERT_LE(0, afd);
+		ASSERT_LT(0, v6_cap_seg(cap, variant->proto, sport,
+					ntohs(cport), false, pkt, sizeof(pkt)));
+		synack = v6_label(pkt);
+		ASSERT_EQ(1, send(afd, "s", 1, 0));
+		ASSERT_LT(0, v6_cap_seg(cap, variant->proto, sport,
+					ntohs(cport), true, pkt, sizeof(pkt)));
+		server = v6_label(pkt);
+		ASSERT_EQ(1, send(cfd, "c", 1, 0));
+		ASSERT_LT(0, v6_cap_seg(cap, variant->proto, ntohs(cport),
+					sport, true, pkt, sizeof(pkt)));
+		client[i] = v6_label(pkt);
+		EXPECT_NE(0U, synack);
+		EXPECT_EQ(synack, server);
+		EXPECT_NE(0U, client[i]);
+		/* No TIME_WAIT: the same 4-tuple may connect again. */
+		ASSERT_EQ(0, setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lin,
+					sizeof(lin)));
+		close(cfd);
+		close(afd);
+		close(cap);
+	}
+	/* Equal by chance once in 2^20 runs. */
+	EXPECT_NE(client[0], client[1]);
+}
+
+/*
+ * A retransmission timeout draws a new flow hash (TimeoutRehash, TCP's
+ * TCPTimeoutRehash) and so a new label. lo drops everything meanwhile.
+ */
+TEST_F(v6, flowlabel_rehash_on_rto)
+{
+	const char *name = variant->proto == IPPROTO_TCP ? "TcpTimeoutRehash" :
+							   "TimeoutRehash";
+	long before = xtcp_proto_counter(variant->proto, name);
+	__u16 sport = ntohs(self->laddr.sin6_port);
+	struct sockaddr_in6 me;
+	socklen_t alen = sizeof(me);
+	__u32 first, again;
+	__u8 pkt[512];
+	int cap, cfd, afd;
+	char c;
+
+	ASSERT_LE(0, before);
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap);
+	cfd = v6_estab_caught(variant->proto, self->lfd, &self->laddr, cap,
+			      &afd, pkt, sizeof(pkt));
+	ASSERT_LE(0, cfd) TH_LOG("connection: %s", strerror(-cfd));
+	first = v6_label(pkt);
+	ASSERT_EQ(0, getsockname(cfd, (struct sockaddr *)&me, &alen));
+	close(cap);
+
+	ASSERT_EQ(0, system("tc qdisc add dev lo root netem loss 100%"));
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap);
+	ASSERT_EQ(1, send(cfd, "r", 1, 0));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto, name) >
+				    before, 10000));
+	ASSERT_EQ(0, system("tc qdisc del dev lo root"));
+	/* The next retransmission gets through, with the new label. */
+	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, ntohs(me.sin6_port),
+				sport, true, pkt, sizeof(pkt)));
+	again = v6_label(pkt);
+	EXPECT_NE(0U, again);
+	EXPECT_NE(first, again);
+	EXPECT_EQ(1, recv(afd, &c, 1, 0));
+	EXPECT_EQ('r', c);
+	close(cfd);
+	close(afd);
+	close(cap);
+}
+
+/*
+ * A label held exclusively lingers a few seconds after its socket is
+ * gone (net/ipv6/ip6_flowlabel.c), and another socket cannot take it
+ * meanwhile: each test and variant holds its own.
+ */
+#define V6_LABEL(proto, n) (0x12340U + (n) * 2 + ((proto) == IPPROTO_TCP))
+#define V6_OTHER_LABEL 0x54321U
+
+/* An exclusive flow label for @fd towards @dst (IPV6_FLOWLABEL_MGR). */
+static int v6_hold_label(int fd, const struct in6_addr *dst, __u32 label)
+{
+	struct in6_flowlabel_req freq = {
+		.flr_dst = *dst,
+		.flr_label = htonl(label),
+		.flr_action = IPV6_FL_A_GET,
+		.flr_share = IPV6_FL_S_EXCL,
+		.flr_flags = IPV6_FL_F_CREATE,
+	};
+	int on = 1;
+
+	if (setsockopt(fd, SOL_IPV6, IPV6_FLOWLABEL_MGR, &freq, sizeof(freq)) ||
+	    setsockopt(fd, SOL_IPV6, IPV6_FLOWINFO_SEND, &on, sizeof(on)))
+		return -errno;
+	return 0;
+}
+
+/* A socket bound to ::1 port @cport, holding @label. */
+static int v6_labelled_socket(int proto, in_port_t cport, __u32 label)
+{
+	struct sockaddr_in6 me = {
+		.sin6_family = AF_INET6,
+		.sin6_addr = IN6ADDR_LOOPBACK_INIT,
+		.sin6_port = cport,
+	};
+	int fd = socket(AF_INET6, SOCK_STREAM, proto);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = v6_hold_label(fd, &me.sin6_addr, label);
+	if (!err && bind(fd, (struct sockaddr *)&me, sizeof(me)))
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * IPV6_FLOWINFO_SEND: connect() sends sin6_flowinfo's label, which the
+ * socket must hold; one it does not hold fails with EINVAL.
+ */
+TEST_F(v6, flowinfo_send)
+{
+	in_port_t cport = v6_cport(variant->proto, 1);
+	__u32 label = V6_LABEL(variant->proto, 0);
+	struct sockaddr_in6 to = self->laddr;
+	__u8 pkt[512];
+	int cap, cfd, afd;
+
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap);
+	cfd = v6_labelled_socket(variant->proto, cport, label);
+	ASSERT_LE(0, cfd) TH_LOG("labelled socket: %s", strerror(-cfd));
+	to.sin6_flowinfo = htonl(V6_OTHER_LABEL);
+	EXPECT_EQ(-1, connect(cfd, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(EINVAL, errno);
+	to.sin6_flowinfo = htonl(label);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&to, sizeof(to)));
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, ntohs(cport),
+				ntohs(to.sin6_port), false, pkt, sizeof(pkt)));
+	EXPECT_EQ(label, v6_label(pkt));
+	ASSERT_EQ(1, send(cfd, "f", 1, 0));
+	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, ntohs(cport),
+				ntohs(to.sin6_port), true, pkt, sizeof(pkt)));
+	EXPECT_EQ(label, v6_label(pkt));
+	close(cfd);
+	close(afd);
+	close(cap);
+}
+
+/*
+ * A listener reflecting flow labels (IPV6_FL_F_REFLECT) answers with the
+ * client's label, in its SYN-ACK and on the connection; a RST of no
+ * socket carries the label of what it answers with
+ * net.ipv6.flowlabel_reflect 2.
+ */
+TEST_F(v6, flowlabel_reflect)
+{
+	struct in6_flowlabel_req freq = {
+		.flr_action = IPV6_FL_A_GET,
+		.flr_flags = IPV6_FL_F_REFLECT,
+	};
+	in_port_t cport = v6_cport(variant->proto, 2);
+	__u16 sport = ntohs(self->laddr.sin6_port);
+	__u32 label = V6_LABEL(variant->proto, 1);
+	struct sockaddr_in6 to = self->laddr;
+	__u8 pkt[512];
+	int cap, cfd, afd;
+
+	ASSERT_EQ(0, xtcp_write_file("/proc/sys/net/ipv6/flowlabel_consistency",
+				     "0"));
+	ASSERT_EQ(0, setsockopt(self->lfd, SOL_IPV6, IPV6_FLOWLABEL_MGR, &freq,
+				sizeof(freq)));
+	cap = v6_cap_open();
+	ASSERT_LE(0, cap);
+	cfd = v6_labelled_socket(variant->proto, cport, label);
+	ASSERT_LE(0, cfd) TH_LOG("labelled socket: %s", strerror(-cfd));
+	to.sin6_flowinfo = htonl(label);
+	ASSERT_EQ(0, connect(cfd, (struct sockaddr *)&to, sizeof(to)));
+	afd = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, sport, ntohs(cport),
+				false, pkt, sizeof(pkt)));
+	EXPECT_EQ(label, v6_label(pkt));
+	ASSERT_EQ(1, send(afd, "r", 1, 0));
+	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, sport, ntohs(cport),
+				true, pkt, sizeof(pkt)));
+	EXPECT_EQ(label, v6_label(pkt));
+	close(cfd);
+	close(afd);
+
+	/* Off again; and off already. */
+	freq.flr_action = IPV6_FL_A_PUT;
+	EXPECT_EQ(0, setsockopt(self->lfd, SOL_IPV6, IPV6_FLOWLABEL_MGR,
+				&freq, sizeof(freq)));
+	EXPECT_EQ(-1, setsockopt(self->lfd, SOL_IPV6, IPV6_FLOWLABEL_MGR,
+				 &freq, sizeof(freq)));
+	EXPECT_EQ(ESRCH, errno);
+
+	/* A RST from a port without a listener. */
+	ASSERT_EQ(0, xtcp_write_file("/proc/sys/net/ipv6/flowlabel_reflect",
+				     "2"));
+	close(self->lfd);
+	self->lfd = -1;
+	cfd = v6_labelled_socket(variant->proto, v6_cport(variant->proto, 3),
+				 label + 8);
+	ASSERT_LE(0, cfd);
+	to.sin6_flowinfo = htonl(label + 8);
+	EXPECT_EQ(-1, connect(cfd, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, sport,
+				ntohs(v6_cport(variant->proto, 3)), false, pkt,
+				sizeof(pkt)));
+	EXPECT_EQ(label + 8, v6_label(pkt));
+	EXPECT_EQ(0, xtcp_write_file("/proc/sys/net/ipv6/flowlabel_reflect",
+				     "0"));
+	close(cfd);
+	close(cap);
 }
 
 /*
