@@ -1346,8 +1346,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		fprintf(out, "{\"proto\": \"%s\", \"family\": \"%s\", "
-			"\"workload\": \"%s\", \"result\": ",
+		fprintf(out, "{\"proto\": \"%s\", \"family\": \"%s\", \"workload\": \"%s\", \"result\": ",
 			proto_name(cfg.proto),
 			family == AF_INET6 ? "ipv6" : "ipv4", cmd);
 		ret = fn(&cfg, out);
