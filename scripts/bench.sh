@@ -13,7 +13,13 @@
 # table with the goals and writes $BUILD/bench/results.json and
 # $BUILD/bench/bench.png.
 #
-# Usage: scripts/bench.sh [--timeout SEC] [-- EXTRA xtcp_bench OPTIONS]
+# Usage: scripts/bench.sh [--timeout SEC] [--no-apps]
+#                         [-- EXTRA xtcp_bench OPTIONS]
+#
+# --no-apps leaves out bench_apps.sh's programs (their rows stay empty);
+# with "-- --only NAME,..." only those xtcp_bench workloads run, e.g.
+# "scripts/bench.sh --no-apps -- --only bulk_64k_v6,rr_v6,crr_client_close_v6"
+# for the IPv6 rows alone.
 #
 # Exit status: 0 when every workload ran (goals missed are reported, not
 # failures), 1 when a workload or the VM failed, 2 for setup errors.
@@ -39,7 +45,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 BENCH_APPEND="slub_debug=- page_poison=0 kfence.sample_interval=0 slab_nomerge clearcpuid=cx16"
 
 usage() {
-	sed -n '3,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '3,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -49,9 +55,11 @@ die() {
 
 parse_args() {
 	EXTRA=()
+	APPS=1
 	while (($#)); do
 		case $1 in
 		--timeout) TIMEOUT=${2:?}; shift ;;
+		--no-apps) APPS=0 ;;
 		-h | --help) usage; exit 0 ;;
 		--) shift; EXTRA=("$@"); break ;;
 		*) usage >&2; exit 2 ;;
@@ -74,7 +82,7 @@ vm_setup() {
 }
 
 main() {
-	local start=$SECONDS rc=0 setup date
+	local start=$SECONDS rc=0 setup date apps=()
 
 	parse_args "$@"
 	"$PYTHON" -c 'import matplotlib' 2>/dev/null ||
@@ -93,21 +101,27 @@ main() {
 	setup=$(vm_setup)
 	date=$(date -u +%F)
 	echo "bench: $setup"
+	if ((APPS)); then
+		apps=("$REPO/scripts/bench_apps.sh"
+		      "$BUILD/tools/xtcpize/xtcpize" "$BENCH/vm/apps.json" --)
+	fi
 	"$REPO/scripts/vm.sh" --icount --quiet --timeout "$TIMEOUT" \
 		--module "$BENCH/xtcp.ko" --out "$BENCH/vm" \
-		--append "$BENCH_APPEND" -- \
-		"$REPO/scripts/bench_apps.sh" "$BUILD/tools/xtcpize/xtcpize" \
-		"$BENCH/vm/apps.json" -- \
+		--append "$BENCH_APPEND" -- "${apps[@]}" \
 		"$TOOL" suite --json "$BENCH/vm/raw.json" "${EXTRA[@]}" || rc=$?
 	if [[ ! -s $BENCH/vm/raw.json ]]; then
 		echo "bench: no results (vm.sh status $rc); see $BENCH/vm/console.log" >&2
 		exit 1
 	fi
-	# The programs' results join xtcp_bench's; absent ones count as failed.
+	# The programs' results join xtcp_bench's; absent ones count as failed
+	# (unless --no-apps left them out).
 	"$PYTHON" - "$BENCH/vm/raw.json" "$BENCH/vm/apps.json" \
-		"$BENCH/raw.json" <<'EOF'
+		"$BENCH/raw.json" "$APPS" <<'EOF'
 import json, sys
 raw = json.load(open(sys.argv[1]))
+if sys.argv[4] == "0":
+    json.dump(raw, open(sys.argv[3], "w"), indent=2)
+    sys.exit(0)
 try:
     apps = json.load(open(sys.argv[2]))["results"]
 except (OSError, ValueError, KeyError):

@@ -42,6 +42,14 @@ RATIO_GOALS = {
     "bulk_64k_unpinned": 1.0,
     "rr_unpinned": 1.0,
 }
+# The same over IPv6 on ::1, TCP6 against xtcp's AF_INET6 sockets: for
+# reference, no goals.
+IPV6 = [
+    ("bulk_64k_v6", "IPv6: bulk transfer, 64 KiB writes", "Gbit/s"),
+    ("rr_v6", "IPv6: 1-byte request/response", "transactions/s"),
+    ("crr_client_close_v6",
+     "IPv6: connect+rr+close, client closes first", "connections/s"),
+]
 # Unmodified programs, xtcp under xtcpize run; no goals.
 APPS = [
     ("iperf3", "iperf3, one stream", "Gbit/s"),
@@ -155,6 +163,13 @@ def build_rows(raw):
                 ("PASS" if xtcp <= TW_ENTRY_MAX else "MISS")
         rows.append(row)
 
+    for key, label, unit in IPV6:
+        tcp = get(raw, key, "tcp", "value")
+        xtcp = get(raw, key, "xtcp", "value")
+        rows.append({"key": key, "label": label, "unit": unit, "tcp": tcp,
+                     "xtcp": xtcp, "ratio": ratio(xtcp, tcp),
+                     "goal": None, "status": None,
+                     "note": "reference only"})
     for key, label, unit in APPS:
         tcp = get(raw, key, "tcp", "value")
         xtcp = get(raw, key, "xtcp", "value")
@@ -183,6 +198,8 @@ def print_table(rows, header):
         goal = ""
         if r["goal"]:
             goal = f"{r['goal']:<22} {r['status'] or 'n/a'}"
+        elif r.get("note"):
+            goal = r["note"]
         print(f"{name:<{width}} {fmt(r['tcp'], r['unit']):>12} "
               f"{fmt(r['xtcp'], r['unit']):>12} "
               f"{fmt(r['ratio'], 'ratio') if r['ratio'] else '-':>9}  {goal}")

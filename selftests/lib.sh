@@ -19,6 +19,7 @@
 #	wait_for CMD TIMEOUT_MS	poll a condition until a deadline
 #	netns_pair, netns_pair_cleanup
 #				two namespaces joined by a veth pair
+#	netns_pair_ipv6		IPv6 addresses on that pair
 #	xtcp_sysctl_get NAME [NETNS], xtcp_sysctl_set NAME VALUE [NETNS]
 #				net.xtcp.* knobs, optionally in a named netns
 #	require_tools TOOL...	skip unless installed and xtcp loaded
@@ -124,6 +125,8 @@ wait_for() {
 
 NS_A_ADDR=10.0.1.1
 NS_B_ADDR=10.0.1.2
+NS_A_ADDR6=fd00:0:0:1::1
+NS_B_ADDR6=fd00:0:0:1::2
 
 # netns_pair: create two network namespaces, $NS_A and $NS_B (unique names
 # unless set before the call), bring lo up in both and join them with a
@@ -144,6 +147,15 @@ netns_pair() {
 	ip -n "$NS_B" addr add "$NS_B_ADDR/24" dev veth0
 	ip -n "$NS_A" link set veth0 up
 	ip -n "$NS_B" link set veth0 up
+}
+
+# netns_pair_ipv6: after netns_pair, fd00:0:0:1::1/64 ($NS_A_ADDR6) on A's
+# veth0 and fd00:0:0:1::2/64 ($NS_B_ADDR6) on B's (unique local addresses,
+# RFC 4193), without duplicate address detection (nodad), so that they
+# are usable at once rather than tentative for a second or more.
+netns_pair_ipv6() {
+	ip -n "$NS_A" addr add "$NS_A_ADDR6/64" dev veth0 nodad
+	ip -n "$NS_B" addr add "$NS_B_ADDR6/64" dev veth0 nodad
 }
 
 netns_pair_cleanup() {

@@ -7,7 +7,11 @@
  *
  * options: --proto 6|253 (default 253), --conns N (default 1),
  *	    --bytes M (default 1 MiB), --timeout SEC (default 120),
- *	    --progress SEC (state of every connection every SEC s on stderr)
+ *	    --progress SEC (state of every connection every SEC s on stderr),
+ *	    --ipv6 (AF_INET6 sockets; a server without --bind listens on ::)
+ *
+ * ADDR is a numeric IPv4 or IPv6 address; an IPv6 one (it has a colon)
+ * implies --ipv6.
  *
  * Every connection carries M bytes in each direction at the same time.
  * The client opens N connections in parallel and starts each with an
@@ -127,6 +131,7 @@ struct conn {
 static struct {
 	bool server;
 	const char *addr;
+	int family;
 	int port;
 	int proto;
 	int nconns;
@@ -135,6 +140,7 @@ static struct {
 	double progress;
 } opt = {
 	.proto = IPPROTO_XTCP,
+	.family = AF_INET,
 	.nconns = 1,
 	.bytes = 1 << 20,
 	.timeout = 120,
@@ -403,29 +409,43 @@ static void conn_connected(struct conn *c)
 
 static int make_socket(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, opt.proto);
+	int fd = socket(opt.family, SOCK_STREAM, opt.proto);
 
 	if (fd < 0)
-		die("socket(AF_INET, SOCK_STREAM, %d): %s", opt.proto,
+		die("socket(%s, SOCK_STREAM, %d): %s",
+		    opt.family == AF_INET6 ? "AF_INET6" : "AF_INET", opt.proto,
 		    strerror(errno));
 	return fd;
 }
 
-static void sockaddr_of(struct sockaddr_in *sin, const char *addr)
+/* @addr (NULL: the wildcard) and --port in opt.family's sockaddr. */
+static socklen_t sockaddr_of(struct sockaddr_storage *ss, const char *addr)
 {
-	memset(sin, 0, sizeof(*sin));
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (opt.family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(opt.port);
+		if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+			die("bad IPv6 address '%s'", addr);
+		return sizeof(*sin6);
+	}
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(opt.port);
 	if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
 		die("bad IPv4 address '%s'", addr);
+	return sizeof(*sin);
 }
 
 static void client_open(void)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int i;
 
-	sockaddr_of(&sin, opt.addr);
+	len = sockaddr_of(&ss, opt.addr);
 	for (i = 0; i < opt.nconns; i++) {
 		struct conn *c = &conns[i];
 
@@ -436,7 +456,7 @@ static void client_open(void)
 		set_nonblock(c->fd);
 		conn_start_streams(c);
 		nconns_open++;
-		if (!connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)))
+		if (!connect(c->fd, (struct sockaddr *)&ss, len))
 			continue;
 		if (errno != EINPROGRESS)
 			conn_fail(c, "connect: %s", strerror(errno));
@@ -446,19 +466,24 @@ static void client_open(void)
 
 static int server_listen(void)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	int fd = make_socket(), one = 1;
+	socklen_t len;
 
-	sockaddr_of(&sin, opt.addr);
+	len = sockaddr_of(&ss, opt.addr);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 		die("SO_REUSEADDR: %s", strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
+	if (bind(fd, (struct sockaddr *)&ss, len))
 		die("bind port %d: %s", opt.port, strerror(errno));
 	if (listen(fd, opt.nconns))
 		die("listen: %s", strerror(errno));
 	set_nonblock(fd);
-	printf("listening on %s:%d proto %d\n", opt.addr ?: "0.0.0.0",
-	       opt.port, opt.proto);
+	if (opt.family == AF_INET6)
+		printf("listening on [%s]:%d proto %d\n", opt.addr ?: "::",
+		       opt.port, opt.proto);
+	else
+		printf("listening on %s:%d proto %d\n",
+		       opt.addr ?: "0.0.0.0", opt.port, opt.proto);
 	fflush(stdout);
 	return fd;
 }
@@ -634,7 +659,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: xtcp_xfer --server --port PORT [--bind ADDR] [options]\n"
 		"       xtcp_xfer --client ADDR --port PORT [options]\n"
-		"options: --proto 6|253 --conns N --bytes M --timeout SEC --progress SEC\n");
+		"options: --proto 6|253 --conns N --bytes M --timeout SEC --progress SEC\n"
+		"         --ipv6\n");
 	exit(2);
 }
 
@@ -650,13 +676,14 @@ static void parse_args(int argc, char **argv)
 		{ "bytes", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "progress", required_argument, NULL, 'r' },
+		{ "ipv6", no_argument, NULL, '6' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool client = false;
 	char *end;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "6", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			opt.server = true;
@@ -690,10 +717,15 @@ static void parse_args(int argc, char **argv)
 		case 'r':
 			opt.progress = atof(optarg);
 			break;
+		case '6':
+			opt.family = AF_INET6;
+			break;
 		default:
 			usage();
 		}
 	}
+	if (opt.addr && strchr(opt.addr, ':'))
+		opt.family = AF_INET6;
 	if (optind != argc || opt.server == client || opt.port <= 0 ||
 	    opt.port > 65535 || opt.nconns < 1 ||
 	    opt.nconns > XFER_MAX_CONNS || opt.timeout <= 0 ||

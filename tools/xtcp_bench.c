@@ -3,7 +3,7 @@
  * xtcp_bench - loopback benchmarks of xtcp against Linux TCP.
  *
  * One binary, one subcommand per workload; server and client run as two
- * threads of one process on 127.0.0.0/8. Every figure comes from
+ * threads of one process on 127.0.0.0/8, or on ::1 with --ipv6. Every figure comes from
  * clock_gettime(CLOCK_MONOTONIC), which in the test VM booted with qemu's
  * -icount counts guest instructions: the figures are CPU cost, repeatable
  * whatever the host does. scripts/bench.sh runs "suite" in that VM.
@@ -17,10 +17,15 @@
  *   sockmem  --count N                    slab memory per connected socket
  *   suite                                 all of the above for TCP and xtcp,
  *                                         then rr with both threads on one
- *                                         CPU, and bulk (64 KiB) and rr
- *                                         with the threads unpinned
+ *                                         CPU, bulk (64 KiB) and rr with
+ *                                         the threads unpinned, and bulk
+ *                                         (64 KiB), rr and crr (client
+ *                                         closes) over IPv6 (the "_v6"
+ *                                         workloads); --only NAME,... runs
+ *                                         the named ones alone
  *
- * Common options: --proto tcp|xtcp|NUMBER, --netns (run in a new network
+ * Common options: --proto tcp|xtcp|NUMBER, --ipv6 (AF_INET6 sockets on
+ * ::1; twrate's servers are then eight ports of ::1), --netns (run in a new network
  * namespace with lo up), --cpus CLIENT,SERVER (the CPUs of the two
  * threads; default 0,1 where there are two, "any" for wherever the
  * scheduler puts them), --json FILE (suite: where the document goes,
@@ -67,9 +72,13 @@
 #define SETTLE_TIMEOUT_S 120
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* The caches a finished workload must have given back (settle()). */
+/*
+ * The caches a finished workload must have given back (settle()); the
+ * IPv6 ones only where the kernel has IPv6.
+ */
 static const char *const settle_caches[] = {
-	"tw_sock_TCP", "xtcp_tw", "TCP", "XTCP",
+	"tw_sock_TCP", "xtcp_tw", "TCP", "XTCP", "tw_sock_TCPv6", "TCPv6",
+	"XTCPv6",
 };
 
 struct bench_cfg {
@@ -90,6 +99,15 @@ static const struct bench_cfg suite_defaults = {
 };
 
 static unsigned int next_port = BASE_PORT;
+/* AF_INET (127.0.0.0/8) or AF_INET6 (::1, --ipv6). */
+static int family = AF_INET;
+
+/* A listener's or peer's address, of either family. */
+struct bench_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned int port;
+};
 
 static void fail(const char *fmt, ...)
 {
@@ -182,12 +200,17 @@ static long tw_count(int proto)
 
 static const char *sock_cache(int proto)
 {
+	if (family == AF_INET6)
+		return proto == PROTO_TCP ? "TCPv6" : "XTCPv6";
 	return proto == PROTO_TCP ? "TCP" : "XTCP";
 }
 
+/* xtcp keeps the TIME_WAIT entries of both families in one cache. */
 static const char *tw_cache(int proto)
 {
-	return proto == PROTO_TCP ? "tw_sock_TCP" : "xtcp_tw";
+	if (proto != PROTO_TCP)
+		return "xtcp_tw";
+	return family == AF_INET6 ? "tw_sock_TCPv6" : "tw_sock_TCP";
 }
 
 /* --- Sockets ------------------------------------------------------------- */
@@ -202,51 +225,67 @@ static void set_timeouts(int fd)
 
 static int sock_new(int proto)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, proto);
+	int fd = socket(family, SOCK_STREAM, proto);
 
 	if (fd < 0) {
-		fail("socket(%s): %s", proto_name(proto), strerror(errno));
+		fail("socket(%s%s): %s", proto_name(proto),
+		     family == AF_INET6 ? ", AF_INET6" : "", strerror(errno));
 		return -1;
 	}
 	set_timeouts(fd);
 	return fd;
 }
 
-static struct sockaddr_in addr_of(uint32_t host_addr, unsigned int port)
+/*
+ * IPv4: @host_addr (host order) and @port. IPv6: ::1 and @port, whatever
+ * @host_addr says (the loopback device has one IPv6 address).
+ */
+static struct bench_addr addr_of(uint32_t host_addr, unsigned int port)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(host_addr),
-	};
+	struct bench_addr a = { .port = port };
 
-	return sin;
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a.ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_loopback;
+		a.len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr.s_addr = htonl(host_addr);
+		a.len = sizeof(*sin);
+	}
+	return a;
 }
 
-static int listener_new(int proto, const struct sockaddr_in *sin)
+static int listener_new(int proto, const struct bench_addr *a)
 {
 	int fd = sock_new(proto), one = 1;
 
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) ||
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) ||
 	    listen(fd, LISTEN_BACKLOG)) {
 		fail("%s listener on port %u: %s", proto_name(proto),
-		     ntohs(sin->sin_port), strerror(errno));
+		     a->port, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-static int connect_to(int proto, const struct sockaddr_in *sin)
+static int connect_to(int proto, const struct bench_addr *a)
 {
 	int fd = sock_new(proto);
 
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)sin, sizeof(*sin))) {
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len)) {
 		fail("%s connect: %s", proto_name(proto), strerror(errno));
 		close(fd);
 		return -1;
@@ -364,7 +403,7 @@ static cpu_set_t cpu_only(int cpu)
 }
 
 static int server_start(struct server *srv, int proto,
-			const struct sockaddr_in *sin, void *(*fn)(void *))
+			const struct bench_addr *sin, void *(*fn)(void *))
 {
 	pthread_attr_t attr;
 	int err;
@@ -459,7 +498,7 @@ static void *bulk_serve(void *arg)
 static int run_bulk_once(const struct bench_cfg *cfg, size_t bytes,
 			 double *gbps, double *secs)
 {
-	struct sockaddr_in sin = addr_of(INADDR_LOOPBACK, next_port++);
+	struct bench_addr sin = addr_of(INADDR_LOOPBACK, next_port++);
 	struct server srv = { .bufsize = cfg->write_size };
 	char *buf, c;
 	size_t left;
@@ -550,7 +589,7 @@ static void *rr_serve(void *arg)
 static int run_rr_once(const struct bench_cfg *cfg, long count, double *rate,
 		       double *secs, double *same_cpu)
 {
-	struct sockaddr_in sin = addr_of(INADDR_LOOPBACK, next_port++);
+	struct bench_addr sin = addr_of(INADDR_LOOPBACK, next_port++);
 	struct server srv = { .count = count, .cpu = -1 };
 	long i = 0, same = 0;
 	char c = 'q';
@@ -623,7 +662,7 @@ static void *crr_serve(void *arg)
 	return NULL;
 }
 
-static int crr_client(int proto, const struct sockaddr_in *sin,
+static int crr_client(int proto, const struct bench_addr *sin,
 		      bool server_closes)
 {
 	char c = 'q', buf[16];
@@ -640,7 +679,7 @@ static int crr_client(int proto, const struct sockaddr_in *sin,
 	return 0;
 }
 
-static int run_crr_at(int proto, const struct sockaddr_in *sin, long count,
+static int run_crr_at(int proto, const struct bench_addr *sin, long count,
 		      bool server_closes, double *rate, double *secs)
 {
 	struct server srv = { .count = count, .server_closes = server_closes };
@@ -668,7 +707,7 @@ static int run_crr_at(int proto, const struct sockaddr_in *sin, long count,
 static int run_crr_once(const struct bench_cfg *cfg, long count,
 			double *rate, double *secs)
 {
-	struct sockaddr_in sin = addr_of(INADDR_LOOPBACK, next_port++);
+	struct bench_addr sin = addr_of(INADDR_LOOPBACK, next_port++);
 
 	return run_crr_at(cfg->proto, &sin, count, cfg->server_closes, rate,
 			  secs);
@@ -709,21 +748,22 @@ static int tw_sysctls(void)
  * Connection rate (client closes first, so every connection adds an
  * entry) with no TIME_WAIT entry, then after filling the table with
  * cfg->tw_entries entries spread over TW_SERVERS servers
- * (127.0.0.1-4 x two ports; the measured server is one of them), then the
- * slab cost of the entries.
+ * (127.0.0.1-4 x two ports, or eight ports of ::1; the measured server is
+ * one of them), then the slab cost of the entries.
  */
 static int bench_twrate(const struct bench_cfg *cfg, FILE *out)
 {
-	struct sockaddr_in servers[TW_SERVERS];
+	struct bench_addr servers[TW_SERVERS];
 	double rate0, secs0, rate1, secs1, fill_rate, fill_secs;
 	struct xtcp_slab before, after;
 	long tw_before, tw_filled, tw_end, per, i;
 	unsigned int port = next_port;
 	double delta;
 
-	next_port += 2;
+	next_port += TW_SERVERS;
 	for (i = 0; i < TW_SERVERS; i++)
-		servers[i] = addr_of(INADDR_LOOPBACK + i % TW_ADDRS,
+		servers[i] = family == AF_INET6 ? addr_of(0, port + i) :
+			     addr_of(INADDR_LOOPBACK + i % TW_ADDRS,
 				     port + i / TW_ADDRS);
 
 	if (tw_sysctls())
@@ -791,7 +831,7 @@ static int bench_twrate(const struct bench_cfg *cfg, FILE *out)
 
 static int bench_sockmem(const struct bench_cfg *cfg, FILE *out)
 {
-	struct sockaddr_in sin = addr_of(INADDR_LOOPBACK, next_port++);
+	struct bench_addr sin = addr_of(INADDR_LOOPBACK, next_port++);
 	struct xtcp_slab before, after;
 	long n = cfg->count, i, made = 0;
 	int lfd, *fds;
@@ -926,7 +966,8 @@ static void settle(const struct xtcp_slab *base)
 	do {
 		busy = false;
 		for (i = 0; i < ARRAY_SIZE(settle_caches); i++)
-			if (!slab_read(settle_caches[i], &si) &&
+			if (base[i].objsize >= 0 &&
+			    !slab_read(settle_caches[i], &si) &&
 			    si.active > base[i].active + 512)
 				busy = true;
 		if (busy)
@@ -949,22 +990,73 @@ struct suite_item {
 		SAME_CPU,	/* both on the client's CPU */
 		UNPINNED,	/* left to the scheduler */
 	} placement;
+	int family;
 };
 
 static const struct suite_item suite_items[] = {
-	{ "bulk_64k", bench_bulk, 65536, false, PINNED },
-	{ "bulk_1m", bench_bulk, 1 << 20, false, PINNED },
-	{ "rr", bench_rr, 0, false, PINNED },
-	{ "crr_server_close", bench_crr, 0, true, PINNED },
-	{ "crr_client_close", bench_crr, 0, false, PINNED },
-	{ "sockmem", bench_sockmem, 0, false, PINNED },
-	{ "twrate", bench_twrate, 0, false, PINNED },
+	{ "bulk_64k", bench_bulk, 65536, false, PINNED, AF_INET },
+	{ "bulk_1m", bench_bulk, 1 << 20, false, PINNED, AF_INET },
+	{ "rr", bench_rr, 0, false, PINNED, AF_INET },
+	{ "crr_server_close", bench_crr, 0, true, PINNED, AF_INET },
+	{ "crr_client_close", bench_crr, 0, false, PINNED, AF_INET },
+	{ "sockmem", bench_sockmem, 0, false, PINNED, AF_INET },
+	{ "twrate", bench_twrate, 0, false, PINNED, AF_INET },
 	/* The other mode of a ping-pong: no cross-CPU wake-up. */
-	{ "rr_same_cpu", bench_rr, 0, false, SAME_CPU },
+	{ "rr_same_cpu", bench_rr, 0, false, SAME_CPU, AF_INET },
 	/* Where real programs run: wherever the scheduler puts them. */
-	{ "bulk_64k_unpinned", bench_bulk, 65536, false, UNPINNED },
-	{ "rr_unpinned", bench_rr, 0, false, UNPINNED },
+	{ "bulk_64k_unpinned", bench_bulk, 65536, false, UNPINNED, AF_INET },
+	{ "rr_unpinned", bench_rr, 0, false, UNPINNED, AF_INET },
+	/* TCP6 against xtcp's AF_INET6 sockets on ::1. */
+	{ "bulk_64k_v6", bench_bulk, 65536, false, PINNED, AF_INET6 },
+	{ "rr_v6", bench_rr, 0, false, PINNED, AF_INET6 },
+	{ "crr_client_close_v6", bench_crr, 0, false, PINNED, AF_INET6 },
 };
+
+/* --only: the suite's workloads to run, comma-separated; NULL for all. */
+static const char *suite_only;
+
+/* Is @name one of the --only list (or is there none)? */
+static bool suite_selected(const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = suite_only;
+
+	if (!p)
+		return true;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && !strncmp(p, name, len))
+			return true;
+		p += n;
+		p += *p == ',';
+	}
+	return false;
+}
+
+/* 0 if every name of --only is a workload of the suite. */
+static int suite_check_only(void)
+{
+	const char *p = suite_only;
+	char name[64];
+	size_t i;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		bool known = false;
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		for (i = 0; i < ARRAY_SIZE(suite_items); i++)
+			known |= !strcmp(suite_items[i].name, name);
+		if (!known) {
+			fail("--only: no workload '%s' in the suite", name);
+			return -1;
+		}
+		p += n;
+		p += *p == ',';
+	}
+	return 0;
+}
 
 /*
  * Place the client and server threads of the next workload: as --cpus
@@ -1017,12 +1109,18 @@ static int bench_suite(const struct bench_cfg *defaults, FILE *out)
 	const int protos[] = { PROTO_TCP, defaults->proto };
 	struct xtcp_slab base[ARRAY_SIZE(settle_caches)];
 	struct utsname uts;
-	int failed = 0;
+	int failed = 0, items = 0;
 	size_t i, p;
 
+	/* A cache the kernel lacks (IPv6 disabled) is not waited for. */
 	for (i = 0; i < ARRAY_SIZE(settle_caches); i++)
-		if (slab_read(settle_caches[i], &base[i]))
-			return -1;
+		if (xtcp_slab_read(settle_caches[i], &base[i]))
+			base[i].objsize = -1;
+	if (base[0].objsize < 0 || base[1].objsize < 0) {
+		fail("no %s or %s in /proc/slabinfo", settle_caches[0],
+		     settle_caches[1]);
+		return -1;
+	}
 	uname(&uts);
 	fprintf(out, "{\n  \"kernel\": \"%s\",\n  \"nr_cpus\": %ld,\n"
 		"  \"client_cpu\": %d,\n  \"server_cpu\": %d,\n"
@@ -1033,7 +1131,11 @@ static int bench_suite(const struct bench_cfg *defaults, FILE *out)
 	for (i = 0; i < ARRAY_SIZE(suite_items); i++) {
 		const struct suite_item *it = &suite_items[i];
 
-		fprintf(out, "%s\n    \"%s\": {", i ? "," : "", it->name);
+		if (!suite_selected(it->name))
+			continue;
+		fprintf(out, "%s\n    \"%s\": {", items++ ? "," : "",
+			it->name);
+		family = it->family;
 		for (p = 0; p < 2; p++) {
 			struct bench_cfg cfg = *defaults;
 			double t0 = now_s();
@@ -1054,7 +1156,7 @@ static int bench_suite(const struct bench_cfg *defaults, FILE *out)
 				fprintf(out, "null");
 			if (it->placement != PINNED && suite_placement(PINNED))
 				err = -1;
-			fprintf(stderr, "xtcp_bench: %-17s %-4s %s (%.2f s guest time)\n",
+			fprintf(stderr, "xtcp_bench: %-19s %-4s %s (%.2f s guest time)\n",
 				it->name, proto_name(cfg.proto),
 				err ? "FAILED" : "done", now_s() - t0);
 			failed |= err;
@@ -1101,6 +1203,8 @@ static void usage(FILE *f)
 		"                      sockmem: connections (default 2000)\n"
 		"  --closer server|client  crr: who closes first (default client)\n"
 		"  --tw N              twrate: TIME_WAIT entries (default 100000)\n"
+		"  --ipv6              AF_INET6 sockets on ::1\n"
+		"  --only NAME,...     suite: only these workloads\n"
 		"  --netns             run in a new network namespace\n"
 		"  --cpus C,S|any      CPUs of the client and server threads\n"
 		"                      (default 0,1 with two CPUs or more)\n"
@@ -1139,6 +1243,8 @@ int main(int argc, char **argv)
 		{ "netns", no_argument, NULL, 'n' },
 		{ "cpus", required_argument, NULL, 'P' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -1153,7 +1259,7 @@ int main(int argc, char **argv)
 		client_cpu = 0;
 		server_cpu = 1;
 	}
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h6", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (!strcmp(optarg, "tcp"))
@@ -1192,6 +1298,12 @@ int main(int argc, char **argv)
 		case 'j':
 			json = optarg;
 			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'o':
+			suite_only = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1205,6 +1317,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = argv[optind];
+	if (suite_check_only())
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	if (json) {
@@ -1232,8 +1346,9 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		fprintf(out, "{\"proto\": \"%s\", \"workload\": \"%s\", \"result\": ",
-			proto_name(cfg.proto), cmd);
+		fprintf(out, "{\"proto\": \"%s\", \"family\": \"%s\", \"workload\": \"%s\", \"result\": ",
+			proto_name(cfg.proto),
+			family == AF_INET6 ? "ipv6" : "ipv4", cmd);
 		ret = fn(&cfg, out);
 		fprintf(out, "%s}\n", ret ? "null" : "");
 	}
