@@ -12,6 +12,11 @@
  * symbols xtcp.ko exports in the XTCP namespace (main.c), and so holds
  * xtcp.ko loaded while it is.
  *
+ * Both address families, as TCP's handler: a request for AF_INET lists
+ * AF_INET sockets and the TIME_WAIT entries they left, one for AF_INET6
+ * the AF_INET6 ones, IPv4-mapped connections included (as
+ * /proc/net/xtcp and /proc/net/xtcp6 split them, proc.c).
+ *
  * A dump walks the namespace's three tables in turn (hash.c, timewait.c),
  * a batch at a time: up to XTCP_DIAG_BATCH entries are picked under the
  * table's lock (listeners: bind_lock, one bucket at a time; connections
@@ -60,12 +65,14 @@ enum xtcp_diag_phase {
  * @tuple: the TIME_WAIT entry's 4-tuple
  * @expires: its expiry, jiffies
  * @pos: the walk's position before this entry (args[1], args[2])
+ * @v6: the TIME_WAIT entry is an AF_INET6 socket's (xtcp_tw.v6)
  */
 struct xtcp_diag_entry {
 	struct sock *sk;
 	struct xtcp_tuple tuple;
 	unsigned long expires;
 	long pos[2];
+	bool v6;
 };
 
 /**
@@ -81,6 +88,18 @@ struct xtcp_diag_batch {
 	long pos[2];
 	bool end;
 };
+
+/*
+ * Whether the request's family takes an entry of an AF_INET6 socket
+ * (@v6) or of an AF_INET one, as inet_diag_dump_icsk() compares
+ * sk_family: AF_UNSPEC (the old TCPDIAG requests) takes both.
+ */
+static bool xtcp_diag_family_ok(const struct inet_diag_req_v2 *r, bool v6)
+{
+	if (r->sdiag_family == AF_UNSPEC)
+		return true;
+	return r->sdiag_family == (v6 ? AF_INET6 : AF_INET);
+}
 
 /* The request's filters that need no bytecode: state and ports. */
 static bool xtcp_diag_wanted(const struct inet_diag_req_v2 *r, int state,
@@ -204,7 +223,9 @@ cancel:
 
 /*
  * A TIME_WAIT entry as TCP shows one: timer 3 with the time left in ms,
- * no queues, owner or inode. xtcp's entries keep no socket cookie: 0.
+ * no queues, owner or inode, the family of the socket it was, addresses
+ * as inet_diag_msg_common_fill() puts them (an AF_INET6 entry's in full,
+ * IPv4-mapped ones included). xtcp's entries keep no socket cookie: 0.
  */
 static int xtcp_diag_fill_tw(const struct xtcp_diag_entry *e,
 			     struct sk_buff *skb, struct netlink_callback *cb,
@@ -216,14 +237,20 @@ static int xtcp_diag_fill_tw(const struct xtcp_diag_entry *e,
 	nlh = xtcp_diag_msg_put(skb, cb, flags, &m);
 	if (!nlh)
 		return -EMSGSIZE;
-	m->idiag_family = AF_INET;
 	m->idiag_state = TCP_TIME_WAIT;
 	m->idiag_timer = XTCP_TR_TIMEWAIT;
 	m->idiag_expires = jiffies_delta_to_msecs(e->expires - jiffies);
 	m->id.idiag_sport = e->tuple.lport;
 	m->id.idiag_dport = e->tuple.rport;
-	m->id.idiag_src[0] = xtcp_addr_v4(&e->tuple.laddr);
-	m->id.idiag_dst[0] = xtcp_addr_v4(&e->tuple.raddr);
+	if (e->v6) {
+		m->idiag_family = AF_INET6;
+		memcpy(m->id.idiag_src, &e->tuple.laddr, sizeof(e->tuple.laddr));
+		memcpy(m->id.idiag_dst, &e->tuple.raddr, sizeof(e->tuple.raddr));
+	} else {
+		m->idiag_family = AF_INET;
+		m->id.idiag_src[0] = xtcp_addr_v4(&e->tuple.laddr);
+		m->id.idiag_dst[0] = xtcp_addr_v4(&e->tuple.raddr);
+	}
 	nlmsg_end(skb, nlh);
 	return 0;
 }
@@ -231,7 +258,10 @@ static int xtcp_diag_fill_tw(const struct xtcp_diag_entry *e,
 /*
  * The bytecode filter for a TIME_WAIT entry: inet_diag_bc_sk() reads only
  * the common part of a socket and, for TIME_WAIT, the mark, so a zeroed
- * inet_timewait_sock with the 4-tuple stands in for the entry.
+ * inet_timewait_sock with the 4-tuple stands in for the entry: for an
+ * AF_INET6 one, the IPv6 addresses the filter compares (entry_fill_addrs()
+ * reads those of an AF_INET6 socket; it matches IPv4 conditions against
+ * IPv4-mapped ones itself).
  */
 static bool xtcp_diag_tw_match(const struct nlattr *bc,
 			       const struct xtcp_diag_entry *e)
@@ -244,6 +274,13 @@ static bool xtcp_diag_tw_match(const struct nlattr *bc,
 	tw.tw_state = TCP_TIME_WAIT;
 	tw.tw_rcv_saddr = xtcp_addr_v4(&e->tuple.laddr);
 	tw.tw_daddr = xtcp_addr_v4(&e->tuple.raddr);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (e->v6) {
+		tw.tw_family = AF_INET6;
+		tw.tw_v6_rcv_saddr = e->tuple.laddr;
+		tw.tw_v6_daddr = e->tuple.raddr;
+	}
+#endif
 	tw.tw_num = ntohs(e->tuple.lport);
 	tw.tw_dport = e->tuple.rport;
 	return inet_diag_bc_sk(bc, (struct sock *)&tw);
@@ -268,8 +305,7 @@ static void xtcp_diag_pick_listeners(struct xtcp_net *xn,
 				i--;
 				break;
 			}
-			/* IPv4 only: IPv6 sockets are not reported yet. */
-			if (xtcp_sk_is_v6(sk) ||
+			if (!xtcp_diag_family_ok(r, xtcp_sk_is_v6(sk)) ||
 			    !xtcp_diag_wanted(r, TCP_LISTEN,
 					      htons(inet_sk(sk)->inet_num), 0) ||
 			    !refcount_inc_not_zero(&sk->sk_refcnt))
@@ -297,7 +333,7 @@ static void xtcp_diag_pick_conn(const struct inet_diag_req_v2 *r,
 {
 	struct sock *sk = &xs->inet.sk;
 
-	if (!xtcp_sk_is_v6(sk) &&
+	if (xtcp_diag_family_ok(r, xtcp_sk_is_v6(sk)) &&
 	    xtcp_diag_wanted(r, inet_sk_state_load(sk),
 			     htons(inet_sk(sk)->inet_num),
 			     inet_sk(sk)->inet_dport) &&
@@ -310,12 +346,13 @@ static void xtcp_diag_pick_tw(const struct inet_diag_req_v2 *r,
 			      const struct xtcp_tw *tw,
 			      struct xtcp_diag_entry *e)
 {
-	if (READ_ONCE(tw->dead) || !xtcp_tuple_is_v4(&tw->tuple) ||
+	if (READ_ONCE(tw->dead) || !xtcp_diag_family_ok(r, tw->v6) ||
 	    !xtcp_diag_wanted(r, TCP_TIME_WAIT, tw->tuple.lport,
 			      tw->tuple.rport))
 		return;
 	e->tuple = tw->tuple;
 	e->expires = READ_ONCE(tw->expires);
+	e->v6 = tw->v6;
 	e->sk = ERR_PTR(-ENOENT);	/* taken, not a socket */
 }
 
@@ -438,10 +475,6 @@ static void xtcp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 	struct xtcp_diag_batch b;
 	int done;
 
-	/* xtcp sockets are IPv4 only; an IPv6 request lists none. */
-	if (r->sdiag_family != AF_INET && r->sdiag_family != AF_UNSPEC)
-		return;
-
 	while (cb->args[0] < XTCP_DIAG_DONE) {
 		xtcp_diag_pick(xn, r, cb->args, &b);
 		done = xtcp_diag_put_batch(&b, skb, cb, r);
@@ -462,7 +495,13 @@ static void xtcp_diag_dump(struct sk_buff *skb, struct netlink_callback *cb,
 	}
 }
 
-/* The exact 4-tuple of a connection, TIME_WAIT entry or listener. */
+/*
+ * The exact 4-tuple of a connection, TIME_WAIT entry or listener. As
+ * inet_diag_find_one_icsk() looks a request up: AF_INET takes the IPv4
+ * addresses, AF_INET6 the IPv6 ones, IPv4-mapped ones as IPv4, which is
+ * how the tables key IPv4 4-tuples anyway. Either finds the socket of
+ * its 4-tuple whatever its family; the reply gives the family.
+ */
 static struct sock *xtcp_diag_find(struct net *net,
 				   const struct inet_diag_req_v2 *req,
 				   struct xtcp_diag_entry *tw)
@@ -475,10 +514,15 @@ static struct sock *xtcp_diag_find(struct net *net,
 	struct in6_addr addr;
 	struct sock *sk;
 
-	ipv6_addr_set_v4mapped(req->id.idiag_src[0], &t.laddr);
-	ipv6_addr_set_v4mapped(req->id.idiag_dst[0], &t.raddr);
+	if (req->sdiag_family == AF_INET6) {
+		memcpy(&t.laddr, req->id.idiag_src, sizeof(t.laddr));
+		memcpy(&t.raddr, req->id.idiag_dst, sizeof(t.raddr));
+	} else {
+		ipv6_addr_set_v4mapped(req->id.idiag_src[0], &t.laddr);
+		ipv6_addr_set_v4mapped(req->id.idiag_dst[0], &t.raddr);
+	}
 	sk = xtcp_ehash_lookup(net, &t);
-	if (!sk && xtcp_tw_expires(net, &t, &tw->expires)) {
+	if (!sk && xtcp_tw_expires(net, &t, &tw->expires, &tw->v6)) {
 		tw->tuple = t;
 		/* The entry shows cookie 0; asking for any is fine too. */
 		if ((cookie[0] || cookie[1]) &&
@@ -522,9 +566,8 @@ static int xtcp_diag_dump_one(struct netlink_callback *cb,
 	struct sock *sk;
 	int err;
 
-	if (req->sdiag_family == AF_INET6)
-		return -ENOENT;
-	if (req->sdiag_family != AF_INET)
+	if (req->sdiag_family != AF_INET &&
+	    (!IS_ENABLED(CONFIG_IPV6) || req->sdiag_family != AF_INET6))
 		return -EINVAL;
 
 	sk = xtcp_diag_find(net, req, &tw);
@@ -587,7 +630,8 @@ MODULE_IMPORT_NS(XTCP);
 /*
  * inet_diag asks for "net-pf-16-proto-4-type-<family>-<protocol>" when the
  * protocol is registered and has no handler yet: AF_INET (2) with either
- * number xtcp.ko's "proto" parameter allows.
+ * number xtcp.ko's "proto" parameter allows, for requests of both
+ * families (inet_diag_lock_handler() names AF_INET whatever the request's).
  */
 MODULE_ALIAS_NET_PF_PROTO_NAME(PF_NETLINK, NETLINK_SOCK_DIAG,
 			       "-type-2-" __stringify(IPPROTO_XTCP));

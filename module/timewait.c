@@ -484,6 +484,7 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn,
  * @net: namespace
  * @t: the 4-tuple, seen from this host
  * @expires: where to store the expiry time, jiffies
+ * @v6: where to store whether an AF_INET6 socket left it (xtcp_tw.v6)
  *
  * For sock_diag's single-socket request (diag.c).
  *
@@ -491,7 +492,7 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn,
  * Return: true if a live bucket holds @t.
  */
 bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
-		     unsigned long *expires)
+		     unsigned long *expires, bool *v6)
 {
 	struct xtcp_net *xn = xtcp_pernet(net);
 	struct xtcp_tw *tw;
@@ -500,8 +501,10 @@ bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
 	rcu_read_lock();
 	tw = rhashtable_lookup(&xn->tw.hash, t, xtcp_tw_params);
 	found = tw && !READ_ONCE(tw->dead);
-	if (found)
+	if (found) {
 		*expires = READ_ONCE(tw->expires);
+		*v6 = tw->v6;
+	}
 	rcu_read_unlock();
 	return found;
 }

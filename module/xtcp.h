@@ -1215,7 +1215,7 @@ bool xtcp_tw_port_conflict(struct xtcp_net *xn,
 			   bool reuse);
 u32 xtcp_tw_count(struct net *net);
 bool xtcp_tw_expires(struct net *net, const struct xtcp_tuple *t,
-		     unsigned long *expires);
+		     unsigned long *expires, bool *v6);
 
 /* mem.c */
 extern atomic_long_t xtcp_memory_allocated;

@@ -23,7 +23,7 @@
 #	xtcp_sysctl_get NAME [NETNS], xtcp_sysctl_set NAME VALUE [NETNS]
 #				net.xtcp.* knobs, optionally in a named netns
 #	require_tools TOOL...	skip unless installed and xtcp loaded
-#	known_sockets PROTO PORT, ss_norm PORT CPORT TWPORT
+#	known_sockets PROTO PORT [FAMILY], ss_norm PORT CPORT TWPORT...
 #				sockets in known states, and ss lines of
 #				them that compare across protocols
 #	EXCHANGE_PY		one connection with known bytes each way
@@ -313,25 +313,36 @@ require_tools() {
 }
 
 # The sockets a listing tool is tested on (python3 -c "$KNOWN_SOCKETS_PY"
-# PROTO PORT READY): a listener on 127.0.0.1:PORT with a backlog of 8, an
-# established connection with 100 bytes unread at the server, and a
-# connection its client closed first, left in TIME_WAIT. Writes "CLIENT
-# CLOSED", the two client ports, to READY, then holds them all.
+# PROTO PORT READY [FAMILY]): a listener on 127.0.0.1:PORT with a backlog
+# of 8, an established connection with 100 bytes unread at the server,
+# and a connection its client closed first, left in TIME_WAIT. Writes
+# "CLIENT CLOSED", the two client ports, to READY, then holds them all.
+# FAMILY 6: all of them AF_INET6 over ::1; mapped: the listener AF_INET6
+# on :: (IPV6_V6ONLY off), the clients AF_INET over 127.0.0.1, so that
+# the server sides are AF_INET6 with IPv4-mapped addresses.
 KNOWN_SOCKETS_PY='
 import os, socket, sys, time
 proto, port, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-def sock():
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
-lis = sock()
+family = sys.argv[4] if len(sys.argv) > 4 else "4"
+lis_af, lis_addr, c_af, c_addr = {
+    "4": (socket.AF_INET, "127.0.0.1", socket.AF_INET, "127.0.0.1"),
+    "6": (socket.AF_INET6, "::1", socket.AF_INET6, "::1"),
+    "mapped": (socket.AF_INET6, "::", socket.AF_INET, "127.0.0.1"),
+}[family]
+def sock(af):
+    return socket.socket(af, socket.SOCK_STREAM, proto)
+lis = sock(lis_af)
 lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-lis.bind(("127.0.0.1", port))
+if lis_af == socket.AF_INET6:
+    lis.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+lis.bind((lis_addr, port))
 lis.listen(8)
-c1 = sock()
-c1.connect(("127.0.0.1", port))
+c1 = sock(c_af)
+c1.connect((c_addr, port))
 s1, _ = lis.accept()
 c1.sendall(b"u" * 100)
-c2 = sock()
-c2.connect(("127.0.0.1", port))
+c2 = sock(c_af)
+c2.connect((c_addr, port))
 s2, _ = lis.accept()
 closed = c2.getsockname()[1]
 c2.close()
@@ -343,36 +354,45 @@ os.rename(ready + ".tmp", ready)
 time.sleep(3600)
 '
 
-# known_sockets PROTO PORT: start them in the background (BG_PIDS, files
-# in BG_TMP); sets CPORT and TWPORT, the client ports.
+# known_sockets PROTO PORT [FAMILY]: start them in the background
+# (BG_PIDS, files in BG_TMP); sets CPORT and TWPORT, the client ports.
 known_sockets() {
-	local ready=$BG_TMP/ready-$1
+	local ready=$BG_TMP/ready-$1-$2
 
-	python3 -c "$KNOWN_SOCKETS_PY" "$1" "$2" "$ready" \
-		2>"$BG_TMP/py-$1.err" &
+	python3 -c "$KNOWN_SOCKETS_PY" "$1" "$2" "$ready" "${3:-4}" \
+		2>"$BG_TMP/py-$1-$2.err" &
 	BG_PIDS+=($!)
 	if ! wait_for "[[ -s $ready ]]" 10000; then
-		echo "# python3 ($1): $(cat "$BG_TMP/py-$1.err")"
+		echo "# python3 ($1): $(cat "$BG_TMP/py-$1-$2.err")"
 		return 1
 	fi
 	# shellcheck disable=SC2034 # for the caller
 	read -r CPORT TWPORT <"$ready"
 }
 
-# ss_norm PORT CPORT TWPORT: ss-style lines on stdin (header first), sorted,
-# as "STATE RECVQ SENDQ LOCAL PEER" with the ports of known_sockets named
-# server, client and closed, so that two runs on other ports compare.
+# ss_norm PORT CPORT TWPORT [PORT CPORT TWPORT]...: ss-style lines on
+# stdin (header first), sorted, as "STATE RECVQ SENDQ LOCAL PEER" with the
+# ports of known_sockets named server, client and closed, so that two runs
+# on other ports compare. IPv4 addresses are left out, IPv6 ones kept
+# ("[::1]:server", "*:server" for the wildcard).
 ss_norm() {
-	awk -v p="$1" -v c="$2" -v t="$3" '
-		function name(a) {
+	awk -v ports="$*" '
+		BEGIN {
+			n = split(ports, v, " ")
+			for (i = 1; i + 2 <= n; i += 3) {
+				nm[v[i]] = "server"
+				nm[v[i + 1]] = "client"
+				nm[v[i + 2]] = "closed"
+			}
+		}
+		function name(a,	pre) {
 			sub(/^(127\.0\.0\.1|0\.0\.0\.0):/, "", a)
-			if (a == p)
-				return "server"
-			if (a == c)
-				return "client"
-			if (a == t)
-				return "closed"
-			return a
+			pre = ""
+			if (match(a, /:[^:]*$/)) {
+				pre = substr(a, 1, RSTART)
+				a = substr(a, RSTART + 1)
+			}
+			return pre ((a in nm) ? nm[a] : a)
 		}
 		NR > 1 { print $1, $2, $3, name($4), name($5) }' | sort
 }

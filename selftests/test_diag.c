@@ -5,7 +5,10 @@
  * connections and TIME_WAIT entries as /proc/net/xtcp, honour state and
  * bytecode filters, carry struct tcp_info and memory counters, answer for
  * one socket, and list thousands of sockets, over many netlink messages,
- * each once. Every fixture test runs for IPPROTO_TCP too, with the same
+ * each once. AF_INET6 sockets (native and IPv4-mapped) are listed by
+ * AF_INET6 requests only, AF_INET ones by AF_INET requests only, with
+ * the addresses, attributes and filters of their family (fixture diag6).
+ * Every fixture test runs for IPPROTO_TCP too, with the same
  * expectations: TCP is the oracle for the shape of the replies.
  *
  * The handler is xtcp_diag.ko, next to xtcp.ko in the build directory:
@@ -18,8 +21,11 @@
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -44,7 +50,8 @@
 /* One socket of a reply, with the attributes the tests look at. */
 struct diag_sock {
 	struct inet_diag_msg m;
-	bool has_info, has_mem, has_skmem;
+	bool has_info, has_mem, has_skmem, has_tclass, has_v6only;
+	__u8 tclass, v6only;
 	struct tcp_info info;
 	struct inet_diag_meminfo mem;
 	__u32 skmem[SK_MEMINFO_VARS];
@@ -104,6 +111,14 @@ static int diag_parse(struct diag_set *set, const struct nlmsghdr *h)
 			memcpy(d->skmem, RTA_DATA(a),
 			       plen < sizeof(d->skmem) ? plen : sizeof(d->skmem));
 			d->has_skmem = true;
+			break;
+		case INET_DIAG_TCLASS:
+			d->tclass = *(__u8 *)RTA_DATA(a);
+			d->has_tclass = true;
+			break;
+		case INET_DIAG_SKV6ONLY:
+			d->v6only = *(__u8 *)RTA_DATA(a);
+			d->has_v6only = true;
 			break;
 		case INET_DIAG_CONG:
 			snprintf(d->cong, sizeof(d->cong), "%.*s", (int)plen,
@@ -708,18 +723,6 @@ TEST_F(diag, dump_one)
 	}
 }
 
-/* An IPv6 request lists no socket of either protocol here. */
-TEST_F(diag, ipv6_request_lists_none)
-{
-	struct inet_diag_req_v2 r = diag_req(variant->proto, ALL_STATES, 0);
-	struct diag_set set = {};
-
-	r.sdiag_family = AF_INET6;
-	ASSERT_EQ(0, diag_query(&r, true, NULL, 0, &set));
-	EXPECT_EQ(0, set.n);
-	diag_set_free(&set);
-}
-
 /*
  * Thousands of sockets take many netlink messages, the dump resuming
  * where the last one ended: every socket comes exactly once, with or
@@ -823,6 +826,441 @@ TEST_F(diag, dump_during_churn)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	TH_LOG("%d dumps while connections came and went", dumps);
+}
+
+/*
+ * Fixture diag6: sockets of both families in a namespace of their own.
+ *
+ *   l6, c6/s6    a listener on ::1 and a connection to it, the client
+ *                with IPV6_TCLASS 0x28
+ *   tw6          the TIME_WAIT entry of a second client of l6
+ *   ld           an AF_INET6 listener on :: without IPV6_V6ONLY, and
+ *   cm/sm        an AF_INET client of it over 127.0.0.1: sm is AF_INET6,
+ *                with IPv4-mapped addresses
+ *   l4, c4/s4    an AF_INET listener on 127.0.0.1 and a connection
+ *
+ * An AF_INET dump lists l4, c4, s4 and cm; an AF_INET6 one l6, c6, s6,
+ * tw6, ld and sm.
+ */
+#define DIAG6_TCLASS	0x28
+
+FIXTURE(diag6) {
+	int l6, c6, s6, ld, cm, sm, l4, c4, s4;
+	int p6, pd, p4;		/* listener ports */
+	int tw6;		/* client port of the TIME_WAIT entry */
+};
+
+FIXTURE_VARIANT(diag6) {
+	int proto;
+};
+
+FIXTURE_VARIANT_ADD(diag6, tcp) {
+	.proto = IPPROTO_TCP,
+};
+
+FIXTURE_VARIANT_ADD(diag6, xtcp) {
+	.proto = IPPROTO_XTCP,
+};
+
+static struct sockaddr_in6 sin6_of(const char *addr, int port)
+{
+	struct sockaddr_in6 a = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(port),
+	};
+
+	inet_pton(AF_INET6, addr, &a.sin6_addr);
+	return a;
+}
+
+/* An AF_INET6 listener on @addr, IPV6_V6ONLY off; -errno on failure. */
+static int listener6(int proto, const char *addr)
+{
+	struct sockaddr_in6 a = sin6_of(addr, 0);
+	int fd, err;
+
+	fd = socket(AF_INET6, SOCK_STREAM, proto);
+	if (fd < 0)
+		return -errno;
+	if (xtcp_set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Connect an AF_INET6 @cfd to [@addr]:@port, accept on @lfd. */
+static int connect6(int cfd, const char *addr, int port, int lfd)
+{
+	struct sockaddr_in6 a = sin6_of(addr, port);
+
+	if (connect(cfd, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	return accept(lfd, NULL, NULL);
+}
+
+static bool diag6_has_tw(int proto, int lport, int rport)
+{
+	struct inet_diag_req_v2 r = diag_req(proto, 1 << ST_TIME_WAIT, 0);
+	struct diag_set set = {};
+	bool found;
+
+	r.sdiag_family = AF_INET6;
+	found = !diag_query(&r, true, NULL, 0, &set) &&
+		diag_find(&set, lport, rport, ST_TIME_WAIT);
+	diag_set_free(&set);
+	return found;
+}
+
+FIXTURE_SETUP(diag6)
+{
+	int proto = variant->proto;
+	struct sockaddr_in sin;
+	char eof;
+	int c, s, err;
+
+	self->l6 = self->c6 = self->s6 = self->ld = self->cm = -1;
+	self->sm = self->l4 = self->c4 = self->s4 = -1;
+	err = xp_unshare_net();
+	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
+	if (!diag_available())
+		SKIP(return, "this kernel has no inet_diag");
+	if (proto == IPPROTO_XTCP) {
+		ASSERT_EQ(0, xtcp_sysctl_set("msl", DIAG_MSL));
+	}
+
+	self->l6 = listener6(proto, "::1");
+	ASSERT_LE(0, self->l6);
+	self->p6 = xtcp_local_port(self->l6);
+	self->c6 = socket(AF_INET6, SOCK_STREAM, proto);
+	ASSERT_LE(0, self->c6);
+	ASSERT_EQ(0, xtcp_set_int(self->c6, IPPROTO_IPV6, IPV6_TCLASS,
+				  DIAG6_TCLASS));
+	self->s6 = connect6(self->c6, "::1", self->p6, self->l6);
+	ASSERT_LE(0, self->s6);
+
+	/* The client closes first: TIME_WAIT on its side. */
+	c = socket(AF_INET6, SOCK_STREAM, proto);
+	ASSERT_LE(0, c);
+	s = connect6(c, "::1", self->p6, self->l6);
+	ASSERT_LE(0, s);
+	self->tw6 = xtcp_local_port(c);
+	close(c);
+	ASSERT_EQ(0, recv(s, &eof, 1, 0));
+	close(s);
+	ASSERT_TRUE(xtcp_wait_until(diag6_has_tw(proto, self->tw6, self->p6),
+				    3000));
+
+	self->ld = listener6(proto, "::");
+	ASSERT_LE(0, self->ld);
+	self->pd = xtcp_local_port(self->ld);
+	self->cm = client(proto, NULL, 0, false);
+	ASSERT_LE(0, self->cm);
+	sin = xtcp_sin(LOOPBACK, self->pd);
+	ASSERT_EQ(0, connect(self->cm, (struct sockaddr *)&sin, sizeof(sin)));
+	self->sm = accept(self->ld, NULL, NULL);
+	ASSERT_LE(0, self->sm);
+
+	self->l4 = listener(proto, LOOPBACK, 0);
+	ASSERT_LE(0, self->l4);
+	self->p4 = xtcp_local_port(self->l4);
+	self->c4 = client(proto, NULL, 0, false);
+	ASSERT_LE(0, self->c4);
+	self->s4 = connect_pair(self->c4, self->l4);
+	ASSERT_LE(0, self->s4);
+}
+
+FIXTURE_TEARDOWN(diag6)
+{
+	int *fds[] = { &self->l6, &self->c6, &self->s6, &self->ld, &self->cm,
+		       &self->sm, &self->l4, &self->c4, &self->s4 };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+}
+
+static int diag_dump_family(int proto, int family, __u8 ext,
+			    struct diag_set *set)
+{
+	struct inet_diag_req_v2 r = diag_req(proto, ALL_STATES, ext);
+
+	r.sdiag_family = family;
+	return diag_query(&r, true, NULL, 0, set);
+}
+
+static bool addr6_is(const __be32 *a, const char *text)
+{
+	struct in6_addr want;
+
+	inet_pton(AF_INET6, text, &want);
+	return !memcmp(a, &want, sizeof(want));
+}
+
+static unsigned long ino_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * An AF_INET dump lists the AF_INET sockets only, an AF_INET6 one the
+ * AF_INET6 sockets only, IPv4-mapped and TIME_WAIT included, as TCP's.
+ */
+TEST_F(diag6, families_apart)
+{
+	int cm = xtcp_local_port(self->cm), i;
+	struct diag_set v4 = {}, v6 = {};
+
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET, 0, &v4));
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET6, 0, &v6));
+
+	EXPECT_EQ(4, v4.n);
+	for (i = 0; i < v4.n; i++)
+		EXPECT_EQ(AF_INET, v4.v[i].m.idiag_family);
+	EXPECT_NE(NULL, diag_find(&v4, self->p4, 0, ST_LISTEN));
+	EXPECT_NE(NULL, diag_find(&v4, self->p4, xtcp_local_port(self->c4),
+				  ST_ESTABLISHED));
+	EXPECT_NE(NULL, diag_find(&v4, xtcp_local_port(self->c4), self->p4,
+				  ST_ESTABLISHED));
+	EXPECT_NE(NULL, diag_find(&v4, cm, self->pd, ST_ESTABLISHED));
+
+	EXPECT_EQ(6, v6.n);
+	for (i = 0; i < v6.n; i++)
+		EXPECT_EQ(AF_INET6, v6.v[i].m.idiag_family);
+	EXPECT_NE(NULL, diag_find(&v6, self->p6, 0, ST_LISTEN));
+	EXPECT_NE(NULL, diag_find(&v6, self->p6, xtcp_local_port(self->c6),
+				  ST_ESTABLISHED));
+	EXPECT_NE(NULL, diag_find(&v6, xtcp_local_port(self->c6), self->p6,
+				  ST_ESTABLISHED));
+	EXPECT_NE(NULL, diag_find(&v6, self->tw6, self->p6, ST_TIME_WAIT));
+	EXPECT_NE(NULL, diag_find(&v6, self->pd, 0, ST_LISTEN));
+	EXPECT_NE(NULL, diag_find(&v6, self->pd, cm, ST_ESTABLISHED));
+
+	/* And not the other way round. */
+	EXPECT_EQ(0, diag_count(&v4, self->p6, -1));
+	EXPECT_EQ(NULL, diag_find(&v4, self->pd, 0, ST_LISTEN));
+	EXPECT_EQ(NULL, diag_find(&v4, self->pd, cm, ST_ESTABLISHED));
+	EXPECT_EQ(0, diag_count(&v6, self->p4, -1));
+	EXPECT_EQ(NULL, diag_find(&v6, cm, self->pd, ST_ESTABLISHED));
+	diag_set_free(&v4);
+	diag_set_free(&v6);
+}
+
+/*
+ * Addresses as inet_diag_msg_common_fill() puts them: an AF_INET6
+ * socket's in full (IPv4-mapped ones as ::ffff:127.0.0.1), an AF_INET
+ * one's in the first word; the inode of the socket.
+ */
+TEST_F(diag6, addresses)
+{
+	int c6 = xtcp_local_port(self->c6), cm = xtcp_local_port(self->cm);
+	static const __be32 zero[4];
+	struct diag_set v4 = {}, v6 = {};
+	const struct diag_sock *d;
+
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET, 0, &v4));
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET6, 0, &v6));
+
+	d = diag_find(&v6, self->p6, 0, ST_LISTEN);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_src, "::1"));
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_dst, "::"));
+	EXPECT_EQ(ino_of(self->l6), d->m.idiag_inode);
+
+	d = diag_find(&v6, c6, self->p6, ST_ESTABLISHED);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_src, "::1"));
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_dst, "::1"));
+	EXPECT_EQ(ino_of(self->c6), d->m.idiag_inode);
+
+	d = diag_find(&v6, self->tw6, self->p6, ST_TIME_WAIT);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_src, "::1"));
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_dst, "::1"));
+	EXPECT_EQ(TR_TIME_WAIT, d->m.idiag_timer);
+	EXPECT_LT(0u, d->m.idiag_expires);
+
+	d = diag_find(&v6, self->pd, 0, ST_LISTEN);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_src, "::"));
+
+	d = diag_find(&v6, self->pd, cm, ST_ESTABLISHED);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_src, "::ffff:127.0.0.1"));
+	EXPECT_TRUE(addr6_is(d->m.id.idiag_dst, "::ffff:127.0.0.1"));
+	EXPECT_EQ(ino_of(self->sm), d->m.idiag_inode);
+
+	d = diag_find(&v4, cm, self->pd, ST_ESTABLISHED);
+	ASSERT_NE(NULL, d);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), d->m.id.idiag_src[0]);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), d->m.id.idiag_dst[0]);
+	EXPECT_EQ(0, memcmp(&d->m.id.idiag_src[1], zero, 3 * sizeof(__be32)));
+	EXPECT_EQ(0, memcmp(&d->m.id.idiag_dst[1], zero, 3 * sizeof(__be32)));
+	diag_set_free(&v4);
+	diag_set_free(&v6);
+}
+
+/*
+ * INET_DIAG_TCLASS when asked for, on AF_INET6 sockets only;
+ * INET_DIAG_SKV6ONLY on AF_INET6 listeners: 1 on ::1 (bind() set it),
+ * 0 on :: here.
+ */
+TEST_F(diag6, tclass_v6only)
+{
+	__u8 ext = 1 << (INET_DIAG_TCLASS - 1);
+	int c6 = xtcp_local_port(self->c6), i;
+	struct diag_set v4 = {}, v6 = {};
+	const struct diag_sock *d;
+
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET, ext, &v4));
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET6, ext, &v6));
+
+	d = diag_find(&v6, c6, self->p6, ST_ESTABLISHED);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(d->has_tclass);
+	EXPECT_EQ(DIAG6_TCLASS, d->tclass);
+	EXPECT_FALSE(d->has_v6only);
+
+	d = diag_find(&v6, self->p6, 0, ST_LISTEN);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(d->has_v6only);
+	EXPECT_EQ(1, d->v6only);
+	d = diag_find(&v6, self->pd, 0, ST_LISTEN);
+	ASSERT_NE(NULL, d);
+	EXPECT_TRUE(d->has_v6only);
+	EXPECT_EQ(0, d->v6only);
+
+	for (i = 0; i < v4.n; i++) {
+		EXPECT_FALSE(v4.v[i].has_tclass);
+		EXPECT_FALSE(v4.v[i].has_v6only);
+	}
+	diag_set_free(&v4);
+	diag_set_free(&v6);
+}
+
+/* A bytecode host condition, "src|dst [addr]/prefix", any port. */
+struct diag6_cond {
+	struct inet_diag_bc_op op;
+	struct inet_diag_hostcond hc;
+	__be32 addr[4];
+};
+
+static int diag6_cond_dump(int proto, __u8 code, int family,
+			   const char *addr, int prefix, struct diag_set *set)
+{
+	struct inet_diag_req_v2 r = diag_req(proto, ALL_STATES, 0);
+	struct diag6_cond bc = {
+		.op = { .code = code },
+		.hc = { .family = family, .prefix_len = prefix, .port = -1 },
+	};
+	/* An IPv4 condition ends after its first address word. */
+	int len = sizeof(bc) - (family == AF_INET ? 12 : 0);
+
+	bc.op.yes = len;
+	bc.op.no = len + 4;
+	inet_pton(family, addr, bc.addr);
+	r.sdiag_family = AF_INET6;
+	return diag_query(&r, true, &bc, len, set);
+}
+
+/*
+ * Bytecode conditions on IPv6 addresses, as ss compiles "src [::1]":
+ * they hold for sockets and TIME_WAIT entries alike; an IPv4 condition
+ * matches the IPv4-mapped addresses of an AF_INET6 socket.
+ */
+TEST_F(diag6, bytecode_v6)
+{
+	int c6 = xtcp_local_port(self->c6), i;
+	struct diag_set set = {};
+
+	ASSERT_EQ(0, diag6_cond_dump(variant->proto, INET_DIAG_BC_S_COND,
+				     AF_INET6, "::1", 128, &set));
+	EXPECT_EQ(4, set.n);	/* l6, c6, s6, tw6 */
+	EXPECT_NE(NULL, diag_find(&set, self->tw6, self->p6, ST_TIME_WAIT));
+	EXPECT_NE(NULL, diag_find(&set, self->p6, 0, ST_LISTEN));
+	diag_set_free(&set);
+
+	ASSERT_EQ(0, diag6_cond_dump(variant->proto, INET_DIAG_BC_D_COND,
+				     AF_INET6, "::1", 128, &set));
+	EXPECT_EQ(3, set.n);	/* c6, s6, tw6 */
+	EXPECT_NE(NULL, diag_find(&set, self->tw6, self->p6, ST_TIME_WAIT));
+	EXPECT_NE(NULL, diag_find(&set, c6, self->p6, ST_ESTABLISHED));
+	diag_set_free(&set);
+
+	ASSERT_EQ(0, diag6_cond_dump(variant->proto, INET_DIAG_BC_S_COND,
+				     AF_INET, "127.0.0.1", 32, &set));
+	ASSERT_EQ(1, set.n);	/* sm */
+	EXPECT_EQ(self->pd, sport_of(&set.v[0]));
+	for (i = 0; i < set.n; i++)
+		EXPECT_EQ(AF_INET6, set.v[i].m.idiag_family);
+	diag_set_free(&set);
+}
+
+/*
+ * dump_one with an AF_INET6 request finds an IPv6 connection, listener
+ * and TIME_WAIT entry, and an IPv4-mapped connection by its mapped
+ * 4-tuple; an AF_INET request with the IPv4 4-tuple finds that one too
+ * (inet_diag_find_one_icsk() looks up IPv4 4-tuples whatever the
+ * socket's family). The reply is the dump's entry.
+ */
+TEST_F(diag6, dump_one_v6)
+{
+	int c6 = xtcp_local_port(self->c6), cm = xtcp_local_port(self->cm);
+	struct {
+		int family;
+		const char *src, *dst;
+		int lport, rport, state;
+	} socks[] = {
+		{ AF_INET6, "::1", "::1", c6, self->p6, ST_ESTABLISHED },
+		{ AF_INET6, "::1", "::1", self->p6, c6, ST_ESTABLISHED },
+		{ AF_INET6, "::1", "::", self->p6, 0, ST_LISTEN },
+		{ AF_INET6, "::1", "::1", self->tw6, self->p6, ST_TIME_WAIT },
+		{ AF_INET6, "::", "::", self->pd, 0, ST_LISTEN },
+		{ AF_INET6, "::ffff:127.0.0.1", "::ffff:127.0.0.1", self->pd,
+		  cm, ST_ESTABLISHED },
+		{ AF_INET, "127.0.0.1", "127.0.0.1", self->pd, cm,
+		  ST_ESTABLISHED },
+		{ AF_INET, "127.0.0.1", "127.0.0.1", cm, self->pd,
+		  ST_ESTABLISHED },
+	};
+	struct diag_set all = {};
+	size_t i;
+	int err;
+
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET6, 0, &all));
+	ASSERT_EQ(0, diag_dump_family(variant->proto, AF_INET, 0, &all));
+	for (i = 0; i < ARRAY_SIZE(socks); i++) {
+		struct inet_diag_req_v2 r = diag_req(variant->proto,
+						     ALL_STATES, 0);
+		const struct diag_sock *d;
+		struct diag_set one = {};
+
+		d = diag_find(&all, socks[i].lport, socks[i].rport,
+			      socks[i].state);
+		ASSERT_NE(NULL, d);
+		r.sdiag_family = socks[i].family;
+		inet_pton(socks[i].family, socks[i].src, r.id.idiag_src);
+		inet_pton(socks[i].family, socks[i].dst, r.id.idiag_dst);
+		r.id.idiag_sport = htons(socks[i].lport);
+		r.id.idiag_dport = htons(socks[i].rport);
+		r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+		r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+		err = diag_query(&r, false, NULL, 0, &one);
+		ASSERT_EQ(0, err) TH_LOG("case %zu: %s", i, strerror(-err));
+		ASSERT_EQ(1, one.n);
+		EXPECT_EQ(d->m.idiag_family, one.v[0].m.idiag_family);
+		EXPECT_EQ(0, memcmp(&d->m.id, &one.v[0].m.id,
+				    sizeof(d->m.id))) TH_LOG("case %zu", i);
+		EXPECT_EQ(socks[i].state, one.v[0].m.idiag_state);
+		EXPECT_EQ(d->m.idiag_inode, one.v[0].m.idiag_inode);
+		diag_set_free(&one);
+	}
+	diag_set_free(&all);
 }
 
 /*

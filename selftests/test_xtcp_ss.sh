@@ -23,6 +23,19 @@
 #	info_memory	-i and -m on the connection: its MSS and cwnd, and
 #			skmem with the 100 unread bytes' memory in r
 #
+# Then the same sockets over IPv6 (::1), and once more with an AF_INET6
+# listener on :: whose clients are AF_INET ones over 127.0.0.1 (its
+# server sides IPv4-mapped), over both protocols. These compare the
+# lines of the new sockets (the first ones' TIME_WAIT entries may expire
+# meanwhile):
+#
+#	ipv6		xtcp-ss -6 -a: ss -6 -tan's lines ([::1]:port, *:port
+#			for the dual-stack listener, [::ffff:127.0.0.1]:port)
+#	ipv6_only	no IPv4 address in xtcp-ss -6's lines, the IPv6
+#			TIME-WAIT entry and the IPv4-mapped connection there
+#	ipv4_only	xtcp-ss -4 -a: ss -4 -tan's lines, no IPv6 address
+#	both		xtcp-ss -a: ss -tan's lines, both families
+#
 # Needs root (run.sh gives it fresh namespaces), python3, ss and the
 # xtcp_diag module (next to xtcp.ko in the build directory).
 
@@ -134,6 +147,85 @@ case_extended() {
 	fi
 }
 
+# The IPv6 and IPv4-mapped sets of known_sockets, for xtcp and TCP.
+start_v6_sockets() {
+	known_sockets "$XTCP_PROTO" "$((PORT + 2))" 6 || return 1
+	X6=("$((PORT + 2))" "$CPORT" "$TWPORT")
+	known_sockets 6 "$((PORT + 3))" 6 || return 1
+	T6=("$((PORT + 3))" "$CPORT" "$TWPORT")
+	known_sockets "$XTCP_PROTO" "$((PORT + 4))" mapped || return 1
+	XM=("$((PORT + 4))" "$CPORT" "$TWPORT")
+	known_sockets 6 "$((PORT + 5))" mapped || return 1
+	TM=("$((PORT + 5))" "$CPORT" "$TWPORT")
+	# shellcheck disable=SC2016 # evaluated by wait_for
+	wait_for 'tw_ready xss "${X6[2]}" "${XM[2]}" &&
+		tw_ready "ss -t" "${T6[2]}" "${TM[2]}"' 10000 || {
+		log "xtcp-ss: $(xss -a | tr '\n' ';')"
+		log "ss: $(ss -tan | tr '\n' ';')"
+		return 1
+	}
+}
+
+# tw_ready CMD PORT6 PORT4: CMD lists the TIME_WAIT entries of an IPv6
+# set's and of a mapped set's closed client ports.
+# shellcheck disable=SC2317 # run by wait_for
+tw_ready() {
+	local tw
+
+	tw=$($1 -Hn state time-wait)
+	grep -qF "]:$2 " <<<"$tw" && grep -qF "127.0.0.1:$3 " <<<"$tw"
+}
+
+# The lines of the sets ss_norm was given: the first set's, opened at
+# the start, are left out here, as its TIME_WAIT entries may be expiring.
+named() {
+	awk '$4 ~ /(server|client|closed)$/ || $5 ~ /(server|client|closed)$/'
+}
+
+case_ipv6() {
+	local xtcp tcp
+
+	xtcp=$(xss -6 -a | ss_norm "${X6[@]}" "${XM[@]}" | named)
+	tcp=$(ss -6 -tan | ss_norm "${T6[@]}" "${TM[@]}" | named)
+	shows ipv6 "$xtcp" "$tcp"
+}
+
+case_ipv6_only() {
+	local out line
+
+	out=$(xss -6 -a -H)
+	while read -r line; do log "  $line"; done <<<"$out"
+	if ! grep -qE '(^| )[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+:' <<<"$out" &&
+		grep -qE "^TIME-WAIT .*\[::1\]:${X6[2]} +\[::1\]:${X6[0]}" <<<"$out" &&
+		grep -qE "^ESTAB .*\[::ffff:127\.0\.0\.1\]:${XM[0]} +\[::ffff:127\.0\.0\.1\]:${XM[1]}" <<<"$out" &&
+		grep -qE "^LISTEN .* \*:${XM[0]} +\*:\*" <<<"$out"; then
+		ktap_ok ipv6_only
+	else
+		ktap_fail ipv6_only
+	fi
+}
+
+case_ipv4_only() {
+	local xtcp tcp
+
+	xtcp=$(xss -4 -a | ss_norm "${XM[@]}")
+	tcp=$(ss -4 -tan | ss_norm "${TM[@]}")
+	if grep -qE '\[|\*:' <<<"$xtcp"; then
+		log "an IPv6 address in xtcp-ss -4's lines"
+		shows ipv4_only "$xtcp" ""
+	else
+		shows ipv4_only "$(named <<<"$xtcp")" "$(named <<<"$tcp")"
+	fi
+}
+
+case_both() {
+	local xtcp tcp
+
+	xtcp=$(xss -a | ss_norm "${X6[@]}" "${XM[@]}" | named)
+	tcp=$(ss -tan | ss_norm "${T6[@]}" "${TM[@]}" | named)
+	shows both "$xtcp" "$tcp"
+}
+
 case_info_memory() {
 	local out info mem
 
@@ -153,7 +245,7 @@ case_info_memory() {
 }
 
 main() {
-	ktap_plan 7
+	ktap_plan 11
 	require_tools python3 ss
 	[[ -x $XTCP_SS ]] || {
 		echo "# no $XTCP_SS"
@@ -184,6 +276,11 @@ main() {
 	case_timer
 	case_extended
 	case_info_memory
+	start_v6_sockets || exit 1
+	case_ipv6
+	case_ipv6_only
+	case_ipv4_only
+	case_both
 	ktap_finished
 }
 
