@@ -209,7 +209,8 @@ static int xtcp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 	inet->inet_saddr = LOOPBACK4_IPV6;
 	inet->inet_daddr = LOOPBACK4_IPV6;
 	inet->inet_dport = usin->sin6_port;
-	sk->sk_gso_type = 0;
+	/* Segmentation offload as for IPv4 (offload.c). */
+	sk->sk_gso_type = SKB_GSO_SCTP;
 	xtcp_ip6_dst_store(sk, dst);
 
 	xtcp_set_state(sk, TCP_SYN_SENT);
@@ -337,7 +338,7 @@ static int xtcp_v6_child_route(struct sock *child)
 	dst = ip6_dst_lookup_flow(sock_net(child), child, &fl6, NULL);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
-	child->sk_gso_type = 0;
+	child->sk_gso_type = SKB_GSO_SCTP;
 	xtcp_ip6_dst_store(child, dst);
 	return 0;
 }

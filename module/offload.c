@@ -10,7 +10,9 @@
  * loopback, bridges, bonds, VLANs, tunnels) take it through
  * NETIF_F_GSO_SOFTWARE and hand the skb on whole, and before any other
  * device validate_xmit_skb() segments it in software: inet_gso_segment()
- * calls the callback registered here for the protocol number. SKB_GSO_TCPV4
+ * or ipv6_gso_segment() calls the callback registered here for the
+ * protocol number, the same for both families: it sees only the xtcp
+ * header and the pseudo-header sum seeded in th->check. SKB_GSO_TCPV4
  * would let a NIC cut it as TCP, seeding the checksums with protocol 6.
  *
  * The skb leaves with CHECKSUM_PARTIAL and the pseudo-header sum of the
@@ -126,7 +128,7 @@ static const struct net_offload xtcp_offload = {
 };
 
 /**
- * xtcp_offload_init() - register the segmentation callback
+ * xtcp_offload_init() - register the segmentation callback for IPv4 and IPv6
  *
  * Context: module init, process context, after the protocol handler.
  * Return: 0 or -errno.
@@ -135,20 +137,27 @@ int xtcp_offload_init(void)
 {
 	BUILD_BUG_ON(sizeof(struct xtcp_skb_cb) >
 		     sizeof_field(struct sk_buff, cb));
-	return inet_add_offload(&xtcp_offload, xtcp_protocol) ? -EBUSY : 0;
+	if (inet_add_offload(&xtcp_offload, xtcp_protocol))
+		return -EBUSY;
+	if (inet6_add_offload(&xtcp_offload, xtcp_protocol)) {
+		inet_del_offload(&xtcp_offload, xtcp_protocol);
+		return -EBUSY;
+	}
+	return 0;
 }
 
 /**
  * xtcp_offload_exit() - undo xtcp_offload_init()
  *
- * inet_del_offload() waits for a grace period, so no callback runs
+ * inet_del_offload() and inet6_del_offload() wait for a grace period, so no callback runs
  * afterwards; an xtcp GSO skb still queued somewhere is dropped by
- * inet_gso_segment() if it must be cut later. None is queued by then in
+ * inet_gso_segment() or ipv6_gso_segment() if it must be cut later. None is queued by then in
  * practice: each holds its socket, and each socket the module.
  *
  * Context: module exit, process context.
  */
 void xtcp_offload_exit(void)
 {
+	inet6_del_offload(&xtcp_offload, xtcp_protocol);
 	inet_del_offload(&xtcp_offload, xtcp_protocol);
 }

@@ -28,6 +28,11 @@
 #			segments than MSS 1448 needs were sent (the MSS
 #			fell), and veth0 still carried fewer than half as
 #			many packets as segments (GSO went on)
+#	gso6_transfer	gso_transfer between AF_INET6 sockets over the
+#			pair's IPv6 addresses (fd00:0:0:1::1, ::2)
+#	csum6_off	csum_off over IPv6: ipv6_gso_segment() calls the
+#			same callback, which sums each segment with the
+#			IPv6 pseudo-header
 
 set -euo pipefail
 
@@ -43,7 +48,9 @@ MTU_BYTES=$((32 << 20))
 PORT=5001
 SCALE=${XTCP_TIMEOUT_SCALE:-1}
 TIMEOUT=$((60 * SCALE))
-CASES=(gso_transfer nogso_transfer csum_off mtu_drop)
+CASES=(gso_transfer nogso_transfer csum_off mtu_drop gso6_transfer csum6_off)
+# The server's address: IPv4, or IPv6 for the *6 cases.
+DST=''
 
 TMP=''
 SERVER_PID=''
@@ -132,7 +139,7 @@ deltas() {
 start_server() {
 	local slog=$TMP/$1-server.log
 
-	ip netns exec "$NS_B" "$XFER" --server --bind "$NS_B_ADDR" \
+	ip netns exec "$NS_B" "$XFER" --server --bind "$DST" \
 		--port "$PORT" --proto "$IPPROTO_XTCP" --conns "$CONNS" \
 		--bytes "$2" --timeout "$TIMEOUT" >"$slog" 2>&1 &
 	SERVER_PID=$!
@@ -163,7 +170,7 @@ finish() {
 # transfer NAME BYTES: one exchange, client in A.
 transfer() {
 	start_server "$1" "$2" || return 1
-	ip netns exec "$NS_A" "$XFER" --client "$NS_B_ADDR" --port "$PORT" \
+	ip netns exec "$NS_A" "$XFER" --client "$DST" --port "$PORT" \
 		--proto "$IPPROTO_XTCP" --conns "$CONNS" --bytes "$2" \
 		--timeout "$TIMEOUT" >"$TMP/$1-client.log" 2>&1 &
 	CLIENT_PID=$!
@@ -175,21 +182,22 @@ set_gso() {
 	xtcp_sysctl_set gso "$1" "$NS_B"
 }
 
+# case_gso [NAME]: gso_transfer, or NAME over the current DST.
 case_gso() {
-	local ok=0
+	local ok=0 name=${1:-gso_transfer}
 
 	set_gso 1
 	snapshot
-	transfer gso "$BYTES" || ok=$?
-	deltas gso
+	transfer "$name" "$BYTES" || ok=$?
+	deltas "$name"
 	if ((ok)); then
-		ktap_fail gso_transfer "not every byte arrived intact in time"
+		ktap_fail "$name" "not every byte arrived intact in time"
 	elif ((GSO_A == 0 || GSO_B == 0)); then
-		ktap_fail gso_transfer "no GSO skb sent"
+		ktap_fail "$name" "no GSO skb sent"
 	elif ((PKTS_A * 2 >= SEGS_A)); then
-		ktap_fail gso_transfer "veth0 carried a packet per segment"
+		ktap_fail "$name" "veth0 carried a packet per segment"
 	else
-		ktap_ok gso_transfer
+		ktap_ok "$name"
 	fi
 }
 
@@ -212,33 +220,34 @@ case_nogso() {
 	fi
 }
 
+# case_csum_off [NAME]: csum_off, or NAME over the current DST.
 case_csum_off() {
-	local ok=0 ns
+	local ok=0 ns name=${1:-csum_off}
 
 	for ns in "$NS_A" "$NS_B"; do
 		if ! ip netns exec "$ns" ethtool -K veth0 tx off >/dev/null 2>&1 ||
 		   ip netns exec "$ns" ethtool -k veth0 |
 		   grep -q '^tx-checksum-ip-generic: on'; then
-			ktap_skip csum_off "cannot turn checksum offload off"
+			ktap_skip "$name" "cannot turn checksum offload off"
 			return
 		fi
 	done
 	snapshot
-	transfer csum "$BYTES" || ok=$?
-	deltas csum
+	transfer "$name" "$BYTES" || ok=$?
+	deltas "$name"
 	for ns in "$NS_A" "$NS_B"; do
 		ip netns exec "$ns" ethtool -K veth0 tx on >/dev/null 2>&1 || true
 	done
 	if ((ok)); then
-		ktap_fail csum_off "not every byte arrived intact in time"
+		ktap_fail "$name" "not every byte arrived intact in time"
 	elif ((CSUM != 0)); then
-		ktap_fail csum_off "$CSUM segments with a bad checksum"
+		ktap_fail "$name" "$CSUM segments with a bad checksum"
 	elif ((GSO_A == 0 || GSO_B == 0)); then
-		ktap_fail csum_off "no GSO skb sent"
+		ktap_fail "$name" "no GSO skb sent"
 	elif ((PKTS_A * 2 < SEGS_A)); then
-		ktap_fail csum_off "veth0 took GSO skbs it cannot sum"
+		ktap_fail "$name" "veth0 took GSO skbs it cannot sum"
 	else
-		ktap_ok csum_off
+		ktap_ok "$name"
 	fi
 }
 
@@ -248,7 +257,7 @@ case_mtu_drop() {
 	snapshot
 	start_server mtu "$MTU_BYTES" || ok=1
 	if ((ok == 0)); then
-		ip netns exec "$NS_A" "$XFER" --client "$NS_B_ADDR" \
+		ip netns exec "$NS_A" "$XFER" --client "$DST" \
 			--port "$PORT" --proto "$IPPROTO_XTCP" \
 			--conns "$CONNS" --bytes "$MTU_BYTES" \
 			--timeout "$TIMEOUT" >"$TMP/mtu-client.log" 2>&1 &
@@ -290,12 +299,17 @@ main() {
 	TMP=$(mktemp -d)
 	trap cleanup EXIT
 	netns_pair
+	netns_pair_ipv6
 	ktap_plan ${#CASES[@]}
 
+	DST=$NS_B_ADDR
 	case_gso
 	case_nogso
 	case_csum_off
 	case_mtu_drop
+	DST=$NS_B_ADDR6
+	case_gso gso6_transfer
+	case_csum_off csum6_off
 	ktap_finished
 }
 
