@@ -116,8 +116,9 @@ demo: deps
 	/usr/bin/python3 scripts/plot_timewait.py $(BUILD)/demo/nginx_tw.tsv \
 		$(BUILD)/demo/timewait.png
 
-# On the default kernel: style, build, DKMS, the suite on 6.12, then the
-# suite on Debian 12's 6.1. With KVER: the suite on that kernel alone.
+# On the default kernel: style, build, DKMS, the suite on 6.12, a boot with
+# IPv6 disabled (test_noipv6.sh), the two-VM lane, then the suite on
+# Debian 12's 6.1. With KVER: the suite on that kernel alone.
 check:
 	scripts/deps.sh $(if $(filter-out $(KVER_612),$(KVER)),$(KSERIES),6.1)
 	$(MAKE) style KDIR=/lib/modules/$(KVER_612)/build
@@ -125,6 +126,7 @@ ifeq ($(KVER),$(KVER_612))
 	$(MAKE) all WERROR=1
 	KVER=$(KVER) KDIR=$(KDIR) BUILD=$(BUILD) scripts/test-dkms.sh
 	BUILD=$(BUILD) scripts/run-tests.sh
+	BUILD=$(BUILD) scripts/run-tests.sh --append ipv6.disable=1 test_noipv6.sh
 	BUILD=$(BUILD) scripts/run-pair.sh
 	$(MAKE) check-kver KVER=6.1
 else

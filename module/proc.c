@@ -9,6 +9,7 @@
  *   /proc/net/xtcp_stats  one "Name value" line per counter
  */
 
+#include <linux/ipv6.h>
 #include <linux/proc_fs.h>
 #include <linux/rhashtable.h>
 #include <linux/seq_file.h>
@@ -499,7 +500,11 @@ int xtcp_proc_net_init(struct net *net)
 	if (!proc_create_net_single("xtcp_stats", 0444, net->proc_net,
 				    xtcp_mib_seq_show, NULL))
 		goto err_xtcp;
-	if (!proc_create_net("xtcp6", 0444, net->proc_net, &xtcp6_seq_ops,
+	/* No IPv6 sockets without IPv6 (ipv6.disable=1): no file, as
+	 * there is no /proc/net/tcp6 then.
+	 */
+	if (ipv6_mod_enabled() &&
+	    !proc_create_net("xtcp6", 0444, net->proc_net, &xtcp6_seq_ops,
 			     sizeof(struct xtcp_seq_state)))
 		goto err_stats;
 	return 0;
@@ -519,7 +524,8 @@ err_xtcp:
  */
 void xtcp_proc_net_exit(struct net *net)
 {
-	remove_proc_entry("xtcp6", net->proc_net);
+	if (ipv6_mod_enabled())
+		remove_proc_entry("xtcp6", net->proc_net);
 	remove_proc_entry("xtcp_stats", net->proc_net);
 	remove_proc_entry("xtcp", net->proc_net);
 }

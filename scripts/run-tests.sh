@@ -32,7 +32,7 @@ KVER=
 usage() {
 	cat <<EOF
 Usage: scripts/run-tests.sh [--debug | --kver RELEASE] [--timeout SEC] [-q]
-                            [TEST... | --list FILE]
+                            [--append ARGS] [TEST... | --list FILE]
 
   --debug        use the debug kernel (KASAN, lockdep, kmemleak) from
                  scripts/debug-kernel.sh and \$BUILD/debug; longer timeouts
@@ -40,6 +40,8 @@ Usage: scripts/run-tests.sh [--debug | --kver RELEASE] [--timeout SEC] [-q]
                  6.1.0-57-amd64) with the module and tests built for it
                  (make all KVER=RELEASE; \$BUILD default build/RELEASE)
   --timeout SEC  limit for the whole VM run (default 3000, debug 12000)
+  --append ARGS  extra kernel command line arguments (e.g. ipv6.disable=1
+                 for test_noipv6.sh)
   -q             console only to the log file
   TEST...        test program names (default: all of \$BUILD/selftests/test_*)
 
@@ -56,6 +58,7 @@ parse_args() {
 		--kver) KVER=${2:?}; shift ;;
 		--timeout) timeout=${2:?}; shift ;;
 		-q | --quiet) VM_ARGS+=(-q) ;;
+		--append) VM_ARGS+=(--append "${2:?}"); shift ;;
 		-h | --help) usage; exit 0 ;;
 		--list) TEST_ARGS+=("$1" "${2:?}"); shift ;;
 		-*) usage >&2; exit 2 ;;
