@@ -64,7 +64,7 @@ if [[ -e /proc/net/tcp && ! -e /proc/net/tcp6 &&
 	-e /proc/net/xtcp && ! -e /proc/net/xtcp6 ]]; then
 	ktap_ok proc_files
 else
-	ktap_fail proc_files "$(ls /proc/net | grep -E '^x?tcp6?$' | tr '\n' ' ')"
+	ktap_fail proc_files "present: $(cd /proc/net && echo tcp* xtcp*)"
 fi
 
 ktap_finished
