@@ -1589,9 +1589,17 @@ TEST_F(peer6, tclass_data)
 	close(fd);
 }
 
+/* The syncookies knob of @proto. */
+static const char *p6_syncookies_knob(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_syncookies" :
+				      "/proc/sys/net/xtcp/syncookies";
+}
+
 /*
- * An accepted socket inherits its listener's IPV6_TCLASS: getsockopt()
- * says so and its data segments carry it.
+ * A listener's IPV6_TCLASS: its SYN-ACKs carry it, with a cookie too; an
+ * accepted socket inherits it: getsockopt() says so and its data
+ * segments carry it.
  */
 TEST_F(peer6, tclass_inherited)
 {
@@ -1611,6 +1619,7 @@ TEST_F(peer6, tclass_inherited)
 	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, P6_CTL,
 					XP_SYN | XP_ACK, c.p_nxt, 3000));
 	TH_LOG("SYN-ACK: traffic class 0x%02x, %s", sa.tos, XP_SEG_STR(&sa));
+	EXPECT_EQ(0x48, sa.tos);
 	c.k_nxt = sa.seq + 1;
 	xp_conn_seg(&self->p, &c, &s, XP_ACK);
 	ASSERT_EQ(0, xp_send(&self->p, &s));
@@ -1620,6 +1629,19 @@ TEST_F(peer6, tclass_inherited)
 
 	EXPECT_EQ(0x48, v6_sockopt_int(afd, SOL_IPV6, IPV6_TCLASS));
 	EXPECT_EQ(0x48, p6_data_tclass(&self->p, &c, afd, "inherited"));
+
+	/* A SYN-ACK with a cookie is sent without an entry: the same. */
+	ASSERT_EQ(0, xtcp_write_file(p6_syncookies_knob(variant->proto), "2"));
+	xp_seg_init(&self->p, &s);
+	s.sport = 46002;
+	s.dport = 9301;
+	s.seq = P6_ISN;
+	s.flags = XP_SYN;
+	s.mss = 1440;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_EQ(0, xp_expect(&self->p, &sa, P6_CTL, XP_SYN | XP_ACK, 3000));
+	EXPECT_EQ(s.seq + 1, sa.ack);
+	EXPECT_EQ(0x48, sa.tos);
 	close(afd);
 	close(lfd);
 }
