@@ -118,6 +118,11 @@ static inline int xtcp_bpf_cgroup_inet6_connect(struct sock *sk,
 #define SKB_DROP_REASON_SOCKET_CLOSE SKB_DROP_REASON_NOT_SPECIFIED
 #endif
 
+/* Drop reason of a segment below the socket's minimum hop limit (not 6.1). */
+#ifndef XTCP_HAVE_DROP_TCP_MINTTL
+#define SKB_DROP_REASON_TCP_MINTTL SKB_DROP_REASON_NOT_SPECIFIED
+#endif
+
 /*
  * TCP_BOUND_INACTIVE, the state inet_diag reports bound sockets in (not
  * on 6.1), has the number after TCP_NEW_SYN_RECV. XTCP_NR_STATES

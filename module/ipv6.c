@@ -552,6 +552,25 @@ const struct xtcp_af_ops xtcp_v6_af_ops = {
 	.net_header_len = sizeof(struct ipv6hdr),
 };
 
+/*
+ * Did @skb come from farther than @sk accepts? IPV6_MINHOPCOUNT (RFC 5082,
+ * GTSM): a segment or ICMPv6 error whose hop limit is below the socket's
+ * minimum is dropped and counted, as tcp_v6_rcv() and tcp_v6_err() do
+ * (MinTTLDrop, TCP's TCPMinTTLDrop). The option is written without the
+ * socket lock, hence READ_ONCE().
+ */
+static bool xtcp_v6_below_min_hops(struct net *net, const struct sock *sk,
+				   const struct sk_buff *skb)
+{
+	const struct ipv6_pinfo *np = inet6_sk(sk);
+
+	if (likely(!np ||
+		   ipv6_hdr(skb)->hop_limit >= READ_ONCE(np->min_hopcount)))
+		return false;
+	XTCP_INC_STATS(net, XTCP_MIB_MINTTLDROP);
+	return true;
+}
+
 /* The IPv6 protocol handler: as xtcp_v4_rcv(). Context: softirq. */
 static int xtcp_v6_rcv(struct sk_buff *skb)
 {
@@ -596,6 +615,9 @@ static int xtcp_v6_rcv(struct sk_buff *skb)
 	if (!sk)
 		goto no_socket;
 
+	reason = SKB_DROP_REASON_TCP_MINTTL;
+	if (unlikely(xtcp_v6_below_min_hops(net, sk, skb)))
+		goto discard_put;
 	reason = SKB_DROP_REASON_XFRM_POLICY;
 	if (!xfrm6_policy_check(sk, XFRM_POLICY_IN, skb))
 		goto discard_put;
@@ -665,7 +687,8 @@ static bool xtcp_v6_icmp_errno(u8 type, u8 code, int *err)
  *
  * Validated as xtcp_v4_err(): the quoted sequence number must be in
  * flight (snd_una to snd_nxt), else the error is dropped and counted
- * (OutOfWindowIcmps). Destination Unreachable, Time Exceeded and
+ * (OutOfWindowIcmps), and so is one from farther than IPV6_MINHOPCOUNT
+ * allows (MinTTLDrop). Destination Unreachable, Time Exceeded and
  * Parameter Problem end SYN_SENT (and SYN_RCVD of a simultaneous open) at
  * once; on a synchronized connection they are soft errors (SO_ERROR), or
  * reported at once with IPV6_RECVERR. Packet Too Big with an MTU of at
@@ -705,6 +728,8 @@ static int xtcp_v6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 
 	bh_lock_sock(sk);
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
+		goto out;
+	if (unlikely(xtcp_v6_below_min_hops(net, sk, skb)))
 		goto out;
 	if (!between(seq, xs->snd_una, xs->snd_nxt)) {
 		XTCP_INC_STATS(net, XTCP_MIB_OUTOFWINDOWICMPS);

@@ -236,6 +236,43 @@ TEST_F(conf, without_eor_writes_coalesce)
  * ACK of the SYN-ACK acknowledges no data and must not grow the window.
  * 15 segments' worth written at once: 10 leave before any ACK.
  */
+/*
+ * A listener's IP_TOS is the TOS byte of its SYN-ACKs, with a cookie too
+ * (tcp_v4_send_synack()).
+ */
+TEST_F(conf, synack_tos)
+{
+	struct sockaddr_in sin = xtcp_sin(KADDR, 9111);
+	struct xp_seg s, r;
+	int lfd, cookies;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, xtcp_set_int(lfd, SOL_IP, IP_TOS, 0x48));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 8));
+
+	for (cookies = 0; cookies < 2; cookies++) {
+		ASSERT_EQ(0, xtcp_write_file(variant->proto == IPPROTO_TCP ?
+					     IPV4_SYSCTL "tcp_syncookies" :
+					     "/proc/sys/net/xtcp/syncookies",
+					     cookies ? "2" : "1"));
+		xp_seg_init(&self->p, &s);
+		s.sport = 40111 + cookies;
+		s.dport = 9111;
+		s.seq = PEER_ISN;
+		s.flags = XP_SYN;
+		s.mss = 1000;
+		ASSERT_EQ(0, xp_send(&self->p, &s));
+		ASSERT_EQ(0, xp_expect(&self->p, &r, XP_SYN | XP_ACK | XP_RST,
+				       XP_SYN | XP_ACK, 3000));
+		EXPECT_EQ(PEER_ISN + 1U, r.ack);
+		EXPECT_EQ(0x48, r.tos) TH_LOG("cookies %d: TOS 0x%02x",
+					      cookies, r.tos);
+	}
+	close(lfd);
+}
+
 TEST_F(conf, passive_open_initial_window)
 {
 	struct sockaddr_in sin = xtcp_sin(KADDR, 9110);

@@ -7,7 +7,8 @@
  * that never opens, and segments the local output path refuses.
  *
  * Where TCP defines the behaviour, every test runs for Linux TCP and for
- * xtcp with the same expectations: TCP is the oracle. Timers are made
+ * xtcp with the same expectations: TCP is the oracle. Each runs over IPv4
+ * (variants tcp, xtcp) and over IPv6 (tcp6, xtcp6). Timers are made
  * small through the knobs of each test's own network namespace. Needs
  * root (tun device, sysctls, tc).
  */
@@ -33,6 +34,8 @@
 
 #define KADDR		"10.9.0.1"
 #define PADDR		"10.9.0.2"
+#define KADDR6		"fd00:9::1"
+#define PADDR6		"fd00:9::2"
 #define RTO_MIN_MS	50
 #define PEER_ISN	500000
 #define CTL		(XP_SYN | XP_ACK | XP_RST | XP_FIN)
@@ -53,31 +56,52 @@ FIXTURE(h) {
 FIXTURE_VARIANT(h) {
 	int proto;
 	int level;		/* SOL_TCP or SOL_XTCP */
-	const char *proc;	/* /proc/net/tcp or /proc/net/xtcp */
+	const char *kaddr;	/* addresses, and so the family */
+	const char *paddr;
 	const char *rto_min;	/* knob path */
 	long rto_min_val;	/* RTO_MIN_MS in the knob's unit */
 	const char *retries2;
 	const char *orphan_retries;
 };
 
+#define H_TCP \
+	.proto = IPPROTO_TCP, \
+	.level = SOL_TCP, \
+	.rto_min = "/proc/sys/net/ipv4/tcp_rto_min_us", \
+	.rto_min_val = RTO_MIN_MS * 1000, \
+	.retries2 = "/proc/sys/net/ipv4/tcp_retries2", \
+	.orphan_retries = "/proc/sys/net/ipv4/tcp_orphan_retries"
+
+#define H_XTCP \
+	.proto = IPPROTO_XTCP, \
+	.level = SOL_XTCP, \
+	.rto_min = "/proc/sys/net/xtcp/rto_min", \
+	.rto_min_val = RTO_MIN_MS, \
+	.retries2 = "/proc/sys/net/xtcp/retries2", \
+	.orphan_retries = "/proc/sys/net/xtcp/orphan_retries"
+
 FIXTURE_VARIANT_ADD(h, tcp) {
-	.proto = IPPROTO_TCP,
-	.level = SOL_TCP,
-	.proc = "/proc/net/tcp",
-	.rto_min = "/proc/sys/net/ipv4/tcp_rto_min_us",
-	.rto_min_val = RTO_MIN_MS * 1000,
-	.retries2 = "/proc/sys/net/ipv4/tcp_retries2",
-	.orphan_retries = "/proc/sys/net/ipv4/tcp_orphan_retries",
+	H_TCP,
+	.kaddr = KADDR,
+	.paddr = PADDR,
 };
 
 FIXTURE_VARIANT_ADD(h, xtcp) {
-	.proto = IPPROTO_XTCP,
-	.level = SOL_XTCP,
-	.proc = "/proc/net/xtcp",
-	.rto_min = "/proc/sys/net/xtcp/rto_min",
-	.rto_min_val = RTO_MIN_MS,
-	.retries2 = "/proc/sys/net/xtcp/retries2",
-	.orphan_retries = "/proc/sys/net/xtcp/orphan_retries",
+	H_XTCP,
+	.kaddr = KADDR,
+	.paddr = PADDR,
+};
+
+FIXTURE_VARIANT_ADD(h, tcp6) {
+	H_TCP,
+	.kaddr = KADDR6,
+	.paddr = PADDR6,
+};
+
+FIXTURE_VARIANT_ADD(h, xtcp6) {
+	H_XTCP,
+	.kaddr = KADDR6,
+	.paddr = PADDR6,
 };
 
 /* Write @val to the knob at @path; 0 or -errno. */
@@ -114,7 +138,7 @@ FIXTURE_SETUP(h)
 	ASSERT_EQ(0, knob(variant->retries2, 3));
 	/* Orphans a test leaves behind die within seconds. */
 	ASSERT_EQ(0, knob(variant->orphan_retries, 1));
-	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
+	err = xp_open(&self->p, variant->proto, variant->kaddr, variant->paddr);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }
 
@@ -129,7 +153,7 @@ static int open_conn(FIXTURE_DATA(h) *self, const FIXTURE_VARIANT(h) *variant,
 {
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, variant->proto);
+	fd = xp_socket(&self->p, SOCK_STREAM | SOCK_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = xtcp_set_int(fd, variant->level, TCP_NODELAY, 1);
@@ -455,15 +479,16 @@ static bool silent(struct xp_peer *p, int ms)
  */
 TEST_F(h, xmit_fail_syn)
 {
-	struct sockaddr_in sin = xtcp_sin(PADDR, 9106);
+	struct sockaddr_storage ss;
+	socklen_t len = xp_sockaddr(&self->p, true, 9106, &ss);
 	struct xp_seg syn, s, r;
 	int fd;
 
 	ASSERT_EQ(0, knob(variant->retries2, 8));
 	ASSERT_EQ(0, block_output(&self->p, true));
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	fd = xp_socket(&self->p, SOCK_STREAM | SOCK_NONBLOCK);
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EINPROGRESS, errno);
 	EXPECT_TRUE(silent(&self->p, 100));
 	ASSERT_EQ(0, block_output(&self->p, false));
@@ -487,14 +512,15 @@ TEST_F(h, xmit_fail_syn)
 /* The same for the SYN-ACK of a listener. */
 TEST_F(h, xmit_fail_synack)
 {
-	struct sockaddr_in sin = xtcp_sin(KADDR, 9107);
+	struct sockaddr_storage ss;
+	socklen_t len = xp_sockaddr(&self->p, false, 9107, &ss);
 	struct xp_seg s, r;
 	__s64 t;
 	int lfd;
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	lfd = xp_socket(&self->p, SOCK_STREAM | SOCK_NONBLOCK);
 	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(lfd, 4));
 	ASSERT_EQ(0, block_output(&self->p, true));
 
@@ -567,7 +593,7 @@ TEST_F(h, xmit_fail_data_fin)
 	close(fd);
 }
 
-/* Is @lport -> @rport still in @path (/proc/net/tcp or xtcp)? */
+/* Is @lport -> @rport still in @path (/proc/net/tcp, xtcp, tcp6, xtcp6)? */
 static bool proc_has(const char *path, __u16 lport, __u16 rport)
 {
 	unsigned int lp, rp;
@@ -713,13 +739,13 @@ TEST_F(h, small_window_orphan)
 	/* retries2 10 at a 50 ms RTO would take 100 s. */
 	deadline = xp_now_ms() + 10000;
 	while (xp_now_ms() < deadline &&
-	       proc_has(variant->proc, c.kport, c.pport)) {
+	       proc_has(xp_proc_path(&self->p), c.kport, c.pport)) {
 		if (!xp_conn_expect_data(&self->p, &c, &r, 20)) {
 			ASSERT_GE(100U, r.len);
 			n++;
 		}
 	}
-	EXPECT_FALSE(proc_has(variant->proc, c.kport, c.pport));
+	EXPECT_FALSE(proc_has(xp_proc_path(&self->p), c.kport, c.pport));
 	EXPECT_LE(1, n);
 	if (variant->proto == IPPROTO_XTCP)
 		EXPECT_GE(3, n) TH_LOG("a probe and orphan_retries resends");

@@ -9,8 +9,11 @@
  * Big lowering the MSS, each dropped and counted when it quotes no
  * sequence number in flight; flow labels (RFC 6437): one random label
  * per connection, its SYN-ACK's included, a new one after a timeout, the
- * label of IPV6_FLOWINFO_SEND and reflected ones; and dual stack,
- * AF_INET6 sockets with IPv4 peers. Linux TCP over IPv6 is the oracle.
+ * label of IPV6_FLOWINFO_SEND and reflected ones; dual stack, AF_INET6
+ * sockets with IPv4 peers; and, against a scripted peer, IPV6_TCLASS on
+ * the wire (set, changed, inherited from a listener) and
+ * IPV6_MINHOPCOUNT dropping what comes from too far. Linux TCP over IPv6
+ * is the oracle.
  */
 
 #include <arpa/inet.h>
@@ -1468,6 +1471,261 @@ TEST_F(dual, mapped_in_proc6)
 				    e.state == TCP_TIME_WAIT, 2000));
 	EXPECT_STREQ(lo, e.laddr);
 	EXPECT_EQ(0, v6_proc_find(proc4, lp, cp, hdr, sizeof(hdr), &e));
+}
+
+/*
+ * IPv6 header fields a socket option sets, seen on the wire by a scripted
+ * peer (xtcp_peer.h) in IPv6 mode: IPV6_TCLASS (RFC 3542 6.5) and
+ * IPV6_MINHOPCOUNT (RFC 5082, GTSM).
+ */
+#define P6_KADDR	"fd00:9::1"
+#define P6_PADDR	"fd00:9::2"
+#define P6_ISN		700000
+#define P6_CTL		(XP_SYN | XP_ACK | XP_RST | XP_FIN)
+
+FIXTURE(peer6) {
+	struct xp_peer p;
+};
+
+FIXTURE_VARIANT(peer6) {
+	int proto;
+	const char *min_ttl_drop;	/* the counter of IPV6_MINHOPCOUNT */
+};
+
+FIXTURE_VARIANT_ADD(peer6, tcp6) {
+	.proto = IPPROTO_TCP,
+	.min_ttl_drop = "TCPMinTTLDrop",
+};
+
+FIXTURE_VARIANT_ADD(peer6, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.min_ttl_drop = "MinTTLDrop",
+};
+
+FIXTURE_SETUP(peer6)
+{
+	int err;
+
+	err = xp_unshare_net();
+	ASSERT_EQ(0, err) TH_LOG("unshare: %s", strerror(-err));
+	ASSERT_EQ(0, xtcp_short_retries(variant->proto, 3));
+	err = xp_open(&self->p, variant->proto, P6_KADDR, P6_PADDR);
+	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
+}
+
+FIXTURE_TEARDOWN(peer6)
+{
+	xp_close(&self->p);
+}
+
+/*
+ * Send @msg on @fd and return the traffic class of the data segment the
+ * peer gets, which it then acknowledges; -errno on failure.
+ */
+static int p6_data_tclass(struct xp_peer *p, struct xp_conn *c, int fd,
+			  const char *msg)
+{
+	ssize_t len = strlen(msg);
+	struct xp_seg r;
+	int err;
+
+	if (send(fd, msg, len, 0) != len)
+		return -EIO;
+	err = xp_conn_expect_data(p, c, &r, 3000);
+	if (err)
+		return err;
+	if (r.len != (size_t)len || memcmp(r.data, msg, len))
+		return -EPROTO;
+	err = xp_conn_ack_to(p, c, r.seq + r.len);
+	return err ?: r.tos;
+}
+
+/* A listener on the peer's kernel side, @port, with @tclass (-1: none). */
+static int p6_listener(const struct xp_peer *p, __u16 port, int tclass)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = xp_sockaddr(p, false, port, &ss);
+	int fd, err;
+
+	fd = xp_socket(p, SOCK_STREAM | SOCK_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	err = tclass < 0 ? 0 : xtcp_set_int(fd, SOL_IPV6, IPV6_TCLASS, tclass);
+	if (!err && (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4)))
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * IPV6_TCLASS: getsockopt() returns what was set, each data segment
+ * carries the class set when it leaves, and -1 restores the default, 0.
+ */
+TEST_F(peer6, tclass_data)
+{
+	struct xp_conn c;
+	int fd;
+
+	fd = xp_socket(&self->p, SOCK_STREAM);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, v6_sockopt_int(fd, SOL_IPV6, IPV6_TCLASS));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_IPV6, IPV6_TCLASS, 0xb8));
+	EXPECT_EQ(0xb8, v6_sockopt_int(fd, SOL_IPV6, IPV6_TCLASS));
+	ASSERT_EQ(0, xp_conn_connect(&self->p, &c, fd, 9300, P6_ISN, 65535,
+				     false));
+	EXPECT_EQ(0xb8, p6_data_tclass(&self->p, &c, fd, "expedited"));
+
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_IPV6, IPV6_TCLASS, 0x20));
+	EXPECT_EQ(0x20, v6_sockopt_int(fd, SOL_IPV6, IPV6_TCLASS));
+	EXPECT_EQ(0x20, p6_data_tclass(&self->p, &c, fd, "lower effort"));
+
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_IPV6, IPV6_TCLASS, -1));
+	EXPECT_EQ(0, v6_sockopt_int(fd, SOL_IPV6, IPV6_TCLASS));
+	EXPECT_EQ(0, p6_data_tclass(&self->p, &c, fd, "default"));
+	EXPECT_EQ(-EINVAL, xtcp_set_int(fd, SOL_IPV6, IPV6_TCLASS, 256));
+	close(fd);
+}
+
+/* The syncookies knob of @proto. */
+static const char *p6_syncookies_knob(int proto)
+{
+	return proto == IPPROTO_TCP ? "/proc/sys/net/ipv4/tcp_syncookies" :
+				      "/proc/sys/net/xtcp/syncookies";
+}
+
+/*
+ * A listener's IPV6_TCLASS: its SYN-ACKs carry it, with a cookie too; an
+ * accepted socket inherits it: getsockopt() says so and its data
+ * segments carry it.
+ */
+TEST_F(peer6, tclass_inherited)
+{
+	struct xp_conn c = { 0 };
+	struct xp_seg s, sa;
+	int lfd, afd;
+
+	lfd = p6_listener(&self->p, 9301, 0x48);
+	ASSERT_LE(0, lfd) TH_LOG("listener: %s", strerror(-lfd));
+	c.kport = 9301;
+	c.pport = 46001;
+	c.p_nxt = P6_ISN;
+	xp_conn_seg(&self->p, &c, &s, XP_SYN);
+	s.mss = 1440;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &sa, P6_CTL,
+					XP_SYN | XP_ACK, c.p_nxt, 3000));
+	TH_LOG("SYN-ACK: traffic class 0x%02x, %s", sa.tos, XP_SEG_STR(&sa));
+	EXPECT_EQ(0x48, sa.tos);
+	c.k_nxt = sa.seq + 1;
+	xp_conn_seg(&self->p, &c, &s, XP_ACK);
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_TRUE(xtcp_wait_fd(lfd, POLLIN, 3000) & POLLIN);
+	afd = accept(lfd, NULL, NULL);
+	ASSERT_LE(0, afd);
+
+	EXPECT_EQ(0x48, v6_sockopt_int(afd, SOL_IPV6, IPV6_TCLASS));
+	EXPECT_EQ(0x48, p6_data_tclass(&self->p, &c, afd, "inherited"));
+
+	/* A SYN-ACK with a cookie is sent without an entry: the same. */
+	ASSERT_EQ(0, xtcp_write_file(p6_syncookies_knob(variant->proto), "2"));
+	xp_seg_init(&self->p, &s);
+	s.sport = 46002;
+	s.dport = 9301;
+	s.seq = P6_ISN;
+	s.flags = XP_SYN;
+	s.mss = 1440;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_EQ(0, xp_expect(&self->p, &sa, P6_CTL, XP_SYN | XP_ACK, 3000));
+	EXPECT_EQ(s.seq + 1, sa.ack);
+	EXPECT_EQ(0x48, sa.tos);
+	close(afd);
+	close(lfd);
+}
+
+/*
+ * IPV6_MINHOPCOUNT: a segment whose hop limit is below the socket's
+ * minimum is dropped and counted (TCP's TCPMinTTLDrop, xtcp's
+ * MinTTLDrop): data is neither acknowledged nor delivered, a RST resets
+ * nothing, a SYN to a listener is not answered. At the minimum, all goes
+ * through.
+ */
+TEST_F(peer6, min_hopcount)
+{
+	struct xp_conn c;
+	struct xp_seg s, r;
+	long drops;
+	char buf[8];
+	int fd, lfd;
+
+	drops = xtcp_proto_counter(variant->proto, variant->min_ttl_drop);
+	ASSERT_LE(0, drops);
+	fd = xp_socket(&self->p, SOCK_STREAM);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, v6_sockopt_int(fd, SOL_IPV6, IPV6_MINHOPCOUNT));
+	ASSERT_EQ(0, xp_conn_connect(&self->p, &c, fd, 9302, P6_ISN, 65535,
+				     false));
+	ASSERT_EQ(0, xtcp_set_int(fd, SOL_IPV6, IPV6_MINHOPCOUNT, 255));
+	EXPECT_EQ(255, v6_sockopt_int(fd, SOL_IPV6, IPV6_MINHOPCOUNT));
+
+	/* One hop too far: data and then an exact RST. */
+	xp_conn_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
+	s.data = "far";
+	s.len = 3;
+	s.ttl = 254;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_EQ(-ETIMEDOUT, xp_conn_expect(&self->p, &c, &r, 0, 0, 300))
+		TH_LOG("answered: %s", XP_SEG_STR(&r));
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
+	s.ttl = 1;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto,
+						       variant->min_ttl_drop) ==
+				    drops + 2, 1000));
+	EXPECT_EQ(0, v6_sockopt_int(fd, SOL_SOCKET, SO_ERROR));
+
+	/* The data again, from no farther than allowed. */
+	xp_conn_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
+	s.data = "far";
+	s.len = 3;
+	s.ttl = 255;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	c.p_nxt += 3;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, P6_CTL, XP_ACK,
+					c.p_nxt, 3000));
+	ASSERT_TRUE(xtcp_wait_fd(fd, POLLIN, 3000) & POLLIN);
+	EXPECT_EQ(3, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(buf, "far", 3));
+	close(fd);
+
+	/* A listener: a SYN from too far is not answered. */
+	lfd = p6_listener(&self->p, 9303, -1);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, xtcp_set_int(lfd, SOL_IPV6, IPV6_MINHOPCOUNT, 200));
+	xp_seg_init(&self->p, &s);
+	s.sport = 46003;
+	s.dport = 9303;
+	s.seq = P6_ISN;
+	s.flags = XP_SYN;
+	s.mss = 1440;
+	s.ttl = 199;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_EQ(-ETIMEDOUT, xp_expect(&self->p, &r, XP_SYN, XP_SYN, 300))
+		TH_LOG("answered: %s", XP_SEG_STR(&r));
+	EXPECT_EQ(drops + 3, xtcp_proto_counter(variant->proto,
+						variant->min_ttl_drop));
+	s.ttl = 200;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_EQ(0, xp_expect(&self->p, &r, P6_CTL, XP_SYN | XP_ACK, 3000));
+	EXPECT_EQ(P6_ISN + 1U, r.ack);
+	EXPECT_EQ(drops + 3, xtcp_proto_counter(variant->proto,
+						variant->min_ttl_drop));
+	close(lfd);
 }
 
 TEST_HARNESS_MAIN

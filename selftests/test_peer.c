@@ -5,6 +5,10 @@
  * closed ports, SYN, SYN-ACK and data retransmission, out-of-order data,
  * zero-window probes, timestamps and PAWS.
  *
+ * Every case runs over IPv4 and over IPv6 (fixture variants ipv4, ipv6):
+ * the receive path, the checksum and the answers sent without a socket
+ * are the family's own.
+ *
  * Timers are made small through net.xtcp.* in each test's own network
  * namespace. Needs root (tun device, sysctls).
  */
@@ -18,21 +22,22 @@
 #include "xtcp_test.h"
 #include "xtcp_peer.h"
 
-#define KADDR		"10.9.0.1"
-#define PADDR		"10.9.0.2"
 #define RTO_MIN_MS	50
 #define CTL		(XP_SYN | XP_ACK | XP_RST | XP_FIN)
 
 enum {
 	ST_ESTABLISHED = 1,
 	ST_SYN_RECV = 3,
+	ST_FIN_WAIT2 = 5,
+	ST_TIME_WAIT = 6,
 	ST_LISTEN = 10,
 };
 
 /* Timer kinds of the "tr" column of /proc/net/xtcp. */
 #define TR_PROBE	4
 
-#define PROC		"/proc/net/xtcp"
+/* /proc/net/xtcp or /proc/net/xtcp6, as the test's peer. */
+#define PROC		xp_proc_path(&self->p)
 
 static int get_info(int fd, struct xtcp_info *info)
 {
@@ -57,6 +62,21 @@ FIXTURE(peer) {
 	struct xp_peer p;
 };
 
+FIXTURE_VARIANT(peer) {
+	const char *kaddr;
+	const char *paddr;
+};
+
+FIXTURE_VARIANT_ADD(peer, ipv4) {
+	.kaddr = "10.9.0.1",
+	.paddr = "10.9.0.2",
+};
+
+FIXTURE_VARIANT_ADD(peer, ipv6) {
+	.kaddr = "fd00:9::1",
+	.paddr = "fd00:9::2",
+};
+
 FIXTURE_SETUP(peer)
 {
 	int err;
@@ -66,7 +86,7 @@ FIXTURE_SETUP(peer)
 	ASSERT_EQ(0, xtcp_sysctl_set("rto_min", RTO_MIN_MS));
 	ASSERT_EQ(0, xtcp_sysctl_set("syn_retries", 1));
 	ASSERT_EQ(0, xtcp_sysctl_set("synack_retries", 1));
-	err = xp_open(&self->p, IPPROTO_XTCP, KADDR, PADDR);
+	err = xp_open(&self->p, IPPROTO_XTCP, variant->kaddr, variant->paddr);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 }
 
@@ -77,29 +97,30 @@ FIXTURE_TEARDOWN(peer)
 
 
 /*
- * Active open by xtcp to PADDR:@pport; the peer answers with ISN @pisn
+ * Active open by xtcp to the peer's @pport; the peer answers with ISN @pisn
  * and window @win, without options but the MSS.
  */
 static int open_active(FIXTURE_DATA(peer) *self, __u16 pport, __u32 pisn,
 		       __u16 win, struct xp_conn *c)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
+	int fd = xp_socket(&self->p, SOCK_STREAM);
 
 	if (fd < 0)
 		return -errno;
 	return xp_conn_connect(&self->p, c, fd, pport, pisn, win, false);
 }
 
-/* A listener on KADDR:@port; -errno on failure. */
-static int listener(__u16 port)
+/* A listener on the kernel side's address, @port; -errno on failure. */
+static int listener(const struct xp_peer *p, __u16 port)
 {
-	struct sockaddr_in sin = xtcp_sin(KADDR, port);
+	struct sockaddr_storage ss;
+	socklen_t len = xp_sockaddr(p, false, port, &ss);
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_XTCP);
+	fd = xp_socket(p, SOCK_STREAM | SOCK_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 8)) {
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 8)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -144,8 +165,9 @@ static int read_all(int fd, char *buf, size_t len)
 }
 
 /*
- * RFC 5961 section 3.2: an in-window RST that is not exactly rcv_nxt
- * gets a challenge ACK and changes nothing; the exact one resets.
+ * RFC 5961 section 3.2: a RST outside the window is dropped in silence,
+ * an in-window RST that is not exactly rcv_nxt gets a challenge ACK and
+ * changes nothing; the exact one resets.
  */
 TEST_F(peer, rst_challenge_then_reset)
 {
@@ -155,6 +177,13 @@ TEST_F(peer, rst_challenge_then_reset)
 	char buf[8];
 
 	ASSERT_EQ(0, open_active(self, 9001, 1000, 65535, &c));
+
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
+	s.seq = c.p_nxt + 0x40000000;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_EQ(-ETIMEDOUT, xp_recv(&self->p, &r, 300))
+		TH_LOG("out-of-window RST answered: %s", XP_SEG_STR(&r));
+	EXPECT_EQ(ST_ESTABLISHED, info_state(c.fd));
 
 	xp_conn_seg(&self->p, &c, &s, XP_RST);
 	s.seq = c.p_nxt + 1;
@@ -267,14 +296,58 @@ static void syn_to(const struct xp_peer *p, struct xp_seg *s, __u16 sport,
 	s->mss = 1460;
 }
 
-/* A bad checksum: dropped, InCsumErrors and InErrs up by one, silence. */
+/* The checksum xp_build() writes for @s. */
+static __u16 csum_of(const struct xp_peer *p, const struct xp_seg *s)
+{
+	size_t nhlen = s->family == AF_INET6 ? sizeof(struct xp_ip6hdr) :
+					       sizeof(struct xp_iphdr);
+	__u8 pkt[256];
+
+	if (xp_build(p->proto, s, 0, pkt, sizeof(pkt)) < 0)
+		return 0;
+	return xp_get16(pkt + nhlen + offsetof(struct xp_hdr, check));
+}
+
+/*
+ * Send @s with the checksum that would be right if its source (@dst
+ * false) or destination address differed in byte @byte: the checksum
+ * covers the pseudo-header (RFC 9293 3.1, RFC 8200 8.1), so the segment
+ * must be dropped as one with a bad checksum.
+ */
+static int send_csum_of_other_addr(struct xp_peer *p, const struct xp_seg *s,
+				   bool dst, unsigned int byte)
+{
+	struct xp_seg o = *s, bad = *s;
+	__u8 *a;
+
+	if (s->family == AF_INET6)
+		a = (dst ? o.daddr6.s6_addr : o.saddr6.s6_addr) + byte % 16;
+	else
+		a = (__u8 *)(dst ? &o.daddr.s_addr : &o.saddr.s_addr) + byte % 4;
+	*a ^= 0x10;
+	bad.mangle = XP_SET_CSUM;
+	bad.csum = csum_of(p, &o);
+	if (bad.csum == csum_of(p, s))
+		return -EINVAL;
+	return xp_send(p, &bad);
+}
+
+/*
+ * A bad checksum: dropped, InCsumErrors and InErrs up by one, silence.
+ * So is one right for another source or destination address.
+ */
 TEST_F(peer, bad_checksum)
 {
+	static const struct {
+		bool dst;
+		unsigned int byte;
+	} other[] = { { false, 15 }, { false, 0 }, { true, 3 }, { true, 8 } };
 	long csum_before, err_before;
 	struct xp_seg s, r;
+	unsigned int i;
 	int lfd;
 
-	lfd = listener(9010);
+	lfd = listener(&self->p, 9010);
 	ASSERT_LE(0, lfd);
 	csum_before = xtcp_counter("InCsumErrors");
 	err_before = xtcp_counter("InErrs");
@@ -290,14 +363,28 @@ TEST_F(peer, bad_checksum)
 	EXPECT_EQ(err_before + 1, xtcp_counter("InErrs"));
 	EXPECT_EQ(-ENOENT, xtcp_proc_state(PROC, 9010, 41000));
 
-	/* The same SYN, checksummed right, is answered. */
 	s.mangle = 0;
+	for (i = 0; i < ARRAY_SIZE(other); i++) {
+		ASSERT_EQ(0, send_csum_of_other_addr(&self->p, &s,
+						     other[i].dst,
+						     other[i].byte));
+		EXPECT_EQ(-ETIMEDOUT, xp_recv(&self->p, &r, 300))
+			TH_LOG("%s byte %u: answered with %s",
+			       other[i].dst ? "daddr" : "saddr", other[i].byte,
+			       XP_SEG_STR(&r));
+		EXPECT_EQ(csum_before + 2 + i, xtcp_counter("InCsumErrors"));
+		EXPECT_EQ(err_before + 2 + i, xtcp_counter("InErrs"));
+	}
+	EXPECT_EQ(-ENOENT, xtcp_proc_state(PROC, 9010, 41000));
+
+	/* The same SYN, checksummed right, is answered. */
 	ASSERT_EQ(0, xp_send(&self->p, &s));
 	ASSERT_EQ(0, xp_recv(&self->p, &r, 3000));
 	EXPECT_EQ(XP_SYN | XP_ACK, r.flags & CTL);
 	EXPECT_EQ(s.seq + 1, r.ack);
-	EXPECT_EQ(csum_before + 1, xtcp_counter("InCsumErrors"));
-	EXPECT_EQ(err_before + 1, xtcp_counter("InErrs"));
+	EXPECT_TRUE(r.csum_ok);
+	EXPECT_EQ(csum_before + 1 + i, xtcp_counter("InCsumErrors"));
+	EXPECT_EQ(err_before + 1 + i, xtcp_counter("InErrs"));
 	close(lfd);
 }
 
@@ -362,7 +449,7 @@ TEST_F(peer, malformed_dropped)
 	unsigned int i;
 	int lfd, err;
 
-	lfd = listener(9020);
+	lfd = listener(&self->p, 9020);
 	ASSERT_LE(0, lfd);
 	errs = xtcp_counter("InErrs");
 	csum = xtcp_counter("InCsumErrors");
@@ -478,7 +565,7 @@ TEST_F(peer, synack_retransmit)
 	__s64 t0, t1;
 	int lfd, err;
 
-	lfd = listener(9040);
+	lfd = listener(&self->p, 9040);
 	ASSERT_LE(0, lfd);
 	retrans = xtcp_counter("RetransSegs");
 	fails = xtcp_counter("AttemptFails");
@@ -530,19 +617,20 @@ TEST_F(peer, synack_retransmit)
  */
 TEST_F(peer, syn_retransmit)
 {
-	struct sockaddr_in sin = xtcp_sin(PADDR, 9050);
 	struct xp_seg first, again, r;
 	int fd, err, soerr = 0;
-	socklen_t len = sizeof(soerr);
+	socklen_t len = sizeof(soerr), salen;
+	struct sockaddr_storage ss;
 	long retrans, fails;
 	__s64 t0, t1;
 
+	salen = xp_sockaddr(&self->p, true, 9050, &ss);
 	retrans = xtcp_counter("RetransSegs");
 	fails = xtcp_counter("AttemptFails");
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_XTCP);
+	fd = xp_socket(&self->p, SOCK_STREAM | SOCK_NONBLOCK);
 	ASSERT_LE(0, fd);
 	t0 = xp_now_ms();	/* the first SYN cannot leave before */
-	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&ss, salen));
 	ASSERT_EQ(EINPROGRESS, errno);
 	ASSERT_EQ(0, xp_recv(&self->p, &first, 3000));
 	TH_LOG("got %s", XP_SEG_STR(&first));
@@ -724,7 +812,7 @@ TEST_F(peer, timestamps_paws)
 	int lfd, err;
 	char buf[8];
 
-	lfd = listener(9090);
+	lfd = listener(&self->p, 9090);
 	ASSERT_LE(0, lfd);
 	c.kport = 9090;
 	c.pport = 45000;
@@ -787,6 +875,52 @@ TEST_F(peer, timestamps_paws)
 	EXPECT_EQ(0, memcmp(buf, "old", 3));
 	close(c.fd);
 	close(lfd);
+}
+
+/*
+ * Active close (RFC 9293 3.6): FIN, FIN-WAIT-2 once it is ACKed, the
+ * peer's FIN ACKed and TIME-WAIT; a retransmitted FIN there is ACKed
+ * again (RFC 9293 3.10.7.4) and the entry stays.
+ */
+TEST_F(peer, fin_time_wait)
+{
+	struct xp_conn c = { 0 };
+	struct xp_seg s, r;
+	char buf[4];
+
+	ASSERT_EQ(0, open_active(self, 9100, 0xfffffffe, 65535, &c));
+	ASSERT_EQ(0, shutdown(c.fd, SHUT_WR));
+	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &r, CTL, XP_FIN | XP_ACK,
+				    3000));
+	TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_EQ(c.p_nxt, r.ack);
+	EXPECT_TRUE(r.csum_ok);
+	c.k_nxt++;
+	ASSERT_EQ(0, xp_conn_ack_to(&self->p, &c, c.k_nxt));
+	EXPECT_EQ(ST_FIN_WAIT2, xtcp_proc_wait_state(PROC, c.kport, c.pport,
+						     ST_FIN_WAIT2, 3000));
+
+	xp_conn_seg(&self->p, &c, &s, XP_FIN | XP_ACK);
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	c.p_nxt++;
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_EQ(ST_TIME_WAIT, xtcp_proc_wait_state(PROC, c.kport, c.pport,
+						     ST_TIME_WAIT, 3000));
+	ASSERT_TRUE(xtcp_wait_fd(c.fd, POLLIN, 3000) & POLLIN);
+	EXPECT_EQ(0, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
+
+	/* The FIN again, as if the ACK had been lost. */
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	ASSERT_EQ(0, xp_conn_expect_ack(&self->p, &c, &r, CTL, XP_ACK, c.p_nxt,
+					3000));
+	TH_LOG("got %s", XP_SEG_STR(&r));
+	EXPECT_EQ(c.k_nxt, r.seq);
+	EXPECT_TRUE(r.csum_ok);
+	EXPECT_EQ(ST_TIME_WAIT, xtcp_proc_state(PROC, c.kport, c.pport));
+	close(c.fd);
 }
 
 TEST_HARNESS_MAIN

@@ -6,7 +6,8 @@
  * under a spoofed SYN flood that fills the half-open slots, the clients
  * that complete their handshake are served; without cookies, a half-open
  * connection costs a small entry, no bigger than Linux's request sock,
- * not a socket.
+ * not a socket. Each over IPv4 (variants tcp, xtcp) and IPv6 (tcp6,
+ * xtcp6).
  */
 
 #include <netinet/in.h>
@@ -19,6 +20,8 @@
 
 #define KADDR		"10.9.0.1"
 #define PADDR		"10.9.0.2"
+#define KADDR6		"fd00:9::1"
+#define PADDR6		"fd00:9::2"
 #define CTL		(XP_SYN | XP_ACK | XP_RST | XP_FIN)
 #define LPORT		9200
 #define SYNQ		64	/* half-open slots of the listener */
@@ -32,16 +35,36 @@ FIXTURE(sc) {
 FIXTURE_VARIANT(sc) {
 	int proto;
 	const char *knob;	/* the syncookies knob */
+	const char *kaddr;	/* addresses, and so the family */
+	const char *paddr;
 };
 
 FIXTURE_VARIANT_ADD(sc, tcp) {
 	.proto = IPPROTO_TCP,
 	.knob = "/proc/sys/net/ipv4/tcp_syncookies",
+	.kaddr = KADDR,
+	.paddr = PADDR,
 };
 
 FIXTURE_VARIANT_ADD(sc, xtcp) {
 	.proto = IPPROTO_XTCP,
 	.knob = "/proc/sys/net/xtcp/syncookies",
+	.kaddr = KADDR,
+	.paddr = PADDR,
+};
+
+FIXTURE_VARIANT_ADD(sc, tcp6) {
+	.proto = IPPROTO_TCP,
+	.knob = "/proc/sys/net/ipv4/tcp_syncookies",
+	.kaddr = KADDR6,
+	.paddr = PADDR6,
+};
+
+FIXTURE_VARIANT_ADD(sc, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.knob = "/proc/sys/net/xtcp/syncookies",
+	.kaddr = KADDR6,
+	.paddr = PADDR6,
 };
 
 static long cookie_counter(int proto, const char *name)
@@ -51,17 +74,20 @@ static long cookie_counter(int proto, const char *name)
 
 FIXTURE_SETUP(sc)
 {
-	struct sockaddr_in sin = xtcp_sin(KADDR, LPORT);
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int err;
 
 	ASSERT_EQ(0, xp_unshare_net());
-	err = xp_open(&self->p, variant->proto, KADDR, PADDR);
+	err = xp_open(&self->p, variant->proto, variant->kaddr,
+		      variant->paddr);
 	ASSERT_EQ(0, err) TH_LOG("xp_open: %s", strerror(-err));
 	if (variant->proto == IPPROTO_XTCP)
 		ASSERT_EQ(0, xtcp_sysctl_set("max_syn_backlog", SYNQ));
-	self->lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->lfd = xp_socket(&self->p, SOCK_STREAM);
 	ASSERT_LE(0, self->lfd);
-	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	len = xp_sockaddr(&self->p, false, LPORT, &ss);
+	ASSERT_EQ(0, bind(self->lfd, (struct sockaddr *)&ss, len));
 	/* For TCP the backlog also bounds the half-open connections. */
 	ASSERT_EQ(0, listen(self->lfd, SYNQ));
 }
@@ -72,14 +98,29 @@ FIXTURE_TEARDOWN(sc)
 	xp_close(&self->p);
 }
 
-/* A SYN from @saddr:@sport, with MSS 1460, timestamps and wscale 7. */
-static int send_syn(struct xp_peer *p, struct in_addr saddr, __u16 sport,
+/*
+ * Make @s come from host @host of the peer's subnet (the last byte of
+ * the address; 0: the peer's own address), spoofed.
+ */
+static void spoof(struct xp_seg *s, unsigned int host)
+{
+	if (!host)
+		return;
+	if (s->family == AF_INET6)
+		s->saddr6.s6_addr[15] = host;
+	else
+		s->saddr.s_addr = htonl((ntohl(s->saddr.s_addr) & ~0xffU) |
+					host);
+}
+
+/* A SYN from @host:@sport, with MSS 1460, timestamps and wscale 7. */
+static int send_syn(struct xp_peer *p, unsigned int host, __u16 sport,
 		    __u32 isn)
 {
 	struct xp_seg s;
 
 	xp_seg_init(p, &s);
-	s.saddr = saddr;
+	spoof(&s, host);
 	s.sport = sport;
 	s.dport = LPORT;
 	s.seq = isn;
@@ -107,7 +148,7 @@ TEST_F(sc, cookie_makes_the_connection)
 	ASSERT_EQ(0, xtcp_write_long(variant->knob, 2));
 	sent = cookie_counter(variant->proto, "SyncookiesSent");
 	recvd = cookie_counter(variant->proto, "SyncookiesRecv");
-	ASSERT_EQ(0, send_syn(&self->p, self->p.paddr, c.pport, 0x50000000));
+	ASSERT_EQ(0, send_syn(&self->p, 0, c.pport, 0x50000000));
 	ASSERT_EQ(0, xp_conn_expect(&self->p, &c, &synack, CTL,
 				    XP_SYN | XP_ACK, 3000));
 	EXPECT_EQ(0x50000001U, synack.ack);
@@ -115,7 +156,7 @@ TEST_F(sc, cookie_makes_the_connection)
 	EXPECT_EQ(7, synack.wscale);
 	EXPECT_EQ(sent + 1, cookie_counter(variant->proto, "SyncookiesSent"));
 	/* No state was kept for it. */
-	EXPECT_EQ(0, xtcp_proc_count(xtcp_proc_path(variant->proto), LPORT,
+	EXPECT_EQ(0, xtcp_proc_count(xp_proc_path(&self->p), LPORT,
 				     c.pport, 3));
 
 	c.k_nxt = synack.seq + 1;
@@ -159,7 +200,7 @@ TEST_F(sc, forged_ack_is_reset)
 	long failed;
 
 	ASSERT_EQ(0, xtcp_write_long(variant->knob, 2));
-	ASSERT_EQ(0, send_syn(&self->p, self->p.paddr, 9203, 0x70000000));
+	ASSERT_EQ(0, send_syn(&self->p, 0, 9203, 0x70000000));
 	ASSERT_EQ(0, xp_expect(&self->p, &r, CTL, XP_SYN | XP_ACK, 3000));
 	failed = cookie_counter(variant->proto, "SyncookiesFailed");
 	c.k_nxt = 0x12345678;
@@ -199,17 +240,18 @@ static void *acceptor(void *arg)
 }
 
 /* A client from this host: connect, one byte each way, within @ms. */
-static bool served(int proto, int ms)
+static bool served(const struct xp_peer *p, int ms)
 {
-	struct sockaddr_in sin = xtcp_sin(KADDR, LPORT);
+	struct sockaddr_storage ss;
+	socklen_t len = xp_sockaddr(p, false, LPORT, &ss);
 	bool ok = false;
 	char b = 'z';
 	int fd;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, proto);
+	fd = xp_socket(p, SOCK_STREAM | SOCK_NONBLOCK);
 	if (fd < 0)
 		return false;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	if (connect(fd, (struct sockaddr *)&ss, len) &&
 	    errno != EINPROGRESS)
 		goto out;
 	if (!(xtcp_wait_fd(fd, POLLOUT, ms) & POLLOUT) ||
@@ -223,15 +265,17 @@ out:
 	return ok;
 }
 
-/* Spoofed SYNs from 10.9.0.3-250, random ports: they never complete. */
+/*
+ * Spoofed SYNs from hosts 3-250 of the peer's subnet, random ports: they
+ * never complete.
+ */
 static int flood(struct xp_peer *p, unsigned int *seed, int n)
 {
-	struct in_addr src;
 	int i;
 
 	for (i = 0; i < n; i++) {
-		src.s_addr = htonl(0x0a090003 + rand_r(seed) % 248);
-		if (send_syn(p, src, 1024 + rand_r(seed) % 60000,
+		if (send_syn(p, 3 + rand_r(seed) % 248,
+			     1024 + rand_r(seed) % 60000,
 			     rand_r(seed)))
 			return -1;
 	}
@@ -258,13 +302,13 @@ TEST_F(sc, syn_flood)
 
 		ASSERT_EQ(0, xtcp_write_long(variant->knob, cookies));
 		ASSERT_EQ(0, flood(&self->p, &seed, 4 * SYNQ));
-		ASSERT_TRUE(xtcp_wait_until(xtcp_proc_count(xtcp_proc_path(variant->proto),
+		ASSERT_TRUE(xtcp_wait_until(xtcp_proc_count(xp_proc_path(&self->p),
 							    LPORT, -1, 3) >= SYNQ,
 					    5000));
 		ASSERT_EQ(0, pthread_create(&th, NULL, acceptor, &a));
 		for (i = 0; i < clients; i++) {
 			ASSERT_EQ(0, flood(&self->p, &seed, 10));
-			ok += served(variant->proto, cookies ? 3000 : 300);
+			ok += served(&self->p, cookies ? 3000 : 300);
 		}
 		a.stop = true;
 		pthread_join(th, NULL);
@@ -312,16 +356,21 @@ static long slab_bytes(const char *name)
 
 TEST_F(sc, flood_memory)
 {
-	const char *sock_cache = variant->proto == IPPROTO_TCP ? "TCP" : "XTCP";
+	bool v6 = self->p.family == AF_INET6;
+	const char *sock_cache = variant->proto == IPPROTO_TCP ?
+				 (v6 ? "TCPv6" : "TCP") :
+				 (v6 ? "XTCPv6" : "XTCP");
+	const char *tcp_req_cache = v6 ? "request_sock_TCPv6" :
+					 "request_sock_TCP";
 	const char *req_cache = variant->proto == IPPROTO_TCP ?
-				"request_sock_TCP" : "xtcp_req";
-	struct sockaddr_in sin = xtcp_sin(KADDR, FLOOD_PORT);
+				tcp_req_cache : "xtcp_req";
 	long sock0, req0, sock1, req1, per, tcp_req = 0;
-	const char *proc = xtcp_proc_path(variant->proto);
+	const char *proc = xp_proc_path(&self->p);
 	struct xtcp_slab tcp_slab, sock_slab;
-	struct in_addr src;
+	struct sockaddr_storage ss;
 	unsigned int seed = 7;
 	int lfd, i, n, last = -1;
+	socklen_t len;
 
 	ASSERT_EQ(0, xtcp_write_long(variant->knob, 0));
 	if (variant->proto == IPPROTO_XTCP) {
@@ -330,9 +379,10 @@ TEST_F(sc, flood_memory)
 		ASSERT_EQ(0, xtcp_write_long("/proc/sys/net/ipv4/tcp_max_syn_backlog",
 					     4096));
 	}
-	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	lfd = xp_socket(&self->p, SOCK_STREAM);
 	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	len = xp_sockaddr(&self->p, false, FLOOD_PORT, &ss);
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(lfd, 4096));
 
 	sock0 = slab_bytes(sock_cache);
@@ -341,8 +391,7 @@ TEST_F(sc, flood_memory)
 		struct xp_seg s;
 
 		xp_seg_init(&self->p, &s);
-		src.s_addr = htonl(0x0a090003 + rand_r(&seed) % 248);
-		s.saddr = src;
+		spoof(&s, 3 + rand_r(&seed) % 248);
 		s.sport = 1024 + rand_r(&seed) % 60000;
 		s.dport = FLOOD_PORT;
 		s.seq = rand_r(&seed);
@@ -368,15 +417,16 @@ TEST_F(sc, flood_memory)
 	req1 = slab_bytes(req_cache);
 	per = (sock1 - sock0 + req1 - req0) / n;
 	ASSERT_EQ(0, xtcp_slab_read(sock_cache, &sock_slab));
-	if (!xtcp_slab_read("request_sock_TCP", &tcp_slab))
+	if (!xtcp_slab_read(tcp_req_cache, &tcp_slab))
 		tcp_req = tcp_slab.objsize;
-	TH_LOG("%s: %d half-open connections: socket cache %+ld bytes, half-open cache %+ld bytes: %ld bytes each (a %s object is %ld bytes, a request_sock_TCP %ld, debug metadata included)",
+	TH_LOG("%s: %d half-open connections: socket cache %+ld bytes, half-open cache %+ld bytes: %ld bytes each (a %s object is %ld bytes, a %s %ld, debug metadata included)",
 	       variant->proto == IPPROTO_TCP ? "TCP" : "xtcp", n,
 	       sock1 - sock0, req1 - req0, per, sock_cache, sock_slab.objsize,
-	       tcp_req);
-	TH_LOG("object sizes without debug metadata: %s %ld, %s %ld, request_sock_TCP %ld",
+	       tcp_req_cache, tcp_req);
+	TH_LOG("object sizes without debug metadata: %s %ld, %s %ld, %s %ld",
 	       sock_cache, slab_object_size(sock_cache), req_cache,
-	       slab_object_size(req_cache), slab_object_size("request_sock_TCP"));
+	       slab_object_size(req_cache), tcp_req_cache,
+	       slab_object_size(tcp_req_cache));
 	/* Not a socket each: a fraction of one. */
 	EXPECT_GT(sock_slab.objsize / 3, per);
 	if (variant->proto == IPPROTO_XTCP && tcp_req) {

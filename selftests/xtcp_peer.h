@@ -4,8 +4,10 @@
  *
  * The peer is a tun device (IFF_TUN | IFF_NO_PI) whose other end is the
  * test program: the kernel routes the peer's address through the tun, the
- * test reads the IPv4 packets the kernel sends there and writes crafted
- * ones back. Segments use TCP's header layout (RFC 9293 header and
+ * test reads the IP packets the kernel sends there and writes crafted
+ * ones back. The family is that of the addresses given to xp_open():
+ * IPv4 ("10.9.0.1") or IPv6 ("fd00:9::1"), where the segment follows the
+ * fixed 40-byte header directly (next header = the protocol). Segments use TCP's header layout (RFC 9293 header and
  * options); only the IP protocol number differs between TCP (6) and xtcp
  * (253), so the same code drives both and can be checked against Linux TCP.
  *
@@ -24,8 +26,11 @@
  *	TH_LOG("got %s", XP_SEG_STR(&s));
  *	xp_close(&p);
  *
- * Addresses are kept in network byte order (struct in_addr); ports,
- * sequence numbers, window and option values in host byte order.
+ * Addresses are kept in network byte order (struct in_addr, or struct
+ * in6_addr in the *6 fields of an IPv6 peer); ports, sequence numbers,
+ * window and option values in host byte order. A test that runs for both
+ * families makes its kernel-side sockets with xp_socket() and names them
+ * with xp_sockaddr().
  */
 #ifndef _XTCP_PEER_H
 #define _XTCP_PEER_H
@@ -138,13 +143,28 @@ struct xp_iphdr {
 
 static_assert(sizeof(struct xp_iphdr) == 20, "xp_iphdr layout");
 
+/* IPv6 fixed header (RFC 8200 section 3), network byte order. */
+struct xp_ip6hdr {
+	__u32 ver_tc_flow;	/* version 6, traffic class, flow label */
+	__u16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	struct in6_addr saddr;
+	struct in6_addr daddr;
+};
+
+static_assert(sizeof(struct xp_ip6hdr) == 40, "xp_ip6hdr layout");
+
 struct xp_peer {
 	int fd;			/* tun, O_NONBLOCK */
 	int proto;		/* IP protocol number of the segments */
+	int family;		/* AF_INET or AF_INET6, from the addresses */
 	int ifindex;
 	char ifname[IFNAMSIZ];
 	struct in_addr kaddr;	/* kernel side address */
 	struct in_addr paddr;	/* the address the peer pretends to be */
+	struct in6_addr kaddr6;	/* the same for an IPv6 peer */
+	struct in6_addr paddr6;
 	__u16 ip_id;		/* next IP ID xp_send uses */
 	__u16 mss;		/* MSS xp_conn_connect() announces, 0: 1460 */
 	bool sack;		/* xp_conn_connect() answers SACK-permitted */
@@ -162,8 +182,11 @@ struct xp_peer {
  */
 struct xp_seg {
 	/* both */
+	int family;		/* 0 (as AF_INET) or AF_INET6 */
 	struct in_addr saddr;
 	struct in_addr daddr;
+	struct in6_addr saddr6;	/* addresses of an AF_INET6 segment */
+	struct in6_addr daddr6;
 	__u16 sport;
 	__u16 dport;
 	__u32 seq;
@@ -171,7 +194,7 @@ struct xp_seg {
 	unsigned int flags;	/* XP_FIN ... XP_RES */
 	__u16 window;		/* as on the wire, unscaled */
 	__u16 urg;
-	__u8 ttl;		/* send: 0 means 64 */
+	__u8 ttl;		/* or hop limit; send: 0 means 64 */
 	__u8 doff;		/* data offset in 32-bit words */
 	__u16 csum;		/* recv: as received; send: see XP_SET_CSUM */
 
@@ -200,9 +223,10 @@ struct xp_seg {
 	bool rx;		/* filled in by xp_recv()/xp_parse() */
 	bool csum_ok;		/* checksum verifies with the pseudo-header */
 	bool csum_partial;	/* field holds only the pseudo-header sum */
-	bool df;
-	__u8 tos;
-	__u16 ip_id;
+	bool df;		/* IPv4 only */
+	__u8 tos;		/* or traffic class (RFC 8200 section 7) */
+	__u16 ip_id;		/* IPv4 only */
+	__u32 flowlabel;	/* IPv6 only */
 	const __u8 *rx_opts;	/* option bytes as received */
 	size_t rx_opts_len;
 };
@@ -247,6 +271,31 @@ static inline __u64 xp_pseudo_sum(struct in_addr saddr, struct in_addr daddr,
 }
 
 /*
+ * Sum of the IPv6 pseudo-header (RFC 8200 section 8.1): addresses,
+ * 32-bit length, zeros, next header. For lengths below 65536 it differs
+ * from the IPv4 one only in the addresses.
+ */
+static inline __u64 xp_pseudo_sum6(const struct in6_addr *saddr,
+				   const struct in6_addr *daddr, int proto,
+				   size_t len)
+{
+	__u64 sum = 0;
+
+	sum = xp_csum_add(sum, saddr, sizeof(*saddr));
+	sum = xp_csum_add(sum, daddr, sizeof(*daddr));
+	return sum + (len >> 16) + (len & 0xffff) + (__u8)proto;
+}
+
+/* The pseudo-header sum for @s, by its family. */
+static inline __u64 xp_seg_pseudo_sum(const struct xp_seg *s, int proto,
+				      size_t len)
+{
+	if (s->family == AF_INET6)
+		return xp_pseudo_sum6(&s->saddr6, &s->daddr6, proto, len);
+	return xp_pseudo_sum(s->saddr, s->daddr, proto, len);
+}
+
+/*
  * Checksum field value for a TCP-format segment: the complement of the
  * sum over the pseudo-header (with @proto) and the segment, whose checksum
  * field must be zero. Host byte order.
@@ -269,8 +318,11 @@ static inline __u32 xp_seg_seqlen(const struct xp_seg *s)
 static inline void xp_seg_init(const struct xp_peer *p, struct xp_seg *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->family = p->family;
 	s->saddr = p->paddr;
 	s->daddr = p->kaddr;
+	s->saddr6 = p->paddr6;
+	s->daddr6 = p->kaddr6;
 	s->wscale = -1;
 	s->window = 65535;
 }
@@ -285,8 +337,11 @@ static inline void xp_seg_reply(const struct xp_seg *in, struct xp_seg *out)
 	struct xp_seg r;
 
 	memset(&r, 0, sizeof(r));
+	r.family = in->family;
 	r.saddr = in->daddr;
 	r.daddr = in->saddr;
+	r.saddr6 = in->daddr6;
+	r.daddr6 = in->saddr6;
 	r.sport = in->dport;
 	r.dport = in->sport;
 	r.seq = in->ack;
@@ -465,10 +520,27 @@ static inline int xp_opts_parse(struct xp_seg *s, const __u8 *b,
 	return 0;
 }
 
+/* Write the IPv6 header of a packet for @s whose segment has @seglen bytes. */
+static inline void xp_build_ip6(int proto, const struct xp_seg *s,
+				size_t seglen, __u8 *buf)
+{
+	struct xp_ip6hdr ip6h = { 0 };
+
+	ip6h.ver_tc_flow = htonl(6U << 28);
+	ip6h.payload_len = htons(seglen);
+	ip6h.nexthdr = proto;
+	ip6h.hop_limit = s->ttl ? s->ttl : 64;
+	ip6h.saddr = s->saddr6;
+	ip6h.daddr = s->daddr6;
+	memcpy(buf, &ip6h, sizeof(ip6h));
+}
+
 /*
- * Build the IPv4 packet for @s into @buf: a 20-byte IP header with a right
- * checksum, DF set and protocol @proto, then the TCP-format header,
- * options and payload, checksummed over the pseudo-header with @proto.
+ * Build the IP packet for @s into @buf. IPv4: a 20-byte IP header with a
+ * right checksum, DF set and protocol @proto; IPv6 (s->family AF_INET6):
+ * the 40-byte header with next header @proto and no extension headers.
+ * Then the TCP-format header, options and payload, checksummed over the
+ * family's pseudo-header with @proto.
  *
  * Bad-input knobs: XP_SET_DOFF writes s->doff (0..15) as the data offset
  * whatever the real header length; XP_MANGLE_CSUM spoils the checksum,
@@ -482,21 +554,23 @@ static inline int xp_opts_parse(struct xp_seg *s, const __u8 *b,
 static inline int xp_build(int proto, const struct xp_seg *s, __u16 ip_id,
 			   __u8 *buf, size_t size)
 {
-	__u8 *th = buf + sizeof(struct xp_iphdr);
+	bool v6 = s->family == AF_INET6;
+	size_t nhlen = v6 ? sizeof(struct xp_ip6hdr) : sizeof(struct xp_iphdr);
 	struct xp_iphdr iph = { 0 };
 	struct xp_hdr h = { 0 };
 	size_t hlen, seglen;
+	__u8 *th = buf + nhlen;
 	int optlen;
 	__u16 c;
 
-	if (size < sizeof(iph) + XP_HDR_LEN + XP_MAX_OPTLEN)
+	if (size < nhlen + XP_HDR_LEN + XP_MAX_OPTLEN)
 		return -ENOBUFS;
 	optlen = xp_opts_build(s, th + XP_HDR_LEN);
 	if (optlen < 0)
 		return optlen;
 	hlen = XP_HDR_LEN + optlen;
 	seglen = hlen + s->len;
-	if (sizeof(iph) + seglen > size || sizeof(iph) + seglen > 65535)
+	if (nhlen + seglen > size || (v6 ? 0 : nhlen) + seglen > 65535)
 		return -EMSGSIZE;
 	if (s->len)
 		memcpy(th + hlen, s->data, s->len);
@@ -515,7 +589,9 @@ static inline int xp_build(int proto, const struct xp_seg *s, __u16 ip_id,
 	if (s->trunc && s->trunc < seglen)
 		seglen = s->trunc;
 	if (seglen >= offsetof(struct xp_hdr, check) + 2) {
-		c = xp_csum(s->saddr, s->daddr, proto, th, seglen);
+		c = ~xp_csum_fold(xp_csum_add(xp_seg_pseudo_sum(s, proto,
+								seglen),
+					      th, seglen)) & 0xffff;
 		if (s->mangle & XP_MANGLE_CSUM)
 			c ^= 1;
 		if (s->mangle & XP_SET_CSUM)
@@ -523,6 +599,10 @@ static inline int xp_build(int proto, const struct xp_seg *s, __u16 ip_id,
 		xp_put16(th + offsetof(struct xp_hdr, check), c);
 	}
 
+	if (v6) {
+		xp_build_ip6(proto, s, seglen, buf);
+		return nhlen + seglen;
+	}
 	iph.ver_ihl = 0x45;
 	iph.tot_len = htons(sizeof(iph) + seglen);
 	iph.id = htons(ip_id);
@@ -537,8 +617,39 @@ static inline int xp_build(int proto, const struct xp_seg *s, __u16 ip_id,
 }
 
 /*
- * Parse one IPv4 packet carrying a TCP-format segment of protocol @proto.
- * Returns -ENOENT for anything else (IPv6, ICMP, another protocol),
+ * The IPv6 header of @b (@len bytes) into @s: the segment's offset, or
+ * -ENOENT (not @proto right after the fixed header: ICMPv6, extension
+ * headers) or -EBADMSG (a length that disagrees).
+ */
+static inline int xp_parse_ip6(int proto, struct xp_seg *s, const __u8 *b,
+			       size_t len)
+{
+	struct xp_ip6hdr ip6h;
+	__u32 vtf;
+
+	if (len < sizeof(ip6h) ||
+	    b[offsetof(struct xp_ip6hdr, nexthdr)] != proto)
+		return -ENOENT;
+	memcpy(&ip6h, b, sizeof(ip6h));
+	memset(s, 0, sizeof(*s));
+	s->wscale = -1;
+	s->rx = true;
+	s->family = AF_INET6;
+	vtf = ntohl(ip6h.ver_tc_flow);
+	s->tos = vtf >> 20 & 0xff;
+	s->flowlabel = vtf & 0xfffff;
+	s->ttl = ip6h.hop_limit;
+	s->saddr6 = ip6h.saddr;
+	s->daddr6 = ip6h.daddr;
+	if (ntohs(ip6h.payload_len) != len - sizeof(ip6h))
+		return -EBADMSG;
+	return sizeof(ip6h);
+}
+
+/*
+ * Parse one IPv4 or IPv6 packet carrying a TCP-format segment of protocol
+ * @proto (for IPv6, right after the fixed header). Returns -ENOENT for
+ * anything else (ICMP, ICMPv6, another protocol, extension headers),
  * -EBADMSG if the packet is malformed (bad IP header, length or checksum,
  * a fragment, a data offset outside the segment, broken options: things a
  * correct sender never emits; @s is filled as far as parsing got), else 0.
@@ -553,7 +664,15 @@ static inline int xp_parse(int proto, struct xp_seg *s, const void *pkt,
 	size_t ihl, seglen;
 	struct xp_hdr h;
 	__u64 sum;
+	int off;
 
+	if (len >= 1 && b[0] >> 4 == 6) {
+		off = xp_parse_ip6(proto, s, b, len);
+		if (off < 0)
+			return off;
+		ihl = off;
+		goto segment;
+	}
 	if (len < 1 || b[0] >> 4 != 4)
 		return -ENOENT;
 	if (len < offsetof(struct xp_iphdr, protocol) + 1 ||
@@ -562,6 +681,7 @@ static inline int xp_parse(int proto, struct xp_seg *s, const void *pkt,
 	memset(s, 0, sizeof(*s));
 	s->wscale = -1;
 	s->rx = true;
+	s->family = AF_INET;
 	if (len < sizeof(iph))
 		return -EBADMSG;
 	memcpy(&iph, b, sizeof(iph));
@@ -579,6 +699,7 @@ static inline int xp_parse(int proto, struct xp_seg *s, const void *pkt,
 	if (ntohs(iph.frag_off) & (XP_IP_MF | XP_IP_OFFSET))
 		return -EBADMSG;
 
+segment:
 	th = b + ihl;
 	seglen = len - ihl;
 	if (seglen < sizeof(h))
@@ -594,7 +715,7 @@ static inline int xp_parse(int proto, struct xp_seg *s, const void *pkt,
 	s->csum = ntohs(h.check);
 	s->urg = ntohs(h.urg);
 
-	sum = xp_pseudo_sum(s->saddr, s->daddr, proto, seglen);
+	sum = xp_seg_pseudo_sum(s, proto, seglen);
 	s->csum_ok = xp_csum_fold(xp_csum_add(sum, th, seglen)) == 0xffff;
 	s->csum_partial = !s->csum_ok && s->csum == xp_csum_fold(sum);
 
@@ -709,7 +830,7 @@ static inline void xp_opts_str(const __u8 *b, size_t len, char *buf,
 static inline char *xp_seg_fmt(const struct xp_seg *s, char *buf,
 			       size_t size)
 {
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], fl[16];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], fl[16];
 	__u8 ob[XP_MAX_OPTLEN];
 	const __u8 *o = ob;
 	size_t pos = 0;
@@ -718,8 +839,13 @@ static inline char *xp_seg_fmt(const struct xp_seg *s, char *buf,
 	if (!size)
 		return buf;
 	buf[0] = '\0';
-	inet_ntop(AF_INET, &s->saddr, src, sizeof(src));
-	inet_ntop(AF_INET, &s->daddr, dst, sizeof(dst));
+	if (s->family == AF_INET6) {
+		inet_ntop(AF_INET6, &s->saddr6, src, sizeof(src));
+		inet_ntop(AF_INET6, &s->daddr6, dst, sizeof(dst));
+	} else {
+		inet_ntop(AF_INET, &s->saddr, src, sizeof(src));
+		inet_ntop(AF_INET, &s->daddr, dst, sizeof(dst));
+	}
 	xp_strcat(buf, size, &pos, "%s.%u > %s.%u: Flags [%s], seq %u",
 		  src, s->sport, dst, s->dport,
 		  xp_flags_str(s->flags, fl, sizeof(fl)), s->seq);
@@ -801,6 +927,80 @@ static inline int xp_ifaddr_up(const char *ifname, const struct in_addr *addr)
 	return err;
 }
 
+/* struct in6_ifreq of <linux/ipv6.h>, which clashes with <netinet/in.h>. */
+struct xp_in6_ifreq {
+	struct in6_addr addr;
+	__u32 prefixlen;
+	int ifindex;
+};
+
+/*
+ * Is @addr usable yet? A new address is tentative (bind() fails) and
+ * without its local route (a datagram to it leaves through the tun)
+ * until addrconf's work has run once, even without DAD. A UDP datagram
+ * from @addr to itself shows both. 0, -EAGAIN or -errno.
+ */
+static inline int xp_addr6_ready(const struct in6_addr *addr)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	socklen_t len = sizeof(sin6);
+	struct pollfd pfd;
+	int sk, err = 0;
+
+	sin6.sin6_addr = *addr;
+	sk = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return -errno;
+	if (bind(sk, (struct sockaddr *)&sin6, sizeof(sin6)))
+		err = errno == EADDRNOTAVAIL ? -EAGAIN : -errno;
+	else if (getsockname(sk, (struct sockaddr *)&sin6, &len) ||
+		 sendto(sk, "", 1, 0, (struct sockaddr *)&sin6, len) != 1)
+		err = -errno;
+	pfd.fd = sk;
+	pfd.events = POLLIN;
+	if (!err && poll(&pfd, 1, 10) != 1)
+		err = -EAGAIN;
+	close(sk);
+	return err;
+}
+
+/* Wait up to 3 s until xp_addr6_ready(). 0 or -errno. */
+static inline int xp_addr6_wait(const struct in6_addr *addr)
+{
+	__s64 deadline = xp_now_ms() + 3000;
+	int err;
+
+	while ((err = xp_addr6_ready(addr)) == -EAGAIN &&
+	       xp_now_ms() < deadline)
+		usleep(1000);
+	return err;
+}
+
+/*
+ * Give @ifname the address @addr/64, bring it up and wait until the
+ * address is usable. DAD is off on it (conf/@ifname/accept_dad, written
+ * before). 0 or -errno.
+ */
+static inline int xp_ifaddr6_up(const char *ifname, int ifindex,
+				const struct in6_addr *addr)
+{
+	struct xp_in6_ifreq ifr6 = {
+		.addr = *addr,
+		.prefixlen = 64,
+		.ifindex = ifindex,
+	};
+	int err = 0, sk;
+
+	sk = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return -errno;
+	err = xp_ifup(sk, ifname);
+	if (!err && ioctl(sk, SIOCSIFADDR, &ifr6))
+		err = -errno;
+	close(sk);
+	return err ?: xp_addr6_wait(addr);
+}
+
 /*
  * Move the calling process into a new network namespace with lo up. Call
  * it first in each test (FIXTURE_SETUP runs in the test's own process):
@@ -859,28 +1059,72 @@ static inline int xp_tun_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Drop whatever the kernel has queued on the tun; returns the count. */
+static inline int xp_drain(struct xp_peer *p)
+{
+	int n = 0;
+
+	while (read(p->fd, p->buf, sizeof(p->buf)) >= 0)
+		n++;
+	return n;
+}
+
+/* Parse the addresses of xp_open() into @p, setting p->family. */
+static inline int xp_open_addrs(struct xp_peer *p, const char *kernel_addr,
+				const char *peer_addr)
+{
+	if (strchr(kernel_addr, ':')) {
+		p->family = AF_INET6;
+		if (inet_pton(AF_INET6, kernel_addr, &p->kaddr6) != 1 ||
+		    inet_pton(AF_INET6, peer_addr, &p->paddr6) != 1 ||
+		    !memcmp(&p->kaddr6, &p->paddr6, sizeof(p->kaddr6)) ||
+		    memcmp(&p->kaddr6, &p->paddr6, 8))
+			return -EINVAL;
+		return 0;
+	}
+	p->family = AF_INET;
+	if (inet_pton(AF_INET, kernel_addr, &p->kaddr) != 1 ||
+	    inet_pton(AF_INET, peer_addr, &p->paddr) != 1 ||
+	    p->kaddr.s_addr == p->paddr.s_addr ||
+	    (ntohl(p->kaddr.s_addr ^ p->paddr.s_addr) & 0xffffff00))
+		return -EINVAL;
+	return 0;
+}
+
+/* Write "@val" to /proc/sys/net/ipv6/conf/@ifname/@knob. */
+static inline int xp_conf6(const char *ifname, const char *knob,
+			   const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname,
+		 knob);
+	return xtcp_write_file(path, val);
+}
+
 /*
- * Create a tun interface (xp0, xp1, ...), give it @kernel_addr/24, keep
- * IPv6 off it and bring it up, so that the kernel routes @peer_addr (which
- * must be in the same /24) through it. The peer then speaks IP protocol
- * @proto. Must run with CAP_NET_ADMIN, normally in a private namespace.
- * Returns 0 or -errno; on error nothing is left behind.
+ * Create a tun interface (xp0, xp1, ...) and bring it up with the kernel
+ * side's address, so that the kernel routes @peer_addr through it. IPv4
+ * addresses ("10.9.0.1", "10.9.0.2"): @kernel_addr/24, the peer in the
+ * same /24, and IPv6 kept off the interface. IPv6 addresses ("fd00:9::1",
+ * "fd00:9::2"): @kernel_addr/64 without DAD, the peer in the same /64, and
+ * no router solicitations; the kernel's own ICMPv6 (MLD reports) is
+ * passed over by xp_recv(). The peer then speaks IP protocol @proto. Must
+ * run with CAP_NET_ADMIN, normally in a private namespace. Returns 0 or
+ * -errno; on error nothing is left behind.
  */
 static inline int xp_open(struct xp_peer *p, int proto,
 			  const char *kernel_addr, const char *peer_addr)
 {
-	char path[128];
 	struct ifreq ifr;
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
 	p->proto = proto;
-	if (inet_pton(AF_INET, kernel_addr, &p->kaddr) != 1 ||
-	    inet_pton(AF_INET, peer_addr, &p->paddr) != 1 ||
-	    p->kaddr.s_addr == p->paddr.s_addr ||
-	    (ntohl(p->kaddr.s_addr ^ p->paddr.s_addr) & 0xffffff00))
-		return -EINVAL;
+	err = xp_open_addrs(p, kernel_addr, peer_addr);
+	if (err)
+		return err;
 
 	p->fd = xp_tun_open();
 	if (p->fd < 0) {
@@ -897,10 +1141,19 @@ static inline int xp_open(struct xp_peer *p, int proto,
 	p->ifname[IFNAMSIZ - 1] = '\0';
 	p->ifindex = if_nametoindex(p->ifname);
 
+	if (p->family == AF_INET6) {
+		err = xp_conf6(p->ifname, "accept_dad", "0") ?:
+		      xp_conf6(p->ifname, "router_solicitations", "0") ?:
+		      xp_ifaddr6_up(p->ifname, p->ifindex, &p->kaddr6);
+		if (err)
+			xp_close(p);
+		else
+			xp_drain(p);
+		return err;
+	}
+
 	/* No router solicitations or MLD reports; absent IPv6 is fine. */
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 p->ifname);
-	xtcp_write_file(path, "1");
+	xp_conf6(p->ifname, "disable_ipv6", "1");
 
 	err = xp_ifaddr_up(p->ifname, &p->kaddr);
 	if (err)
@@ -911,6 +1164,45 @@ fail:
 	err = -errno;
 	xp_close(p);
 	return err;
+}
+
+/* A kernel-side socket of the peer's family and protocol. */
+static inline int xp_socket(const struct xp_peer *p, int type)
+{
+	return socket(p->family, type, p->proto);
+}
+
+/*
+ * The socket address of the kernel side (@peer_side false) or the peer
+ * (true) with @port, in the peer's family. Returns its length.
+ */
+static inline socklen_t xp_sockaddr(const struct xp_peer *p, bool peer_side,
+				    __u16 port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (p->family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = peer_side ? p->paddr6 : p->kaddr6;
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	sin->sin_addr = peer_side ? p->paddr : p->kaddr;
+	return sizeof(*sin);
+}
+
+/* The /proc/net file that lists the sockets of the peer's kind. */
+static inline const char *xp_proc_path(const struct xp_peer *p)
+{
+	bool v6 = p->family == AF_INET6;
+
+	if (p->proto == IPPROTO_TCP)
+		return v6 ? "/proc/net/tcp6" : "/proc/net/tcp";
+	return v6 ? "/proc/net/xtcp6" : "/proc/net/xtcp";
 }
 
 /* Send @s as built by xp_build() with the peer's protocol. */
@@ -931,8 +1223,8 @@ static inline int xp_send(struct xp_peer *p, const struct xp_seg *s)
 
 /*
  * Wait up to @timeout_ms (negative: forever, 0: only what is queued) for
- * the next packet of the peer's protocol and parse it into @s, passing
- * over everything else. Returns 0, -ETIMEDOUT, -EBADMSG (see xp_parse())
+ * the next packet of the peer's protocol and family and parse it into @s,
+ * passing over everything else. Returns 0, -ETIMEDOUT, -EBADMSG (see xp_parse())
  * or another -errno. s->data stays valid until the next call.
  */
 static inline int xp_recv(struct xp_peer *p, struct xp_seg *s, int timeout_ms)
@@ -946,7 +1238,8 @@ static inline int xp_recv(struct xp_peer *p, struct xp_seg *s, int timeout_ms)
 		n = read(p->fd, p->buf, sizeof(p->buf));
 		if (n >= 0) {
 			err = xp_parse(p->proto, s, p->buf, n);
-			if (err != -ENOENT)
+			if (err != -ENOENT &&
+			    (s->family == AF_INET6) == (p->family == AF_INET6))
 				return err;
 			p->ignored++;
 			continue;
@@ -989,16 +1282,6 @@ static inline int xp_expect(struct xp_peer *p, struct xp_seg *s,
 		p->skipped++;
 		xp_seg_fmt(s, p->last_skipped, sizeof(p->last_skipped));
 	}
-}
-
-/* Drop whatever the kernel has queued on the tun; returns the count. */
-static inline int xp_drain(struct xp_peer *p)
-{
-	int n = 0;
-
-	while (read(p->fd, p->buf, sizeof(p->buf)) >= 0)
-		n++;
-	return n;
 }
 
 /*
@@ -1118,7 +1401,8 @@ static inline int xp_conn_expect_ack(struct xp_peer *p, struct xp_conn *c,
 }
 
 /*
- * Active open of @fd, a new socket (bound or not), to the peer's @pport.
+ * Active open of @fd, a new socket (bound or not) of the peer's family,
+ * to the peer's @pport.
  * The peer answers the SYN with ISN @pisn, window @window, MSS p->mss and,
  * if @ts and the SYN offered them, timestamps; xp_conn_connect() returns
  * once the kernel has ACKed the SYN-ACK and connect() has completed. @fd
@@ -1129,13 +1413,9 @@ static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
 				  int fd, __u16 pport, __u32 pisn,
 				  __u16 window, bool ts)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(pport),
-		.sin_addr = p->paddr,
-	};
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	socklen_t len = sizeof(int);
+	socklen_t len = sizeof(int), salen;
+	struct sockaddr_storage ss;
 	struct xp_seg syn, s, r;
 	int err, soerr;
 
@@ -1144,7 +1424,8 @@ static inline int xp_conn_connect(struct xp_peer *p, struct xp_conn *c,
 	c->pport = pport;
 	if (fcntl(fd, F_SETFL, O_NONBLOCK))
 		return -errno;
-	if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	salen = xp_sockaddr(p, true, pport, &ss);
+	if (!connect(fd, (struct sockaddr *)&ss, salen) ||
 	    errno != EINPROGRESS)
 		return -EPROTO;
 	err = xp_conn_expect(p, c, &syn, XP_SYN | XP_ACK | XP_RST | XP_FIN,
@@ -1214,7 +1495,7 @@ static inline int xp_conn_open(struct xp_peer *p, struct xp_conn *c,
 {
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, p->proto);
+	fd = xp_socket(p, SOCK_STREAM | SOCK_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	err = xp_conn_connect(p, c, fd, pport, pisn, 65535, ts);

@@ -110,7 +110,8 @@ static inline long xtcp_counter(const char *name)
  * "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt
  * uid timeout inode"; xtcp's file ends with age_ms, TCP's goes on with
  * columns of its own. Addresses are the __be32 as printed, so they compare
- * equal to an s_addr.
+ * equal to an s_addr; the 128-bit ones of /proc/net/xtcp6 and tcp6 are
+ * read as 0 (the ports are what the tests match).
  */
 struct xtcp_proc_entry {
 	__u32 laddr;
@@ -136,22 +137,29 @@ static inline const char *xtcp_proc_path(int proto)
 }
 
 /*
- * Parse one socket line of /proc/net/xtcp or /proc/net/tcp into @e; the
+ * Parse one socket line of /proc/net/xtcp or /proc/net/tcp (or of their
+ * IPv6 files) into @e; the
  * file has an age_ms column if @has_age. Returns the line's "sl" number,
  * or -1 if the line does not parse.
  */
 static inline int xtcp_proc_parse(const char *line, bool has_age,
 				  struct xtcp_proc_entry *e)
 {
+	char la[33], ra[33];
 	int sl, end = 0;
 
 	memset(e, 0, sizeof(*e));
 	e->age_ms = -1;
-	if (sscanf(line, " %d: %x:%x %x:%x %x %x:%x %x:%lx %x %u %d %lu%n",
-		   &sl, &e->laddr, &e->lport, &e->raddr, &e->rport, &e->state,
+	if (sscanf(line, " %d: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %x:%x "
+		   "%x:%lx %x %u %d %lu%n",
+		   &sl, la, &e->lport, ra, &e->rport, &e->state,
 		   &e->txq, &e->rxq, &e->tr, &e->when, &e->retrnsmt, &e->uid,
 		   &e->timeout, &e->inode, &end) != 14)
 		return -1;
+	if (strlen(la) == 8)
+		e->laddr = strtoul(la, NULL, 16);
+	if (strlen(ra) == 8)
+		e->raddr = strtoul(ra, NULL, 16);
 	if (has_age && sscanf(line + end, " %ld", &e->age_ms) != 1)
 		return -1;
 	/* tm->when counts clock ticks (USER_HZ) in both files. */
