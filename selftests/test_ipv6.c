@@ -494,7 +494,7 @@ static int v6_cap_open(void)
 static int v6_cap_seg(int cap, int proto, unsigned int sport,
 		      unsigned int dport, bool data, __u8 *pkt, size_t len)
 {
-	__s64 deadline = xp_now_ms() + 3000;
+	__s64 deadline = xp_now_ms() + XTCP_TIMEOUT(3000);
 
 	while (xp_now_ms() < deadline) {
 		struct pollfd pfd = { .fd = cap, .events = POLLIN };
@@ -792,7 +792,7 @@ TEST_F(v6, flowlabel_rehash_on_rto)
 	ASSERT_LE(0, cap);
 	ASSERT_EQ(1, send(cfd, "r", 1, 0));
 	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto, name) >
-				    before, 10000));
+				    before, XTCP_TIMEOUT(10000)));
 	ASSERT_EQ(0, system("tc qdisc del dev lo root"));
 	/* The next retransmission gets through, with the new label. */
 	ASSERT_LT(0, v6_cap_seg(cap, variant->proto, ntohs(me.sin6_port),
