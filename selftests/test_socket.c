@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Socket creation and the properties of a fresh socket. Where xtcp should
- * look like TCP, both run the same test: Linux TCP is the oracle.
+ * look like TCP, both run the same test: Linux TCP is the oracle, TCP6 for
+ * the AF_INET6 sockets.
  */
 
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+
+/* See test_options.c: the harness's setjmp() and inlined test bodies. */
+#pragma GCC diagnostic ignored "-Wclobbered"
 
 #include "kselftest_harness.h"
 #include "xtcp_test.h"
@@ -18,20 +22,39 @@ FIXTURE(fresh) {
 
 FIXTURE_VARIANT(fresh) {
 	int proto;
+	int family;
 };
 
+/*
+ * AF_INET and AF_INET6 sockets of both protocols. ip_level_options is
+ * IPv4's IP_TOS and runs for AF_INET only (test_ipv6 has the SOL_IPV6
+ * options).
+ */
 FIXTURE_VARIANT_ADD(fresh, tcp) {
 	.proto = IPPROTO_TCP,
+	.family = AF_INET,
 };
 
 FIXTURE_VARIANT_ADD(fresh, xtcp) {
 	.proto = IPPROTO_XTCP,
+	.family = AF_INET,
+};
+
+FIXTURE_VARIANT_ADD(fresh, tcp6) {
+	.proto = IPPROTO_TCP,
+	.family = AF_INET6,
+};
+
+FIXTURE_VARIANT_ADD(fresh, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.family = AF_INET6,
 };
 
 FIXTURE_SETUP(fresh)
 {
-	self->fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	self->fd = socket(variant->family, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, self->fd) TH_LOG("socket: %s", strerror(errno));
+	ASSERT_EQ(variant->family, xtcp_sock_family(self->fd));
 }
 
 FIXTURE_TEARDOWN(fresh)
@@ -54,24 +77,27 @@ TEST_F(fresh, identity)
 	EXPECT_EQ(variant->proto, getsockopt_int(self->fd, SOL_SOCKET,
 						 SO_PROTOCOL));
 	EXPECT_EQ(SOCK_STREAM, getsockopt_int(self->fd, SOL_SOCKET, SO_TYPE));
-	EXPECT_EQ(AF_INET, getsockopt_int(self->fd, SOL_SOCKET, SO_DOMAIN));
+	EXPECT_EQ(variant->family,
+		  getsockopt_int(self->fd, SOL_SOCKET, SO_DOMAIN));
 	EXPECT_EQ(0, getsockopt_int(self->fd, SOL_SOCKET, SO_ERROR));
 }
 
+/* An unbound socket's name: the wildcard address, port 0. */
 TEST_F(fresh, unbound_name)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss, any;
+	socklen_t len = sizeof(ss), want;
 
-	memset(&sin, 0xff, sizeof(sin));
-	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&sin, &len));
-	EXPECT_EQ(sizeof(sin), len);
-	EXPECT_EQ(AF_INET, sin.sin_family);
-	EXPECT_EQ(0, sin.sin_port);
-	EXPECT_EQ(htonl(INADDR_ANY), sin.sin_addr.s_addr);
+	want = xtcp_sa(variant->family,
+		       variant->family == AF_INET6 ? "::" : "0.0.0.0", 0, &any);
+	ASSERT_LT(0U, want);
+	memset(&ss, 0xff, sizeof(ss));
+	ASSERT_EQ(0, getsockname(self->fd, (struct sockaddr *)&ss, &len));
+	ASSERT_EQ(want, len);
+	EXPECT_EQ(0, memcmp(&any, &ss, len));
 
-	len = sizeof(sin);
-	EXPECT_EQ(-1, getpeername(self->fd, (struct sockaddr *)&sin, &len));
+	len = sizeof(ss);
+	EXPECT_EQ(-1, getpeername(self->fd, (struct sockaddr *)&ss, &len));
 	EXPECT_EQ(ENOTCONN, errno);
 }
 
@@ -87,6 +113,8 @@ TEST_F(fresh, ip_level_options)
 {
 	int tos = 0x10;
 
+	if (variant->family != AF_INET)
+		SKIP(return, "IP_TOS is IPv4's (IPV6_TCLASS: test_ipv6)");
 	/* SOL_IP options reach the generic IPv4 code for both. */
 	ASSERT_EQ(0, setsockopt(self->fd, SOL_IP, IP_TOS, &tos, sizeof(tos)));
 	EXPECT_EQ(tos, getsockopt_int(self->fd, SOL_IP, IP_TOS));

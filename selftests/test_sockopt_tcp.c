@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Level SOL_TCP on xtcp sockets, against Linux TCP as the oracle: each
- * fixture test runs for IPPROTO_TCP and for IPPROTO_XTCP over loopback
- * with the same expectations. The options xtcp has at SOL_XTCP work at
- * SOL_TCP with TCP's ranges and errors and the same value underneath;
+ * fixture test runs for IPPROTO_TCP and for IPPROTO_XTCP over loopback,
+ * IPv4 (127.0.0.1) and IPv6 (::1), with the same expectations. The
+ * options xtcp has at SOL_XTCP work at SOL_TCP with TCP's ranges and
+ * errors and the same value underneath;
  * TCP_INFO, TCP_CORK, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT,
  * TCP_CONGESTION, TCP_NOTSENT_LOWAT (poll() and epoll) and TCP_INQ (its
  * cmsg) behave as on TCP, and so do the ioctls SIOCINQ and SIOCOUTQ;
@@ -41,14 +42,31 @@ FIXTURE(soltcp) {
 
 FIXTURE_VARIANT(soltcp) {
 	int proto;
+	int family;
 };
 
+/*
+ * Each test runs over 127.0.0.1 and over ::1, with Linux TCP and TCP6 as
+ * the oracles: SOL_TCP is the same level for both families.
+ */
 FIXTURE_VARIANT_ADD(soltcp, tcp) {
 	.proto = IPPROTO_TCP,
+	.family = AF_INET,
 };
 
 FIXTURE_VARIANT_ADD(soltcp, xtcp) {
 	.proto = IPPROTO_XTCP,
+	.family = AF_INET,
+};
+
+FIXTURE_VARIANT_ADD(soltcp, tcp6) {
+	.proto = IPPROTO_TCP,
+	.family = AF_INET6,
+};
+
+FIXTURE_VARIANT_ADD(soltcp, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.family = AF_INET6,
 };
 
 /*
@@ -65,8 +83,11 @@ static int set_rto_min(int proto, int ms)
 FIXTURE_SETUP(soltcp)
 {
 	ASSERT_EQ(0, xp_unshare_net());
-	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	self->sfd = xtcp_lo_pair_family(variant->family, variant->proto,
+					&self->cfd);
 	ASSERT_LE(0, self->sfd) TH_LOG("pair: %s", strerror(-self->sfd));
+	ASSERT_EQ(variant->family, xtcp_sock_family(self->cfd));
+	ASSERT_EQ(variant->family, xtcp_sock_family(self->sfd));
 }
 
 FIXTURE_TEARDOWN(soltcp)
@@ -164,7 +185,7 @@ TEST_F(soltcp, int_options_round_trip)
 
 	/* A connection reads its send MSS; an unconnected socket the clamp. */
 	ASSERT_LT(500, xtcp_get_int(fd, SOL_TCP, TCP_MAXSEG));
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = socket(variant->family, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, xtcp_set_int(fd, SOL_TCP, TCP_MAXSEG, 1000));
 	ASSERT_EQ(1000, xtcp_get_int(fd, SOL_TCP, TCP_MAXSEG));
@@ -302,7 +323,12 @@ TEST_F(soltcp, tcp_info_after_transfer)
 	ASSERT_LE(ti.tcpi_min_rtt, ti.tcpi_rtt * 8);
 	ASSERT_LE(10u, ti.tcpi_snd_cwnd);
 	ASSERT_LT(500u, ti.tcpi_snd_mss);
-	ASSERT_EQ(65535u, ti.tcpi_pmtu);	/* loopback's MTU */
+	/*
+	 * Loopback's MTU, 65536: IPv4 caps a path MTU at 65535
+	 * (IP_MAX_MTU), IPv6 takes it whole.
+	 */
+	ASSERT_EQ(variant->family == AF_INET6 ? 65536u : 65535u,
+		  ti.tcpi_pmtu);
 	ASSERT_NE(0u, ti.tcpi_rto);
 	ASSERT_NE(0, ti.tcpi_options & TCPI_OPT_TIMESTAMPS);
 	ASSERT_NE(0, ti.tcpi_options & TCPI_OPT_WSCALE);
@@ -358,13 +384,14 @@ TEST_F(soltcp, tcp_info_optlen)
 /* A listener: its state, and the backlog in tcpi_sacked. */
 TEST_F(soltcp, tcp_info_listener)
 {
-	struct sockaddr_in sin = xtcp_sin("127.0.0.1", 0);
+	struct sockaddr_storage ss;
+	socklen_t len = xtcp_lo_sa(variant->family, 0, &ss);
 	struct tcp_info ti;
 	int lfd;
 
-	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	lfd = socket(variant->family, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, lfd);
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(lfd, 7));
 	ASSERT_EQ(0, tcp_info_of(lfd, &ti));
 	ASSERT_EQ(ST_LISTEN, ti.tcpi_state);
@@ -390,7 +417,8 @@ TEST_F(soltcp, cork_holds_until_uncorked)
 	ASSERT_EQ(0, err);
 	close(self->cfd);
 	close(self->sfd);
-	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	self->sfd = xtcp_lo_pair_family(variant->family, variant->proto,
+					&self->cfd);
 	ASSERT_LE(0, self->sfd);
 
 	ASSERT_EQ(0, xtcp_get_int(self->cfd, SOL_TCP, TCP_CORK));
@@ -423,7 +451,8 @@ TEST_F(soltcp, cork_persist_ceiling)
 	ASSERT_EQ(0, err);
 	close(self->cfd);
 	close(self->sfd);
-	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	self->sfd = xtcp_lo_pair_family(variant->family, variant->proto,
+					&self->cfd);
 	ASSERT_LE(0, self->sfd);
 
 	ASSERT_EQ(0, xtcp_set_int(self->cfd, SOL_TCP, TCP_CORK, 1));
@@ -447,7 +476,8 @@ TEST_F(soltcp, nodelay_pushes_corked)
 	ASSERT_EQ(0, err);
 	close(self->cfd);
 	close(self->sfd);
-	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	self->sfd = xtcp_lo_pair_family(variant->family, variant->proto,
+					&self->cfd);
 	ASSERT_LE(0, self->sfd);
 
 	ASSERT_EQ(0, xtcp_set_int(self->cfd, SOL_TCP, TCP_CORK, 1));
@@ -670,15 +700,16 @@ TEST_F(soltcp, inq_cmsg_empty)
  */
 TEST_F(soltcp, inq_outq_ioctls)
 {
-	struct sockaddr_in sin = xtcp_sin("127.0.0.1", 0);
+	struct sockaddr_storage ss;
+	socklen_t len = xtcp_lo_sa(variant->family, 0, &ss);
 	static char buf[3000];
 	int lfd, fd;
 
-	lfd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	lfd = socket(variant->family, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, lfd);
 	ASSERT_EQ(0, ioctl_int(lfd, SIOCINQ));
 	ASSERT_EQ(0, ioctl_int(lfd, SIOCOUTQ));
-	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(0, listen(lfd, 1));
 	ASSERT_EQ(-EINVAL, ioctl_int(lfd, SIOCINQ));
 	ASSERT_EQ(-EINVAL, ioctl_int(lfd, SIOCOUTQ));
@@ -728,7 +759,8 @@ TEST_F(soltcp, notsent_lowat_poll)
 	ASSERT_EQ(0, err);
 	close(self->cfd);
 	close(self->sfd);
-	self->sfd = xtcp_lo_pair(variant->proto, &self->cfd);
+	self->sfd = xtcp_lo_pair_family(variant->family, variant->proto,
+					&self->cfd);
 	ASSERT_LE(0, self->sfd);
 	fd = self->cfd;
 

@@ -2,9 +2,11 @@
 /*
  * The stream socket API of xtcp against Linux TCP on loopback: connection
  * set-up and refusal, half-close, resets, linger, the accept backlog, bind
- * rules, queue ioctls, receive flags, SIGPIPE and buffer auto-tuning. Every test runs once per
- * protocol with the same expectations (Linux TCP is the oracle), each in a
- * network namespace of its own, with TCP's and xtcp's knobs set alike.
+ * rules, queue ioctls, receive flags, SIGPIPE and buffer auto-tuning.
+ * Every test runs once per protocol and family, over 127.0.0.1 and over
+ * ::1, with the same expectations (Linux TCP and TCP6 are the oracles),
+ * each in a network namespace of its own, with TCP's and xtcp's knobs set
+ * alike.
  */
 
 #include <arpa/inet.h>
@@ -33,19 +35,26 @@
 #define WAIT_MS 3000
 #define ST_TIME_WAIT 6
 
-/* A socket of @proto bound to 127.0.0.1:@port; fd or -errno. */
+/*
+ * The address family of the running test, its variant's: the harness runs
+ * each test in a child process of its own, and FIXTURE_SETUP sets it.
+ */
+static int family = AF_INET;
+
+/* A socket of @proto bound to the loopback address:@port; fd or -errno. */
 static int bound_socket(int proto, unsigned short port, int reuse)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM, proto);
+	fd = socket(family, SOCK_STREAM, proto);
 	if (fd < 0)
 		return -errno;
 	if (reuse && xtcp_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))
 		goto fail;
-	sin = xtcp_sin("127.0.0.1", port);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
+	len = xtcp_lo_sa(family, port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len))
 		goto fail;
 	return fd;
 fail:
@@ -54,7 +63,7 @@ fail:
 	return err;
 }
 
-/* A listener on 127.0.0.1 (port 0: any); its port goes to *port. */
+/* A listener on the loopback address (port 0: any); its port goes to *port. */
 static int listener(int proto, unsigned short *port, int backlog, int reuse)
 {
 	int fd, err;
@@ -71,19 +80,20 @@ static int listener(int proto, unsigned short *port, int backlog, int reuse)
 	return fd;
 }
 
-/* Connect to 127.0.0.1:@port; with SOCK_NONBLOCK in @type, EINPROGRESS
- * counts as success. Returns the socket or -errno.
+/* Connect to the loopback address:@port; with SOCK_NONBLOCK in @type,
+ * EINPROGRESS counts as success. Returns the socket or -errno.
  */
 static int connect_lo(int proto, int type, unsigned short port)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM | type, proto);
+	fd = socket(family, SOCK_STREAM | type, proto);
 	if (fd < 0)
 		return -errno;
-	sin = xtcp_sin("127.0.0.1", port);
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) &&
+	len = xtcp_lo_sa(family, port, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, len) &&
 	    !(errno == EINPROGRESS && (type & SOCK_NONBLOCK))) {
 		err = -errno;
 		close(fd);
@@ -188,7 +198,8 @@ static int wait_value(int (*fn)(int), int fd, int want, int ms)
  */
 static int proc_sockets(int proto, unsigned short port, int st)
 {
-	return xtcp_proc_count(xtcp_proc_path(proto), port ? port : -1, -1, st);
+	return xtcp_proc_count(xtcp_proc_path_family(proto, family),
+			       port ? port : -1, -1, st);
 }
 
 static int wait_proc(int proto, unsigned short port, int st, int want, int ms)
@@ -239,14 +250,31 @@ FIXTURE(stream) {
 
 FIXTURE_VARIANT(stream) {
 	int proto;
+	int family;
 };
 
+/*
+ * Every test runs over IPv4 (127.0.0.1) and over IPv6 (::1), with Linux
+ * TCP and TCP6 as the oracles: nothing here depends on the family.
+ */
 FIXTURE_VARIANT_ADD(stream, tcp) {
 	.proto = IPPROTO_TCP,
+	.family = AF_INET,
 };
 
 FIXTURE_VARIANT_ADD(stream, xtcp) {
 	.proto = IPPROTO_XTCP,
+	.family = AF_INET,
+};
+
+FIXTURE_VARIANT_ADD(stream, tcp6) {
+	.proto = IPPROTO_TCP,
+	.family = AF_INET6,
+};
+
+FIXTURE_VARIANT_ADD(stream, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.family = AF_INET6,
 };
 
 FIXTURE_SETUP(stream)
@@ -256,12 +284,19 @@ FIXTURE_SETUP(stream)
 	self->c.lfd = -1;
 	self->c.cli = -1;
 	self->c.srv = -1;
+	family = variant->family;
 	err = xp_unshare_net();
 	ASSERT_EQ(0, err) TH_LOG("new netns: %s", strerror(-err));
 	/* Makes sure net.xtcp exists in the namespace for both variants. */
 	fd = socket(AF_INET, SOCK_STREAM, IPPROTO_XTCP);
 	ASSERT_LE(0, fd) TH_LOG("xtcp socket: %s", strerror(errno));
 	close(fd);
+	/* The variant's family is what a socket of it reports. */
+	fd = bound_socket(variant->proto, 0, 0);
+	ASSERT_LE(0, fd) TH_LOG("bind: %s", strerror(-fd));
+	err = xtcp_sock_family(fd);
+	close(fd);
+	ASSERT_EQ(family, err);
 	/*
 	 * Linux retransmits the first SYNs at a fixed 1 s before backing
 	 * off (tcp_syn_linear_timeouts); xtcp backs off from the start as
@@ -280,14 +315,16 @@ FIXTURE_TEARDOWN(stream)
 /* 1. Bytes go both ways unchanged; both ends agree on the addresses. */
 TEST_F(stream, echo)
 {
-	struct sockaddr_in cl, cp, sl, sp;
+	struct sockaddr_storage cl, cp, sl, sp;
 	char msg[MSG_LEN], buf[MSG_LEN];
+	socklen_t salen;
 	socklen_t len;
 	size_t i;
 
 	for (i = 0; i < MSG_LEN; i++)
 		msg[i] = 'a' + i % 23;
 	open_conn(_metadata, variant->proto, &self->c);
+	salen = xtcp_lo_sa(family, 0, &cl);
 
 	ASSERT_EQ(MSG_LEN, send(self->c.cli, msg, MSG_LEN, 0));
 	ASSERT_EQ(MSG_LEN, recv_full(self->c.srv, buf, MSG_LEN, WAIT_MS));
@@ -299,27 +336,29 @@ TEST_F(stream, echo)
 
 	len = sizeof(cl);
 	ASSERT_EQ(0, getsockname(self->c.cli, (struct sockaddr *)&cl, &len));
-	EXPECT_EQ(sizeof(cl), len);
+	EXPECT_EQ(salen, len);
 	len = sizeof(cp);
 	ASSERT_EQ(0, getpeername(self->c.cli, (struct sockaddr *)&cp, &len));
-	EXPECT_EQ(sizeof(cp), len);
+	EXPECT_EQ(salen, len);
 	len = sizeof(sl);
 	ASSERT_EQ(0, getsockname(self->c.srv, (struct sockaddr *)&sl, &len));
-	EXPECT_EQ(sizeof(sl), len);
+	EXPECT_EQ(salen, len);
 	len = sizeof(sp);
 	ASSERT_EQ(0, getpeername(self->c.srv, (struct sockaddr *)&sp, &len));
-	EXPECT_EQ(sizeof(sp), len);
+	EXPECT_EQ(salen, len);
 
-	EXPECT_EQ(AF_INET, cl.sin_family);
-	EXPECT_EQ(AF_INET, sp.sin_family);
-	EXPECT_EQ(htonl(INADDR_LOOPBACK), cl.sin_addr.s_addr);
-	EXPECT_EQ(htonl(INADDR_LOOPBACK), sl.sin_addr.s_addr);
-	EXPECT_NE(0, cl.sin_port);
-	EXPECT_EQ(htons(self->c.port), sl.sin_port);
-	EXPECT_EQ(htons(self->c.port), cp.sin_port);
-	EXPECT_EQ(cl.sin_port, sp.sin_port);
-	EXPECT_EQ(cl.sin_addr.s_addr, sp.sin_addr.s_addr);
-	EXPECT_EQ(sl.sin_addr.s_addr, cp.sin_addr.s_addr);
+	EXPECT_EQ(family, cl.ss_family);
+	EXPECT_EQ(family, cp.ss_family);
+	EXPECT_EQ(family, sl.ss_family);
+	EXPECT_EQ(family, sp.ss_family);
+	EXPECT_TRUE(xtcp_sa_is_lo(&cl));
+	EXPECT_TRUE(xtcp_sa_is_lo(&cp));
+	EXPECT_TRUE(xtcp_sa_is_lo(&sl));
+	EXPECT_TRUE(xtcp_sa_is_lo(&sp));
+	EXPECT_NE(0, xtcp_sa_port(&cl));
+	EXPECT_EQ(self->c.port, xtcp_sa_port(&sl));
+	EXPECT_EQ(self->c.port, xtcp_sa_port(&cp));
+	EXPECT_EQ(xtcp_sa_port(&cl), xtcp_sa_port(&sp));
 }
 
 /* A port bound but not listening: nothing answers it but a RST. */
@@ -351,16 +390,17 @@ TEST_F(stream, refused_blocking)
 /* 2b. The same without blocking: EINPROGRESS, then the error by poll. */
 TEST_F(stream, refused_nonblocking)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	unsigned short port;
 	int holder, fd, ev;
+	socklen_t len;
 
 	holder = closed_port(_metadata, variant->proto, &port);
 	ASSERT_LE(0, holder);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
 	ASSERT_LE(0, fd);
-	sin = xtcp_sin("127.0.0.1", port);
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	len = xtcp_lo_sa(family, port, &ss);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EINPROGRESS, errno);
 
 	ev = wait_revents(fd, POLLIN | POLLOUT | POLLRDHUP,
@@ -582,26 +622,27 @@ TEST_F(stream, linger_zero)
 /* 7. Non-blocking connect to a listener: EINPROGRESS, POLLOUT, data. */
 TEST_F(stream, nonblocking_connect)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	char buf[8];
 	int fd, ev;
 
 	self->c.port = 0;
 	self->c.lfd = listener(variant->proto, &self->c.port, 16, 0);
 	ASSERT_LE(0, self->c.lfd);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, variant->proto);
 	ASSERT_LE(0, fd);
 	self->c.cli = fd;
-	sin = xtcp_sin("127.0.0.1", self->c.port);
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	len = xtcp_lo_sa(family, self->c.port, &ss);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EINPROGRESS, errno);
 
 	ev = wait_poll(fd, POLLIN | POLLOUT, WAIT_MS);
 	EXPECT_EQ(POLLOUT, ev) TH_LOG("revents %#x", ev);
 	EXPECT_EQ(0, xtcp_get_int(fd, SOL_SOCKET, SO_ERROR));
 	/* The classic check for completion, then the socket is connected. */
-	EXPECT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
-	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	EXPECT_EQ(0, connect(fd, (struct sockaddr *)&ss, len));
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EISCONN, errno);
 
 	self->c.srv = accept_wait(self->c.lfd, WAIT_MS);
@@ -632,7 +673,7 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 	int cli[BACKLOG_CONNS], srv[BACKLOG_CONNS];
 	int cport[BACKLOG_CONNS], sport[BACKLOG_CONNS];
 	int i, j, ev, established = 0, accepted = 0;
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
 	long drops0, drops;
 	long long end;
 	socklen_t len;
@@ -668,10 +709,10 @@ TEST_F_TIMEOUT(stream, accept_backlog, XTCP_TIMEOUT(60))
 		if (fd == -ETIMEDOUT)
 			continue;
 		ASSERT_LE(0, fd) TH_LOG("accept: %s", strerror(-fd));
-		len = sizeof(sin);
-		ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&sin, &len));
+		len = sizeof(ss);
+		ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&ss, &len));
 		srv[accepted] = fd;
-		sport[accepted++] = ntohs(sin.sin_port);
+		sport[accepted++] = xtcp_sa_port(&ss);
 	}
 	ASSERT_EQ(BACKLOG_CONNS, accepted);
 
@@ -788,17 +829,22 @@ TEST_F(stream, bind_time_wait)
 	EXPECT_EQ(1, proc_sockets(variant->proto, port, ST_TIME_WAIT));
 }
 
-/* 9d. bind() to an address of no interface here. */
+/*
+ * 9d. bind() to an address of no interface here (documentation
+ * addresses: RFC 5737, RFC 3849).
+ */
 TEST_F(stream, bind_nonlocal)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd;
 
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = socket(family, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
-	sin = xtcp_sin("127.0.0.1", 0);
-	sin.sin_addr.s_addr = inet_addr("192.0.2.1");	/* RFC 5737 */
-	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	len = xtcp_sa(family, family == AF_INET6 ? "2001:db8::1" : "192.0.2.1",
+		      0, &ss);
+	ASSERT_LT(0U, len);
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EADDRNOTAVAIL, errno);
 	close(fd);
 }
@@ -806,14 +852,15 @@ TEST_F(stream, bind_nonlocal)
 /* 9e. bind() twice on one socket. */
 TEST_F(stream, bind_twice)
 {
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int fd, port;
 
 	fd = bound_socket(variant->proto, 0, 0);
 	ASSERT_LE(0, fd);
 	port = xtcp_local_port(fd);
-	sin = xtcp_sin("127.0.0.1", 0);
-	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	len = xtcp_lo_sa(family, 0, &ss);
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&ss, len));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(port, xtcp_local_port(fd));
 	close(fd);
@@ -848,7 +895,8 @@ TEST_F(stream, siocinq)
 TEST_F(stream, siocoutq)
 {
 	char buf[4096], sink[65536];
-	struct sockaddr_in sin;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	int sent = 0, got = 0, q, r;
 	long long end;
 	ssize_t n;
@@ -859,13 +907,12 @@ TEST_F(stream, siocoutq)
 	ASSERT_EQ(0, xtcp_set_int(self->c.lfd, SOL_SOCKET, SO_RCVBUF, 8192));
 	ASSERT_EQ(0, listen(self->c.lfd, 4));
 	self->c.port = xtcp_local_port(self->c.lfd);
-	self->c.cli = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
+	self->c.cli = socket(family, SOCK_STREAM | SOCK_NONBLOCK,
 			     variant->proto);
 	ASSERT_LE(0, self->c.cli);
 	ASSERT_EQ(0, xtcp_set_int(self->c.cli, SOL_SOCKET, SO_SNDBUF, 16384));
-	sin = xtcp_sin("127.0.0.1", self->c.port);
-	ASSERT_EQ(-1, connect(self->c.cli, (struct sockaddr *)&sin,
-			      sizeof(sin)));
+	len = xtcp_lo_sa(family, self->c.port, &ss);
+	ASSERT_EQ(-1, connect(self->c.cli, (struct sockaddr *)&ss, len));
 	ASSERT_EQ(EINPROGRESS, errno);
 	self->c.srv = accept_wait(self->c.lfd, WAIT_MS);
 	ASSERT_LE(0, self->c.srv);
@@ -1180,7 +1227,7 @@ TEST_F(stream, buffers_default)
 	int fd;
 
 	set_buffer_knobs(_metadata);
-	fd = socket(AF_INET, SOCK_STREAM, variant->proto);
+	fd = socket(family, SOCK_STREAM, variant->proto);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(BUF_RMEM_DEF, xtcp_get_int(fd, SOL_SOCKET, SO_RCVBUF));
 	EXPECT_EQ(BUF_WMEM_DEF, xtcp_get_int(fd, SOL_SOCKET, SO_SNDBUF));

@@ -7,8 +7,9 @@
  * the memory and teardown of many entries in test_tw_fill.c.
  *
  * Where Linux TCP behaves the same (who enters TIME_WAIT, bind rules),
- * both protocols run the same test; the MSL knobs TCP lacks are tested on
- * xtcp alone. Every test runs in a network namespace of its own.
+ * both protocols run the same test, over IPv4 and over IPv6 (TCP6 the
+ * oracle); the MSL knobs TCP lacks are tested on xtcp alone, over IPv4.
+ * Every test runs in a network namespace of its own.
  */
 
 /*
@@ -135,22 +136,42 @@ FIXTURE(lo) {
 
 FIXTURE_VARIANT(lo) {
 	int proto;
+	int family;
 	const char *proc;
 };
 
+/*
+ * Over 127.0.0.1 and over ::1 (TCP6 the oracle); an IPv6 connection's
+ * entries are listed in the files of IPv6.
+ */
 FIXTURE_VARIANT_ADD(lo, tcp) {
 	.proto = IPPROTO_TCP,
+	.family = AF_INET,
 	.proc = "/proc/net/tcp",
 };
 
 FIXTURE_VARIANT_ADD(lo, xtcp) {
 	.proto = IPPROTO_XTCP,
+	.family = AF_INET,
 	.proc = "/proc/net/xtcp",
+};
+
+FIXTURE_VARIANT_ADD(lo, tcp6) {
+	.proto = IPPROTO_TCP,
+	.family = AF_INET6,
+	.proc = "/proc/net/tcp6",
+};
+
+FIXTURE_VARIANT_ADD(lo, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.family = AF_INET6,
+	.proc = "/proc/net/xtcp6",
 };
 
 FIXTURE_SETUP(lo)
 {
-	tw_lo_setup(_metadata, variant->proto, 20, &self->lfd, &self->sport);
+	tw_lo_setup_family(_metadata, variant->family, variant->proto, 20,
+			   &self->lfd, &self->sport);
 }
 
 FIXTURE_TEARDOWN(lo)
@@ -163,13 +184,13 @@ TEST_F(lo, active_closer_only)
 {
 	int cfd, cport;
 
-	cfd = client(variant->proto, NULL, 0, false);
+	cfd = client_family(variant->family, variant->proto, NULL, 0, false);
 	ASSERT_LE(0, cfd);
 	cport = cycle(_metadata, variant->proc, self->lfd, cfd, true);
 	EXPECT_EQ(1, tw_count(variant->proc, cport, self->sport));
 	EXPECT_EQ(0, xtcp_proc_scan(variant->proc, self->sport, cport, -1, NULL));
 
-	cfd = client(variant->proto, NULL, 0, false);
+	cfd = client_family(variant->family, variant->proto, NULL, 0, false);
 	ASSERT_LE(0, cfd);
 	cport = cycle(_metadata, variant->proc, self->lfd, cfd, false);
 	EXPECT_EQ(1, tw_count(variant->proc, self->sport, cport));
@@ -181,19 +202,23 @@ TEST_F(lo, active_closer_only)
 /* bind() to a port held in TIME_WAIT needs SO_REUSEADDR on both sockets. */
 TEST_F(lo, bind_needs_reuseaddr)
 {
+	const char *lo = xtcp_lo_str(variant->family);
 	int cfd, port, old_reuse;
 
 	for (old_reuse = 0; old_reuse <= 1; old_reuse++) {
-		cfd = client(variant->proto, LOOPBACK, 0, old_reuse);
+		cfd = client_family(variant->family, variant->proto, lo, 0,
+				    old_reuse);
 		ASSERT_LE(0, cfd);
 		port = cycle(_metadata, variant->proc, self->lfd, cfd, true);
 		ASSERT_EQ(1, tw_count(variant->proc, port, self->sport));
 
-		cfd = client(variant->proto, LOOPBACK, port, false);
+		cfd = client_family(variant->family, variant->proto, lo, port,
+				    false);
 		EXPECT_EQ(-EADDRINUSE, cfd) TH_LOG("old reuse %d", old_reuse);
 		if (cfd >= 0)
 			close(cfd);
-		cfd = client(variant->proto, LOOPBACK, port, true);
+		cfd = client_family(variant->family, variant->proto, lo, port,
+				    true);
 		if (old_reuse) {
 			EXPECT_LE(0, cfd) TH_LOG("bind: %s", strerror(-cfd));
 		} else {

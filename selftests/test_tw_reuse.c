@@ -3,7 +3,8 @@
  * TIME_WAIT (Documentation/xtcp.rst, "TIME_WAIT"): reuse of a 4-tuple held in
  * TIME_WAIT by connect(): net.xtcp.tw_reuse (off, on, loopback only),
  * tw_reuse_delay, the need for timestamps, bound and ephemeral ports.
- * Ephemeral port reuse runs on Linux TCP as well; the rest is xtcp's.
+ * Ephemeral port reuse runs on Linux TCP as well, over IPv4 and over IPv6
+ * (TCP6 the oracle); the rest is xtcp's, over IPv4.
  * Every test runs in a network namespace of its own.
  */
 
@@ -359,13 +360,19 @@ FIXTURE(lo) {
 
 FIXTURE_VARIANT(lo) {
 	int proto;
+	int family;
 	const char *proc;
 	const char *reuse_knob;
 	int reuse_wait_ms;	/* when a reusable entry surely is reusable */
 };
 
+/*
+ * Over 127.0.0.1 and over ::1 (TCP6 the oracle: net.ipv4.tcp_tw_reuse
+ * serves both families, as net.xtcp.tw_reuse does).
+ */
 FIXTURE_VARIANT_ADD(lo, tcp) {
 	.proto = IPPROTO_TCP,
+	.family = AF_INET,
 	.proc = "/proc/net/tcp",
 	.reuse_knob = IPV4_SYSCTL "tcp_tw_reuse",
 	/* Linux 6.12: one second after the last timestamp, in seconds. */
@@ -374,14 +381,32 @@ FIXTURE_VARIANT_ADD(lo, tcp) {
 
 FIXTURE_VARIANT_ADD(lo, xtcp) {
 	.proto = IPPROTO_XTCP,
+	.family = AF_INET,
 	.proc = "/proc/net/xtcp",
 	.reuse_knob = XTCP_SYSCTL_DIR "tw_reuse",
 	.reuse_wait_ms = 200,	/* tw_reuse_delay=20 below */
 };
 
+FIXTURE_VARIANT_ADD(lo, tcp6) {
+	.proto = IPPROTO_TCP,
+	.family = AF_INET6,
+	.proc = "/proc/net/tcp6",
+	.reuse_knob = IPV4_SYSCTL "tcp_tw_reuse",
+	.reuse_wait_ms = 2100,
+};
+
+FIXTURE_VARIANT_ADD(lo, xtcp6) {
+	.proto = IPPROTO_XTCP,
+	.family = AF_INET6,
+	.proc = "/proc/net/xtcp6",
+	.reuse_knob = XTCP_SYSCTL_DIR "tw_reuse",
+	.reuse_wait_ms = 200,
+};
+
 FIXTURE_SETUP(lo)
 {
-	tw_lo_setup(_metadata, variant->proto, 20, &self->lfd, &self->sport);
+	tw_lo_setup_family(_metadata, variant->family, variant->proto, 20,
+			   &self->lfd, &self->sport);
 }
 
 FIXTURE_TEARDOWN(lo)
@@ -402,7 +427,7 @@ TEST_F(lo, ephemeral_port_reuse)
 
 	ASSERT_EQ(0, ipv4_sysctl_set("ip_local_port_range", "40000 40000"));
 	ASSERT_EQ(0, xtcp_write_file(variant->reuse_knob, "0"));
-	cfd = client(variant->proto, NULL, 0, false);
+	cfd = client_family(variant->family, variant->proto, NULL, 0, false);
 	ASSERT_LE(0, cfd);
 	port = cycle(_metadata, variant->proc, self->lfd, cfd, true);
 	ASSERT_EQ(40000, port);
@@ -412,7 +437,8 @@ TEST_F(lo, ephemeral_port_reuse)
 	ASSERT_LE(0, fails);
 	end = xp_now_ms() + variant->reuse_wait_ms;
 	do {
-		sfd = reconnect(variant->proto, NULL, 0, self->lfd, &cfd);
+		sfd = reconnect_family(variant->family, variant->proto, NULL,
+				       0, self->lfd, &cfd);
 		ASSERT_EQ(-EADDRNOTAVAIL, sfd);
 		usleep(20000);
 	} while (xp_now_ms() < end);
@@ -420,7 +446,8 @@ TEST_F(lo, ephemeral_port_reuse)
 	EXPECT_EQ(fails, xtcp_proto_counter(variant->proto, "AttemptFails"));
 
 	ASSERT_EQ(0, xtcp_write_file(variant->reuse_knob, "1"));
-	sfd = reconnect(variant->proto, NULL, 0, self->lfd, &cfd);
+	sfd = reconnect_family(variant->family, variant->proto, NULL, 0,
+			       self->lfd, &cfd);
 	ASSERT_LE(0, sfd) TH_LOG("reuse refused: %s", strerror(-sfd));
 	EXPECT_EQ(40000, xtcp_local_port(cfd));
 	EXPECT_EQ(0, xtcp_echo(cfd, sfd));

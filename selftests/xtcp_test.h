@@ -136,6 +136,14 @@ static inline const char *xtcp_proc_path(int proto)
 	return proto == IPPROTO_TCP ? "/proc/net/tcp" : "/proc/net/xtcp";
 }
 
+/* The /proc file that lists the @family (AF_INET or AF_INET6) sockets. */
+static inline const char *xtcp_proc_path_family(int proto, int family)
+{
+	if (family != AF_INET6)
+		return xtcp_proc_path(proto);
+	return proto == IPPROTO_TCP ? "/proc/net/tcp6" : "/proc/net/xtcp6";
+}
+
 /*
  * Parse one socket line of /proc/net/xtcp or /proc/net/tcp (or of their
  * IPv6 files) into @e; the
@@ -447,37 +455,113 @@ static inline int xtcp_get_int(int fd, int level, int name)
 	return val;
 }
 
-/* The local port of @fd, or -errno. */
-static inline int xtcp_local_port(int fd)
+/*
+ * The socket address @addr:@port of @family (AF_INET or AF_INET6) in
+ * *@ss; its length for bind() and connect(), 0 if @addr does not parse.
+ */
+static inline socklen_t xtcp_sa(int family, const char *addr, __u16 port,
+				struct sockaddr_storage *ss)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 
-	if (getsockname(fd, (struct sockaddr *)&sin, &len))
-		return -errno;
-	return ntohs(sin.sin_port);
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) != 1)
+			return 0;
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+		return 0;
+	return sizeof(*sin);
+}
+
+/* The loopback address of @family, "127.0.0.1" or "::1". */
+static inline const char *xtcp_lo_str(int family)
+{
+	return family == AF_INET6 ? "::1" : "127.0.0.1";
+}
+
+/* The loopback address of @family with @port in *@ss; its length. */
+static inline socklen_t xtcp_lo_sa(int family, __u16 port,
+				   struct sockaddr_storage *ss)
+{
+	return xtcp_sa(family, xtcp_lo_str(family), port, ss);
+}
+
+/* The port of the socket address @ss, of either family. */
+static inline int xtcp_sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
 /*
- * A connected pair of @proto over 127.0.0.1: the client in *@cfd, the
- * accepted socket returned; -errno (and *@cfd = -1) on failure.
+ * Is @ss the loopback address of its family (127.0.0.1, ::1)? An
+ * IPv4-mapped ::ffff:127.0.0.1 is not: it tells that an AF_INET6 socket
+ * went over IPv4.
  */
-static inline int xtcp_lo_pair(int proto, int *cfd)
+static inline bool xtcp_sa_is_lo(const struct sockaddr_storage *ss)
 {
-	struct sockaddr_in sin = xtcp_sin("127.0.0.1", 0);
-	socklen_t len = sizeof(sin);
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+	if (ss->ss_family == AF_INET6)
+		return !memcmp(&sin6->sin6_addr, &in6addr_loopback,
+			       sizeof(in6addr_loopback));
+	return ss->ss_family == AF_INET &&
+	       sin->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+}
+
+/* The local port of @fd, of either family, or -errno. */
+static inline int xtcp_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -errno;
+	return xtcp_sa_port(&ss);
+}
+
+/* The family getsockname() reports for @fd, or -errno. */
+static inline int xtcp_sock_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -errno;
+	return ss.ss_family;
+}
+
+/*
+ * A connected pair of @proto over the loopback address of @family
+ * (127.0.0.1 or ::1): the client in *@cfd, the accepted socket returned;
+ * -errno (and *@cfd = -1) on failure.
+ */
+static inline int xtcp_lo_pair_family(int family, int proto, int *cfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t salen = xtcp_lo_sa(family, 0, &ss);
+	socklen_t len = sizeof(ss);
 	int lfd, sfd = -1;
 
 	*cfd = -1;
-	lfd = socket(AF_INET, SOCK_STREAM, proto);
+	lfd = socket(family, SOCK_STREAM, proto);
 	if (lfd < 0)
 		return -errno;
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	if (bind(lfd, (struct sockaddr *)&ss, salen) ||
 	    listen(lfd, 1) ||
-	    getsockname(lfd, (struct sockaddr *)&sin, &len))
+	    getsockname(lfd, (struct sockaddr *)&ss, &len))
 		goto out;
-	*cfd = socket(AF_INET, SOCK_STREAM, proto);
-	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)))
+	*cfd = socket(family, SOCK_STREAM, proto);
+	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&ss, salen))
 		goto out;
 	sfd = accept(lfd, NULL, NULL);
 out:
@@ -489,6 +573,12 @@ out:
 	}
 	close(lfd);
 	return sfd;
+}
+
+/* xtcp_lo_pair_family() over IPv4, 127.0.0.1. */
+static inline int xtcp_lo_pair(int proto, int *cfd)
+{
+	return xtcp_lo_pair_family(AF_INET, proto, cfd);
 }
 
 /* "ping" from @a to @b, "pong" back; 0 if both arrived intact. */

@@ -2,8 +2,9 @@
 /*
  * Helpers of the TIME_WAIT selftests (test_timewait.c, test_tw_*.c):
  * loopback listeners and clients, a connection cycle that ends in
- * TIME_WAIT, and the /proc/net/{tcp,xtcp} checks around it. Include after
- * kselftest_harness.h and xtcp_test.h.
+ * TIME_WAIT, and the /proc/net/{tcp,xtcp}{,6} checks around it, over
+ * IPv4 or IPv6 (the *_family() forms; the others are IPv4's). Include
+ * after kselftest_harness.h and xtcp_test.h.
  */
 #ifndef _XTCP_TW_H
 #define _XTCP_TW_H
@@ -23,17 +24,28 @@ static inline int ipv4_sysctl_set(const char *name, const char *val)
 	return xtcp_write_file(path, val);
 }
 
-/* A listener of @proto on @addr:@port (0: any); -errno on failure. */
+/* The family of the address @addr: AF_INET6 if it has a colon. */
+static inline int addr_family(const char *addr)
+{
+	return strchr(addr, ':') ? AF_INET6 : AF_INET;
+}
+
+/*
+ * A listener of @proto on @addr:@port (0: any), IPv4 or IPv6 as @addr
+ * is; -errno on failure.
+ */
 static inline int listener(int proto, const char *addr, __u16 port)
 {
-	struct sockaddr_in sin = xtcp_sin(addr, port);
+	struct sockaddr_storage ss;
+	int family = addr_family(addr);
+	socklen_t len = xtcp_sa(family, addr, port, &ss);
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM, proto);
+	fd = socket(family, SOCK_STREAM, proto);
 	if (fd < 0)
 		return -errno;
 	if (xtcp_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) || listen(fd, 16)) {
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 16)) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -42,19 +54,27 @@ static inline int listener(int proto, const char *addr, __u16 port)
 }
 
 /*
- * A client of @proto bound to @addr:@bport (0: any port; no bind at all
- * if @addr is NULL), with SO_REUSEADDR if @reuse. -errno on failure.
+ * A client of @proto and @family bound to @addr:@bport (0: any port; no
+ * bind at all if @addr is NULL), with SO_REUSEADDR if @reuse. -errno on
+ * failure.
  */
-static inline int client(int proto, const char *addr, __u16 bport, bool reuse)
+static inline int client_family(int family, int proto, const char *addr,
+				__u16 bport, bool reuse)
 {
-	struct sockaddr_in sin = xtcp_sin(addr ? addr : LOOPBACK, bport);
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
 	int fd, err;
 
-	fd = socket(AF_INET, SOCK_STREAM, proto);
+	if (addr) {
+		len = xtcp_sa(family, addr, bport, &ss);
+		if (!len)
+			return -EINVAL;
+	}
+	fd = socket(family, SOCK_STREAM, proto);
 	if (fd < 0)
 		return -errno;
 	if ((reuse && xtcp_set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)) ||
-	    (addr && bind(fd, (struct sockaddr *)&sin, sizeof(sin)))) {
+	    (addr && bind(fd, (struct sockaddr *)&ss, len))) {
 		err = -errno;
 		close(fd);
 		return err;
@@ -62,15 +82,21 @@ static inline int client(int proto, const char *addr, __u16 bport, bool reuse)
 	return fd;
 }
 
+/* client_family() of IPv4. */
+static inline int client(int proto, const char *addr, __u16 bport, bool reuse)
+{
+	return client_family(AF_INET, proto, addr, bport, reuse);
+}
+
 /* Connect @cfd to @lfd's address and accept: the accepted fd or -errno. */
 static inline int connect_pair(int cfd, int lfd)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int sfd;
 
-	if (getsockname(lfd, (struct sockaddr *)&sin, &len) ||
-	    connect(cfd, (struct sockaddr *)&sin, sizeof(sin)))
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) ||
+	    connect(cfd, (struct sockaddr *)&ss, len))
 		return -errno;
 	sfd = accept(lfd, NULL, NULL);
 	return sfd < 0 ? -errno : sfd;
@@ -159,15 +185,16 @@ static inline bool tw_older_than(const char *proc, int lport, int rport,
 }
 
 /*
- * A new client bound to @addr:@port with SO_REUSEADDR connects to @lfd:
- * the accepted socket (the client in *@cfd) or -errno (*@cfd closed).
+ * A new client of @family bound to @addr:@port (no bind if @addr is NULL)
+ * with SO_REUSEADDR connects to @lfd: the accepted socket (the client in
+ * *@cfd) or -errno (*@cfd closed).
  */
-static inline int reconnect(int proto, const char *addr, int port, int lfd,
-			    int *cfd)
+static inline int reconnect_family(int family, int proto, const char *addr,
+				   int port, int lfd, int *cfd)
 {
 	int sfd;
 
-	*cfd = client(proto, addr, port, true);
+	*cfd = client_family(family, proto, addr, port, true);
 	if (*cfd < 0)
 		return *cfd;
 	sfd = connect_pair(*cfd, lfd);
@@ -178,14 +205,22 @@ static inline int reconnect(int proto, const char *addr, int port, int lfd,
 	return sfd;
 }
 
+/* reconnect_family() of IPv4. */
+static inline int reconnect(int proto, const char *addr, int port, int lfd,
+			    int *cfd)
+{
+	return reconnect_family(AF_INET, proto, addr, port, lfd, cfd);
+}
+
 /*
  * Setup of the loopback fixtures: a network namespace of its own; for
  * xtcp an MSL that lets nothing expire and, unless 0, tw_reuse_delay
- * @reuse_delay_ms; a listener of @proto on 127.0.0.1 in *@lfd and its
- * port in *@sport.
+ * @reuse_delay_ms; a listener of @proto on the loopback address of
+ * @family (127.0.0.1 or ::1) in *@lfd and its port in *@sport.
  */
-static inline void tw_lo_setup(struct __test_metadata *_metadata, int proto,
-			       int reuse_delay_ms, int *lfd, int *sport)
+static inline void tw_lo_setup_family(struct __test_metadata *_metadata,
+				      int family, int proto,
+				      int reuse_delay_ms, int *lfd, int *sport)
 {
 	int err;
 
@@ -197,9 +232,18 @@ static inline void tw_lo_setup(struct __test_metadata *_metadata, int proto,
 			ASSERT_EQ(0, xtcp_sysctl_set("tw_reuse_delay",
 						     reuse_delay_ms));
 	}
-	*lfd = listener(proto, LOOPBACK, 0);
+	*lfd = listener(proto, xtcp_lo_str(family), 0);
 	ASSERT_LE(0, *lfd) TH_LOG("listener: %s", strerror(-*lfd));
+	ASSERT_EQ(family, xtcp_sock_family(*lfd));
 	*sport = xtcp_local_port(*lfd);
+}
+
+/* tw_lo_setup_family() of IPv4. */
+static inline void tw_lo_setup(struct __test_metadata *_metadata, int proto,
+			       int reuse_delay_ms, int *lfd, int *sport)
+{
+	tw_lo_setup_family(_metadata, AF_INET, proto, reuse_delay_ms, lfd,
+			   sport);
 }
 
 /* A fresh xtcp client connected to @lfd, echoed and closed client first. */
