@@ -310,6 +310,14 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 	if (!sk)
 		goto no_socket;
 
+	/* IP_MINTTL (RFC 5082, GTSM): nothing from farther away, counted
+	 * as tcp_v4_rcv() counts it (MinTTLDrop, TCP's TCPMinTTLDrop).
+	 */
+	reason = SKB_DROP_REASON_TCP_MINTTL;
+	if (unlikely(ip_hdr(skb)->ttl < READ_ONCE(inet_sk(sk)->min_ttl))) {
+		XTCP_INC_STATS(net, XTCP_MIB_MINTTLDROP);
+		goto discard_put;
+	}
 	reason = SKB_DROP_REASON_XFRM_POLICY;
 	if (!xfrm4_policy_check(sk, XFRM_POLICY_IN, skb))
 		goto discard_put;
@@ -705,8 +713,10 @@ static int xtcp_v4_err(struct sk_buff *skb, u32 info)
 	bh_lock_sock(sk);
 	if (sk->sk_state == TCP_CLOSE || sk->sk_state == TCP_LISTEN)
 		goto out;
-	if (unlikely(iph->ttl < READ_ONCE(inet_sk(sk)->min_ttl)))
+	if (unlikely(iph->ttl < READ_ONCE(inet_sk(sk)->min_ttl))) {
+		XTCP_INC_STATS(net, XTCP_MIB_MINTTLDROP);
 		goto out;
+	}
 	if (!between(seq, xs->snd_una, xs->snd_nxt)) {
 		XTCP_INC_STATS(net, XTCP_MIB_OUTOFWINDOWICMPS);
 		goto out;

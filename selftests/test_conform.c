@@ -11,6 +11,8 @@
  *   still unacknowledged.
  * - MSG_EOR ends a record: a later write does not join its last segment.
  * - An initial window of 10 segments on a passive open as on an active one.
+ * - A listener's IP_TOS on its SYN-ACKs; IP_MINTTL (RFC 5082) dropping and
+ *   counting segments from too far.
  * - MSG_MORE holds the partial tail of a write, without PSH, as TCP_CORK
  *   would for that one write: full segments go, and the tail leaves with
  *   the next write without the flag.
@@ -271,6 +273,54 @@ TEST_F(conf, synack_tos)
 					      cookies, r.tos);
 	}
 	close(lfd);
+}
+
+/*
+ * IP_MINTTL (RFC 5082): a segment whose TTL is below the socket's minimum
+ * is dropped and counted (TCP's TCPMinTTLDrop, xtcp's MinTTLDrop): data
+ * is neither acknowledged nor delivered, a RST resets nothing. At the
+ * minimum, all goes through.
+ */
+TEST_F(conf, min_ttl)
+{
+	const char *name = variant->proto == IPPROTO_TCP ? "TCPMinTTLDrop" :
+							   "MinTTLDrop";
+	long drops = xtcp_proto_counter(variant->proto, name);
+	struct xp_conn c;
+	struct xp_seg s, r;
+	char buf[8];
+
+	ASSERT_LE(0, drops);
+	ASSERT_EQ(0, xp_conn_open(&self->p, &c, 9112, PEER_ISN, false));
+	ASSERT_EQ(0, xtcp_set_int(c.fd, SOL_IP, IP_MINTTL, 255));
+
+	xp_conn_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
+	s.data = "far";
+	s.len = 3;
+	s.ttl = 254;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_EQ(-ETIMEDOUT, xp_conn_expect(&self->p, &c, &r, 0, 0, 300))
+		TH_LOG("answered: %s", XP_SEG_STR(&r));
+	EXPECT_EQ(-1, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	xp_conn_seg(&self->p, &c, &s, XP_RST);
+	s.ttl = 1;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	EXPECT_TRUE(xtcp_wait_until(xtcp_proto_counter(variant->proto, name) ==
+				    drops + 2, 1000));
+	EXPECT_EQ(0, xtcp_get_int(c.fd, SOL_SOCKET, SO_ERROR));
+
+	xp_conn_seg(&self->p, &c, &s, XP_ACK | XP_PSH);
+	s.data = "far";
+	s.len = 3;
+	s.ttl = 255;
+	ASSERT_EQ(0, xp_send(&self->p, &s));
+	c.p_nxt += 3;
+	ASSERT_TRUE(xtcp_wait_fd(c.fd, POLLIN, 3000) & POLLIN);
+	EXPECT_EQ(3, recv(c.fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(buf, "far", 3));
+	EXPECT_EQ(drops + 2, xtcp_proto_counter(variant->proto, name));
+	close(c.fd);
 }
 
 TEST_F(conf, passive_open_initial_window)
