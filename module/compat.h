@@ -16,6 +16,7 @@
 #include <linux/memcontrol.h>
 #include <linux/sysctl.h>
 #include <linux/win_minmax.h>
+#include <net/gro.h>
 #include <net/inet_sock.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -328,5 +329,56 @@ static inline bool xtcp_ip6_autoflowlabel(struct net *net,
 	return np->autoflowlabel;
 #endif
 }
+
+/*
+ * GRO. 6.12 leaves the network header's flush checks (TTL or hop limit,
+ * TOS or traffic class, the IPv4 ID's progress) to the transport's
+ * callback, gro_receive_network_flush(), and keeps the network header's
+ * offset in the GRO control block; 6.1 checks TTL and TOS itself,
+ * leaving NAPI_GRO_CB(p)->flush and the ID's progress in ->flush_id for
+ * the transport, and sets the network header. 6.12 also caps GRO per
+ * family (gro_ipv4_max_size).
+ */
+#ifdef XTCP_HAVE_GRO_NETWORK_OFFSETS
+static inline int xtcp_gro_network_flush(const void *th, const void *th2,
+					 struct sk_buff *p)
+{
+	return gro_receive_network_flush(th, th2, p);
+}
+
+static inline void *xtcp_gro_network_header(struct sk_buff *skb)
+{
+	return skb->data + NAPI_GRO_CB(skb)->network_offsets[0];
+}
+
+static inline unsigned int xtcp_gro_max_size(const struct net_device *dev,
+					     const struct sk_buff *skb)
+{
+	return netif_get_gro_max_size(dev, skb);
+}
+#else
+static inline int xtcp_gro_network_flush(const void *th, const void *th2,
+					 struct sk_buff *p)
+{
+	/* The second segment decides whether the ID stays fixed. */
+	if (NAPI_GRO_CB(p)->flush_id == 1 && NAPI_GRO_CB(p)->count == 1 &&
+	    NAPI_GRO_CB(p)->is_atomic) {
+		NAPI_GRO_CB(p)->is_atomic = false;
+		return NAPI_GRO_CB(p)->flush;
+	}
+	return NAPI_GRO_CB(p)->flush | NAPI_GRO_CB(p)->flush_id;
+}
+
+static inline void *xtcp_gro_network_header(struct sk_buff *skb)
+{
+	return skb_network_header(skb);
+}
+
+static inline unsigned int xtcp_gro_max_size(const struct net_device *dev,
+					     const struct sk_buff *skb)
+{
+	return READ_ONCE(dev->gro_max_size);
+}
+#endif
 
 #endif /* _XTCP_COMPAT_H */

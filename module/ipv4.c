@@ -282,6 +282,8 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 		goto discard;
 
 	XTCP_INC_STATS(net, XTCP_MIB_INSEGS);
+	if (skb_shinfo(skb)->gso_segs > 1)
+		XTCP_INC_STATS(net, XTCP_MIB_INGSOSKBS);
 
 	reason = xtcp_rcv_check_header(skb);
 	if (reason)

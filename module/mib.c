@@ -53,6 +53,7 @@ static const struct snmp_mib xtcp_mib_list[] = {
 	SNMP_MIB_ITEM("BacklogDrop", XTCP_MIB_BACKLOGDROP),
 	SNMP_MIB_ITEM("TimeoutRehash", XTCP_MIB_TIMEOUTREHASH),
 	SNMP_MIB_ITEM("MinTTLDrop", XTCP_MIB_MINTTLDROP),
+	SNMP_MIB_ITEM("InGsoSkbs", XTCP_MIB_INGSOSKBS),
 };
 
 /**

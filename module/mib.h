@@ -51,6 +51,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_BACKLOGDROP,		/* dropped: the socket's backlog full */
 	XTCP_MIB_TIMEOUTREHASH,		/* timeouts that drew a new flow hash */
 	XTCP_MIB_MINTTLDROP,		/* dropped: below IP_MINTTL or IPV6_MINHOPCOUNT */
+	XTCP_MIB_INGSOSKBS,		/* skbs received carrying several segments */
 	__XTCP_MIB_MAX
 };
 

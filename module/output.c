@@ -620,20 +620,48 @@ static void xtcp_check_pmtu(struct sock *sk)
 }
 
 /*
+ * GSO on every route, as TCP has it: sk_setup_caps() keeps segmentation
+ * offload on for IPPROTO_TCP whatever the device offers ("ethtool -K
+ * gso off", or no NETIF_F_GSO_SCTP), because a device that cannot take a
+ * GSO skb cuts it in software at its door (validate_xmit_skb(), through
+ * offload.c), which costs less than every segment crossing IP, netfilter
+ * and the qdisc on its own. Other protocols get only what the device
+ * offers; xtcp takes TCP's treatment here, after each sk_setup_caps()
+ * (connect(), a new child, a route looked up again by ip_queue_xmit()).
+ * An IPsec route (header_len) keeps one segment per skb, as TCP's does
+ * without xfrm offload.
+ */
+static void xtcp_gso_always(struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_get(sk);
+
+	if (!dst || !dst->dev || dst->header_len)
+		return;
+	sk->sk_route_caps |= NETIF_F_GSO | NETIF_F_GSO_SOFTWARE;
+	sk->sk_gso_max_size = min_t(u32, READ_ONCE(dst->dev->gso_max_size),
+				    GSO_LEGACY_MAX_SIZE) - (MAX_TCP_HEADER + 1);
+	sk->sk_gso_max_segs = max_t(u32, READ_ONCE(dst->dev->gso_max_segs), 1);
+}
+
+/*
  * The most segments one skb may carry on the socket's route: 1 unless
- * net.xtcp.gso is on and the route takes xtcp's GSO type whole or cuts it
- * in software (sk_setup_caps() set the route's capabilities and size
- * limits), then as many as fit in the device's GSO size with room for the
- * headers, as Linux's tcp_tso_autosize() bounds them.
+ * net.xtcp.gso is on, then as many as fit in the device's GSO size with
+ * room for the headers, as Linux's tcp_tso_autosize() bounds them: the
+ * device takes the skb whole or it is cut in software before it
+ * (xtcp_gso_always()).
  */
 static u32 xtcp_gso_max_segs(struct sock *sk)
 {
 	u32 mss = xtcp_sk(sk)->mss_cache;
-	u32 size = READ_ONCE(sk->sk_gso_max_size);
+	u32 size;
 
 	if (!xtcp_knob(sock_net(sk), XTCP_KNOB_GSO) ||
-	    sk->sk_gso_type != SKB_GSO_SCTP || !sk_can_gso(sk) ||
-	    size <= MAX_TCP_HEADER + mss)
+	    sk->sk_gso_type != SKB_GSO_SCTP)
+		return 1;
+	if (!sk_can_gso(sk))
+		xtcp_gso_always(sk);
+	size = READ_ONCE(sk->sk_gso_max_size);
+	if (!sk_can_gso(sk) || size <= MAX_TCP_HEADER + mss)
 		return 1;
 	return clamp_t(u32, (size - MAX_TCP_HEADER) / mss, 1,
 		       READ_ONCE(sk->sk_gso_max_segs));

@@ -33,6 +33,19 @@
 #	csum6_off	csum_off over IPv6: ipv6_gso_segment() calls the
 #			same callback, which sums each segment with the
 #			IPv6 pseudo-header
+#	gro_transfer	net.xtcp.gso=0, so that every segment leaves as its
+#			own skb, and GRO on both veths (ethtool -K veth0
+#			gro on tso off, which gives veth a NAPI poll and
+#			hands it what veth0 sends): every byte
+#			arrives, both ends received skbs of several
+#			segments (XtcpInGsoSkbs), which only GRO can have
+#			built, and fewer skbs than the peer sent segments
+#	gro_corrupt	gro_transfer with netem corrupting 2% of the
+#			packets veth0 sends, checksummed in software: GRO
+#			must sum each segment before it merges it, so the
+#			bad ones are dropped and counted (XtcpInCsumErrors)
+#			and retransmitted, and every byte arrives intact
+#	gro6_transfer	gro_transfer over IPv6
 
 set -euo pipefail
 
@@ -48,7 +61,8 @@ MTU_BYTES=$((32 << 20))
 PORT=5001
 SCALE=${XTCP_TIMEOUT_SCALE:-1}
 TIMEOUT=$((60 * SCALE))
-CASES=(gso_transfer nogso_transfer csum_off mtu_drop gso6_transfer csum6_off)
+CASES=(gso_transfer nogso_transfer csum_off mtu_drop gro_transfer gro_corrupt
+	gso6_transfer csum6_off gro6_transfer)
 # The server's address: IPv4, or IPv6 for the *6 cases.
 DST=''
 
@@ -120,6 +134,9 @@ snapshot() {
 	CSUM_A0=$(counter "$NS_A" InCsumErrors)
 	CSUM_B0=$(counter "$NS_B" InCsumErrors)
 	PKTS_A0=$(tx_packets "$NS_A")
+	GRO_A0=$(counter "$NS_A" InGsoSkbs)
+	GRO_B0=$(counter "$NS_B" InGsoSkbs)
+	INSEGS_B0=$(counter "$NS_B" InSegs)
 }
 
 # ... and what they moved by since.
@@ -130,9 +147,13 @@ deltas() {
 	CSUM=$(($(counter "$NS_A" InCsumErrors) - CSUM_A0 +
 		$(counter "$NS_B" InCsumErrors) - CSUM_B0))
 	PKTS_A=$(($(tx_packets "$NS_A") - PKTS_A0))
+	GRO_A=$(($(counter "$NS_A" InGsoSkbs) - GRO_A0))
+	GRO_B=$(($(counter "$NS_B" InGsoSkbs) - GRO_B0))
+	INSEGS_B=$(($(counter "$NS_B" InSegs) - INSEGS_B0))
 	echo "# $1: OutGsoSkbs $NS_A +$GSO_A, $NS_B +$GSO_B;" \
 		"OutSegs $NS_A +$SEGS_A; veth0 tx_packets $NS_A +$PKTS_A;" \
-		"InCsumErrors +$CSUM"
+		"InCsumErrors +$CSUM; InGsoSkbs $NS_A +$GRO_A," \
+		"$NS_B +$GRO_B; InSegs $NS_B +$INSEGS_B"
 }
 
 # start_server NAME BYTES: the server in B, listening.
@@ -251,6 +272,83 @@ case_csum_off() {
 	fi
 }
 
+# set_gro on|off: GRO on both veths; 1 if it cannot be turned on. veth
+# hands the peer's NAPI only skbs from a sender without TSO
+# (veth_skb_is_eligible_for_gro()), so TSO goes off meanwhile.
+set_gro() {
+	local ns tso=on out
+
+	[[ $1 == off ]] || tso=off
+	for ns in "$NS_A" "$NS_B"; do
+		if ! out=$(ip netns exec "$ns" ethtool -K veth0 gro "$1" \
+			   tso "$tso" 2>&1); then
+			echo "# ethtool -K veth0 gro $1 tso $tso in $ns: $out"
+			return 1
+		fi
+	done
+	[[ $1 == off ]] ||
+		ip netns exec "$NS_B" ethtool -k veth0 |
+		grep -q '^generic-receive-offload: on'
+}
+
+# netem_del: no qdisc on either veth.
+netem_del() {
+	local ns
+
+	for ns in "$NS_A" "$NS_B"; do
+		ip netns exec "$ns" tc qdisc del dev veth0 root 2>/dev/null ||
+			true
+	done
+}
+
+# case_gro NAME [corrupt]: gro_transfer, gro6_transfer or gro_corrupt.
+# A NAPI poll coalesces what arrived since the last one; segments sent
+# one by one from process context are each polled at once, as a card's
+# interrupt moderation would not allow. netem's 1 ms delay releases them
+# in bursts from its timer, as a real link delivers them.
+case_gro() {
+	local ok=0 name=$1 corrupt=''
+
+	[[ ${2:-} != corrupt ]] || corrupt='corrupt 2%'
+	if ! set_gro on; then
+		set_gro off || true
+		ktap_skip "$name" "cannot turn GRO on"
+		return
+	fi
+	# shellcheck disable=SC2086 # corrupt is two words or none
+	if ! ip netns exec "$NS_A" tc qdisc add dev veth0 root netem \
+		delay 1ms $corrupt 2>/dev/null ||
+	   ! ip netns exec "$NS_B" tc qdisc add dev veth0 root netem \
+		delay 1ms 2>/dev/null; then
+		netem_del
+		set_gro off || true
+		ktap_skip "$name" "no netem"
+		return
+	fi
+	set_gso 0
+	snapshot
+	transfer "$name" "$BYTES" || ok=$?
+	deltas "$name"
+	netem_del
+	set_gso 1
+	set_gro off || true
+	if ((ok)); then
+		ktap_fail "$name" "not every byte arrived intact in time"
+	elif ((GSO_A != 0 || GSO_B != 0)); then
+		ktap_fail "$name" "GSO skbs sent with net.xtcp.gso=0"
+	elif ((GRO_A == 0 || GRO_B == 0)); then
+		ktap_fail "$name" "no skb of several segments received"
+	elif ((INSEGS_B * 2 > SEGS_A)); then
+		ktap_fail "$name" "$INSEGS_B skbs for $SEGS_A segments sent"
+	elif [[ ${2:-} == corrupt ]] && ((CSUM == 0)); then
+		ktap_fail "$name" "no corrupted segment was caught"
+	elif [[ ${2:-} != corrupt ]] && ((CSUM != 0)); then
+		ktap_fail "$name" "$CSUM segments with a bad checksum"
+	else
+		ktap_ok "$name"
+	fi
+}
+
 case_mtu_drop() {
 	local ok=0 ns sent0 full
 
@@ -307,9 +405,12 @@ main() {
 	case_nogso
 	case_csum_off
 	case_mtu_drop
+	case_gro gro_transfer
+	case_gro gro_corrupt corrupt
 	DST=$NS_B_ADDR6
 	case_gso gso6_transfer
 	case_csum_off csum6_off
+	case_gro gro6_transfer
 	ktap_finished
 }
 

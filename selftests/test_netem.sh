@@ -21,11 +21,11 @@
 #				namespace) went up in both sending namespaces
 #
 # Offloads are off on the veths, so that the receivers get wire-sized
-# segments (no GRO), and xtcp sends them one by one (its GSO type is
-# SCTP's, tx-sctp-segmentation). Linux TCP still hands netem GSO packets
-# of up to 64 KiB, which the device cuts after the qdisc: netem's loss
-# and reordering strike TCP per packet. The test checks integrity, not
-# rates.
+# segments (no GRO), and xtcp sends them one by one (net.xtcp.gso=0).
+# Linux TCP still hands netem GSO packets of up to 64 KiB, which the
+# device cuts after the qdisc: netem's loss and reordering strike TCP per
+# packet. With GSO on, xtcp would do the same; per segment, its recovery
+# is tested harder. The test checks integrity, not rates.
 #
 # Both protocols get a 100 ms minimum RTO (net.xtcp.rto_min,
 # net.ipv4.tcp_rto_min_us). Measured here, the smoothed RTT is 28-50 ms
@@ -143,6 +143,7 @@ setup_ns() {
 	xtcp_sysctl_set rto_min "$RTO_MIN_MS" "$ns"
 	xtcp_sysctl_set msl 1000 "$ns"
 	xtcp_sysctl_set fin_timeout 5 "$ns"
+	xtcp_sysctl_set gso 0 "$ns"
 	# TCP's floor is TCP_RTO_MIN, 200 ms, unless this knob (6.11 on)
 	# moves it.
 	if [[ -w /proc/sys/net/ipv4/tcp_rto_min_us ]]; then

@@ -24,7 +24,7 @@ static const char * const counters[] = {
 	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
 	"AbortOnMemory", "OutOfWindowIcmps", "SackRecovery", "SackRetrans",
 	"SackDiscard", "DSackRecv", "OutGsoSkbs",
-	"BacklogDrop", "TimeoutRehash", "MinTTLDrop", "Orphans",
+	"BacklogDrop", "TimeoutRehash", "MinTTLDrop", "InGsoSkbs", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \
