@@ -40,6 +40,9 @@
 #			arrives, both ends received skbs of several
 #			segments (XtcpInGsoSkbs), which only GRO can have
 #			built, and fewer skbs than the peer sent segments
+#			(how many fewer depends on how many arrive within
+#			one NAPI poll: a fifth under TCG, three quarters on
+#			a debugging kernel)
 #	gro_corrupt	gro_transfer with netem corrupting 2% of the
 #			packets veth0 sends, checksummed in software: GRO
 #			must sum each segment before it merges it, so the
@@ -338,7 +341,7 @@ case_gro() {
 		ktap_fail "$name" "GSO skbs sent with net.xtcp.gso=0"
 	elif ((GRO_A == 0 || GRO_B == 0)); then
 		ktap_fail "$name" "no skb of several segments received"
-	elif ((INSEGS_B * 2 > SEGS_A)); then
+	elif ((INSEGS_B >= SEGS_A)); then
 		ktap_fail "$name" "$INSEGS_B skbs for $SEGS_A segments sent"
 	elif [[ ${2:-} == corrupt ]] && ((CSUM == 0)); then
 		ktap_fail "$name" "no corrupted segment was caught"
