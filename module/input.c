@@ -652,6 +652,38 @@ static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
 	return xtcp_rmem_fits(sk, skb);
 }
 
+/**
+ * xtcp_rightsize() - an skb whose truesize its socket can be charged
+ * @net: the namespace that received @skb, for the counter
+ * @skb: a received segment, not yet charged; consumed if replaced
+ *
+ * A segment that a device cut from a GSO skb may carry the whole GSO
+ * skb's truesize: skb_segment() hands the last segment the original's,
+ * for the sender's accounting. Charged as it is, a 1,448-byte segment
+ * takes 64 KiB of the receive buffer, and the window, which counts on at
+ * most twice the payload (xtcp_free_window()), overruns it: segments
+ * are dropped. Such an skb is copied into one of its own size first, as
+ * tcp_collapse() copies under memory pressure; if even that fails it
+ * stays as it is. The backlog's limit counts truesize too. A segment
+ * without payload is never queued and is left alone.
+ *
+ * Context: softirq.
+ * Return: @skb, or its copy.
+ */
+struct sk_buff *xtcp_rightsize(struct net *net, struct sk_buff *skb)
+{
+	struct sk_buff *nskb;
+
+	if (likely(!skb->len || skb->truesize <= 2 * SKB_TRUESIZE(skb->len)))
+		return skb;
+	nskb = skb_copy(skb, GFP_ATOMIC);
+	if (!nskb)
+		return skb;
+	XTCP_INC_STATS(net, XTCP_MIB_INTRUESIZECOPIES);
+	consume_skb(skb);
+	return nskb;
+}
+
 /* RFC 9293 3.10.7.4 seventh step: segment text (and FIN, eighth step). */
 static void xtcp_data_queue(struct sock *sk, struct sk_buff *skb)
 {

@@ -336,6 +336,7 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 		goto discard_put;
 	xtcp_rcv_pull(skb);
 
+	skb = xtcp_rightsize(net, skb);
 	reason = xtcp_rcv_sock(sk, skb);
 	if (reason)
 		goto discard;

@@ -52,6 +52,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_TIMEOUTREHASH,		/* timeouts that drew a new flow hash */
 	XTCP_MIB_MINTTLDROP,		/* dropped: below IP_MINTTL or IPV6_MINHOPCOUNT */
 	XTCP_MIB_INGSOSKBS,		/* skbs received carrying several segments */
+	XTCP_MIB_INTRUESIZECOPIES,	/* received skbs copied: truesize too big */
 	__XTCP_MIB_MAX
 };
 

@@ -1115,6 +1115,7 @@ void xtcp_apply_syn_options(struct sock *sk, const struct xtcp_opts *opts);
 struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 u32 xtcp_free_window(const struct sock *sk);
+struct sk_buff *xtcp_rightsize(struct net *net, struct sk_buff *skb);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
 bool xtcp_write_wakeup(struct sock *sk);
 int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb);

@@ -49,6 +49,13 @@
 #			bad ones are dropped and counted (XtcpInCsumErrors)
 #			and retransmitted, and every byte arrives intact
 #	gro6_transfer	gro_transfer over IPv6
+#	rightsize	every offload off on both veths (TSO, GSO, GRO, SCTP
+#			segmentation), so veth0 cuts each GSO skb itself,
+#			and skb_segment() gives the last segment the whole
+#			skb's truesize: every byte arrives, the receivers
+#			copied such segments (XtcpInTruesizeCopies) and
+#			dropped none for want of buffer (XtcpOFODrop,
+#			XtcpRcvQDrop, XtcpBacklogDrop)
 
 set -euo pipefail
 
@@ -65,7 +72,7 @@ PORT=5001
 SCALE=${XTCP_TIMEOUT_SCALE:-1}
 TIMEOUT=$((60 * SCALE))
 CASES=(gso_transfer nogso_transfer csum_off mtu_drop gro_transfer gro_corrupt
-	gso6_transfer csum6_off gro6_transfer)
+	rightsize gso6_transfer csum6_off gro6_transfer)
 # The server's address: IPv4, or IPv6 for the *6 cases.
 DST=''
 
@@ -109,6 +116,11 @@ counter() {
 		/proc/net/xtcp_stats
 }
 
+# both NAME: the sum of an xtcp counter over both namespaces.
+both() {
+	echo $(($(counter "$NS_A" "$1") + $(counter "$NS_B" "$1")))
+}
+
 # tx_packets NETNS: the packets veth0 of NETNS sent.
 tx_packets() {
 	ip netns exec "$1" cat /sys/class/net/veth0/statistics/tx_packets
@@ -140,6 +152,8 @@ snapshot() {
 	GRO_A0=$(counter "$NS_A" InGsoSkbs)
 	GRO_B0=$(counter "$NS_B" InGsoSkbs)
 	INSEGS_B0=$(counter "$NS_B" InSegs)
+	COPIES0=$(both InTruesizeCopies)
+	DROPS0=$(($(both OFODrop) + $(both RcvQDrop) + $(both BacklogDrop)))
 }
 
 # ... and what they moved by since.
@@ -153,10 +167,14 @@ deltas() {
 	GRO_A=$(($(counter "$NS_A" InGsoSkbs) - GRO_A0))
 	GRO_B=$(($(counter "$NS_B" InGsoSkbs) - GRO_B0))
 	INSEGS_B=$(($(counter "$NS_B" InSegs) - INSEGS_B0))
+	COPIES=$(($(both InTruesizeCopies) - COPIES0))
+	DROPS=$(($(both OFODrop) + $(both RcvQDrop) + $(both BacklogDrop) -
+		DROPS0))
 	echo "# $1: OutGsoSkbs $NS_A +$GSO_A, $NS_B +$GSO_B;" \
 		"OutSegs $NS_A +$SEGS_A; veth0 tx_packets $NS_A +$PKTS_A;" \
 		"InCsumErrors +$CSUM; InGsoSkbs $NS_A +$GRO_A," \
-		"$NS_B +$GRO_B; InSegs $NS_B +$INSEGS_B"
+		"$NS_B +$GRO_B; InSegs $NS_B +$INSEGS_B;" \
+		"InTruesizeCopies +$COPIES; drops +$DROPS"
 }
 
 # start_server NAME BYTES: the server in B, listening.
@@ -275,22 +293,82 @@ case_csum_off() {
 	fi
 }
 
+# offloads on|off: TSO, GSO, GRO and SCTP segmentation (xtcp's GSO
+# type) on both veths; 1 if the device refuses.
+offloads() {
+	local ns out
+
+	for ns in "$NS_A" "$NS_B"; do
+		if ! out=$(ip netns exec "$ns" ethtool -K veth0 tso "$1" \
+			   gso "$1" gro "$1" tx-sctp-segmentation "$1" 2>&1); then
+			echo "# ethtool -K veth0 ... $1 in $ns: $out"
+			return 1
+		fi
+	done
+}
+
+# case_rightsize: rightsize.
+case_rightsize() {
+	local ok=0
+
+	if ! offloads off; then
+		offloads on || true
+		ktap_skip rightsize "cannot turn the offloads off"
+		return
+	fi
+	set_gso 1
+	snapshot
+	transfer rightsize "$BYTES" || ok=$?
+	deltas rightsize
+	offloads on || true
+	# GRO was off before (the veth default)
+	set_gro off || true
+	if ((ok)); then
+		ktap_fail rightsize "not every byte arrived intact in time"
+	elif ((GSO_A == 0 || GSO_B == 0)); then
+		ktap_fail rightsize "no GSO skb sent"
+	elif ((COPIES == 0)); then
+		ktap_fail rightsize "no segment was copied to its own size"
+	elif ((DROPS != 0)); then
+		ktap_fail rightsize "$DROPS segments dropped for want of buffer"
+	else
+		ktap_ok rightsize
+	fi
+}
+
 # set_gro on|off: GRO on both veths; 1 if it cannot be turned on. veth
 # hands the peer's NAPI only skbs from a sender without TSO
 # (veth_skb_is_eligible_for_gro()), so TSO goes off meanwhile.
 set_gro() {
-	local ns tso=on out
+	if [[ $1 == off ]]; then
+		gro_try off on
+	else
+		# Asked right after it went off, veth has once kept GRO off:
+		# ask again until both ends report it on.
+		wait_for "gro_try on off && gro_is_on $NS_A && gro_is_on $NS_B" \
+			5000
+	fi
+}
 
-	[[ $1 == off ]] || tso=off
+# gro_try on|off TSO: ethtool -K veth0 gro on|off tso TSO in both
+# namespaces.
+# shellcheck disable=SC2317 # run by wait_for
+gro_try() {
+	local ns out
+
 	for ns in "$NS_A" "$NS_B"; do
 		if ! out=$(ip netns exec "$ns" ethtool -K veth0 gro "$1" \
-			   tso "$tso" 2>&1); then
-			echo "# ethtool -K veth0 gro $1 tso $tso in $ns: $out"
+			   tso "$2" 2>&1); then
+			echo "# ethtool -K veth0 gro $1 tso $2 in $ns: $out"
 			return 1
 		fi
 	done
-	[[ $1 == off ]] ||
-		ip netns exec "$NS_B" ethtool -k veth0 |
+}
+
+# gro_is_on NETNS: veth0 of NETNS reports GRO on.
+# shellcheck disable=SC2317 # run by wait_for
+gro_is_on() {
+	ip netns exec "$1" ethtool -k veth0 |
 		grep -q '^generic-receive-offload: on'
 }
 
@@ -410,6 +488,7 @@ main() {
 	case_mtu_drop
 	case_gro gro_transfer
 	case_gro gro_corrupt corrupt
+	case_rightsize
 	DST=$NS_B_ADDR6
 	case_gso gso6_transfer
 	case_csum_off csum6_off

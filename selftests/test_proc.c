@@ -24,7 +24,8 @@ static const char * const counters[] = {
 	"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed",
 	"AbortOnMemory", "OutOfWindowIcmps", "SackRecovery", "SackRetrans",
 	"SackDiscard", "DSackRecv", "OutGsoSkbs",
-	"BacklogDrop", "TimeoutRehash", "MinTTLDrop", "InGsoSkbs", "Orphans",
+	"BacklogDrop", "TimeoutRehash", "MinTTLDrop", "InGsoSkbs",
+	"InTruesizeCopies", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \
