@@ -11,6 +11,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bpf-cgroup.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
 #include <linux/skbuff.h>
 #include <net/checksum.h>
 #include <net/icmp.h>
@@ -258,6 +260,126 @@ static u16 xtcp_v4_reply_mss(const struct sk_buff *skb)
 		     65535);
 }
 
+/*
+ * Early demux (Documentation/xtcp-internals.rst, "Early demux"): Linux's
+ * IP layer looks the socket of a TCP or UDP segment up before routing it
+ * and takes the input route the socket cached (ip_rcv_finish_core(),
+ * tcp_v4_early_demux()), a hook it offers no other protocol. xtcp does
+ * the same from netfilter's PRE_ROUTING, after every other hook (NAT
+ * included): a segment of a connection leaves it with its socket
+ * attached (sock_edemux(), as TPROXY attaches one) and, if the socket's
+ * route still holds and came in by the same device, with that route,
+ * so that ip_rcv_finish_core() skips its own lookup. xtcp_v4_rcv() takes
+ * the socket instead of looking it up again.
+ */
+static unsigned int xtcp_v4_edemux(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	const struct iphdr *iph = ip_hdr(skb);
+	struct dst_entry *dst;
+	struct xtcp_tuple t;
+	struct sock *sk;
+
+	if (iph->protocol != xtcp_protocol || skb->pkt_type != PACKET_HOST ||
+	    skb_dst(skb) || skb->sk || ip_is_fragment(iph) ||
+	    !xtcp_knob(state->net, XTCP_KNOB_EARLY_DEMUX))
+		return NF_ACCEPT;
+	if (!pskb_may_pull(skb, skb_transport_offset(skb) +
+			   sizeof(struct tcphdr)))
+		return NF_ACCEPT;
+
+	xtcp_v4_tuple_of_skb(skb, &t);
+	sk = xtcp_ehash_lookup(state->net, &t);
+	if (!sk)
+		return NF_ACCEPT;
+	skb->sk = sk;
+	skb->destructor = sock_edemux;
+
+	dst = rcu_dereference(sk->sk_rx_dst);
+	if (dst && dst->ops->family == AF_INET &&
+	    READ_ONCE(sk->sk_rx_dst_ifindex) == skb->skb_iif) {
+		dst = dst_check(dst, 0);
+		if (dst) {
+			skb_dst_set_noref(skb, dst);
+			XTCP_INC_STATS(state->net, XTCP_MIB_INEARLYDEMUX);
+		}
+	}
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops xtcp_v4_edemux_ops = {
+	.hook = xtcp_v4_edemux,
+	.pf = NFPROTO_IPV4,
+	.hooknum = NF_INET_PRE_ROUTING,
+	.priority = NF_IP_PRI_LAST - 1,
+};
+
+/**
+ * xtcp_v4_edemux_net_init() - early demux for a namespace
+ * @net: the namespace, its connection table ready
+ *
+ * Context: process, namespace creation or module load.
+ * Return: 0 or a negative errno.
+ */
+int xtcp_v4_edemux_net_init(struct net *net)
+{
+	return nf_register_net_hook(net, &xtcp_v4_edemux_ops);
+}
+
+/**
+ * xtcp_v4_edemux_net_exit() - undo xtcp_v4_edemux_net_init()
+ * @net: the namespace
+ *
+ * Segments already past the hook keep their socket's reference, which
+ * sock_edemux() or xtcp_v4_rcv() drops.
+ *
+ * Context: process, namespace exit or module unload.
+ */
+void xtcp_v4_edemux_net_exit(struct net *net)
+{
+	nf_unregister_net_hook(net, &xtcp_v4_edemux_ops);
+}
+
+/*
+ * The socket xtcp_v4_edemux() attached to @skb, its reference handed
+ * over to the caller; NULL if none, or if it has closed since (its
+ * connection may now be in TIME_WAIT: the caller looks up again).
+ */
+static struct sock *xtcp_v4_steal_sock(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	if (!sk || skb->destructor != sock_edemux ||
+	    sk->sk_protocol != xtcp_protocol || !sk_fullsock(sk))
+		return NULL;
+	skb->sk = NULL;
+	skb->destructor = NULL;
+	if (unlikely(READ_ONCE(sk->sk_state) == TCP_CLOSE)) {
+		sock_put(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/*
+ * Cache the input route of a segment of a connection for
+ * xtcp_v4_edemux(), as inet_sk_rx_dst_set() does for TCP: when the route
+ * the segment came with is not the cached one (the first segment, a
+ * route gone stale, another device). Lock-free: the old route is
+ * released after a grace period (dst_release()), so a reader in the
+ * hook may still use it under RCU.
+ */
+static void xtcp_v4_rx_dst_set(struct sock *sk, const struct sk_buff *skb)
+{
+	struct dst_entry *dst = skb_dst(skb);
+
+	if (!dst || rcu_access_pointer(sk->sk_rx_dst) == dst ||
+	    !dst_hold_safe(dst))
+		return;
+	WRITE_ONCE(sk->sk_rx_dst_ifindex, skb->skb_iif);
+	dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, RCU_INITIALIZER(dst))));
+}
+
 /**
  * xtcp_v4_rcv() - IP protocol handler
  * @skb: a segment addressed to this host
@@ -302,8 +424,12 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 		goto discard;
 
 	xtcp_v4_tuple_of_skb(skb, &t);
-	sk = xtcp_ehash_lookup(net, &t);
-	if (!sk) {
+	sk = xtcp_v4_steal_sock(skb);
+	if (!sk)
+		sk = xtcp_ehash_lookup(net, &t);
+	if (sk) {
+		xtcp_v4_rx_dst_set(sk, skb);
+	} else {
 		if (xtcp_tw_rcv(net, skb, &t))
 			return 0;
 		sk = xtcp_listener_lookup(net, &t.laddr, t.lport,

@@ -80,8 +80,14 @@ static int __net_init xtcp_net_init(struct net *net)
 	if (err)
 		goto err_sysctl;
 
+	err = xtcp_v4_edemux_net_init(net);
+	if (err)
+		goto err_proc;
+
 	return 0;
 
+err_proc:
+	xtcp_proc_net_exit(net);
 err_sysctl:
 	xtcp_sysctl_net_exit(net);
 err_tw:
@@ -99,6 +105,7 @@ static void __net_exit xtcp_net_exit(struct net *net)
 {
 	struct xtcp_net *xn = xtcp_pernet(net);
 
+	xtcp_v4_edemux_net_exit(net);
 	xtcp_proc_net_exit(net);
 	xtcp_sysctl_net_exit(net);
 	xtcp_tw_net_exit(xn);

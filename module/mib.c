@@ -55,6 +55,7 @@ static const struct snmp_mib xtcp_mib_list[] = {
 	SNMP_MIB_ITEM("MinTTLDrop", XTCP_MIB_MINTTLDROP),
 	SNMP_MIB_ITEM("InGsoSkbs", XTCP_MIB_INGSOSKBS),
 	SNMP_MIB_ITEM("InTruesizeCopies", XTCP_MIB_INTRUESIZECOPIES),
+	SNMP_MIB_ITEM("InEarlyDemux", XTCP_MIB_INEARLYDEMUX),
 };
 
 /**

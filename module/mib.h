@@ -53,6 +53,7 @@ enum xtcp_mib_field {
 	XTCP_MIB_MINTTLDROP,		/* dropped: below IP_MINTTL or IPV6_MINHOPCOUNT */
 	XTCP_MIB_INGSOSKBS,		/* skbs received carrying several segments */
 	XTCP_MIB_INTRUESIZECOPIES,	/* received skbs copied: truesize too big */
+	XTCP_MIB_INEARLYDEMUX,		/* routed by their socket's cached route */
 	__XTCP_MIB_MAX
 };
 

@@ -623,6 +623,7 @@ static int xtcp_disconnect(struct sock *sk, int flags)
 	xs->copied_seq = 0;
 	xs->write_seq = 0;
 	sk_dst_reset(sk);
+	dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, NULL)));
 	sk_error_report(sk);
 	return 0;
 }

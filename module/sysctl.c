@@ -96,6 +96,7 @@ static const struct xtcp_knob xtcp_knob_table[__XTCP_KNOB_MAX] = {
 		  INT_MAX),
 	XTCP_KNOB(XTCP_KNOB_SACK, "sack", 1, 0, 1),
 	XTCP_KNOB(XTCP_KNOB_GSO, "gso", 1, 0, 1),
+	XTCP_KNOB(XTCP_KNOB_EARLY_DEMUX, "early_demux", 1, 0, 1),
 };
 
 /**

@@ -741,6 +741,7 @@ enum xtcp_knob_id {
 	XTCP_KNOB_NOTSENT_LOWAT,	/* bytes, unsent data poll() allows */
 	XTCP_KNOB_SACK,			/* 0/1: offer SACK (RFC 2018) */
 	XTCP_KNOB_GSO,			/* 1: send several segments per skb */
+	XTCP_KNOB_EARLY_DEMUX,		/* 1: route by the socket's cached route */
 	__XTCP_KNOB_MAX
 };
 
@@ -963,6 +964,8 @@ int xtcp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 void xtcp_v4_send_check(const struct sock *sk, struct tcphdr *th,
 			unsigned int len);
 int xtcp_v4_rcv(struct sk_buff *skb);
+int xtcp_v4_edemux_net_init(struct net *net);
+void xtcp_v4_edemux_net_exit(struct net *net);
 
 /* ipv6.c */
 extern const struct xtcp_af_ops xtcp_v6_af_ops;

@@ -25,7 +25,7 @@ static const char * const counters[] = {
 	"AbortOnMemory", "OutOfWindowIcmps", "SackRecovery", "SackRetrans",
 	"SackDiscard", "DSackRecv", "OutGsoSkbs",
 	"BacklogDrop", "TimeoutRehash", "MinTTLDrop", "InGsoSkbs",
-	"InTruesizeCopies", "Orphans",
+	"InTruesizeCopies", "InEarlyDemux", "Orphans",
 };
 
 #define SOCKETS_HEADER "  sl  local_address rem_address   st tx_queue " \

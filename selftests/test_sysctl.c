@@ -106,6 +106,10 @@ FIXTURE_VARIANT_ADD(knob, gso) {
 	.name = "gso", .def = 1, .min = 0, .max = 1,
 };
 
+FIXTURE_VARIANT_ADD(knob, early_demux) {
+	.name = "early_demux", .def = 1, .min = 0, .max = 1,
+};
+
 FIXTURE_VARIANT_ADD(knob, syncookies) {
 	.name = "syncookies", .def = 1, .min = 0, .max = 2,
 };
