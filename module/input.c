@@ -653,6 +653,60 @@ static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
 }
 
 /**
+ * xtcp_steal_sock() - take the socket early demux attached to a segment
+ * @skb: a segment in the protocol handler
+ *
+ * xtcp_v4_edemux() and xtcp_v6_edemux() attach a connection with a
+ * reference (destructor sock_edemux()); its reference passes to the
+ * caller. A socket that has closed since is let go: its 4-tuple may now
+ * be in TIME_WAIT, so the caller looks up again.
+ *
+ * Context: softirq.
+ * Return: the socket, or NULL if none is attached or it has closed.
+ */
+struct sock *xtcp_steal_sock(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	if (!sk || skb->destructor != sock_edemux ||
+	    sk->sk_protocol != xtcp_protocol || !sk_fullsock(sk))
+		return NULL;
+	skb->sk = NULL;
+	skb->destructor = NULL;
+	if (unlikely(READ_ONCE(sk->sk_state) == TCP_CLOSE)) {
+		sock_put(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/**
+ * xtcp_rx_dst_set() - cache a connection's input route for early demux
+ * @sk: the connection a segment belongs to
+ * @skb: the segment, routed
+ * @cookie: the route's validity cookie (IPv6), 0 for IPv4
+ *
+ * As inet_sk_rx_dst_set() does for TCP, when the route @skb came with is
+ * not the cached one (the first segment, a route gone stale, another
+ * device). Without the socket lock: the old route is swapped out with
+ * xchg() and released, and dst_release() frees it only after a grace
+ * period, so an early demux hook still reading it under RCU is safe.
+ *
+ * Context: softirq.
+ */
+void xtcp_rx_dst_set(struct sock *sk, const struct sk_buff *skb, u32 cookie)
+{
+	struct dst_entry *dst = skb_dst(skb);
+
+	if (!dst || rcu_access_pointer(sk->sk_rx_dst) == dst ||
+	    !dst_hold_safe(dst))
+		return;
+	WRITE_ONCE(sk->sk_rx_dst_ifindex, skb->skb_iif);
+	WRITE_ONCE(sk->sk_rx_dst_cookie, cookie);
+	dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, RCU_INITIALIZER(dst))));
+}
+
+/**
  * xtcp_rightsize() - an skb whose truesize its socket can be charged
  * @net: the namespace that received @skb, for the counter
  * @skb: a received segment, not yet charged; consumed if replaced

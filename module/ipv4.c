@@ -270,7 +270,7 @@ static u16 xtcp_v4_reply_mss(const struct sk_buff *skb)
  * attached (sock_edemux(), as TPROXY attaches one) and, if the socket's
  * route still holds and came in by the same device, with that route,
  * so that ip_rcv_finish_core() skips its own lookup. xtcp_v4_rcv() takes
- * the socket instead of looking it up again.
+ * the socket instead of looking it up again (xtcp_steal_sock()).
  */
 static unsigned int xtcp_v4_edemux(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
@@ -340,46 +340,6 @@ void xtcp_v4_edemux_net_exit(struct net *net)
 	nf_unregister_net_hook(net, &xtcp_v4_edemux_ops);
 }
 
-/*
- * The socket xtcp_v4_edemux() attached to @skb, its reference handed
- * over to the caller; NULL if none, or if it has closed since (its
- * connection may now be in TIME_WAIT: the caller looks up again).
- */
-static struct sock *xtcp_v4_steal_sock(struct sk_buff *skb)
-{
-	struct sock *sk = skb->sk;
-
-	if (!sk || skb->destructor != sock_edemux ||
-	    sk->sk_protocol != xtcp_protocol || !sk_fullsock(sk))
-		return NULL;
-	skb->sk = NULL;
-	skb->destructor = NULL;
-	if (unlikely(READ_ONCE(sk->sk_state) == TCP_CLOSE)) {
-		sock_put(sk);
-		return NULL;
-	}
-	return sk;
-}
-
-/*
- * Cache the input route of a segment of a connection for
- * xtcp_v4_edemux(), as inet_sk_rx_dst_set() does for TCP: when the route
- * the segment came with is not the cached one (the first segment, a
- * route gone stale, another device). Lock-free: the old route is
- * released after a grace period (dst_release()), so a reader in the
- * hook may still use it under RCU.
- */
-static void xtcp_v4_rx_dst_set(struct sock *sk, const struct sk_buff *skb)
-{
-	struct dst_entry *dst = skb_dst(skb);
-
-	if (!dst || rcu_access_pointer(sk->sk_rx_dst) == dst ||
-	    !dst_hold_safe(dst))
-		return;
-	WRITE_ONCE(sk->sk_rx_dst_ifindex, skb->skb_iif);
-	dst_release(unrcu_pointer(xchg(&sk->sk_rx_dst, RCU_INITIALIZER(dst))));
-}
-
 /**
  * xtcp_v4_rcv() - IP protocol handler
  * @skb: a segment addressed to this host
@@ -424,11 +384,11 @@ int xtcp_v4_rcv(struct sk_buff *skb)
 		goto discard;
 
 	xtcp_v4_tuple_of_skb(skb, &t);
-	sk = xtcp_v4_steal_sock(skb);
+	sk = xtcp_steal_sock(skb);
 	if (!sk)
 		sk = xtcp_ehash_lookup(net, &t);
 	if (sk) {
-		xtcp_v4_rx_dst_set(sk, skb);
+		xtcp_rx_dst_set(sk, skb, 0);
 	} else {
 		if (xtcp_tw_rcv(net, skb, &t))
 			return 0;

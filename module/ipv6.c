@@ -14,6 +14,8 @@
 #include <linux/bpf-cgroup.h>
 #include <linux/filter.h>
 #include <linux/ipv6.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv6.h>
 #include <linux/skbuff.h>
 #include <net/addrconf.h>
 #include <net/inet6_connection_sock.h>
@@ -571,6 +573,92 @@ static bool xtcp_v6_below_min_hops(struct net *net, const struct sock *sk,
 	return true;
 }
 
+/*
+ * Early demux for IPv6, as xtcp_v4_edemux() (Documentation/
+ * xtcp-internals.rst, "Early demux") and tcp_v6_early_demux(): only a
+ * segment whose fixed header names protocol 253, no extension header
+ * before it (ip6_rcv_finish_core() has not parsed them yet). The route
+ * is checked against the cookie cached with it (rt6_get_cookie()).
+ */
+static unsigned int xtcp_v6_edemux(void *priv, struct sk_buff *skb,
+				   const struct nf_hook_state *state)
+{
+	struct dst_entry *dst;
+	struct xtcp_tuple t;
+	struct sock *sk;
+
+	if (ipv6_hdr(skb)->nexthdr != xtcp_protocol ||
+	    skb->pkt_type != PACKET_HOST || skb_dst(skb) || skb->sk ||
+	    !xtcp_knob(state->net, XTCP_KNOB_EARLY_DEMUX))
+		return NF_ACCEPT;
+	if (!pskb_may_pull(skb, skb_transport_offset(skb) +
+			   sizeof(struct tcphdr)))
+		return NF_ACCEPT;
+
+	xtcp_v6_tuple_of_skb(skb, &t);
+	sk = xtcp_ehash_lookup(state->net, &t);
+	if (!sk)
+		return NF_ACCEPT;
+	skb->sk = sk;
+	skb->destructor = sock_edemux;
+
+	dst = rcu_dereference(sk->sk_rx_dst);
+	if (dst && dst->ops->family == AF_INET6 &&
+	    READ_ONCE(sk->sk_rx_dst_ifindex) == skb->skb_iif) {
+		dst = dst_check(dst, READ_ONCE(sk->sk_rx_dst_cookie));
+		if (dst) {
+			skb_dst_set_noref(skb, dst);
+			XTCP_INC_STATS(state->net, XTCP_MIB_INEARLYDEMUX);
+		}
+	}
+	return NF_ACCEPT;
+}
+
+static const struct nf_hook_ops xtcp_v6_edemux_ops = {
+	.hook = xtcp_v6_edemux,
+	.pf = NFPROTO_IPV6,
+	.hooknum = NF_INET_PRE_ROUTING,
+	.priority = NF_IP6_PRI_LAST - 1,
+};
+
+/**
+ * xtcp_v6_edemux_net_init() - IPv6 early demux for a namespace
+ * @net: the namespace, its connection table ready
+ *
+ * Nothing without IPv6 (ipv6.disable=1).
+ *
+ * Context: process, namespace creation or module load.
+ * Return: 0 or a negative errno.
+ */
+int xtcp_v6_edemux_net_init(struct net *net)
+{
+	if (!ipv6_mod_enabled())
+		return 0;
+	return nf_register_net_hook(net, &xtcp_v6_edemux_ops);
+}
+
+/**
+ * xtcp_v6_edemux_net_exit() - undo xtcp_v6_edemux_net_init()
+ * @net: the namespace
+ *
+ * Context: process, namespace exit or module unload.
+ */
+void xtcp_v6_edemux_net_exit(struct net *net)
+{
+	if (ipv6_mod_enabled())
+		nf_unregister_net_hook(net, &xtcp_v6_edemux_ops);
+}
+
+/* The route cookie xtcp_v6_edemux() checks a cached route against. */
+static u32 xtcp_v6_dst_cookie(const struct sk_buff *skb)
+{
+	const struct dst_entry *dst = skb_dst(skb);
+
+	if (!dst || dst->ops->family != AF_INET6)
+		return 0;
+	return rt6_get_cookie(container_of(dst, struct rt6_info, dst));
+}
+
 /* The IPv6 protocol handler: as xtcp_v4_rcv(). Context: softirq. */
 static int xtcp_v6_rcv(struct sk_buff *skb)
 {
@@ -607,8 +695,12 @@ static int xtcp_v6_rcv(struct sk_buff *skb)
 		goto discard;
 
 	xtcp_v6_tuple_of_skb(skb, &t);
-	sk = xtcp_ehash_lookup(net, &t);
-	if (!sk) {
+	sk = xtcp_steal_sock(skb);
+	if (!sk)
+		sk = xtcp_ehash_lookup(net, &t);
+	if (sk) {
+		xtcp_rx_dst_set(sk, skb, xtcp_v6_dst_cookie(skb));
+	} else {
 		if (xtcp_tw_rcv(net, skb, &t))
 			return 0;
 		sk = xtcp_listener_lookup(net, &t.laddr, t.lport,

@@ -84,8 +84,14 @@ static int __net_init xtcp_net_init(struct net *net)
 	if (err)
 		goto err_proc;
 
+	err = xtcp_v6_edemux_net_init(net);
+	if (err)
+		goto err_edemux4;
+
 	return 0;
 
+err_edemux4:
+	xtcp_v4_edemux_net_exit(net);
 err_proc:
 	xtcp_proc_net_exit(net);
 err_sysctl:
@@ -105,6 +111,7 @@ static void __net_exit xtcp_net_exit(struct net *net)
 {
 	struct xtcp_net *xn = xtcp_pernet(net);
 
+	xtcp_v6_edemux_net_exit(net);
 	xtcp_v4_edemux_net_exit(net);
 	xtcp_proc_net_exit(net);
 	xtcp_sysctl_net_exit(net);

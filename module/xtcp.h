@@ -970,6 +970,8 @@ void xtcp_v4_edemux_net_exit(struct net *net);
 /* ipv6.c */
 extern const struct xtcp_af_ops xtcp_v6_af_ops;
 int xtcp_v6_init(void);
+int xtcp_v6_edemux_net_init(struct net *net);
+void xtcp_v6_edemux_net_exit(struct net *net);
 void xtcp_v6_exit(void);
 void xtcp_v6_send_check(const struct sock *sk, struct tcphdr *th,
 			unsigned int len);
@@ -1119,6 +1121,8 @@ struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 u32 xtcp_free_window(const struct sock *sk);
 struct sk_buff *xtcp_rightsize(struct net *net, struct sk_buff *skb);
+struct sock *xtcp_steal_sock(struct sk_buff *skb);
+void xtcp_rx_dst_set(struct sock *sk, const struct sk_buff *skb, u32 cookie);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
 bool xtcp_write_wakeup(struct sock *sk);
 int xtcp_retransmit_skb(struct sock *sk, struct sk_buff *skb);

@@ -67,6 +67,8 @@
 #			every byte arrives, and skbs were routed by a
 #			cached route again after the flush (the socket
 #			cached the new route)
+#	early_demux6	early_demux over IPv6 (checked against the route's
+#			cookie)
 
 set -euo pipefail
 
@@ -83,7 +85,8 @@ PORT=5001
 SCALE=${XTCP_TIMEOUT_SCALE:-1}
 TIMEOUT=$((60 * SCALE))
 CASES=(gso_transfer nogso_transfer csum_off mtu_drop gro_transfer gro_corrupt
-	rightsize early_demux edemux_flush gso6_transfer csum6_off gro6_transfer)
+	rightsize early_demux edemux_flush gso6_transfer csum6_off gro6_transfer
+	early_demux6)
 # The server's address: IPv4, or IPv6 for the *6 cases.
 DST=''
 
@@ -323,9 +326,9 @@ offloads() {
 	done
 }
 
-# case_early_demux: early_demux.
+# case_early_demux [NAME]: early_demux, or NAME over the current DST.
 case_early_demux() {
-	local ok=0 ed1 segs1 ed0
+	local ok=0 ed1 segs1 ed0 name=${1:-early_demux}
 
 	snapshot
 	transfer edemux1 "$BYTES" || ok=$?
@@ -338,16 +341,16 @@ case_early_demux() {
 	deltas edemux0
 	ed0=$(($(counter "$NS_B" InEarlyDemux) - ED_B0))
 	xtcp_sysctl_set early_demux 1 "$NS_B"
-	echo "# early_demux: InEarlyDemux $NS_B +$ed1 of $segs1 skbs on," \
+	echo "# $name: InEarlyDemux $NS_B +$ed1 of $segs1 skbs on," \
 		"+$ed0 off"
 	if ((ok)); then
-		ktap_fail early_demux "not every byte arrived intact in time"
+		ktap_fail "$name" "not every byte arrived intact in time"
 	elif ((ed1 * 2 <= segs1)); then
-		ktap_fail early_demux "$ed1 of $segs1 skbs routed by the socket"
+		ktap_fail "$name" "$ed1 of $segs1 skbs routed by the socket"
 	elif ((ed0 != 0)); then
-		ktap_fail early_demux "$ed0 skbs routed by the socket, knob off"
+		ktap_fail "$name" "$ed0 skbs routed by the socket, knob off"
 	else
-		ktap_ok early_demux
+		ktap_ok "$name"
 	fi
 }
 
@@ -568,6 +571,7 @@ main() {
 	case_gso gso6_transfer
 	case_csum_off csum6_off
 	case_gro gro6_transfer
+	case_early_demux early_demux6
 	ktap_finished
 }
 
