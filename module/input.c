@@ -653,6 +653,65 @@ static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
 }
 
 /**
+ * xtcp_edemux_wanted() - does early demux look at a segment?
+ * @net: the namespace it arrived in
+ * @skb: a segment of protocol 253 before routing (a PRE_ROUTING hook)
+ *
+ * Only one addressed to this host, not yet routed nor given a socket,
+ * with net.xtcp.early_demux on; its ports are pulled into the linear
+ * data (Documentation/xtcp-internals.rst, "Early demux").
+ *
+ * Context: softirq, under RCU.
+ * Return: true if xtcp_edemux() may take it.
+ */
+bool xtcp_edemux_wanted(struct net *net, struct sk_buff *skb)
+{
+	return skb->pkt_type == PACKET_HOST && !skb_dst(skb) && !skb->sk &&
+	       xtcp_knob(net, XTCP_KNOB_EARLY_DEMUX) &&
+	       pskb_may_pull(skb, skb_transport_offset(skb) +
+			     sizeof(struct tcphdr));
+}
+
+/**
+ * xtcp_edemux() - attach a segment's connection and its cached route
+ * @net: the namespace it arrived in
+ * @skb: a segment xtcp_edemux_wanted() took
+ * @t: its 4-tuple
+ * @family: its address family (AF_INET or AF_INET6)
+ *
+ * The connection of @t, if any, goes into skb->sk with its reference, for
+ * xtcp_steal_sock(); its cached input route, if of @family, from the
+ * device @skb came by and still valid (dst_check() with the cookie
+ * cached with it; 0 and unused for IPv4), becomes @skb's route without a
+ * reference, valid under the RCU read lock the receive path holds, so
+ * that the IP layer does not look one up.
+ *
+ * Context: softirq, under RCU.
+ */
+void xtcp_edemux(struct net *net, struct sk_buff *skb,
+		 const struct xtcp_tuple *t, unsigned short family)
+{
+	struct dst_entry *dst;
+	struct sock *sk;
+
+	sk = xtcp_ehash_lookup(net, t);
+	if (!sk)
+		return;
+	skb->sk = sk;
+	skb->destructor = sock_edemux;
+
+	dst = rcu_dereference(sk->sk_rx_dst);
+	if (!dst || dst->ops->family != family ||
+	    READ_ONCE(sk->sk_rx_dst_ifindex) != skb->skb_iif)
+		return;
+	dst = dst_check(dst, READ_ONCE(sk->sk_rx_dst_cookie));
+	if (dst) {
+		skb_dst_set_noref(skb, dst);
+		XTCP_INC_STATS(net, XTCP_MIB_INEARLYDEMUX);
+	}
+}
+
+/**
  * xtcp_steal_sock() - take the socket early demux attached to a segment
  * @skb: a segment in the protocol handler
  *

@@ -276,34 +276,13 @@ static unsigned int xtcp_v4_edemux(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
 	const struct iphdr *iph = ip_hdr(skb);
-	struct dst_entry *dst;
 	struct xtcp_tuple t;
-	struct sock *sk;
 
-	if (iph->protocol != xtcp_protocol || skb->pkt_type != PACKET_HOST ||
-	    skb_dst(skb) || skb->sk || ip_is_fragment(iph) ||
-	    !xtcp_knob(state->net, XTCP_KNOB_EARLY_DEMUX))
+	if (iph->protocol != xtcp_protocol || ip_is_fragment(iph) ||
+	    !xtcp_edemux_wanted(state->net, skb))
 		return NF_ACCEPT;
-	if (!pskb_may_pull(skb, skb_transport_offset(skb) +
-			   sizeof(struct tcphdr)))
-		return NF_ACCEPT;
-
 	xtcp_v4_tuple_of_skb(skb, &t);
-	sk = xtcp_ehash_lookup(state->net, &t);
-	if (!sk)
-		return NF_ACCEPT;
-	skb->sk = sk;
-	skb->destructor = sock_edemux;
-
-	dst = rcu_dereference(sk->sk_rx_dst);
-	if (dst && dst->ops->family == AF_INET &&
-	    READ_ONCE(sk->sk_rx_dst_ifindex) == skb->skb_iif) {
-		dst = dst_check(dst, 0);
-		if (dst) {
-			skb_dst_set_noref(skb, dst);
-			XTCP_INC_STATS(state->net, XTCP_MIB_INEARLYDEMUX);
-		}
-	}
+	xtcp_edemux(state->net, skb, &t, AF_INET);
 	return NF_ACCEPT;
 }
 

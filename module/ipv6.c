@@ -583,34 +583,13 @@ static bool xtcp_v6_below_min_hops(struct net *net, const struct sock *sk,
 static unsigned int xtcp_v6_edemux(void *priv, struct sk_buff *skb,
 				   const struct nf_hook_state *state)
 {
-	struct dst_entry *dst;
 	struct xtcp_tuple t;
-	struct sock *sk;
 
 	if (ipv6_hdr(skb)->nexthdr != xtcp_protocol ||
-	    skb->pkt_type != PACKET_HOST || skb_dst(skb) || skb->sk ||
-	    !xtcp_knob(state->net, XTCP_KNOB_EARLY_DEMUX))
+	    !xtcp_edemux_wanted(state->net, skb))
 		return NF_ACCEPT;
-	if (!pskb_may_pull(skb, skb_transport_offset(skb) +
-			   sizeof(struct tcphdr)))
-		return NF_ACCEPT;
-
 	xtcp_v6_tuple_of_skb(skb, &t);
-	sk = xtcp_ehash_lookup(state->net, &t);
-	if (!sk)
-		return NF_ACCEPT;
-	skb->sk = sk;
-	skb->destructor = sock_edemux;
-
-	dst = rcu_dereference(sk->sk_rx_dst);
-	if (dst && dst->ops->family == AF_INET6 &&
-	    READ_ONCE(sk->sk_rx_dst_ifindex) == skb->skb_iif) {
-		dst = dst_check(dst, READ_ONCE(sk->sk_rx_dst_cookie));
-		if (dst) {
-			skb_dst_set_noref(skb, dst);
-			XTCP_INC_STATS(state->net, XTCP_MIB_INEARLYDEMUX);
-		}
-	}
+	xtcp_edemux(state->net, skb, &t, AF_INET6);
 	return NF_ACCEPT;
 }
 

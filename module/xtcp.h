@@ -1121,6 +1121,9 @@ struct sk_buff *xtcp_alloc_data_skb(struct sock *sk, gfp_t gfp);
 void xtcp_queue_data_skb(struct sock *sk, struct sk_buff *skb);
 u32 xtcp_free_window(const struct sock *sk);
 struct sk_buff *xtcp_rightsize(struct net *net, struct sk_buff *skb);
+bool xtcp_edemux_wanted(struct net *net, struct sk_buff *skb);
+void xtcp_edemux(struct net *net, struct sk_buff *skb,
+		 const struct xtcp_tuple *t, unsigned short family);
 struct sock *xtcp_steal_sock(struct sk_buff *skb);
 void xtcp_rx_dst_set(struct sock *sk, const struct sk_buff *skb, u32 cookie);
 void xtcp_write_xmit(struct sock *sk, bool force_push);
