@@ -658,8 +658,10 @@ static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
  * @skb: a segment of protocol 253 before routing (a PRE_ROUTING hook)
  *
  * Only one addressed to this host, not yet routed nor given a socket,
- * with net.xtcp.early_demux on; its ports are pulled into the linear
- * data (Documentation/xtcp-internals.rst, "Early demux").
+ * with net.xtcp.early_demux on and the IP layer's own switch,
+ * net.ipv4.ip_early_demux (both families, as for TCP), too; its ports
+ * are pulled into the linear data (Documentation/xtcp-internals.rst,
+ * "Early demux").
  *
  * Context: softirq, under RCU.
  * Return: true if xtcp_edemux() may take it.
@@ -667,6 +669,7 @@ static bool xtcp_ofo_prune(struct sock *sk, struct sk_buff *skb)
 bool xtcp_edemux_wanted(struct net *net, struct sk_buff *skb)
 {
 	return skb->pkt_type == PACKET_HOST && !skb_dst(skb) && !skb->sk &&
+	       READ_ONCE(net->ipv4.sysctl_ip_early_demux) &&
 	       xtcp_knob(net, XTCP_KNOB_EARLY_DEMUX) &&
 	       pskb_may_pull(skb, skb_transport_offset(skb) +
 			     sizeof(struct tcphdr));
@@ -745,9 +748,13 @@ struct sock *xtcp_steal_sock(struct sk_buff *skb)
  * @skb: the segment, routed
  * @cookie: the route's validity cookie (IPv6), 0 for IPv4
  *
- * As inet_sk_rx_dst_set() does for TCP, when the route @skb came with is
+ * As inet_sk_rx_dst_set() does for TCP, once @skb has passed the
+ * socket's policy, TTL and filter checks, when the route it came with is
  * not the cached one (the first segment, a route gone stale, another
- * device). Without the socket lock: the old route is swapped out with
+ * device), or is the same IPv6 route under another cookie (the routing
+ * tree changed since; the route's memory stays).
+ *
+ * Without the socket lock: the old route is swapped out with
  * xchg() and released, and dst_release() frees it only after a grace
  * period, so an early demux hook still reading it under RCU is safe.
  *
@@ -757,7 +764,8 @@ void xtcp_rx_dst_set(struct sock *sk, const struct sk_buff *skb, u32 cookie)
 {
 	struct dst_entry *dst = skb_dst(skb);
 
-	if (!dst || rcu_access_pointer(sk->sk_rx_dst) == dst ||
+	if (!dst || (rcu_access_pointer(sk->sk_rx_dst) == dst &&
+		     READ_ONCE(sk->sk_rx_dst_cookie) == cookie) ||
 	    !dst_hold_safe(dst))
 		return;
 	WRITE_ONCE(sk->sk_rx_dst_ifindex, skb->skb_iif);

@@ -677,9 +677,7 @@ static int xtcp_v6_rcv(struct sk_buff *skb)
 	sk = xtcp_steal_sock(skb);
 	if (!sk)
 		sk = xtcp_ehash_lookup(net, &t);
-	if (sk) {
-		xtcp_rx_dst_set(sk, skb, xtcp_v6_dst_cookie(skb));
-	} else {
+	if (!sk) {
 		if (xtcp_tw_rcv(net, skb, &t))
 			return 0;
 		sk = xtcp_listener_lookup(net, &t.laddr, t.lport,
@@ -699,6 +697,8 @@ static int xtcp_v6_rcv(struct sk_buff *skb)
 	if (sk_filter_trim_cap(sk, skb, tcp_hdrlen(skb)))
 		goto discard_put;
 	xtcp_rcv_pull(skb);
+	if (sk->sk_state != TCP_LISTEN)
+		xtcp_rx_dst_set(sk, skb, xtcp_v6_dst_cookie(skb));
 
 	skb = xtcp_rightsize(net, skb);
 	reason = xtcp_rcv_sock(sk, skb);

@@ -60,7 +60,8 @@
 #			8,073 segments
 #	early_demux	net.xtcp.early_demux=1: every byte arrives and most
 #			skbs B received were routed by their socket's
-#			cached route (XtcpInEarlyDemux); with 0 every byte
+#			cached route (XtcpInEarlyDemux); with 0, or with the
+#			IP layer's net.ipv4.ip_early_demux=0, every byte
 #			arrives and none was
 #	edemux_flush	the route cache of B is flushed in the middle of a
 #			transfer, which makes every cached route stale:
@@ -328,7 +329,7 @@ offloads() {
 
 # case_early_demux [NAME]: early_demux, or NAME over the current DST.
 case_early_demux() {
-	local ok=0 ed1 segs1 ed0 name=${1:-early_demux}
+	local ok=0 ed1 segs1 ed0 edip name=${1:-early_demux}
 
 	snapshot
 	transfer edemux1 "$BYTES" || ok=$?
@@ -341,14 +342,23 @@ case_early_demux() {
 	deltas edemux0
 	ed0=$(($(counter "$NS_B" InEarlyDemux) - ED_B0))
 	xtcp_sysctl_set early_demux 1 "$NS_B"
+	ip netns exec "$NS_B" sysctl -qw net.ipv4.ip_early_demux=0
+	snapshot
+	transfer edemuxip "$BYTES" || ok=$?
+	deltas edemuxip
+	edip=$(($(counter "$NS_B" InEarlyDemux) - ED_B0))
+	ip netns exec "$NS_B" sysctl -qw net.ipv4.ip_early_demux=1
 	echo "# $name: InEarlyDemux $NS_B +$ed1 of $segs1 skbs on," \
-		"+$ed0 off"
+		"+$ed0 off, +$edip with net.ipv4.ip_early_demux=0"
 	if ((ok)); then
 		ktap_fail "$name" "not every byte arrived intact in time"
 	elif ((ed1 * 2 <= segs1)); then
 		ktap_fail "$name" "$ed1 of $segs1 skbs routed by the socket"
 	elif ((ed0 != 0)); then
 		ktap_fail "$name" "$ed0 skbs routed by the socket, knob off"
+	elif ((edip != 0)); then
+		ktap_fail "$name" "$edip skbs routed by the socket," \
+			"net.ipv4.ip_early_demux=0"
 	else
 		ktap_ok "$name"
 	fi
